@@ -1,0 +1,279 @@
+"""The extension points of esb-bridge, each with its contract.
+
+Adapters and translators implement these protocols; the runtime only ever talks to them. A contract says
+what a method may raise, when it may be called and what it must not do. Constructors of implementations
+do no I/O: resources open in ``__enter__`` and close in ``__exit__``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from types import TracebackType
+from typing import Protocol, Self, runtime_checkable
+from uuid import UUID
+
+from pydantic import BaseModel
+
+from bridge.ports.clock import Clock
+from bridge.ports.envelope import Envelope
+from bridge.ports.errors import BridgeError, Location
+from bridge.ports.outcome import Outcome
+
+__all__ = [
+    "DecodedRecord",
+    "Decoder",
+    "Delivery",
+    "EncodeContext",
+    "Encoded",
+    "Encoder",
+    "PathName",
+    "Projector",
+    "ReadBack",
+    "Record",
+    "RecordFailure",
+    "Role",
+    "Route",
+    "Router",
+    "RoutingDecision",
+    "Sink",
+    "Source",
+    "SourceContext",
+    "SourceLedger",
+]
+
+#: A canonical record (``bridge.canonical``). Ports only need pydantic's surface of it.
+Record = BaseModel
+
+
+class PathName(StrEnum):
+    """The two sides of every interface."""
+
+    LEGACY = "legacy"
+    CLOUD = "cloud"
+
+
+class Role(StrEnum):
+    """``authoritative``: its failure is the message's failure; ``shadow``: runs, is compared, never blocks."""
+
+    AUTHORITATIVE = "authoritative"
+    SHADOW = "shadow"
+
+
+class _Resource(Protocol):
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+
+# --------------------------------------------------------------------------------------------- sources
+
+
+@runtime_checkable
+class SourceLedger(Protocol):
+    """The slice of the ledger a source may use: batch states and durable cursors.
+
+    Batch states follow ``discovered -> claimed -> spooled -> decoded -> acknowledged | failed``; a source
+    must skip a batch whose state is ``acknowledged`` even when its after-processing (move) failed.
+    Cursors (watermarks, page tokens, ``updated_since``) are written by the source in ``acknowledge`` only,
+    i.e. after every record of the batch is durably committed.
+    """
+
+    def batch_state(self, interface: str, batch_id: str) -> str | None: ...
+
+    def mark_batch(self, interface: str, batch_id: str, state: str, *, origin: str = "", detail: str = "") -> None: ...
+
+    def get_cursor(self, interface: str, key: str) -> str | None: ...
+
+    def set_cursor(self, interface: str, key: str, value: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class SourceContext:
+    """What the runtime gives a source when it opens: its interface, time, a spool folder and the ledger."""
+
+    interface: str
+    clock: Clock
+    spool_dir: Path
+    ledger: SourceLedger
+
+
+@runtime_checkable
+class Source(_Resource, Protocol):
+    """Where documents come from (SFTP drop, folder, SOAP poll, REST poll, webhook, queue).
+
+    Contract:
+    - ``poll()`` yields the envelopes ready now, oldest first, and may be lazy (one file downloaded at a
+      time). It is called from one scheduler thread per interface, never concurrently for one source. It
+      raises :class:`~bridge.ports.errors.RetryableError` when the peer is unreachable (the poll is simply
+      retried next cycle) and never yields a half-written input.
+    - ``acknowledge(envelope)`` is called once every message and dead letter of the envelope is committed;
+      only then may the source move/delete the input or advance its cursor. It must be idempotent.
+    - ``fail(envelope, error)`` is called when the whole batch failed (file-level error); the source puts the
+      input aside (e.g. an ``error/`` folder with a sidecar saying why) so it is not read again.
+    - A source knows no canonical model; it never calls a decoder or a sink.
+    """
+
+    def open(self, context: SourceContext) -> None: ...
+
+    def poll(self) -> Iterator[Envelope]: ...
+
+    def acknowledge(self, envelope: Envelope) -> None: ...
+
+    def fail(self, envelope: Envelope, error: BridgeError) -> None: ...
+
+
+# --------------------------------------------------------------------------------------------- decoding
+
+
+@dataclass(frozen=True)
+class DecodedRecord:
+    """One canonical record and where it came from. ``version`` is the change version, when the feed has one."""
+
+    ordinal: int
+    record: Record
+    location: Location
+    version: str | None = None
+
+
+@dataclass(frozen=True)
+class RecordFailure:
+    """A record that failed conversion or validation: it becomes a dead letter; the batch goes on."""
+
+    ordinal: int
+    error: BridgeError
+    fragment: str = ""
+
+
+@runtime_checkable
+class Decoder(Protocol):
+    """Bytes -> canonical records. Pure: no I/O but reading the given stream, no clock, no environment.
+
+    Contract: ``decode`` streams (bounded memory for any input size) and yields one item per record in
+    input order with ordinals 0, 1, 2, ... A record-level problem is yielded as :class:`RecordFailure`
+    (with its location and the original fragment); a batch-level problem (not well-formed, wrong encoding,
+    hostile input) is raised as :class:`~bridge.ports.errors.DecodeError` with its location.
+    """
+
+    def decode(self, envelope: Envelope) -> Iterator[DecodedRecord | RecordFailure]: ...
+
+
+# --------------------------------------------------------------------------------------------- encoding
+
+
+@dataclass(frozen=True)
+class EncodeContext:
+    """What an encoder may know besides the record: ids and the resolved cross-references."""
+
+    interface: str
+    message_id: UUID
+    business_key: str
+    path: PathName
+    xrefs: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """A rendered body for one target, with its media type and, for file targets, a suggested name."""
+
+    body: bytes
+    media_type: str
+    name: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """Canonical record -> bytes for one target. Pure; raises :class:`~bridge.ports.errors.EncodeError`."""
+
+    def encode(self, record: Record, context: EncodeContext) -> Encoded: ...
+
+
+@runtime_checkable
+class Projector(Protocol):
+    """A path's projection: its target's bytes (sent body, response or read-back) -> canonical record.
+
+    Projections validate in the models' ``observed`` mode, so a target's business-rule violation becomes a
+    note on the record instead of an error. Pure.
+    """
+
+    def project(self, body: bytes, media_type: str | None) -> Record: ...
+
+
+# --------------------------------------------------------------------------------------------- delivery
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One attempt's input for a sink: the encoded body plus the ids the target needs for idempotency."""
+
+    message_id: UUID
+    interface: str
+    path: PathName
+    role: Role
+    business_key: str
+    attempt: int
+    payload: Encoded
+    transaction_id: str
+    dry_run: bool = False
+
+
+@runtime_checkable
+class Sink(_Resource, Protocol):
+    """Where a path delivers (REST API, SOAP operation, SFTP/folder drop, event broker).
+
+    Contract: ``deliver`` makes exactly ONE attempt and returns an :class:`~bridge.ports.outcome.Outcome`;
+    it never retries, sleeps or orders messages (the runtime's delivery workers do). It must be idempotent
+    per ``message_id`` (used as idempotency key or file name), may be called concurrently from several
+    threads for different business keys, and reports errors through the outcome rather than raising
+    (a raised :class:`~bridge.ports.errors.BridgeError` is classified by type; anything else is a bug).
+    ``target`` names the target for per-target pools and limits.
+    """
+
+    target: str
+
+    def deliver(self, delivery: Delivery) -> Outcome: ...
+
+
+@runtime_checkable
+class ReadBack(Protocol):
+    """Queries a target after delivery for what it now holds (bytes for the path's projection)."""
+
+    def read_back(self, business_key: str, outcome: Outcome) -> bytes | None: ...
+
+
+# --------------------------------------------------------------------------------------------- routing
+
+
+@dataclass(frozen=True)
+class Route:
+    """One path a message takes, in a role; ``dry_run`` encodes and validates without sending."""
+
+    path: PathName
+    role: Role
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class RoutingDecision:
+    """Which paths a message takes and why: recorded with the message (mode, flag version, rollout)."""
+
+    routes: tuple[Route, ...]
+    mode: str
+    flag_version: int = 0
+    rollout: str | None = None
+
+
+@runtime_checkable
+class Router(Protocol):
+    """Chooses per message which paths run and which is authoritative (cutover flag + rollout).
+
+    Contract: deterministic for the same (interface, business key, flag version); no I/O except reading
+    the current flag; called on the poll side inside the chunk's transaction preparation.
+    """
+
+    def route(self, interface: str, record: Record, business_key: str) -> RoutingDecision: ...
