@@ -1,0 +1,42 @@
+# Two commands do all the set-up (README.md): `make demo` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: demo test lint typecheck unit peers venv venv-dev clean
+
+$(BIN)/python:
+	bash scripts/bootstrap-venv.sh $(VENV)
+
+$(VENV)/.base-installed: $(BIN)/python pyproject.toml
+	$(PY) -m pip install -q --disable-pip-version-check -e .
+	touch $@
+
+$(VENV)/.dev-installed: $(BIN)/python pyproject.toml
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	touch $@ $(VENV)/.base-installed
+
+venv: $(VENV)/.base-installed
+venv-dev: $(VENV)/.dev-installed
+
+demo: venv
+	$(BIN)/esb-bridge demo
+
+peers:
+	bash scripts/ensure-peers.sh
+
+lint: venv-dev
+	$(BIN)/ruff check .
+
+typecheck: venv-dev
+	$(BIN)/mypy
+
+unit: venv-dev
+	$(BIN)/pytest tests/unit -q $(PYTEST_ARGS)
+
+test: venv-dev peers lint typecheck
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
