@@ -111,9 +111,7 @@ def model_for(name: str) -> type[CanonicalModel]:
     try:
         return MODELS[name]
     except KeyError:
-        raise KeyError(
-            f"unknown canonical model {name!r}; valid names: {', '.join(sorted(MODELS))}"
-        ) from None
+        raise KeyError(f"unknown canonical model {name!r}; valid names: {', '.join(sorted(MODELS))}") from None
 
 
 def _validate(cls: type[M], data: Any, mode: ValidationMode) -> M:

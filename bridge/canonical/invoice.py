@@ -179,16 +179,12 @@ class Invoice(CanonicalModel):
         for i, line in enumerate(self.lines):
             expected = line.expected_net(cur)
             if line.line_extension_amount != expected:
-                out.append(
-                    f"lines[{i}].line_extension_amount: {_s(line.line_extension_amount)} != {_s(expected)}"
-                )
+                out.append(f"lines[{i}].line_extension_amount: {_s(line.line_extension_amount)} != {_s(expected)}")
             out += _check_percentages(f"lines[{i}].allowance_charges", line.allowance_charges, cur)
         out += _check_percentages("allowance_charges", self.allowance_charges, cur)
         for j, ac in enumerate(self.allowance_charges):
             if ac.tax_category is None or ac.tax_rate is None:
-                out.append(
-                    f"allowance_charges[{j}]: tax_category and tax_rate are required at document level"
-                )
+                out.append(f"allowance_charges[{j}]: tax_category and tax_rate are required at document level")
         out += self._check_sums()
         out += self._check_tax()
         if self.kind == "credit_note" and self.tax_inclusive_amount < 0:
@@ -288,9 +284,7 @@ class Invoice(CanonicalModel):
                     continue
                 seen.add(key)
                 if tl.taxable_amount != taxable[key]:
-                    out.append(
-                        f"tax_lines[{i}].taxable_amount: {_s(tl.taxable_amount)} != {_s(taxable[key])}"
-                    )
+                    out.append(f"tax_lines[{i}].taxable_amount: {_s(tl.taxable_amount)} != {_s(taxable[key])}")
                 tl_line_ok, tl_doc_ok = tl.tax_amount == per_line[key], tl.tax_amount == per_doc[key]
                 if not (tl_line_ok or tl_doc_ok):
                     out.append(
@@ -323,7 +317,5 @@ def _check_percentages(path: str, acs: tuple[AllowanceCharge, ...], currency: st
         if ac.percent is not None and ac.base_amount is not None:
             expected = round_money(ac.base_amount * ac.percent / 100, currency)
             if ac.amount != expected:
-                out.append(
-                    f"{path}[{i}].amount: {_s(ac.amount)} != base_amount * percent / 100 {_s(expected)}"
-                )
+                out.append(f"{path}[{i}].amount: {_s(ac.amount)} != base_amount * percent / 100 {_s(expected)}")
     return out

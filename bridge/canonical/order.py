@@ -95,18 +95,13 @@ class SalesOrder(CanonicalModel):
         for i, line in enumerate(self.lines):
             expected = line.expected_amount(cur)
             if line.line_amount != expected:
-                out.append(
-                    f"lines[{i}].line_amount: {decimal_str(line.line_amount)} != {decimal_str(expected)}"
-                )
+                out.append(f"lines[{i}].line_amount: {decimal_str(line.line_amount)} != {decimal_str(expected)}")
         lines_sum = sum_decimals(line.line_amount for line in self.lines)
         if self.line_total != lines_sum:
             out.append(f"line_total: {decimal_str(self.line_total)} != sum of lines {decimal_str(lines_sum)}")
         total = self.line_total + self.tax_total
         if self.total_amount != total:
-            out.append(
-                f"total_amount: {decimal_str(self.total_amount)} != line_total + tax_total"
-                f" {decimal_str(total)}"
-            )
+            out.append(f"total_amount: {decimal_str(self.total_amount)} != line_total + tax_total {decimal_str(total)}")
         for name in ("line_total", "tax_total", "total_amount"):
             value: Decimal = getattr(self, name)
             if exceeds_minor_units(value, cur):

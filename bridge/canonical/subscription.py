@@ -87,7 +87,6 @@ class Subscription(CanonicalModel):
             expected = self.expected_recurring_amount()
             if self.recurring_amount != expected:
                 out.append(
-                    f"recurring_amount: {decimal_str(self.recurring_amount)} != sum of items"
-                    f" {decimal_str(expected)}"
+                    f"recurring_amount: {decimal_str(self.recurring_amount)} != sum of items {decimal_str(expected)}"
                 )
         return out

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, bindparam, exists, func, select, update
+from sqlalchemy import Engine, Table, and_, bindparam, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -54,7 +54,7 @@ class Ledger:
 
     # ------------------------------------------------------------------ helpers
 
-    def _insert(self, table: t.Table) -> Any:
+    def _insert(self, table: Table) -> Any:
         return (sqlite.insert if self._sqlite else postgresql.insert)(table)
 
     def _now(self) -> datetime:
@@ -79,19 +79,40 @@ class Ledger:
             return self._upsert_batch(conn, interface, batch_id, BatchState.CLAIMED.value, origin, "", keep_final=True)
 
     def _upsert_batch(
-        self, conn: Connection, interface: str, batch_id: str, state: str, origin: str, detail: str,
+        self,
+        conn: Connection,
+        interface: str,
+        batch_id: str,
+        state: str,
+        origin: str,
+        detail: str,
         keep_final: bool = False,
     ) -> int:
         now = self._now()
         b = t.batches
-        row = conn.execute(select(b.c.id, b.c.state).where(b.c.interface == interface, b.c.batch_id == batch_id)).first()
+        row = conn.execute(
+            select(b.c.id, b.c.state).where(b.c.interface == interface, b.c.batch_id == batch_id)
+        ).first()
         if row is None:
-            ins = self._insert(b).values(
-                interface=interface, batch_id=batch_id, origin=origin, state=state, detail=detail, records=0,
-                failures=0, created_at=now, updated_at=now,
-            ).on_conflict_do_nothing()
+            ins = (
+                self._insert(b)
+                .values(
+                    interface=interface,
+                    batch_id=batch_id,
+                    origin=origin,
+                    state=state,
+                    detail=detail,
+                    records=0,
+                    failures=0,
+                    created_at=now,
+                    updated_at=now,
+                )
+                .on_conflict_do_nothing()
+            )
             conn.execute(ins)
-            row = conn.execute(select(b.c.id, b.c.state).where(b.c.interface == interface, b.c.batch_id == batch_id)).one()
+            row = conn.execute(
+                select(b.c.id, b.c.state).where(b.c.interface == interface, b.c.batch_id == batch_id)
+            ).one()
             return int(row[0])
         if keep_final and row[1] in (BatchState.ACKNOWLEDGED.value, BatchState.FAILED.value):
             return int(row[0])
@@ -113,7 +134,8 @@ class Ledger:
     def set_cursor(self, interface: str, key: str, value: str) -> None:
         ins = self._insert(t.poll_state).values(interface=interface, key=key, value=value, updated_at=self._now())
         ins = ins.on_conflict_do_update(
-            index_elements=["interface", "key"], set_={"value": ins.excluded.value, "updated_at": ins.excluded.updated_at}
+            index_elements=["interface", "key"],
+            set_={"value": ins.excluded.value, "updated_at": ins.excluded.updated_at},
         )
         with self.engine.begin() as conn:
             conn.execute(ins)
@@ -134,30 +156,49 @@ class Ledger:
                 ins = self._insert(t.messages)
                 # A held message re-read under a new batch row moves to it, so that batch's release frees it.
                 ins = ins.on_conflict_do_update(
-                    index_elements=["id"], set_={"batch": ins.excluded.batch},
+                    index_elements=["id"],
+                    set_={"batch": ins.excluded.batch},
                     where=t.messages.c.state == MessageState.HELD.value,
                 )
                 conn.execute(
                     ins,
                     [
                         {
-                            "id": m.id, "interface": interface, "batch": batch, "ordinal": m.ordinal,
-                            "identity": m.identity, "canonical": m.canonical, "business_key": m.business_key,
-                            "version": m.version, "content_hash": m.content_hash, "payload": m.payload,
+                            "id": m.id,
+                            "interface": interface,
+                            "batch": batch,
+                            "ordinal": m.ordinal,
+                            "identity": m.identity,
+                            "canonical": m.canonical,
+                            "business_key": m.business_key,
+                            "version": m.version,
+                            "content_hash": m.content_hash,
+                            "payload": m.payload,
                             "location": m.location,
                             "state": MessageState.SUPPRESSED.value if m.suppressed else MessageState.HELD.value,
-                            "mode": m.mode, "flag_version": m.flag_version, "rollout": m.rollout,
-                            "transaction_id": m.transaction_id, "created_at": now,
+                            "mode": m.mode,
+                            "flag_version": m.flag_version,
+                            "rollout": m.rollout,
+                            "transaction_id": m.transaction_id,
+                            "created_at": now,
                         }
                         for m in messages
                     ],
                 )
                 rows = [
                     {
-                        "message_id": m.id, "interface": interface, "path": r.path, "role": r.role,
-                        "dry_run": r.dry_run, "target": r.target, "business_key": m.business_key,
-                        "status": DeliveryStatus.HELD.value, "attempts": 0, "next_attempt_at": now,
-                        "created_at": now, "updated_at": now,
+                        "message_id": m.id,
+                        "interface": interface,
+                        "path": r.path,
+                        "role": r.role,
+                        "dry_run": r.dry_run,
+                        "target": r.target,
+                        "business_key": m.business_key,
+                        "status": DeliveryStatus.HELD.value,
+                        "attempts": 0,
+                        "next_attempt_at": now,
+                        "created_at": now,
+                        "updated_at": now,
                     }
                     for m in messages
                     if m.id not in existing and not m.suppressed
@@ -169,8 +210,11 @@ class Ledger:
                 self._insert_dead(conn, interface, batch, dead, now)
             if batch is not None:
                 conn.execute(
-                    update(t.batches).where(t.batches.c.id == batch).values(
-                        records=t.batches.c.records + len(messages), failures=t.batches.c.failures + len(dead),
+                    update(t.batches)
+                    .where(t.batches.c.id == batch)
+                    .values(
+                        records=t.batches.c.records + len(messages),
+                        failures=t.batches.c.failures + len(dead),
                         updated_at=now,
                     )
                 )
@@ -183,9 +227,16 @@ class Ledger:
             self._insert(t.dead_letters).on_conflict_do_nothing(),
             [
                 {
-                    "interface": interface, "kind": d.kind, "message_id": d.message_id, "delivery_id": 0,
-                    "batch": batch, "error": d.error, "location": d.location, "fragment": d.fragment,
-                    "status": "open", "created_at": now,
+                    "interface": interface,
+                    "kind": d.kind,
+                    "message_id": d.message_id,
+                    "delivery_id": 0,
+                    "batch": batch,
+                    "error": d.error,
+                    "location": d.location,
+                    "fragment": d.fragment,
+                    "status": "open",
+                    "created_at": now,
                 }
                 for d in dead
             ],
@@ -202,7 +253,8 @@ class Ledger:
                 .values(status=DeliveryStatus.PENDING.value, next_attempt_at=now, updated_at=now)
             )
             conn.execute(
-                update(t.messages).where(t.messages.c.batch == batch, t.messages.c.state == MessageState.HELD.value)
+                update(t.messages)
+                .where(t.messages.c.batch == batch, t.messages.c.state == MessageState.HELD.value)
                 .values(state=MessageState.ACCEPTED.value)
             )
             conn.execute(
@@ -221,11 +273,13 @@ class Ledger:
                 .values(status=DeliveryStatus.CANCELLED.value, updated_at=now)
             )
             conn.execute(
-                update(t.messages).where(t.messages.c.batch == batch, t.messages.c.state == MessageState.HELD.value)
+                update(t.messages)
+                .where(t.messages.c.batch == batch, t.messages.c.state == MessageState.HELD.value)
                 .values(state=MessageState.CANCELLED.value)
             )
             conn.execute(
-                update(t.batches).where(t.batches.c.id == batch)
+                update(t.batches)
+                .where(t.batches.c.id == batch)
                 .values(state=BatchState.FAILED.value, detail=detail, updated_at=now)
             )
 
@@ -234,8 +288,10 @@ class Ledger:
         d, m = t.deliveries, t.messages
         with self.engine.connect() as conn:
             open_row = conn.execute(
-                select(d.c.id).join(m, m.c.id == d.c.message_id)
-                .where(m.c.batch == batch, d.c.role == "authoritative", d.c.status.in_(OPEN_DELIVERY)).limit(1)
+                select(d.c.id)
+                .join(m, m.c.id == d.c.message_id)
+                .where(m.c.batch == batch, d.c.role == "authoritative", d.c.status.in_(OPEN_DELIVERY))
+                .limit(1)
             ).first()
         return open_row is None
 
@@ -255,12 +311,18 @@ class Ledger:
         now = self._now()
         d, e, m = t.deliveries, t.deliveries.alias("e"), t.messages
         blocking = exists().where(
-            e.c.interface == d.c.interface, e.c.path == d.c.path, e.c.role == d.c.role,
-            e.c.business_key == d.c.business_key, e.c.id < d.c.id, e.c.status.in_(OPEN_DELIVERY),
+            e.c.interface == d.c.interface,
+            e.c.path == d.c.path,
+            e.c.role == d.c.role,
+            e.c.business_key == d.c.business_key,
+            e.c.id < d.c.id,
+            e.c.status.in_(OPEN_DELIVERY),
         )
         pick = (
             select(d.c.id)
-            .where(d.c.status == DeliveryStatus.PENDING.value, d.c.target == target, d.c.next_attempt_at <= now, ~blocking)
+            .where(
+                d.c.status == DeliveryStatus.PENDING.value, d.c.target == target, d.c.next_attempt_at <= now, ~blocking
+            )
             .order_by(d.c.id)
             .limit(limit)
         )
@@ -271,19 +333,37 @@ class Ledger:
             if not ids:
                 return []
             conn.execute(
-                update(d).where(d.c.id.in_(ids)).values(
-                    status=DeliveryStatus.IN_PROGRESS.value, claimed_by=self.node, claimed_until=now + lease,
+                update(d)
+                .where(d.c.id.in_(ids))
+                .values(
+                    status=DeliveryStatus.IN_PROGRESS.value,
+                    claimed_by=self.node,
+                    claimed_until=now + lease,
                     updated_at=now,
                 )
             )
             rows = conn.execute(
                 select(
-                    d.c.id, d.c.message_id, d.c.interface, d.c.path, d.c.role, d.c.dry_run, d.c.target,
-                    d.c.business_key, d.c.attempts, d.c.first_attempt_at, m.c.canonical, m.c.payload, m.c.content_hash,
+                    d.c.id,
+                    d.c.message_id,
+                    d.c.interface,
+                    d.c.path,
+                    d.c.role,
+                    d.c.dry_run,
+                    d.c.target,
+                    d.c.business_key,
+                    d.c.attempts,
+                    d.c.first_attempt_at,
+                    m.c.canonical,
+                    m.c.payload,
+                    m.c.content_hash,
                     m.c.transaction_id,
-                ).join(m, m.c.id == d.c.message_id).where(d.c.id.in_(ids)).order_by(d.c.id)
+                )
+                .join(m, m.c.id == d.c.message_id)
+                .where(d.c.id.in_(ids))
+                .order_by(d.c.id)
             ).all()
-        return [ClaimedDelivery(*row) for row in rows]
+        return [ClaimedDelivery(*row) for row in rows]  # type: ignore[call-arg]
 
     def finish(self, results: Sequence[AttemptResult]) -> None:
         """Record many attempts in ONE transaction: attempts, delivery states, dead letters, xrefs, echoes."""
@@ -296,26 +376,48 @@ class Ledger:
                 t.attempts.insert(),
                 [
                     {
-                        "delivery_id": r.delivery.id, "number": r.number, "started_at": r.started_at,
-                        "finished_at": r.finished_at, "status": r.outcome, "detail": r.detail[:2000], "error": r.error,
-                        "retry_after": r.retry_after, "next_attempt_at": r.next_attempt_at,
+                        "delivery_id": r.delivery.id,
+                        "number": r.number,
+                        "started_at": r.started_at,
+                        "finished_at": r.finished_at,
+                        "status": r.outcome,
+                        "detail": r.detail[:2000],
+                        "error": r.error,
+                        "retry_after": r.retry_after,
+                        "next_attempt_at": r.next_attempt_at,
                     }
                     for r in results
                 ],
             )
             conn.execute(
-                update(d).where(d.c.id == bindparam("b_id")).values(
-                    status=bindparam("b_status"), attempts=bindparam("b_attempts"),
-                    next_attempt_at=bindparam("b_next"), first_attempt_at=bindparam("b_first"),
-                    claimed_by=None, claimed_until=None, last_error=bindparam("b_error"),
-                    response=bindparam("b_response"), media_type=bindparam("b_media"), sent=bindparam("b_sent"),
-                    target_id=bindparam("b_target_id"), updated_at=now, finished_at=bindparam("b_finished"),
+                update(d)
+                .where(d.c.id == bindparam("b_id"))
+                .values(
+                    status=bindparam("b_status"),
+                    attempts=bindparam("b_attempts"),
+                    next_attempt_at=bindparam("b_next"),
+                    first_attempt_at=bindparam("b_first"),
+                    claimed_by=None,
+                    claimed_until=None,
+                    last_error=bindparam("b_error"),
+                    response=bindparam("b_response"),
+                    media_type=bindparam("b_media"),
+                    sent=bindparam("b_sent"),
+                    target_id=bindparam("b_target_id"),
+                    updated_at=now,
+                    finished_at=bindparam("b_finished"),
                 ),
                 [
                     {
-                        "b_id": r.delivery.id, "b_status": r.next_status, "b_attempts": r.number,
-                        "b_next": r.next_attempt_at or now, "b_first": r.delivery.first_attempt_at or r.started_at,
-                        "b_error": r.error, "b_response": r.response, "b_media": r.media_type, "b_sent": r.sent,
+                        "b_id": r.delivery.id,
+                        "b_status": r.next_status,
+                        "b_attempts": r.number,
+                        "b_next": r.next_attempt_at or now,
+                        "b_first": r.delivery.first_attempt_at or r.started_at,
+                        "b_error": r.error,
+                        "b_response": r.response,
+                        "b_media": r.media_type,
+                        "b_sent": r.sent,
                         "b_target_id": r.target_id,
                         "b_finished": r.finished_at if r.next_status != DeliveryStatus.PENDING.value else None,
                     }
@@ -328,9 +430,17 @@ class Ledger:
                     self._insert(t.dead_letters).on_conflict_do_nothing(),
                     [
                         {
-                            "interface": r.delivery.interface, "kind": "delivery", "message_id": r.delivery.message_id,
-                            "delivery_id": r.delivery.id, "batch": None, "error": r.error or {}, "location": None,
-                            "fragment": "", "response": r.response, "status": "open", "created_at": now,
+                            "interface": r.delivery.interface,
+                            "kind": "delivery",
+                            "message_id": r.delivery.message_id,
+                            "delivery_id": r.delivery.id,
+                            "batch": None,
+                            "error": r.error or {},
+                            "location": None,
+                            "fragment": "",
+                            "response": r.response,
+                            "status": "open",
+                            "created_at": now,
                         }
                         for r in dead
                     ],
@@ -370,7 +480,9 @@ class Ledger:
         with self.engine.begin() as conn:
             res = conn.execute(
                 update(t.deliveries)
-                .where(t.deliveries.c.status == DeliveryStatus.IN_PROGRESS.value, t.deliveries.c.claimed_by == self.node)
+                .where(
+                    t.deliveries.c.status == DeliveryStatus.IN_PROGRESS.value, t.deliveries.c.claimed_by == self.node
+                )
                 .values(status=DeliveryStatus.PENDING.value, claimed_by=None, claimed_until=None, updated_at=now)
             )
         return int(res.rowcount or 0)
@@ -383,21 +495,18 @@ class Ledger:
                     t.deliveries.c.status == DeliveryStatus.PENDING.value, t.deliveries.c.target.in_(list(targets))
                 )
             )
-        if value is not None and value.tzinfo is None:
-            from datetime import UTC
-
-            value = value.replace(tzinfo=UTC)
-        return value
+        return value if isinstance(value, datetime) else None
 
     def open_work(self, targets: Iterable[str]) -> int:
         """Deliveries of these targets not finished yet (held, pending or in progress)."""
         with self.engine.connect() as conn:
             return int(
                 conn.scalar(
-                    select(func.count()).select_from(t.deliveries).where(
-                        t.deliveries.c.status.in_(OPEN_DELIVERY), t.deliveries.c.target.in_(list(targets))
-                    )
-                ) or 0
+                    select(func.count())
+                    .select_from(t.deliveries)
+                    .where(t.deliveries.c.status.in_(OPEN_DELIVERY), t.deliveries.c.target.in_(list(targets)))
+                )
+                or 0
             )
 
     # ------------------------------------------------------------------ xrefs and echoes
@@ -428,11 +537,22 @@ class Ledger:
         return None if row is None else str(row[0])
 
     def _upsert_last_write(
-        self, conn: Connection, system: str, canonical: str, key: str, content_hash: str, *, message_id: str,
+        self,
+        conn: Connection,
+        system: str,
+        canonical: str,
+        key: str,
+        content_hash: str,
+        *,
+        message_id: str,
         now: datetime,
     ) -> None:
         ins = self._insert(t.last_writes).values(
-            system=system, canonical=canonical, business_key=key, content_hash=content_hash, message_id=message_id,
+            system=system,
+            canonical=canonical,
+            business_key=key,
+            content_hash=content_hash,
+            message_id=message_id,
             written_at=now,
         )
         conn.execute(
@@ -459,7 +579,9 @@ class Ledger:
 
     # ------------------------------------------------------------------ audit
 
-    def audit(self, actor: str, action: str, subject: str, reason: str = "", detail: dict[str, Any] | None = None) -> None:
+    def audit(
+        self, actor: str, action: str, subject: str, reason: str = "", detail: dict[str, Any] | None = None
+    ) -> None:
         with self.engine.begin() as conn:
             conn.execute(
                 t.audit_events.insert().values(
