@@ -497,14 +497,15 @@ class Ledger:
             )
         return value if isinstance(value, datetime) else None
 
-    def open_work(self, targets: Iterable[str]) -> int:
+    def open_work(self, targets: Iterable[str], *, include_held: bool = True) -> int:
         """Deliveries of these targets not finished yet (held, pending or in progress)."""
+        states = OPEN_DELIVERY if include_held else OPEN_DELIVERY[1:]
         with self.engine.connect() as conn:
             return int(
                 conn.scalar(
                     select(func.count())
                     .select_from(t.deliveries)
-                    .where(t.deliveries.c.status.in_(OPEN_DELIVERY), t.deliveries.c.target.in_(list(targets)))
+                    .where(t.deliveries.c.status.in_(states), t.deliveries.c.target.in_(list(targets)))
                 )
                 or 0
             )

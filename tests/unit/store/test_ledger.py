@@ -26,8 +26,16 @@ def ledger(store_url: str, clock: SimulatedClock) -> Iterator[Ledger]:
 
 def _msg(i: int, key: str, routes: tuple[NewRoute, ...] = (NewRoute("cloud", "authoritative", "t1"),)) -> NewMessage:
     return NewMessage(
-        id=f"00000000-0000-0000-0000-{i:012d}", ordinal=i, identity=f"file:abc:{i}", canonical="Customer",
-        business_key=key, content_hash="h" * 64, payload="{}", transaction_id="tx", mode="legacy_only", routes=routes,
+        id=f"00000000-0000-0000-0000-{i:012d}",
+        ordinal=i,
+        identity=f"file:abc:{i}",
+        canonical="Customer",
+        business_key=key,
+        content_hash="h" * 64,
+        payload="{}",
+        transaction_id="tx",
+        mode="legacy_only",
+        routes=routes,
     )
 
 
@@ -69,11 +77,14 @@ def test_claims_keep_per_key_order(ledger: Ledger, clock: SimulatedClock) -> Non
     assert [c.business_key for c in first] == ["A", "B"]
     assert ledger.claim("t1", 10, timedelta(minutes=1)) == []
     now = clock.now()
-    ledger.finish([
-        AttemptResult(delivery=c, number=1, started_at=now, finished_at=now, outcome="delivered",
-                      next_status="delivered")
-        for c in first
-    ])
+    ledger.finish(
+        [
+            AttemptResult(
+                delivery=c, number=1, started_at=now, finished_at=now, outcome="delivered", next_status="delivered"
+            )
+            for c in first
+        ]
+    )
     second = ledger.claim("t1", 10, timedelta(minutes=1))
     assert [(c.business_key, c.message_id[-1]) for c in second] == [("A", "2")]
 
