@@ -90,6 +90,7 @@ class Runner:
         upgrade(engine)
         self.ledger = Ledger(engine, self.clock)
         self.ledger.release_own_claims()
+        self.ledger.release_orphaned_claims()
         self.interfaces = build_interfaces(self.loaded, self.clock, self.only)
         self.router: Router = self._router or ModeRouter({n: i.config for n, i in self.interfaces.items()})
         spool_root = self.loaded.base_dir / self.loaded.config.spool_dir
@@ -265,6 +266,7 @@ class Runner:
             log.exception("poll of %s crashed", name)
 
     def _housekeeping(self) -> None:
+        self.ledger.release_orphaned_claims()
         self.ledger.reap_expired_claims()
         self.acknowledge_settled()
 
