@@ -100,7 +100,10 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> LoadedConfi
             problems.append(ConfigProblem("include", f"no file matches {pattern!r}", f, ln))
         for inc in matches:
             sub = read_yaml(Path(inc), env)
-            problems += sub.problems
+            problems += [
+                ConfigProblem(f"interfaces.{p.path}" if p.path != "<root>" else p.path, p.message, p.file, p.line)
+                for p in sub.problems
+            ]
             if not isinstance(sub.data, dict):
                 problems.append(ConfigProblem("<root>", "expected a mapping of interface name -> interface", inc, 1))
                 continue

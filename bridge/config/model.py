@@ -42,7 +42,7 @@ def parse_duration(value: Any) -> float:
         return float(value)
     m = _DUR.match(str(value))
     if not m:
-        raise ValueError(f"expected a duration such as 30s, 5m, 1h or 1d, got {value!r}")
+        raise ValueError("expected a duration such as 30s, 5m, 1h or 1d")
     return float(m.group(1)) * _UNIT[m.group(2)]
 
 
