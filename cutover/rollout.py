@@ -63,10 +63,7 @@ def _values_at(node: Any, parts: list[str]) -> list[Any]:
     if isinstance(node, list | tuple):
         return [v for item in node for v in _values_at(item, parts)]
     head, rest = parts[0], parts[1:]
-    if isinstance(node, Mapping):
-        child = node.get(head)
-    else:
-        child = getattr(node, head, None)
+    child = node.get(head) if isinstance(node, Mapping) else getattr(node, head, None)
     return [] if child is None else _values_at(child, rest)
 
 
