@@ -3,7 +3,8 @@
 Equality first: canonical projections of matching documents are equal dicts, and every rule (ignore,
 tolerance, normalisers, keyed lists) can only turn a difference into a non-difference, so ``a == b`` settles
 the common case without walking. (Python's ``1 == True`` cannot bite here: both sides are projected through
-the same canonical model, so a field has one JSON type on both sides.) Only unequal pairs are walked, with per-path rule lookups cached.
+the same canonical model, so a field has one JSON type on both sides.) Only unequal pairs are walked, with
+per-path rule lookups cached.
 Each entry: path, legacy value, cloud value, the rule that decided it, category
 (value / missing / extra / type / order), whether the field is critical and, when an accepted difference
 covers it, who accepted it and why. Sensitive values are masked here, at creation.

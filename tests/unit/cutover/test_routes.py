@@ -38,7 +38,7 @@ def _iface(legacy: dict[str, Any] | None = None, cloud: dict[str, Any] | None = 
 )
 def test_every_mode_routes_per_the_design_table(mode: str, expected: list[tuple[Any, ...]]) -> None:
     """Each mode takes the designed paths and roles; a shadow without sandbox runs dry by default."""
-    routes = routes_for(mode, FlagRules(mode=mode), _iface())  # type: ignore[arg-type]
+    routes = routes_for(mode, FlagRules(mode=mode), _iface())
     assert [(r.path, r.role, r.dry_run) for r in routes] == expected
 
 
