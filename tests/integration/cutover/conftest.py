@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 import orjson
 import pytest
+from pydantic import Field
 
 from bridge.demo.generate import customer
 from bridge.plugins import KindConfig, Plugin, PluginContext, PluginRole, registry
@@ -19,8 +20,8 @@ from bridge.ports import EncodeContext, Encoded, Record
 
 class MangleConfig(KindConfig):
     kind: Literal["mangle"]
-    set: dict[str, Any] = {}
-    truncate: dict[str, int] = {}
+    set: dict[str, Any] = Field(default_factory=dict)
+    truncate: dict[str, int] = Field(default_factory=dict)
     only_keys: list[str] | None = None
 
 
