@@ -42,6 +42,7 @@ def _open(ctx: click.Context) -> tuple[LoadedConfig, Ledger]:
 
     loaded: LoadedConfig = ctx.find_root().obj.load()
     engine = make_engine(_resolve_store(loaded))
+    ctx.call_on_close(engine.dispose)
     upgrade(engine)
     ledger = Ledger(engine, SystemClock())
     FlagStore.of(ledger).seed(loaded)
