@@ -2,7 +2,8 @@
 
 All of these must hold over the gate's window (default: everything compared so far):
 
-* at least ``min_compared`` compared messages, spread over at least ``min_days`` (on the Clock);
+* at least ``min_compared`` compared messages (content compared at the payload or read-back level: two paths
+  that merely both said "delivered" prove nothing about parity), spread over at least ``min_days`` (on the Clock);
 * the **Wilson lower bound** of the match rate (at ``confidence``) is at least ``min_match``: a 100 % match
   of 30 messages is not 99 % with confidence;
 * no open mismatch on a critical field;
@@ -63,16 +64,21 @@ def _counts(engine: Engine, interface: str, since: datetime | None) -> dict[str,
         where.append(c.c.created_at >= since)
     with engine.connect() as conn:
         per_message: dict[str, bool] = {}
+        content: set[str] = set()
         first = last = None
-        for mid, status, created in conn.execute(
-            select(c.c.message_id, c.c.status, c.c.created_at).where(
+        for mid, level, status, created in conn.execute(
+            select(c.c.message_id, c.c.level, c.c.status, c.c.created_at).where(
                 *where, c.c.level.in_(("outcome", "payload", "readback")), c.c.status.in_(COMPARABLE)
             )
         ):
             ok = status in ("match", "accepted")
             per_message[mid] = per_message.get(mid, True) and ok
+            if level != "outcome":
+                content.add(mid)
             first = created if first is None or created < first else first
             last = created if last is None or created > last else last
+        # Only messages whose content was compared count: outcome-only agreement proves no parity.
+        per_message = {k: v for k, v in per_message.items() if k in content}
         critical = conn.scalar(
             select(func.count()).select_from(c).where(*where, c.c.critical.is_(True), c.c.status == "mismatch")
         )

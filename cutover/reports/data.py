@@ -84,6 +84,7 @@ def _interface(
     late: list[dict[str, Any]] = []
     examples: list[dict[str, Any]] = []
     payload_entries: list[list[dict[str, Any]]] = []
+    content: set[str] = set()
     for mid, key, level, status, diff, critical, created in rows:
         levels[level][status] += 1
         diff = diff or {}
@@ -98,8 +99,10 @@ def _interface(
             continue
         ok = status in ("match", "accepted")
         per_message[mid] = per_message.get(mid, True) and ok
-        day = created.date().isoformat()
-        per_day.setdefault(day, {})[mid] = per_day.get(day, {}).get(mid, True) and ok
+        if level != "outcome":
+            content.add(mid)
+            day = created.date().isoformat()
+            per_day.setdefault(day, {})[mid] = per_day.get(day, {}).get(mid, True) and ok
         entries = diff.get("entries") or []
         if level == "payload" and status != "error":
             payload_entries.append(entries)
@@ -115,6 +118,7 @@ def _interface(
         if status in ("mismatch", "error") and len(examples) < EXAMPLES:
             examples.append({"message_id": mid, "business_key": key, "level": level, "status": status,
                              "critical": bool(critical), "entries": entries[:20], "reason": diff.get("reason")})
+    per_message = {k: v for k, v in per_message.items() if k in content}  # same definition as the gate
     compared = len(per_message)
     matched = sum(per_message.values())
     gate = evaluate(engine, clock, name, flag.gate).to_dict() if flag else None
