@@ -367,6 +367,8 @@ def demo(workdir: Path, seed: int, days: int, as_json: bool) -> None:
     else:
         echo_json(summary)
         click.echo(f"\ndemo finished: ledger and outputs in {workdir}", err=True)
+        for fmt, path in summary.get("reports", {}).items():
+            click.echo(f"shadow report ({fmt}): {path}", err=True)
 
 
 cli.add_command(cutover_group)
