@@ -636,6 +636,31 @@ class Ledger:
                     out[str(key)] = str(h)
         return out
 
+    # ------------------------------------------------------------------ leases
+
+    def acquire_lease(self, name: str, ttl: timedelta) -> bool:
+        """Take or renew the lease ``name`` for this node; False while another node holds it unexpired.
+
+        One statement each way (insert-if-absent, then conditional update), so two nodes racing for the same
+        lease cannot both win: the database decides.
+        """
+        now = self._now()
+        lease = t.leases
+        with self.engine.begin() as conn:
+            conn.execute(
+                self._insert(lease).values(name=name, holder=self.node, expires_at=now + ttl).on_conflict_do_nothing()
+            )
+            res = conn.execute(
+                update(lease)
+                .where(lease.c.name == name, (lease.c.holder == self.node) | (lease.c.expires_at < now))
+                .values(holder=self.node, expires_at=now + ttl)
+            )
+        return bool(res.rowcount)
+
+    def release_lease(self, name: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(t.leases.delete().where(t.leases.c.name == name, t.leases.c.holder == self.node))
+
     # ------------------------------------------------------------------ audit
 
     def audit(

@@ -112,3 +112,17 @@ def test_dead_record_and_cursor_and_xref(ledger: Ledger) -> None:
     ledger.put_xref("customer", "erp", "4711", "cus_9x")
     assert ledger.lookup_xref("customer", "erp", "4711") == "cus_9x"
     assert ledger.lookup_xref("customer", "erp", "1") is None
+
+
+def test_leases_exclude_other_nodes_until_expiry(store_url: str, clock: SimulatedClock) -> None:
+    """A lease held by one node refuses another until it expires; then the other takes it over."""
+    engine = make_engine(store_url)
+    upgrade(engine)
+    a, b = Ledger(engine, clock, node="a:1"), Ledger(engine, clock, node="b:2")
+    assert a.acquire_lease("poll:x", timedelta(seconds=60))
+    assert not b.acquire_lease("poll:x", timedelta(seconds=60))
+    assert a.acquire_lease("poll:x", timedelta(seconds=60))
+    clock.advance(61)
+    assert b.acquire_lease("poll:x", timedelta(seconds=60))
+    assert not a.acquire_lease("poll:x", timedelta(seconds=60))
+    engine.dispose()
