@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import requests
 import urllib3.exceptions
@@ -117,11 +118,11 @@ class _ClockedUsernameToken:
         if self._config.timestamp:
             expires = now + timedelta(seconds=self._config.ttl_seconds)
             stamp = WSU.Timestamp(WSU.Created(_zulu(now)), WSU.Expires(_zulu(expires)))
-        token = UsernameToken(
+        token = UsernameToken(  # type: ignore[no-untyped-call]
             self._config.username, self._config.password.get_secret_value(), use_digest=self._config.digest,
             created=now, timestamp_token=stamp, zulu_timestamp=True,
         )
-        return token.apply(envelope, headers)
+        return token.apply(envelope, headers)  # type: ignore[no-untyped-call]
 
     def verify(self, envelope: Any) -> Any:
         return envelope
@@ -139,7 +140,7 @@ class _Wire:
     headers: Mapping[str, str] | None = None
 
 
-class LimitedTransport(zeep.Transport):  # type: ignore[misc]
+class LimitedTransport(zeep.Transport):
     """zeep transport that streams responses, refusing past ``max_bytes`` and past the operation deadline.
 
     requests' read timeout is per socket read, so a server trickling bytes would never time out; the loop
@@ -148,11 +149,24 @@ class LimitedTransport(zeep.Transport):  # type: ignore[misc]
 
     def __init__(self, *, connect_timeout: float, operation_timeout: float, max_bytes: int, clock: Clock,
                  cache: Any = None) -> None:
-        super().__init__(cache=cache, timeout=connect_timeout, operation_timeout=operation_timeout)
+        super().__init__(  # type: ignore[no-untyped-call]
+            cache=cache, timeout=connect_timeout, operation_timeout=operation_timeout
+        )
+        self.allow_remote_load = cache is not None
         self.connect_timeout = connect_timeout
         self.max_bytes = max_bytes
         self.clock = clock
         self._local = threading.local()
+
+    def _load_remote_data(self, url: str) -> bytes:
+        """WSDL/XSD documents come from local files; a remote one only through the cache (fetched once)."""
+        if not self.allow_remote_load or urlparse(url).scheme == "file":
+            raise ConfigError(f"the WSDL refers to {url}: remote WSDL/XSD documents are not fetched; keep a local "
+                              "copy next to the WSDL or configure wsdl_cache")
+        data: bytes = super()._load_remote_data(url)  # type: ignore[no-untyped-call]
+        if len(data) > self.max_bytes:
+            raise HostileInput(f"{url} exceeds the {self.max_bytes}-byte limit")
+        return data
 
     def reset_wire(self) -> None:
         self._local.wire = _Wire()
@@ -292,18 +306,24 @@ class SoapConnection:
     def open(self) -> None:
         location = self._wsdl_location()
         cfg = self.config
-        cache = SqliteCache(path=str(self._base_dir / cfg.wsdl_cache), timeout=86400) if cfg.wsdl_cache else None
+        cache = (
+            SqliteCache(path=str(self._base_dir / cfg.wsdl_cache), timeout=86400)  # type: ignore[no-untyped-call]
+            if cfg.wsdl_cache else None
+        )
         transport = LimitedTransport(connect_timeout=cfg.timeout, operation_timeout=cfg.operation_timeout,
                                      max_bytes=cfg.max_response_bytes, clock=self._clock, cache=cache)
         transport.session.verify = str(self._base_dir / cfg.ca_bundle) if cfg.ca_bundle else cfg.verify_tls
         if cfg.basic is not None:
             transport.session.auth = (cfg.basic.username, cfg.basic.password.get_secret_value())
+        remote = location.startswith(("http://", "https://"))  # then its imports come through the cache
         settings = zeep.Settings(strict=True, raw_response=True, forbid_dtd=True, forbid_entities=True,
-                                 forbid_external=True, xml_huge_tree=False,
+                                 forbid_external=not remote, xml_huge_tree=False,
                                  extra_http_headers=dict(cfg.http_headers) or None)
         wsse = _ClockedUsernameToken(cfg.wsse, self._clock) if cfg.wsse is not None else None
         try:
-            client = zeep.Client(location, transport=transport, settings=settings, wsse=wsse)
+            client = zeep.Client(  # type: ignore[no-untyped-call]
+                location, transport=transport, settings=settings, wsse=wsse
+            )
             self._proxy = self._bind(client)
         except (zeep.exceptions.Error, ValueError, KeyError, OSError, etree.XMLSyntaxError) as exc:
             transport.session.close()
@@ -360,7 +380,7 @@ class SoapConnection:
                                     location=Location(xpath="/" + str(element.tag)))
         try:
             value = expected.parse(element, self._client.wsdl.types)
-        except (zeep.exceptions.Error, ValueError, TypeError) as exc:
+        except (zeep.exceptions.Error, ValueError, TypeError, ArithmeticError) as exc:  # Decimal raises Arithmetic
             raise ContractViolation(f"the {operation} body does not match the WSDL: {exc}",
                                     location=Location(xpath="/" + str(element.tag))) from exc
         return {key: value[key] for key in value}

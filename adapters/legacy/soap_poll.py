@@ -19,7 +19,6 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Literal, Self
 
-from lxml import etree
 from pydantic import Field
 
 from adapters.legacy.soap_client import SoapConnection, SoapEndpointConfig, classify_fault

@@ -45,15 +45,14 @@ def parse_xml(data: bytes, *, origin: str = "") -> etree._Element:
     """Parse untrusted XML; a DTD or entity declaration is :class:`HostileInput`, bad XML :class:`DecodeError`."""
     match = _DOCTYPE.search(data)
     if match is not None:
-        raise HostileInput(
-            "XML with a DOCTYPE or entity declaration refused", location=Location(file=origin or None, offset=match.start())
-        )
+        where = Location(file=origin or None, offset=match.start())
+        raise HostileInput("XML with a DOCTYPE or entity declaration refused", location=where)
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
         line = exc.lineno if isinstance(exc.lineno, int) else None
         raise DecodeError(f"not well-formed XML: {exc.msg}", location=Location(file=origin or None, line=line)) from exc
-    if root.getroottree().docinfo.doctype:
+    if root.getroottree().docinfo.internalDTD is not None:
         raise HostileInput("XML with a DOCTYPE refused", location=Location(file=origin or None))
     return root
 

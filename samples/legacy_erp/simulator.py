@@ -16,6 +16,7 @@ import base64
 import hashlib
 import json
 import signal
+import ssl
 import threading
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -67,12 +68,14 @@ class Stats:
 class ErpSimulator:
     """The server: ``with ErpSimulator(store) as sim: sim.url`` serves on a free 127.0.0.1 port."""
 
-    def __init__(self, store: ErpStore | None = None, *, port: int = 0, clock: Clock | None = None) -> None:
+    def __init__(self, store: ErpStore | None = None, *, port: int = 0, clock: Clock | None = None,
+                 tls: tuple[Path, Path] | None = None) -> None:
         self.clock = clock or SystemClock()
         self.store = store or ErpStore(clock=self.clock)
         self.knobs = Knobs()
         self.stats = Stats()
         self._port = port
+        self._tls = tls  # (certificate chain PEM, private key PEM): serve HTTPS
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -81,12 +84,17 @@ class ErpSimulator:
     @property
     def url(self) -> str:
         assert self._server is not None, "simulator not started"
-        return f"http://127.0.0.1:{self._server.server_address[1]}/ws/erp"
+        scheme = "https" if self._tls else "http"
+        return f"{scheme}://127.0.0.1:{self._server.server_address[1]}/ws/erp"
 
     def start(self) -> Self:
         handler = type("Handler", (_Handler,), {"sim": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", self._port), handler)
         self._server.daemon_threads = True
+        if self._tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(str(self._tls[0]), str(self._tls[1]))
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(target=self._server.serve_forever, name="erp-simulator", daemon=True)
         self._thread.start()
         return self
