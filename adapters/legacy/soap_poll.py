@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Literal, Self
 
+from lxml import etree
 from pydantic import Field
 
 from adapters.legacy.soap_client import SoapConnection, SoapEndpointConfig, classify_fault
@@ -179,7 +180,12 @@ class SoapPollSource:
         stamps = [_parse_time(el.text or "", where=where) for r in records for el in elements(self._stamp(r))]
         found = elements(self._next(exchange.body))
         next_token = (found[0].text or "").strip() or None if found else None
-        digest = hashlib.sha256(body).hexdigest()
+        # The batch is identified by its records, not by volatile parts of the page (an ``asOf`` stamp), so
+        # the same page re-read after a crash has the same batch id.
+        digest_of = hashlib.sha256()
+        for record in records:
+            digest_of.update(etree.tostring(record, method="c14n"))
+        digest = digest_of.hexdigest()
         batch_id = f"soap:{cfg.operation}:{since.isoformat()}:{token or '-'}:{digest[:16]}"
         metadata = {
             "soap.operation": cfg.operation,
