@@ -153,6 +153,8 @@ class LimitedTransport(zeep.Transport):
             cache=cache, timeout=connect_timeout, operation_timeout=operation_timeout
         )
         self.allow_remote_load = cache is not None
+        # Passed on every request: a session-level ``verify`` loses to REQUESTS_CA_BUNDLE in requests.
+        self.verify: bool | str = True
         self.connect_timeout = connect_timeout
         self.max_bytes = max_bytes
         self.clock = clock
@@ -186,7 +188,7 @@ class LimitedTransport(zeep.Transport):
         deadline = start + timedelta(seconds=self.operation_timeout)
         where = Location(file=address)
         try:
-            response = self.session.post(address, data=data, headers=headers, stream=True,
+            response = self.session.post(address, data=data, headers=headers, stream=True, verify=self.verify,
                                          timeout=(self.connect_timeout, self.operation_timeout))
         except requests.exceptions.SSLError as exc:
             raise SecurityError(f"TLS verification of {address} failed: {exc}", location=where) from exc
@@ -312,7 +314,9 @@ class SoapConnection:
         )
         transport = LimitedTransport(connect_timeout=cfg.timeout, operation_timeout=cfg.operation_timeout,
                                      max_bytes=cfg.max_response_bytes, clock=self._clock, cache=cache)
-        transport.session.verify = str(self._base_dir / cfg.ca_bundle) if cfg.ca_bundle else cfg.verify_tls
+        transport.verify = transport.session.verify = (
+            str(self._base_dir / cfg.ca_bundle) if cfg.ca_bundle else cfg.verify_tls
+        )
         if cfg.basic is not None:
             transport.session.auth = (cfg.basic.username, cfg.basic.password.get_secret_value())
         remote = location.startswith(("http://", "https://"))  # then its imports come through the cache

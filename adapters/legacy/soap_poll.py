@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -137,7 +137,7 @@ class SoapPollSource:
 
     # ------------------------------------------------------------------ polling
 
-    def poll(self) -> Iterator[Envelope]:
+    def poll(self) -> Generator[Envelope, None, None]:
         ctx, conn = self._ctx()
         cursor = self.cursor()
         if cursor.page_token and cursor.since is not None:

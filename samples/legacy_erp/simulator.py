@@ -183,7 +183,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(404, b"not found", "text/plain")
 
     def _base(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return self.sim.url.rsplit("/ws/", 1)[0]
 
     # ------------------------------------------------------------------ POST: admin and SOAP
 

@@ -16,8 +16,9 @@ if str(ROOT) not in sys.path:  # the simulator lives in samples/, which is not a
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-from samples.legacy_erp.simulator import WSDL_PATH, ErpSimulator  # noqa: E402
 from soap_ledger import SqliteLedger  # noqa: E402
+
+from samples.legacy_erp.simulator import WSDL_PATH, ErpSimulator  # noqa: E402
 
 INVOICES = 1234
 
@@ -46,11 +47,12 @@ def ledger() -> Iterator[SqliteLedger]:
 @pytest.fixture(scope="session")
 def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1 (PEM) and its key, made with ``cryptography``."""
+    import ipaddress
+
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
-    import ipaddress
 
     folder = tmp_path_factory.mktemp("tls")
     key = ec.generate_private_key(ec.SECP256R1())

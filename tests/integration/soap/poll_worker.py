@@ -13,11 +13,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from soap_ledger import SqliteLedger  # noqa: E402
+from soap_ledger import SqliteLedger
 
-from adapters.legacy.soap_poll import SoapPollConfig, SoapPollSource  # noqa: E402
-from adapters.legacy.soap_xml import elements, local_path, parse_xml  # noqa: E402
-from bridge.ports import SourceContext, SystemClock, record_identity  # noqa: E402
+from adapters.legacy.soap_poll import SoapPollConfig, SoapPollSource
+from adapters.legacy.soap_xml import elements, local_path, parse_xml
+from bridge.ports import SourceContext, SystemClock, record_identity
 
 
 def main() -> None:
