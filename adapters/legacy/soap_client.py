@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -204,7 +204,7 @@ class LimitedTransport(zeep.Transport):
                                    location=where)
             chunks: list[bytes] = []
             total = 0
-            for chunk in response.iter_content(64 * 1024):
+            for chunk in _chunks(response):
                 total += len(chunk)
                 if total > self.max_bytes:
                     raise HostileInput(f"response exceeds the {self.max_bytes}-byte limit", location=where,
@@ -222,6 +222,25 @@ class LimitedTransport(zeep.Transport):
             response.close()
         response._content = wire.response = b"".join(chunks)
         return response
+
+
+def _chunks(response: requests.Response) -> Iterator[bytes]:
+    """Body chunks as they arrive: ``read1`` returns whatever is there, so a trickling server cannot keep one
+    read (and the deadline check after it) waiting until the whole body is in."""
+    raw = response.raw
+    if not hasattr(raw, "read1"):  # not urllib3 2.x: requests' own iterator (fills each chunk)
+        yield from response.iter_content(64 * 1024)
+        return
+    try:
+        while True:
+            chunk = raw.read1(64 * 1024, decode_content=True)
+            if not chunk:
+                return
+            yield chunk
+    except urllib3.exceptions.ReadTimeoutError as exc:
+        raise requests.exceptions.ReadTimeout(str(exc)) from exc
+    except (urllib3.exceptions.ProtocolError, urllib3.exceptions.DecodeError) as exc:
+        raise requests.exceptions.ChunkedEncodingError(str(exc)) from exc
 
 
 def _is_read_timeout(exc: BaseException) -> bool:

@@ -53,6 +53,7 @@ class Knobs:
     fault_count: int = 0
     oversize: int = 0
     omit_length: bool = False
+    trickle: float = 0.0
     xxe: bool = False
     basic: tuple[str, str] | None = None
     wsse: tuple[str, str] | None = None
@@ -264,7 +265,7 @@ class _Handler(BaseHTTPRequestHandler):
         payload = etree.tostring(envelope(soap_ns, response), xml_declaration=True, encoding="utf-8")
         if knobs.oversize:
             payload = payload.replace(b"<soap:Body>", b"<soap:Body><!--" + b"x" * knobs.oversize + b"-->", 1)
-        self._send(200, payload, self._content_type(soap_ns), omit_length=knobs.omit_length)
+        self._send(200, payload, self._content_type(soap_ns), omit_length=knobs.omit_length, trickle=knobs.trickle)
 
     def _hostile(self, soap_ns: str) -> None:
         payload = (
@@ -286,7 +287,8 @@ class _Handler(BaseHTTPRequestHandler):
         status = 400 if (soap_ns == SOAP12_NS and client) else 500
         self._send(status, payload, self._content_type(soap_ns))
 
-    def _send(self, status: int, payload: bytes, content_type: str, *, omit_length: bool = False) -> None:
+    def _send(self, status: int, payload: bytes, content_type: str, *, omit_length: bool = False,
+              trickle: float = 0.0) -> None:
         try:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
@@ -296,6 +298,13 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
+            if trickle:  # ten slices, each after a pause shorter than a read timeout: only a deadline stops it
+                step = max(1, len(payload) // 10 + 1)
+                for start in range(0, len(payload), step):
+                    self.wfile.write(payload[start:start + step])
+                    self.wfile.flush()
+                    self.sim.wait(trickle)
+                return
             self.wfile.write(payload)
         except (BrokenPipeError, ConnectionResetError):
             return  # the client gave up (a timeout or a refused oversized response): nothing to answer
@@ -303,7 +312,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--port", type=int, default=8089)
+    parser.add_argument("--port", type=int, default=8089, help="0 picks a free port")
     parser.add_argument("--customers", type=int, default=20)
     parser.add_argument("--invoices", type=int, default=0)
     parser.add_argument("--orders", type=int, default=0)

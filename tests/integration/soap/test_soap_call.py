@@ -142,6 +142,16 @@ def test_hanging_server_times_out_within_bound(sim: ErpSimulator, wsdl: Path) ->
     assert 0.9 <= elapsed < 3.0
 
 
+def test_trickling_server_hits_the_whole_call_deadline(sim: ErpSimulator, wsdl: Path) -> None:
+    """A server sending a slice every 0.4 s never trips the per-read timeout; the call deadline still ends it."""
+    sim.set_knobs(trickle=0.4)
+    started = time.monotonic()
+    outcome = deliver(sim, wsdl, operation_timeout=1.0)
+    elapsed = time.monotonic() - started
+    assert isinstance(outcome.error, TimeoutExpired) and "not complete" in outcome.error.message
+    assert elapsed < 2.5
+
+
 @pytest.mark.parametrize("omit_length", [False, True])
 def test_oversized_response_is_refused(sim: ErpSimulator, wsdl: Path, omit_length: bool) -> None:
     """A response over max_response_bytes is refused (declared length or while streaming) as HostileInput."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -196,8 +197,8 @@ def _worker(sim: ErpSimulator, wsdl: Path, db: Path, out: Path, pause: float) ->
 
 
 def test_watermark_resume_after_sigkill(sim: ErpSimulator, wsdl: Path, tmp_path: Path) -> None:
-    """A poll process killed with SIGKILL mid-scan resumes from its durable cursor: nothing lost, at most one
-    page re-read, and every re-read record has the identity it had before."""
+    """A poll process killed with SIGKILL mid-scan resumes from its durable cursor: nothing lost, at most the
+    one unacknowledged page re-read, and every re-read record has the identity it had before."""
     db, out = tmp_path / "ledger.db", tmp_path / "records.txt"
     proc = _worker(sim, wsdl, db, out, pause=0.15)
     try:
@@ -219,11 +220,17 @@ def test_watermark_resume_after_sigkill(sim: ErpSimulator, wsdl: Path, tmp_path:
     cursor = probe.get_cursor("inv", "soap:GetChangedInvoices")
     probe.close()
     assert cursor is not None and '"page_token": null' not in cursor  # killed mid-scan
+    acked_page = json.loads(cursor)["acked_page"]
+    assert acked_page >= 2
     rerun = _worker(sim, wsdl, db, out, pause=0)
     stdout, stderr = rerun.communicate(timeout=60)
     assert rerun.returncode == 0, stderr
     assert stdout.splitlines()[-1] == "DONE"
     lines = out.read_text().splitlines()
     assert len(set(lines)) == INVOICES  # nothing lost
-    assert len(lines) - INVOICES <= 100  # at most the one page that was recorded but not acknowledged
-    assert int(stdout.splitlines()[0].split()[1]) >= 4  # resumed mid-scan, not from page 0
+    first = int(stdout.splitlines()[0].split()[1])
+    reread = len(lines) - INVOICES
+    # Resumed after the last acknowledged page; if the kill fell between the ledger marking the page's batch
+    # acknowledged and the cursor write, that page is skipped by its batch state (no re-read at all).
+    assert first in (acked_page + 1, acked_page + 2)
+    assert reread == 0 if first == acked_page + 2 else reread <= 100
