@@ -13,12 +13,9 @@ HERE = Path(__file__).parent
 ROOT = HERE.parents[2]
 if str(ROOT) not in sys.path:  # the simulator lives in samples/, which is not an installed package
     sys.path.insert(0, str(ROOT))
-if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))
-
-from soap_ledger import SqliteLedger  # noqa: E402
 
 from samples.legacy_erp.simulator import WSDL_PATH, ErpSimulator  # noqa: E402
+from tests.integration.soap.soap_ledger import SqliteLedger  # noqa: E402
 
 INVOICES = 1234
 

@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import INVOICES
-from soap_ledger import SqliteLedger
 
 from adapters.legacy.soap_poll import SoapPollConfig, SoapPollSource
 from adapters.legacy.soap_xml import elements, local_path, parse_xml
@@ -29,6 +27,8 @@ from bridge.ports import (
     record_identity,
 )
 from samples.legacy_erp.simulator import ErpSimulator
+from tests.integration.soap.conftest import INVOICES
+from tests.integration.soap.soap_ledger import SqliteLedger
 
 START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 RECORDS, NUMBER, VERSION = local_path("invoices/invoice"), local_path("invoiceNumber"), local_path("changeVersion")
