@@ -22,6 +22,7 @@ from bridge.ports import (
     IdentityRule,
     SecurityError,
     SourceContext,
+    SourceLedger,
     SystemClock,
     TargetUnavailable,
     record_identity,
@@ -41,7 +42,7 @@ def config(sim: ErpSimulator, wsdl: Path, **overrides: Any) -> SoapPollConfig:
     return SoapPollConfig(**{**values, **overrides})
 
 
-def open_source(cfg: SoapPollConfig, ledger: SqliteLedger, tmp_path: Path, interface: str = "inv") -> SoapPollSource:
+def open_source(cfg: SoapPollConfig, ledger: SourceLedger, tmp_path: Path, interface: str = "inv") -> SoapPollSource:
     source = SoapPollSource(cfg, base_dir=tmp_path, interface=interface)
     source.open(SourceContext(interface, SystemClock(), tmp_path, ledger))
     return source
@@ -234,3 +235,27 @@ def test_watermark_resume_after_sigkill(sim: ErpSimulator, wsdl: Path, tmp_path:
     # acknowledged and the cursor write, that page is skipped by its batch state (no re-read at all).
     assert first in (acked_page + 1, acked_page + 2)
     assert reread == 0 if first == acked_page + 2 else reread <= 100
+
+
+def test_cursor_lives_in_the_real_ledger(sim: ErpSimulator, wsdl: Path, tmp_path: Path) -> None:
+    """With the bridge's own SQLite ledger as SourceLedger, the acknowledged cursor survives a reopen."""
+    from bridge.ports import SimulatedClock
+    from bridge.store.engine import make_engine, upgrade
+    from bridge.store.ledger import Ledger
+
+    url = f"sqlite:///{tmp_path / 'bridge.db'}"
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+        with open_source(config(sim, wsdl), Ledger(engine, SimulatedClock()), tmp_path) as source:
+            for envelope in source.poll():
+                source.acknowledge(envelope)
+    finally:
+        engine.dispose()
+    engine = make_engine(url)
+    try:
+        ledger = Ledger(engine, SimulatedClock())
+        with open_source(config(sim, wsdl), ledger, tmp_path) as source:
+            assert source.cursor().watermark == START + timedelta(seconds=INVOICES - 1)
+    finally:
+        engine.dispose()
