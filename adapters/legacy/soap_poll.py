@@ -97,7 +97,7 @@ class SoapPollSource:
         self._context: SourceContext | None = None
         self._conn: SoapConnection | None = None
         self._records = local_path(config.records_path)
-        self._stamp = local_path(config.watermark_field)
+        self._stamps = local_path(f"{config.records_path}/{config.watermark_field}")  # one XPath per page
         self._next = local_path(config.next_page_token_path)
 
     @property
@@ -177,15 +177,12 @@ class SoapPollSource:
             raise DecodeError(f"{cfg.operation} answered with an empty soap:Body", location=where)
         body = exchange.body_bytes()
         records = elements(self._records(exchange.body))
-        stamps = [_parse_time(el.text or "", where=where) for r in records for el in elements(self._stamp(r))]
+        stamps = [_parse_time(el.text or "", where=where) for el in elements(self._stamps(exchange.body))]
         found = elements(self._next(exchange.body))
         next_token = (found[0].text or "").strip() or None if found else None
         # The batch is identified by its records, not by volatile parts of the page (an ``asOf`` stamp), so
         # the same page re-read after a crash has the same batch id.
-        digest_of = hashlib.sha256()
-        for record in records:
-            digest_of.update(etree.tostring(record, method="c14n"))
-        digest = digest_of.hexdigest()
+        digest = hashlib.sha256(b"\x1e".join(etree.tostring(record) for record in records)).hexdigest()
         batch_id = f"soap:{cfg.operation}:{since.isoformat()}:{token or '-'}:{digest[:16]}"
         metadata = {
             "soap.operation": cfg.operation,

@@ -160,6 +160,8 @@ def _check_wsse(header: etree._Element | None, user: str, password: str, now: da
 class _Handler(BaseHTTPRequestHandler):
     sim: ErpSimulator
     server_version = "LegacyERP/7.3"
+    protocol_version = "HTTP/1.1"  # keep-alive, as the ERP's application server does
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read stats, not logs
         return
