@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Generator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Self
 
@@ -90,7 +91,7 @@ def _parse_time(text: str, *, where: Location) -> datetime:
 class SoapPollSource:
     """Polls ``config.operation`` page by page; see the module docstring for the cursor rules."""
 
-    def __init__(self, config: SoapPollConfig, *, base_dir: Any, interface: str = "") -> None:
+    def __init__(self, config: SoapPollConfig, *, base_dir: Path, interface: str = "") -> None:
         self.config = config
         self._base_dir = base_dir
         self._interface = interface

@@ -62,6 +62,7 @@ class Knobs:
 @dataclass
 class Stats:
     requests: int = 0
+    documents: int = 0  # WSDL/XSD GETs
     by_operation: dict[str, int] = field(default_factory=dict)
     last_headers: dict[str, str] = field(default_factory=dict)
 
@@ -170,6 +171,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
+        if not path.startswith("/_admin/"):
+            with self.sim.lock:
+                self.sim.stats.documents += 1
         if path == "/_admin/stats":
             with self.sim.lock:
                 self._send(200, json.dumps(asdict(self.sim.stats)).encode(), "application/json")

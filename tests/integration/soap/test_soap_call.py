@@ -213,3 +213,18 @@ def test_concurrent_deliveries_keep_their_own_capture(sim: ErpSimulator, wsdl: P
         assert outcome.status is OutcomeStatus.DELIVERED
         assert number in outcome.metadata["soap.request"]
         assert outcome.target_id == sim.store.get_invoice(number).invoice_id
+
+
+def test_remote_wsdl_is_fetched_once_into_the_cache(sim: ErpSimulator, tmp_path: Path) -> None:
+    """A WSDL given by URL (with its XSD imports) is fetched once; later opens read the local cache only."""
+    config = SoapCallConfig(wsdl=f"{sim.url}?wsdl", wsdl_cache="wsdl-cache.db", endpoint=sim.url,
+                            operation="GetInvoice")
+    with SoapCallSink(config, base_dir=tmp_path):
+        pass
+    fetched = sim.stats.documents
+    assert fetched == 3  # the WSDL and its two XSDs
+    again = SoapReadBackConfig(wsdl=config.wsdl, wsdl_cache=config.wsdl_cache, endpoint=sim.url,
+                               operation="GetInvoice", key_param="invoiceNumber")
+    with SoapReadBack(again, base_dir=tmp_path) as reader:
+        assert reader.read_back("INV-0000001", Outcome.delivered()) is not None
+    assert sim.stats.documents == fetched
