@@ -10,7 +10,6 @@ from __future__ import annotations
 from adapters.legacy.soap_call import SoapCallConfig, SoapCallSink, SoapReadBack, SoapReadBackConfig
 from adapters.legacy.soap_client import (
     BasicAuthConfig,
-    LimitedTransport,
     SoapConnection,
     SoapEndpointConfig,
     SoapExchange,
@@ -19,6 +18,7 @@ from adapters.legacy.soap_client import (
 )
 from adapters.legacy.soap_inspect import inspect_wsdl, soap_group
 from adapters.legacy.soap_poll import PollCursor, SoapPollConfig, SoapPollSource
+from adapters.legacy.soap_transport import LimitedTransport
 from adapters.legacy.soap_xml import SoapFault, parse_xml
 from bridge.plugins import Plugin, PluginContext, PluginRole
 

@@ -1,4 +1,4 @@
-"""A hardened zeep connection to one SOAP endpoint: config, transport limits, auth, capture, error translation.
+"""A hardened zeep connection to one SOAP endpoint: config, auth, capture, error translation.
 
 zeep builds and validates requests from the WSDL; everything that comes back is read by our own hardened
 parser (``soap_xml``), so a hostile response never reaches zeep's parser. The rules the issue asks for:
@@ -12,31 +12,25 @@ redacted capture of every request and response. Constructors do no I/O: ``open()
 from __future__ import annotations
 
 import copy
-import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import requests
-import urllib3.exceptions
 import zeep
 import zeep.exceptions
 from lxml import etree
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from zeep.cache import SqliteCache
-from zeep.wsse.username import UsernameToken
-from zeep.wsse.utils import WSU
 
+from adapters.legacy.soap_transport import ClockedUsernameToken, LimitedTransport
 from adapters.legacy.soap_xml import SoapFault, body_child, parse_envelope, parse_xml, read_fault, redact
 from bridge.plugins import KindConfig
 from bridge.ports import (
     BridgeError,
     Clock,
     ConfigError,
-    ConnectionFailed,
     ContractViolation,
     DecodeError,
     HostileInput,
@@ -45,12 +39,10 @@ from bridge.ports import (
     RetryableError,
     SecurityError,
     TargetUnavailable,
-    TimeoutExpired,
 )
 
 __all__ = [
     "BasicAuthConfig",
-    "LimitedTransport",
     "SoapConnection",
     "SoapEndpointConfig",
     "SoapExchange",
@@ -103,157 +95,6 @@ class SoapEndpointConfig(KindConfig):
     permanent_fault_strings: list[str] = Field(default_factory=list)
     retryable_faults: list[str] = Field(default_factory=list)
     security_faults: list[str] = Field(default_factory=lambda: list(DEFAULT_SECURITY_FAULTS))
-
-
-class _ClockedUsernameToken:
-    """zeep's UsernameToken, rebuilt per call so nonce, Created and the Timestamp are fresh (and from a Clock)."""
-
-    def __init__(self, config: WsseConfig, clock: Clock) -> None:
-        self._config = config
-        self._clock = clock
-
-    def apply(self, envelope: Any, headers: Any) -> Any:
-        now = self._clock.now().replace(microsecond=0)
-        stamp = None
-        if self._config.timestamp:
-            expires = now + timedelta(seconds=self._config.ttl_seconds)
-            stamp = WSU.Timestamp(WSU.Created(_zulu(now)), WSU.Expires(_zulu(expires)))
-        token = UsernameToken(  # type: ignore[no-untyped-call]
-            self._config.username, self._config.password.get_secret_value(), use_digest=self._config.digest,
-            created=now, timestamp_token=stamp, zulu_timestamp=True,
-        )
-        return token.apply(envelope, headers)  # type: ignore[no-untyped-call]
-
-    def verify(self, envelope: Any) -> Any:
-        return envelope
-
-
-def _zulu(when: datetime) -> str:
-    return when.isoformat().replace("+00:00", "Z")
-
-
-@dataclass
-class _Wire:
-    request: bytes = b""
-    response: bytes = b""
-    status: int = 0
-    headers: Mapping[str, str] | None = None
-
-
-class LimitedTransport(zeep.Transport):
-    """zeep transport that streams responses, refusing past ``max_bytes`` and past the operation deadline.
-
-    requests' read timeout is per socket read, so a server trickling bytes would never time out; the loop
-    below also checks the whole call against ``operation_timeout``. Errors leave as bridge errors.
-    """
-
-    def __init__(self, *, connect_timeout: float, operation_timeout: float, max_bytes: int, clock: Clock,
-                 cache: Any = None) -> None:
-        super().__init__(  # type: ignore[no-untyped-call]
-            cache=cache, timeout=connect_timeout, operation_timeout=operation_timeout
-        )
-        self.allow_remote_load = cache is not None
-        # Passed on every request: a session-level ``verify`` loses to REQUESTS_CA_BUNDLE in requests.
-        self.verify: bool | str = True
-        self.connect_timeout = connect_timeout
-        self.max_bytes = max_bytes
-        self.clock = clock
-        self._local = threading.local()
-
-    def _load_remote_data(self, url: str) -> bytes:
-        """WSDL/XSD documents come from local files; a remote one only through the cache (fetched once)."""
-        if not self.allow_remote_load or urlparse(url).scheme == "file":
-            raise ConfigError(f"the WSDL refers to {url}: remote WSDL/XSD documents are not fetched; keep a local "
-                              "copy next to the WSDL or configure wsdl_cache")
-        data: bytes = super()._load_remote_data(url)  # type: ignore[no-untyped-call]
-        if len(data) > self.max_bytes:
-            raise HostileInput(f"{url} exceeds the {self.max_bytes}-byte limit")
-        return data
-
-    def reset_wire(self) -> None:
-        self._local.wire = _Wire()
-
-    @property
-    def wire(self) -> _Wire:
-        """The request and response bytes of this thread's last call (for capture)."""
-        wire = getattr(self._local, "wire", None)
-        if wire is None:
-            wire = self._local.wire = _Wire()
-        return wire
-
-    def post(self, address: str, message: bytes | str, headers: Mapping[str, str]) -> requests.Response:
-        data = message.encode("utf-8") if isinstance(message, str) else message
-        self._local.wire = wire = _Wire(request=data)
-        start = self.clock.now()
-        deadline = start + timedelta(seconds=self.operation_timeout)
-        where = Location(file=address)
-        try:
-            response = self.session.post(address, data=data, headers=headers, stream=True, verify=self.verify,
-                                         timeout=(self.connect_timeout, self.operation_timeout))
-        except requests.exceptions.SSLError as exc:
-            raise SecurityError(f"TLS verification of {address} failed: {exc}", location=where) from exc
-        except requests.exceptions.Timeout as exc:
-            raise TimeoutExpired(f"no answer from {address} within {self.operation_timeout}s", location=where) from exc
-        except requests.exceptions.RequestException as exc:
-            raise ConnectionFailed(f"cannot reach {address}: {exc}", location=where) from exc
-        wire.status, wire.headers = response.status_code, dict(response.headers)
-        try:
-            declared = response.headers.get("Content-Length")
-            if declared and declared.isdigit() and int(declared) > self.max_bytes:
-                raise HostileInput(f"response of {declared} bytes exceeds the {self.max_bytes}-byte limit",
-                                   location=where)
-            chunks: list[bytes] = []
-            total = 0
-            for chunk in _chunks(response):
-                total += len(chunk)
-                if total > self.max_bytes:
-                    raise HostileInput(f"response exceeds the {self.max_bytes}-byte limit", location=where,
-                                       detail={"read_bytes": total})
-                if self.clock.now() > deadline:
-                    raise TimeoutExpired(f"response from {address} not complete within {self.operation_timeout}s",
-                                         location=where)
-                chunks.append(chunk)
-        except requests.exceptions.RequestException as exc:
-            if _is_read_timeout(exc):
-                raise TimeoutExpired(f"{address} stopped answering for {self.operation_timeout}s",
-                                     location=where) from exc
-            raise ConnectionFailed(f"connection to {address} broke: {exc}", location=where) from exc
-        finally:
-            response.close()
-        response._content = wire.response = b"".join(chunks)
-        return response
-
-
-def _chunks(response: requests.Response) -> Iterator[bytes]:
-    """Body chunks as they arrive: ``read1`` returns whatever is there, so a trickling server cannot keep one
-    read (and the deadline check after it) waiting until the whole body is in."""
-    raw = response.raw
-    if not hasattr(raw, "read1"):  # not urllib3 2.x: requests' own iterator (fills each chunk)
-        yield from response.iter_content(64 * 1024)
-        return
-    try:
-        while True:
-            chunk = raw.read1(64 * 1024, decode_content=True)
-            if not chunk:
-                return
-            yield chunk
-    except urllib3.exceptions.ReadTimeoutError as exc:
-        raise requests.exceptions.ReadTimeout(str(exc)) from exc
-    except (urllib3.exceptions.ProtocolError, urllib3.exceptions.DecodeError) as exc:
-        raise requests.exceptions.ChunkedEncodingError(str(exc)) from exc
-
-
-def _is_read_timeout(exc: BaseException) -> bool:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, (requests.exceptions.Timeout, urllib3.exceptions.ReadTimeoutError, TimeoutError)):
-            return True
-        args = getattr(seen, "args", ())
-        if args and isinstance(args[0], BaseException):
-            seen = args[0]
-            continue
-        seen = seen.__cause__ or seen.__context__
-    return False
 
 
 @dataclass(frozen=True)
@@ -342,7 +183,11 @@ class SoapConnection:
         settings = zeep.Settings(strict=True, raw_response=True, forbid_dtd=True, forbid_entities=True,
                                  forbid_external=not remote, xml_huge_tree=False,
                                  extra_http_headers=dict(cfg.http_headers) or None)
-        wsse = _ClockedUsernameToken(cfg.wsse, self._clock) if cfg.wsse is not None else None
+        wsse = None
+        if cfg.wsse is not None:
+            wsse = ClockedUsernameToken(cfg.wsse.username, cfg.wsse.password, digest=cfg.wsse.digest,
+                                        timestamp=cfg.wsse.timestamp, ttl_seconds=cfg.wsse.ttl_seconds,
+                                        clock=self._clock)
         try:
             client = zeep.Client(  # type: ignore[no-untyped-call]
                 location, transport=transport, settings=settings, wsse=wsse

@@ -17,7 +17,7 @@ import zeep.exceptions
 from lxml import etree
 from zeep.xsd import ComplexType
 
-from adapters.legacy.soap_client import LimitedTransport
+from adapters.legacy.soap_transport import LimitedTransport
 from bridge.ports import ConfigError, Location, SystemClock
 
 __all__ = ["OperationInfo", "PortInfo", "ServiceInfo", "inspect_wsdl", "render_text", "soap_group"]

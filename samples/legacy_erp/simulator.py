@@ -167,6 +167,12 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read stats, not logs
         return
 
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except (ConnectionResetError, BrokenPipeError):
+            self.close_connection = True  # a client that refused a response closes its keep-alive connection
+
     # ------------------------------------------------------------------ GET: WSDL and XSDs
 
     def do_GET(self) -> None:
