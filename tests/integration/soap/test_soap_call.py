@@ -228,3 +228,14 @@ def test_remote_wsdl_is_fetched_once_into_the_cache(sim: ErpSimulator, tmp_path:
     with SoapReadBack(again, base_dir=tmp_path) as reader:
         assert reader.read_back("INV-0000001", Outcome.delivered()) is not None
     assert sim.stats.documents == fetched
+
+
+def test_knobs_over_http_admin_endpoint(sim: ErpSimulator, wsdl: Path) -> None:
+    """Another process can set the simulator's knobs over POST /_admin/knobs (used by the demo)."""
+    import httpx
+
+    base = sim.url.rsplit("/ws/", 1)[0]
+    assert httpx.post(f"{base}/_admin/knobs", json={"fail_500": 1}).status_code == 204
+    assert deliver(sim, wsdl).status is OutcomeStatus.FAILED
+    assert deliver(sim, wsdl).status is OutcomeStatus.DELIVERED
+    assert httpx.get(f"{base}/_admin/stats").json()["by_operation"] == {"PostInvoice": 1}
