@@ -14,6 +14,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -127,7 +128,12 @@ class Runner:
     def poll(self, name: str) -> IngestStats:
         """One poll of one interface (never two at once for the same interface)."""
         rt = self.interfaces[name]
+        lease = f"poll:{name}"
         with self._poll_locks[name]:
+            # Across processes sharing one ledger, one node polls an interface at a time (taken over on expiry).
+            if not self.ledger.acquire_lease(lease, timedelta(seconds=max(60.0, 3 * rt.config.schedule.every))):
+                log.info("poll of %s skipped: another node holds its lease", name)
+                return IngestStats()
             stats = Ingestor(rt, self.ledger, self.router, self.progress).poll(
                 SourceContext(name, self.clock, Path(), self.ledger)
             )
