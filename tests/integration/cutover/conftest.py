@@ -15,7 +15,7 @@ from pydantic import Field
 
 from bridge.demo.generate import customer
 from bridge.plugins import KindConfig, Plugin, PluginContext, PluginRole, registry
-from bridge.ports import EncodeContext, Encoded, Record
+from bridge.ports import EncodeContext, Encoded, Outcome, Record
 
 
 class MangleConfig(KindConfig):
@@ -93,3 +93,22 @@ interfaces:
         return cfg
 
     return make
+
+
+class FolderReadBackConfig(KindConfig):
+    kind: Literal["folder-readback"]
+    path: str
+
+
+class FolderReadBack:
+    """A fake of our ReadBack port: what a file target holds now, found by the outcome's target id."""
+
+    def __init__(self, config: FolderReadBackConfig, context: PluginContext) -> None:
+        self.dir = context.resolve(config.path)
+
+    def read_back(self, business_key: str, outcome: Outcome) -> bytes | None:
+        path = self.dir / str(outcome.target_id)
+        return path.read_bytes() if outcome.target_id and path.exists() else None
+
+
+registry.register(Plugin(PluginRole.READBACK, "folder-readback", FolderReadBackConfig, FolderReadBack))

@@ -109,3 +109,33 @@ def test_rules_mismatch_accepted_critical_and_masking_everywhere(
     for text in outputs:
         assert secret_legacy not in text and secret_cloud not in text
     assert "***masked***" in render_html(report)
+
+
+def test_readback_level_projects_what_each_target_holds_afterwards(
+    tmp_path: Path, two_path_config: Callable[..., Path], clock: SimulatedClock
+) -> None:
+    """With a ReadBack on both paths the read-back level compares the targets' current content: a target
+    changed after delivery shows up there while the sent payloads still match."""
+    legacy = """
+      encoder: {kind: json}
+      sink: {kind: file, path: out/legacy}
+      project: {kind: canonical-json}
+      readback: {kind: folder-readback, path: out/legacy}"""
+    cfg = two_path_config(legacy=legacy)
+    cfg.write_text(cfg.read_text().replace(
+        "sink: {kind: file, path: out/cloud}",
+        "sink: {kind: file, path: out/cloud}\n      readback: {kind: folder-readback, path: out/cloud}"))
+    write_customers(tmp_path / "drop" / "a.jsonl", [1])
+    settle_cfg = load_config(cfg)
+    with Runner(settle_cfg, clock) as runner:
+        runner.poll_all()
+        runner.deliver_round()
+        held = next((tmp_path / "out" / "cloud").glob("*.json"))
+        doc = orjson.loads(held.read_bytes())
+        held.write_bytes(orjson.dumps({**doc, "name": "Edited In Cloud UI"}))
+        runner.compare_round()
+        rows = _rows(runner)
+    assert rows[("C-00001", "payload")][0] == "match"
+    status, diff, _ = rows[("C-00001", "readback")]
+    assert status == "mismatch" and diff["entries"][0]["path"] == "name"
+    assert diff["entries"][0]["cloud"] == "Edited In Cloud UI"
