@@ -133,10 +133,13 @@ class Differ:
         if key is not None:
             ka = {escape_segment(x.get(key) if isinstance(x, dict) else x): x for x in a}
             kb = {escape_segment(x.get(key) if isinstance(x, dict) else x): x for x in b}
-            for k in list(ka) + [k for k in kb if k not in ka]:
+            keys = list(ka) + [k for k in kb if k not in ka]
+            # A sensitive key (contacts keyed by e-mail) must not become a path segment: use its ordinal.
+            hidden = bool(self._sensitive) and self._sensitive.match_prefix(f"{path}.0.{key}") is not None
+            for n, k in enumerate(keys):
                 va, vb = ka.get(k, _MISSING), kb.get(k, _MISSING)
                 if va is not vb and va != vb:
-                    self._walk(f"{path}.{k}", va, vb, out)
+                    self._walk(f"{path}.{f'key#{n}' if hidden else k}", va, vb, out)
             return
         if len(a) == len(b) and a != b and _same_multiset(a, b):
             self._add(out, path, f"{len(a)} items", f"{len(b)} items", "order", rule="unkeyed list")

@@ -17,7 +17,7 @@ from cutover.compare.rules import NoiseRule
 
 __all__ = ["NoiseFinding", "find_noise", "generalise"]
 
-_INDEX = re.compile(r"(?<=\.)\d+(?=\.|$)")
+_INDEX = re.compile(r"(?<=\.)(?:\d+|key#\d+)(?=\.|$)")
 
 
 def generalise(path: str) -> str:

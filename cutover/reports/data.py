@@ -15,6 +15,7 @@ from bridge.config.loader import LoadedConfig
 from bridge.ports import Clock
 from bridge.store import schema as t
 from cutover.compare import CompareRules, find_noise
+from cutover.compare.noise import generalise
 from cutover.flags import FlagStore
 from cutover.gates import evaluate, wilson_lower_bound
 from cutover.model import FlagRules
@@ -112,9 +113,10 @@ def _interface(
                 k = (e["path"], a["owner"], a["reason"], a["expires"])
                 accepted[k] = accepted.get(k, 0) + 1
             else:
-                fields[e["path"]] += 1
+                field = generalise(e["path"])
+                fields[field] += 1
                 if e.get("critical"):
-                    critical_fields.add(e["path"])
+                    critical_fields.add(field)
         if status in ("mismatch", "error") and len(examples) < EXAMPLES:
             examples.append({"message_id": mid, "business_key": key, "level": level, "status": status,
                              "critical": bool(critical), "entries": entries[:20], "reason": diff.get("reason")})

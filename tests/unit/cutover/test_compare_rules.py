@@ -118,3 +118,13 @@ def test_noise_is_detected_statistically_with_its_figures() -> None:
     assert [f.path for f in found] == ["meta.id"]
     assert found[0].differing == 30 and found[0].distinct_legacy == 30 and found[0].share == 0.5
     assert find_noise(10, pairs[:10], rule) == []
+
+
+def test_a_sensitive_list_key_never_becomes_a_path_segment() -> None:
+    """Contacts keyed by a sensitive e-mail are reported under an ordinal, not under the address."""
+    a = {"contacts": [{"email": "ceo@secret.example", "name": "A"}]}
+    b = {"contacts": [{"email": "ceo@secret.example", "name": "B"}]}
+    rules = {"keyed_lists": {"contacts": "email"}, "sensitive": ["contacts.*.email"]}
+    got = diff(rules, a, b)
+    assert [e["path"] for e in got] == ["contacts.key#0.name"] and "secret" not in repr(got)
+    assert diff({"keyed_lists": {"contacts": "email"}}, a, b)[0]["path"] == "contacts.ceo@secret%2Eexample.name"
