@@ -38,6 +38,8 @@ def wilson_lower_bound(successes: int, n: int, confidence: float = 0.95) -> floa
         return 0.0
     if not 0 <= successes <= n:
         raise ValueError("successes must be between 0 and n")
+    if successes == 0:
+        return 0.0
     z = NormalDist().inv_cdf(1 - (1 - confidence) / 2)
     p = successes / n
     z2 = z * z

@@ -96,7 +96,7 @@ class FlagRouter:
         rollout: str | None = None
         if mode == "cloud_primary" and rules.rollout is not None:
             decision = rules.rollout.decide(interface, business_key, record)
-            rollout = str(decision)
+            rollout = str(decision)[:200]  # the ledger column's size
             if not decision.included:
                 mode = "legacy_primary"
         return RoutingDecision(routes_for(mode, rules, self.interfaces[interface]), mode, flag.version, rollout)
