@@ -107,6 +107,9 @@ def set_flag(
     _known(loaded, interface)
     if force and not reason.strip():
         raise click.UsageError("--force needs --reason")
+    iface = loaded.config.interfaces[interface]
+    if mode and ((mode != "cloud_only" and iface.legacy is None) or (mode != "legacy_only" and iface.cloud is None)):
+        raise click.UsageError(f"{interface} has no {'legacy' if iface.legacy is None else 'cloud'} path for {mode}")
     changes: dict[str, Any] = {}
     if mode:
         changes["mode"] = mode
