@@ -25,6 +25,7 @@ from sqlalchemy import Engine, func, select
 
 from bridge.ports import Clock
 from bridge.store import schema as t
+from cutover.compare.paths import PathMatcher
 from cutover.model import GateRule
 
 __all__ = ["Readiness", "evaluate", "wilson_lower_bound"]
@@ -59,7 +60,9 @@ class Readiness:
         return {"interface": self.interface, "ready": self.ready, "reasons": self.reasons, **self.figures}
 
 
-def _counts(engine: Engine, interface: str, since: datetime | None) -> dict[str, Any]:
+def _counts(
+    engine: Engine, interface: str, since: datetime | None, gate_critical: tuple[str, ...] = ()
+) -> dict[str, Any]:
     c, d = t.comparisons, t.deliveries
     where = [c.c.interface == interface]
     if since is not None:
@@ -81,9 +84,17 @@ def _counts(engine: Engine, interface: str, since: datetime | None) -> dict[str,
             last = created if last is None or created > last else last
         # Only messages whose content was compared count: outcome-only agreement proves no parity.
         per_message = {k: v for k, v in per_message.items() if k in content}
-        critical = conn.scalar(
+        critical = int(conn.scalar(
             select(func.count()).select_from(c).where(*where, c.c.critical.is_(True), c.c.status == "mismatch")
-        )
+        ) or 0)
+        if gate_critical:
+            # The gate may name critical fields of its own, on top of those the compare rules mark.
+            match = PathMatcher(gate_critical)
+            for (diff,) in conn.execute(
+                select(c.c.diff).where(*where, c.c.critical.is_(False), c.c.status == "mismatch")
+            ):
+                entries = (diff or {}).get("entries") or []
+                critical += any(not e.get("accepted") and match.match_prefix(str(e["path"])) for e in entries)
         pairing: dict[str, int] = dict(
             conn.execute(
                 select(c.c.status, func.count()).where(*where, c.c.level == "pairing").group_by(c.c.status)
@@ -108,7 +119,7 @@ def _counts(engine: Engine, interface: str, since: datetime | None) -> dict[str,
         "matched": matched,
         "first": first,
         "last": last,
-        "critical_open": int(critical or 0),
+        "critical_open": critical,
         "orphans": int(pairing.get("orphan", 0)),
         "late": int(pairing.get("late", 0)),
         "paired_total": paired_total,
@@ -119,7 +130,7 @@ def _counts(engine: Engine, interface: str, since: datetime | None) -> dict[str,
 def evaluate(engine: Engine, clock: Clock, interface: str, rule: GateRule) -> Readiness:
     """Measure the gate's figures now and say whether a promotion is allowed, and if not why."""
     since = clock.now() - timedelta(seconds=rule.window) if rule.window else None
-    k = _counts(engine, interface, since)
+    k = _counts(engine, interface, since, rule.critical)
     n, x = k["compared"], k["matched"]
     rate = x / n if n else 0.0
     lower = wilson_lower_bound(x, n, rule.confidence)
