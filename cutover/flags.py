@@ -19,7 +19,7 @@ from bridge.store import schema as t
 from bridge.store.ledger import Ledger
 from cutover.model import MODES, FlagRules
 
-__all__ = ["MODES", "Flag", "FlagEvent", "FlagRules", "FlagStore", "flag_drift"]
+__all__ = ["MODES", "Flag", "FlagEvent", "FlagRules", "FlagStore", "check_config", "flag_drift"]
 
 
 @dataclass(frozen=True)
@@ -188,4 +188,25 @@ def flag_drift(loaded: LoadedConfig, ledger: Ledger | FlagStore) -> list[str]:
         if "gate" in fields:
             detail = (detail + ", " if detail else "") + "gate differs"
         out.append(f"{name}: YAML cutover differs from the ledger's flag v{flag.version} (ledger wins): {detail}")
+    return out
+
+
+def check_config(loaded: LoadedConfig) -> list[str]:
+    """Problems in the interfaces' ``cutover:`` and ``compare:`` blocks (checked by ``validate``)."""
+    from pydantic import ValidationError
+
+    from cutover.compare import CompareRules
+
+    out = []
+    for name, iface in sorted(loaded.config.interfaces.items()):
+        for block in ("cutover", "compare"):
+            try:
+                if block == "cutover":
+                    seed_rules(iface.cutover.model_dump())
+                else:
+                    CompareRules.model_validate(iface.compare)
+            except ValidationError as exc:
+                for e in exc.errors(include_input=False, include_url=False):
+                    where = ".".join(str(p) for p in e["loc"])
+                    out.append(f"interfaces.{name}.{block}{'.' + where if where else ''}: {e['msg']}")
     return out

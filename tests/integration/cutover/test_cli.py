@@ -82,3 +82,13 @@ def test_shadow_report_formats(
     assert code == 0 and target.read_text().startswith("<!DOCTYPE html>")
     code, out, _ = _run(cfg, "shadow", "report", "--since", "2099-01-01", "--format", "json")
     assert json.loads(out)["interfaces"]["customers"]["compared"] == 0
+
+
+def test_validate_rejects_bad_cutover_and_compare_blocks(
+    tmp_path: Path, two_path_config: Callable[..., Path]
+) -> None:
+    """A bad gate value or an unknown normaliser fails validation with the block's path."""
+    cfg = two_path_config(cutover_extra=", gate: {min_match: 2}", compare="{normalise: {name: [shout]}}")
+    code, _, err = _run(cfg, "validate")
+    assert code == 2
+    assert "interfaces.customers.cutover.gate.min_match" in err and "unknown normaliser 'shout'" in err
