@@ -115,6 +115,8 @@ class Cutover:
             raise CutoverError(f"{interface}: no promotion to roll back")
         target = self.store.version(interface, promo.from_version)
         assert target is not None
+        if target.rules == old.rules:
+            raise CutoverError(f"{interface}: already at the rules of v{target.version} (nothing to roll back)")
         return self.store.change(
             interface, target.rules, actor=actor, action="rollback",
             reason=reason or f"rollback of v{promo.to_version} to v{target.version}", ticket=ticket,

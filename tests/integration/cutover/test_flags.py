@@ -86,6 +86,8 @@ def test_force_needs_a_reason_and_rollback_restores_pre_promotion_version(
     assert back.version == 5 and back.mode == "legacy_primary"
     assert cut.history("customers")[0].action == "rollback"
     assert cut.history("customers")[0].evidence == {"restored_version": 2, "undone_version": 3}
+    with pytest.raises(CutoverError, match="already at"):
+        cut.rollback("customers", actor="b")
     FlagStore.of(ledger).change("other", FlagRules(mode="legacy_primary"), actor="x", action="seed")
     with pytest.raises(CutoverError, match="no promotion"):
         cut.rollback("other", actor="b")
