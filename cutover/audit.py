@@ -91,7 +91,8 @@ class Cutover:
         action = "change"
         if is_promotion(old.rules, new):
             action = "promote"
-            ready = evaluate(self.ledger.engine, self.ledger.clock, interface, new.gate)
+            # The gate in force decides: loosening it in the same change must not open it.
+            ready = evaluate(self.ledger.engine, self.ledger.clock, interface, old.rules.gate)
             evidence = ready.to_dict()
             if not ready.ready:
                 if not force:
