@@ -43,10 +43,11 @@ def routes_for(mode: str, rules: FlagRules, iface: InterfaceConfig) -> tuple[Rou
         if cfg is None or (path is PathName.LEGACY and cfg.kind == "observe"):
             continue
         dry = False
+        fed = role is _S and path is PathName.LEGACY and mode == "cloud_primary" and rules.legacy_feed
         if role is _S and cfg.shadow_sink is None:
-            fed = path is PathName.LEGACY and mode == "cloud_primary" and rules.legacy_feed
             dry = not fed and rules.shadow != "live"
-        out.append(Route(path, role, dry))
+        # legacy_feed: the legacy side keeps receiving the real feed (not its sandbox), still not authoritative.
+        out.append(Route(path, role, dry, sandbox=not fed))
     return tuple(out)
 
 
