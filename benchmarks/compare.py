@@ -22,15 +22,21 @@ from deepdiff import DeepDiff
 from bridge.demo.generate import invoice
 from cutover.compare import CompareRules, Differ, status_of
 
-RULES = CompareRules.model_validate({
-    "ignore": ["cloud_id", "**.created_at"],
-    "keyed_lists": {"lines": "line_id", "tax_lines": "tax_rate"},
-    "tolerance": {"tax_lines.*.tax_amount": 0.01, "tax_total": 0.01, "payable_amount": {"abs": 0.01, "rel": 0.0001}},
-    "normalise": {"customer_id": ["case", "whitespace"], "lines.*.tax_category": ["code:tax"]},
-    "code_tables": {"tax": {"S": "standard", "VAT": "standard"}},
-    "critical": ["payable_amount", "tax_total", "lines.*.quantity", "lines.*.line_extension_amount"],
-    "sensitive": ["customer_id"],
-})
+RULES = CompareRules.model_validate(
+    {
+        "ignore": ["cloud_id", "**.created_at"],
+        "keyed_lists": {"lines": "line_id", "tax_lines": "tax_rate"},
+        "tolerance": {
+            "tax_lines.*.tax_amount": 0.01,
+            "tax_total": 0.01,
+            "payable_amount": {"abs": 0.01, "rel": 0.0001},
+        },
+        "normalise": {"customer_id": ["case", "whitespace"], "lines.*.tax_category": ["code:tax"]},
+        "code_tables": {"tax": {"S": "standard", "VAT": "standard"}},
+        "critical": ["payable_amount", "tax_total", "lines.*.quantity", "lines.*.line_extension_amount"],
+        "sensitive": ["customer_id"],
+    }
+)
 
 
 def make_pairs(n: int, seed: int = 7) -> tuple[list[tuple[Any, Any]], int]:
@@ -71,8 +77,9 @@ def main() -> None:
 
     sample = pairs if args.deepdiff_pairs <= 0 else pairs[: args.deepdiff_pairs]
     t0 = time.perf_counter()
-    dd_found = sum(bool(DeepDiff(a, b, exclude_regex_paths=[r"\['cloud_id'\]", r"\['created_at'\]"]))
-                   for a, b in sample)
+    dd_found = sum(
+        bool(DeepDiff(a, b, exclude_regex_paths=[r"\['cloud_id'\]", r"\['created_at'\]"])) for a, b in sample
+    )
     theirs = time.perf_counter() - t0
 
     ours_rate = len(pairs) / ours

@@ -59,7 +59,9 @@ class MemoryLedger:
 def start_simulator(records: int) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "samples.legacy_erp.simulator", "--port", "0", "--invoices", str(records)],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert proc.stdout is not None
     line = proc.stdout.readline().strip()
@@ -71,8 +73,15 @@ def start_simulator(records: int) -> tuple[subprocess.Popen[str], str]:
 
 def poll_source(url: str, records: int, page_size: int, tmp: Path) -> tuple[float, float]:
     """Wall and client-CPU seconds for SoapPollSource to page through every record (poll + acknowledge)."""
-    config = SoapPollConfig(wsdl=str(WSDL), endpoint=url, operation="GetChangedInvoices", page_size=page_size,
-                            records_path="invoices/invoice", watermark_field="modifiedAt", operation_timeout=60)
+    config = SoapPollConfig(
+        wsdl=str(WSDL),
+        endpoint=url,
+        operation="GetChangedInvoices",
+        page_size=page_size,
+        records_path="invoices/invoice",
+        watermark_field="modifiedAt",
+        operation_timeout=60,
+    )
     source = SoapPollSource(config, base_dir=ROOT, interface="bench")
     source.open(SourceContext("bench", SystemClock(), tmp, MemoryLedger()))
     started, cpu = time.perf_counter(), time.process_time()
@@ -92,12 +101,16 @@ def poll_raw(url: str, records: int, page_size: int) -> tuple[float, float]:
 
     def page_request(token: str | None) -> bytes:
         tok = f"<m:pageToken>{token}</m:pageToken>" if token else ""
-        return (f'<soap-env:Envelope xmlns:soap-env="http://schemas.xmlsoap.org/soap/envelope/"><soap-env:Body>'
-                f'<m:GetChangedInvoices xmlns:m="{M}"><m:since>1970-01-01T00:00:00+00:00</m:since>{tok}'
-                f"<m:pageSize>{page_size}</m:pageSize></m:GetChangedInvoices></soap-env:Body></soap-env:Envelope>"
-                ).encode()
+        return (
+            f'<soap-env:Envelope xmlns:soap-env="http://schemas.xmlsoap.org/soap/envelope/"><soap-env:Body>'
+            f'<m:GetChangedInvoices xmlns:m="{M}"><m:since>1970-01-01T00:00:00+00:00</m:since>{tok}'
+            f"<m:pageSize>{page_size}</m:pageSize></m:GetChangedInvoices></soap-env:Body></soap-env:Envelope>"
+        ).encode()
 
-    headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '"http://erp.example.com/ws/2009/GetChangedInvoices"'}
+    headers = {
+        "Content-Type": "text/xml; charset=utf-8",
+        "SOAPAction": '"http://erp.example.com/ws/2009/GetChangedInvoices"',
+    }
     raw_seen, token = 0, None
     started, cpu = time.perf_counter(), time.process_time()
     with httpx.Client(timeout=60) as client:
@@ -118,12 +131,14 @@ def poll_raw(url: str, records: int, page_size: int) -> tuple[float, float]:
 def bench_calls(url: str, calls: int, rounds: int) -> tuple[float, float, float, float]:
     """Median seconds per call for zeep and for raw httpx, measured in alternating rounds (load on the
     machine then hits both sides alike)."""
-    conn = SoapConnection(SoapEndpointConfig(kind="soap", wsdl=str(WSDL), endpoint=url, operation_timeout=10),
-                          base_dir=ROOT, clock=SystemClock())
+    conn = SoapConnection(
+        SoapEndpointConfig(kind="soap", wsdl=str(WSDL), endpoint=url, operation_timeout=10),
+        base_dir=ROOT,
+        clock=SystemClock(),
+    )
     conn.open()
     args: dict[str, Any] = {"customerId": "CUST-00001"}
-    headers = {"Content-Type": "text/xml; charset=utf-8",
-               "SOAPAction": '"http://erp.example.com/ws/2009/GetCustomer"'}
+    headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '"http://erp.example.com/ws/2009/GetCustomer"'}
     zeep_times: list[float] = []
     raw_times: list[float] = []
     zeep_cpu: list[float] = []
@@ -176,19 +191,27 @@ def main() -> None:
         proc.wait(timeout=10)
     load = os.getloadavg()[0]
     print(f"when: {datetime.now(UTC).isoformat(timespec='seconds')}  simulator: {url}  load(1m): {load:.2f}")
-    print(f"poll  SoapPollSource     {poll_rate:10.0f} records/s  ({args.records} records, pages of "
-          f"{args.page_size}, median of {len(source_s)} interleaved runs)")
+    print(
+        f"poll  SoapPollSource     {poll_rate:10.0f} records/s  ({args.records} records, pages of "
+        f"{args.page_size}, median of {len(source_s)} interleaved runs)"
+    )
     print(f"poll  raw httpx + parse  {raw_rate:10.0f} records/s")
     print(f"poll  ratio source/raw   {poll_rate / raw_rate:10.2f}  (wall; the simulator's page building dominates)")
-    print(f"poll  client CPU         {poll_cpu * 1e6:10.1f} us/record source  {raw_poll_cpu * 1e6:.1f} us/record raw"
-          f"  ratio {poll_cpu / raw_poll_cpu:.2f}")
-    print(f"call  zeep               {1 / zeep_call:10.0f} calls/s  {zeep_call * 1000:8.3f} ms/call"
-          f"  (median of {args.rounds} rounds x {args.calls} calls, interleaved)")
+    print(
+        f"poll  client CPU         {poll_cpu * 1e6:10.1f} us/record source  {raw_poll_cpu * 1e6:.1f} us/record raw"
+        f"  ratio {poll_cpu / raw_poll_cpu:.2f}"
+    )
+    print(
+        f"call  zeep               {1 / zeep_call:10.0f} calls/s  {zeep_call * 1000:8.3f} ms/call"
+        f"  (median of {args.rounds} rounds x {args.calls} calls, interleaved)"
+    )
     print(f"call  raw httpx POST     {1 / raw_call:10.0f} calls/s  {raw_call * 1000:8.3f} ms/call")
     extra = (zeep_call - raw_call) * 1000
     print(f"call  zeep overhead      {zeep_call / raw_call:10.2f}x  (+{extra:.3f} ms/call, wall)")
-    print(f"call  client CPU         {zeep_cpu * 1000:10.3f} ms/call zeep  {raw_cpu * 1000:.3f} ms/call raw"
-          f"  ratio {zeep_cpu / raw_cpu:.2f}")
+    print(
+        f"call  client CPU         {zeep_cpu * 1000:10.3f} ms/call zeep  {raw_cpu * 1000:.3f} ms/call raw"
+        f"  ratio {zeep_cpu / raw_cpu:.2f}"
+    )
 
 
 if __name__ == "__main__":

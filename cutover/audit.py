@@ -104,7 +104,13 @@ class Cutover:
         elif rank(new.mode) < rank(old.rules.mode):
             action = "demote"
         return self.store.change(
-            interface, new, actor=actor, action=action, reason=reason, ticket=ticket, evidence=evidence,
+            interface,
+            new,
+            actor=actor,
+            action=action,
+            reason=reason,
+            ticket=ticket,
+            evidence=evidence,
             expect_version=old.version,
         )
 
@@ -119,8 +125,12 @@ class Cutover:
         if target.rules == old.rules:
             raise CutoverError(f"{interface}: already at the rules of v{target.version} (nothing to roll back)")
         return self.store.change(
-            interface, target.rules, actor=actor, action="rollback",
-            reason=reason or f"rollback of v{promo.to_version} to v{target.version}", ticket=ticket,
+            interface,
+            target.rules,
+            actor=actor,
+            action="rollback",
+            reason=reason or f"rollback of v{promo.to_version} to v{target.version}",
+            ticket=ticket,
             evidence={"restored_version": target.version, "undone_version": promo.to_version},
             expect_version=old.version,
         )
@@ -147,8 +157,12 @@ class Cutover:
             delivered: dict[str, int] = dict(
                 conn.execute(
                     select(d.c.status, func.count())
-                    .where(d.c.interface == interface, d.c.path == "cloud", d.c.created_at >= since,
-                           d.c.status.in_(("delivered", "dead")))
+                    .where(
+                        d.c.interface == interface,
+                        d.c.path == "cloud",
+                        d.c.created_at >= since,
+                        d.c.status.in_(("delivered", "dead")),
+                    )
                     .group_by(d.c.status)
                 ).all()
             )
@@ -165,8 +179,17 @@ class Cutover:
             return None
         new = FlagRules.model_validate({**flag.rules.public(), "mode": g.demote_to})
         return self.store.change(
-            interface, new, actor="guard", action="guard-demote", reason="; ".join(why),
-            evidence={"since": since.isoformat(), "compared": compared, "mismatches": mismatch,
-                      "cloud_finished": finished, "cloud_dead": dead},
+            interface,
+            new,
+            actor="guard",
+            action="guard-demote",
+            reason="; ".join(why),
+            evidence={
+                "since": since.isoformat(),
+                "compared": compared,
+                "mismatches": mismatch,
+                "cloud_finished": finished,
+                "cloud_dead": dead,
+            },
             expect_version=flag.version,
         )

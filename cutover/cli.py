@@ -69,12 +69,18 @@ def status(ctx: click.Context, as_json: bool) -> None:
     out: list[dict[str, Any]] = []
     for name, flag in sorted(store.all_current().items()):
         last = store.events(name, limit=1)
-        out.append({
-            "interface": name, "mode": flag.mode, "version": flag.version,
-            "rollout": flag.rules.rollout.model_dump(mode="json") if flag.rules.rollout else None,
-            "legacy_feed": flag.rules.legacy_feed, "shadow": flag.rules.shadow,
-            "changed_at": flag.created_at.isoformat(), "changed_by": last[0].actor if last else None,
-        })
+        out.append(
+            {
+                "interface": name,
+                "mode": flag.mode,
+                "version": flag.version,
+                "rollout": flag.rules.rollout.model_dump(mode="json") if flag.rules.rollout else None,
+                "legacy_feed": flag.rules.legacy_feed,
+                "shadow": flag.rules.shadow,
+                "changed_at": flag.created_at.isoformat(),
+                "changed_by": last[0].actor if last else None,
+            }
+        )
     if as_json:
         _echo_json(out)
         return
@@ -98,9 +104,18 @@ def status(ctx: click.Context, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def set_flag(
-    ctx: click.Context, interface: str, mode: str | None, percent: float | None, rules: tuple[str, ...],
-    clear_rollout: bool, legacy_feed: bool | None, shadow: str | None, reason: str, ticket: str | None,
-    force: bool, as_json: bool,
+    ctx: click.Context,
+    interface: str,
+    mode: str | None,
+    percent: float | None,
+    rules: tuple[str, ...],
+    clear_rollout: bool,
+    legacy_feed: bool | None,
+    shadow: str | None,
+    reason: str,
+    ticket: str | None,
+    force: bool,
+    as_json: bool,
 ) -> None:
     """Change an interface's flag (a new audited version; promotions are gated)."""
     loaded, ledger = _open(ctx)
@@ -175,9 +190,11 @@ def history(ctx: click.Context, interface: str | None, as_json: bool) -> None:
         _echo_json(events)
         return
     for e in events:
-        click.echo(f"{e['at']} {e['interface']} {e['action']:<13} v{e['from_version']}->v{e['to_version']} "
-                   f"{e['from_mode']}->{e['to_mode']} by {e['actor']}: {e['reason']}"
-                   + (f" [{e['ticket']}]" if e["ticket"] else ""))
+        click.echo(
+            f"{e['at']} {e['interface']} {e['action']:<13} v{e['from_version']}->v{e['to_version']} "
+            f"{e['from_mode']}->{e['to_mode']} by {e['actor']}: {e['reason']}"
+            + (f" [{e['ticket']}]" if e["ticket"] else "")
+        )
 
 
 @cutover.command("readiness")
@@ -196,8 +213,9 @@ def readiness(ctx: click.Context, interface: str | None, as_json: bool) -> None:
         return
     for r in out:
         state = "READY" if r["ready"] else "not ready: " + "; ".join(r["reasons"])
-        click.echo(f"{r['interface']:<30} {r['compared']:>7} compared, lower bound "
-                   f"{r['match_rate_lower_bound']:.4f}  {state}")
+        click.echo(
+            f"{r['interface']:<30} {r['compared']:>7} compared, lower bound {r['match_rate_lower_bound']:.4f}  {state}"
+        )
 
 
 @click.group()
@@ -208,8 +226,7 @@ def shadow() -> None:
 @shadow.command("report")
 @click.option("--interface", "-i")
 @click.option("--since", type=click.DateTime(), help="only comparisons at or after this time (UTC)")
-@click.option("--format", "fmt", type=click.Choice(["html", "json", "csv", "junit"]), default="json",
-              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["html", "json", "csv", "junit"]), default="json", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="file (default: stdout)")
 @click.pass_context
 def report(ctx: click.Context, interface: str | None, since: datetime | None, fmt: str, output: Path | None) -> None:

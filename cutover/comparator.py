@@ -77,8 +77,9 @@ class _Iface:
 class Comparator:
     """Compares every interface of a config that runs two paths. Use as a context manager (observe sources)."""
 
-    def __init__(self, loaded: LoadedConfig, ledger: Ledger, *, only: list[str] | None = None,
-                 batch: int = 2000) -> None:
+    def __init__(
+        self, loaded: LoadedConfig, ledger: Ledger, *, only: list[str] | None = None, batch: int = 2000
+    ) -> None:
         self.loaded = loaded
         self.ledger = ledger
         self.clock = ledger.clock
@@ -171,8 +172,13 @@ class Comparator:
         with self.ledger.engine.connect() as conn:
             rows = conn.execute(
                 select(m.c.id, m.c.business_key, m.c.created_at)
-                .where(m.c.interface == it.name, m.c.mode.in_(COMPARED_MODES), ~done, ~orphan,
-                       m.c.state.notin_(("held", "cancelled", "suppressed")))
+                .where(
+                    m.c.interface == it.name,
+                    m.c.mode.in_(COMPARED_MODES),
+                    ~done,
+                    ~orphan,
+                    m.c.state.notin_(("held", "cancelled", "suppressed")),
+                )
                 .order_by(m.c.created_at, m.c.id)
                 .limit(self.batch)
             ).all()
@@ -182,12 +188,18 @@ class Comparator:
             sides: dict[str, dict[str, _Side]] = {}
             for i in range(0, len(ids), 500):
                 for row in conn.execute(
-                    select(d.c.message_id, d.c.path, d.c.status, d.c.sent, d.c.response, d.c.media_type,
-                           d.c.dry_run, d.c.target_id).where(d.c.message_id.in_(ids[i:i + 500]))
+                    select(
+                        d.c.message_id,
+                        d.c.path,
+                        d.c.status,
+                        d.c.sent,
+                        d.c.response,
+                        d.c.media_type,
+                        d.c.dry_run,
+                        d.c.target_id,
+                    ).where(d.c.message_id.in_(ids[i : i + 500]))
                 ):
-                    sides.setdefault(row[0], {})[row[1]] = _Side(
-                        row[2], row[3], row[4], row[5], bool(row[6]), row[7]
-                    )
+                    sides.setdefault(row[0], {})[row[1]] = _Side(row[2], row[3], row[4], row[5], bool(row[6]), row[7])
         differ = Differ(it.rules, now.date())
         for mid, key, created in rows:
             got = sides.get(mid, {})
@@ -210,8 +222,18 @@ class Comparator:
         rows = []
         for level in LEVELS:
             status, diff, critical = self._level(it, differ, level, key, got)
-            rows.append({"message_id": mid, "interface": it.name, "level": level, "status": status, "diff": diff,
-                         "business_key": key, "critical": critical, "created_at": now})
+            rows.append(
+                {
+                    "message_id": mid,
+                    "interface": it.name,
+                    "level": level,
+                    "status": status,
+                    "diff": diff,
+                    "business_key": key,
+                    "critical": critical,
+                    "created_at": now,
+                }
+            )
             stats.by_status[f"{level}:{status}"] = stats.by_status.get(f"{level}:{status}", 0) + 1
         with self.ledger.engine.begin() as conn:
             conn.execute(self.ledger._insert(t.comparisons).on_conflict_do_nothing(), rows)
@@ -253,9 +275,7 @@ class Comparator:
         critical = any(e.critical and not e.accepted for e in entries)
         return status, {"entries": [e.to_dict() for e in entries], "notes": notes}, critical
 
-    def _bytes(
-        self, it: _Iface, level: str, path: str, key: str, side: _Side
-    ) -> tuple[bytes, str | None] | str:
+    def _bytes(self, it: _Iface, level: str, path: str, key: str, side: _Side) -> tuple[bytes, str | None] | str:
         if level == "payload":
             if side.sent is None:
                 return f"{path} sent nothing (status {side.status})"
@@ -292,5 +312,3 @@ def _safe(exc: Exception) -> str:
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_input=False)[:3]
         )
     return str(exc)[:300]
-
-

@@ -150,8 +150,13 @@ class FlagStore:
         for name, iface in loaded.config.interfaces.items():
             if name in have:
                 continue
-            self.change(name, seed_rules(iface.cutover.model_dump()), actor="config", action="seed",
-                        reason=f"seeded from {loaded.file}")
+            self.change(
+                name,
+                seed_rules(iface.cutover.model_dump()),
+                actor="config",
+                action="seed",
+                reason=f"seeded from {loaded.file}",
+            )
             seeded.append(name)
         return seeded
 

@@ -84,9 +84,12 @@ def _counts(
             last = created if last is None or created > last else last
         # Only messages whose content was compared count: outcome-only agreement proves no parity.
         per_message = {k: v for k, v in per_message.items() if k in content}
-        critical = int(conn.scalar(
-            select(func.count()).select_from(c).where(*where, c.c.critical.is_(True), c.c.status == "mismatch")
-        ) or 0)
+        critical = int(
+            conn.scalar(
+                select(func.count()).select_from(c).where(*where, c.c.critical.is_(True), c.c.status == "mismatch")
+            )
+            or 0
+        )
         if gate_critical:
             # The gate may name critical fields of its own, on top of those the compare rules mark.
             match = PathMatcher(gate_critical)

@@ -98,8 +98,12 @@ class Pairer:
                 elif state == "pending" and now - observed_at >= settle:
                     conn.execute(update(o).where(o.c.id == obs_id).values(state="orphan"))
                     self._pairing_row(
-                        conn, observation_message_id(self.interface, identity), key, "orphan",
-                        {"missing": "cloud", "observation": identity}, now,
+                        conn,
+                        observation_message_id(self.interface, identity),
+                        key,
+                        "orphan",
+                        {"missing": "cloud", "observation": identity},
+                        now,
                     )
                     stats.orphan_observations += 1
             # Messages whose legacy side never showed up within the window.
@@ -137,13 +141,17 @@ class Pairer:
     ) -> None:
         c = t.comparisons
         ins = self.ledger._insert(c).values(
-            message_id=mid, interface=self.interface, level="pairing", status=status, diff=diff,
-            business_key=key, critical=False, created_at=now,
+            message_id=mid,
+            interface=self.interface,
+            level="pairing",
+            status=status,
+            diff=diff,
+            business_key=key,
+            critical=False,
+            created_at=now,
         )
         conn.execute(
-            ins.on_conflict_do_update(
-                index_elements=["message_id", "level"], set_={"status": status, "diff": diff}
-            )
+            ins.on_conflict_do_update(index_elements=["message_id", "level"], set_={"status": status, "diff": diff})
         )
 
     def observation_body(self, message_id: str) -> tuple[bytes, str | None] | None:

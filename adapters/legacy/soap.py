@@ -58,10 +58,26 @@ def _readback(config: SoapReadBackConfig, context: PluginContext) -> SoapReadBac
 
 
 PLUGINS: tuple[Plugin, ...] = (
-    Plugin(PluginRole.SOURCE, "soap", SoapPollConfig, _source, cli=soap_group,
-           description="poll a SOAP change-feed operation by watermark and page token"),
-    Plugin(PluginRole.SINK, "soap", SoapCallConfig, _sink,
-           description="call one SOAP operation per delivery with the encoded body element"),
-    Plugin(PluginRole.READBACK, "soap", SoapReadBackConfig, _readback,
-           description="query a SOAP operation by business key after delivery"),
+    Plugin(
+        PluginRole.SOURCE,
+        "soap",
+        SoapPollConfig,
+        _source,
+        cli=soap_group,
+        description="poll a SOAP change-feed operation by watermark and page token",
+    ),
+    Plugin(
+        PluginRole.SINK,
+        "soap",
+        SoapCallConfig,
+        _sink,
+        description="call one SOAP operation per delivery with the encoded body element",
+    ),
+    Plugin(
+        PluginRole.READBACK,
+        "soap",
+        SoapReadBackConfig,
+        _readback,
+        description="query a SOAP operation by business key after delivery",
+    ),
 )

@@ -62,8 +62,9 @@ class _SoapResource:
         self._conn = conn
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
@@ -78,8 +79,7 @@ class _SoapResource:
 class SoapCallSink(_SoapResource):
     """Implements :class:`bridge.ports.Sink` for one SOAP operation."""
 
-    def __init__(self, config: SoapCallConfig, *, base_dir: Path, clock: Clock | None = None,
-                 target: str = "") -> None:
+    def __init__(self, config: SoapCallConfig, *, base_dir: Path, clock: Clock | None = None, target: str = "") -> None:
         super().__init__(config, config.operation, base_dir=base_dir, clock=clock)
         self.config = config
         self.target = config.target or target or config.endpoint or f"soap:{config.operation}"
@@ -93,8 +93,10 @@ class SoapCallSink(_SoapResource):
         except BridgeError as exc:
             return Outcome.from_error(exc.concerning(interface=delivery.interface, message_id=str(delivery.message_id)))
         if delivery.dry_run:
-            return Outcome.delivered(detail=f"dry run: {op} body valid against the WSDL",
-                                     metadata={"soap.operation": op, "soap.dry_run": "true"})
+            return Outcome.delivered(
+                detail=f"dry run: {op} body valid against the WSDL",
+                metadata={"soap.operation": op, "soap.dry_run": "true"},
+            )
         headers = {self.config.message_id_header: str(delivery.message_id)} if self.config.message_id_header else None
         try:
             exchange = conn.call(op, kwargs, headers=headers)
@@ -106,14 +108,20 @@ class SoapCallSink(_SoapResource):
             error = classify_fault(exchange.fault, self.config, where=Location(file=conn.address))
             error.concerning(interface=delivery.interface, message_id=str(delivery.message_id))
             fault_xml = exchange.fault.detail.encode() or None
-            return dataclasses.replace(Outcome.from_error(error, response=fault_xml),
-                                       media_type="application/xml", metadata=metadata)
+            return dataclasses.replace(
+                Outcome.from_error(error, response=fault_xml), media_type="application/xml", metadata=metadata
+            )
         target_id = None
         if self._target_id is not None and exchange.body is not None:
             found = elements(self._target_id(exchange.body))
             target_id = (found[0].text or "").strip() or None if found else None
-        return Outcome.delivered(response=exchange.body_bytes(), media_type="application/xml", target_id=target_id,
-                                 detail=f"{op} HTTP {exchange.status}", metadata=metadata)
+        return Outcome.delivered(
+            response=exchange.body_bytes(),
+            media_type="application/xml",
+            target_id=target_id,
+            detail=f"{op} HTTP {exchange.status}",
+            metadata=metadata,
+        )
 
 
 class SoapReadBack(_SoapResource):
@@ -132,4 +140,3 @@ class SoapReadBack(_SoapResource):
                 return None
             raise classify_fault(exchange.fault, self.config, where=Location(file=conn.address, field=business_key))
         return exchange.body_bytes() if exchange.body is not None else None
-

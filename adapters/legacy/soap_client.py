@@ -116,8 +116,11 @@ class SoapExchange:
         return etree.tostring(element, encoding="utf-8")
 
     def capture(self) -> dict[str, str]:
-        return {"soap.request": self.request_capture, "soap.response": self.response_capture,
-                "soap.http_status": str(self.status)}
+        return {
+            "soap.request": self.request_capture,
+            "soap.response": self.response_capture,
+            "soap.http_status": str(self.status),
+        }
 
 
 def classify_fault(fault: SoapFault, config: SoapEndpointConfig, *, where: Location | None = None) -> BridgeError:
@@ -141,8 +144,14 @@ def _retry_after(headers: Mapping[str, str] | None) -> float | None:
 class SoapConnection:
     """A zeep client bound to one port of a local WSDL, with the hardened transport. Open before use."""
 
-    def __init__(self, config: SoapEndpointConfig, *, base_dir: Path, clock: Clock,
-                 capture: Callable[[str, dict[str, str]], None] | None = None) -> None:
+    def __init__(
+        self,
+        config: SoapEndpointConfig,
+        *,
+        base_dir: Path,
+        clock: Clock,
+        capture: Callable[[str, dict[str, str]], None] | None = None,
+    ) -> None:
         self.config = config
         self._base_dir = base_dir
         self._clock = clock
@@ -157,8 +166,10 @@ class SoapConnection:
         raw = self.config.wsdl
         if raw.startswith(("http://", "https://")):
             if not self.config.wsdl_cache:
-                raise ConfigError(f"WSDL {raw} is remote: set wsdl_cache (a local file) so it is not fetched at "
-                                  "every start, or use a local copy")
+                raise ConfigError(
+                    f"WSDL {raw} is remote: set wsdl_cache (a local file) so it is not fetched at "
+                    "every start, or use a local copy"
+                )
             return raw
         path = Path(raw) if Path(raw).is_absolute() else self._base_dir / raw
         if not path.is_file():
@@ -170,24 +181,41 @@ class SoapConnection:
         cfg = self.config
         cache = (
             SqliteCache(path=str(self._base_dir / cfg.wsdl_cache), timeout=86400)  # type: ignore[no-untyped-call]
-            if cfg.wsdl_cache else None
+            if cfg.wsdl_cache
+            else None
         )
-        transport = LimitedTransport(connect_timeout=cfg.timeout, operation_timeout=cfg.operation_timeout,
-                                     max_bytes=cfg.max_response_bytes, clock=self._clock, cache=cache)
+        transport = LimitedTransport(
+            connect_timeout=cfg.timeout,
+            operation_timeout=cfg.operation_timeout,
+            max_bytes=cfg.max_response_bytes,
+            clock=self._clock,
+            cache=cache,
+        )
         transport.verify = transport.session.verify = (
             str(self._base_dir / cfg.ca_bundle) if cfg.ca_bundle else cfg.verify_tls
         )
         if cfg.basic is not None:
             transport.session.auth = (cfg.basic.username, cfg.basic.password.get_secret_value())
         remote = location.startswith(("http://", "https://"))  # then its imports come through the cache
-        settings = zeep.Settings(strict=True, raw_response=True, forbid_dtd=True, forbid_entities=True,
-                                 forbid_external=not remote, xml_huge_tree=False,
-                                 extra_http_headers=dict(cfg.http_headers) or None)
+        settings = zeep.Settings(
+            strict=True,
+            raw_response=True,
+            forbid_dtd=True,
+            forbid_entities=True,
+            forbid_external=not remote,
+            xml_huge_tree=False,
+            extra_http_headers=dict(cfg.http_headers) or None,
+        )
         wsse = None
         if cfg.wsse is not None:
-            wsse = ClockedUsernameToken(cfg.wsse.username, cfg.wsse.password, digest=cfg.wsse.digest,
-                                        timestamp=cfg.wsse.timestamp, ttl_seconds=cfg.wsse.ttl_seconds,
-                                        clock=self._clock)
+            wsse = ClockedUsernameToken(
+                cfg.wsse.username,
+                cfg.wsse.password,
+                digest=cfg.wsse.digest,
+                timestamp=cfg.wsse.timestamp,
+                ttl_seconds=cfg.wsse.ttl_seconds,
+                clock=self._clock,
+            )
         try:
             client = zeep.Client(  # type: ignore[no-untyped-call]
                 location, transport=transport, settings=settings, wsse=wsse
@@ -244,17 +272,21 @@ class SoapConnection:
         except DecodeError as exc:
             raise ContractViolation(f"the {operation} body is not well-formed XML: {exc.message}") from exc
         if element.tag != expected.qname.text:
-            raise ContractViolation(f"{operation} expects body element {expected.qname.text}, got {element.tag}",
-                                    location=Location(xpath="/" + str(element.tag)))
+            raise ContractViolation(
+                f"{operation} expects body element {expected.qname.text}, got {element.tag}",
+                location=Location(xpath="/" + str(element.tag)),
+            )
         try:
             value = expected.parse(element, self._client.wsdl.types)
         except (zeep.exceptions.Error, ValueError, TypeError, ArithmeticError) as exc:  # Decimal raises Arithmetic
-            raise ContractViolation(f"the {operation} body does not match the WSDL: {exc}",
-                                    location=Location(xpath="/" + str(element.tag))) from exc
+            raise ContractViolation(
+                f"the {operation} body does not match the WSDL: {exc}", location=Location(xpath="/" + str(element.tag))
+            ) from exc
         return {key: value[key] for key in value}
 
-    def call(self, operation: str, kwargs: Mapping[str, Any], *,
-             headers: Mapping[str, str] | None = None) -> SoapExchange:
+    def call(
+        self, operation: str, kwargs: Mapping[str, Any], *, headers: Mapping[str, str] | None = None
+    ) -> SoapExchange:
         """One HTTP call; errors are bridge errors. A fault is returned (classify with ``classify_fault``).
 
         ``headers`` are extra HTTP headers for this call only (zeep keeps per-thread settings overrides).
@@ -281,8 +313,11 @@ class SoapConnection:
         """This thread's last request/response, redacted (also when the call raised)."""
         assert self._transport is not None
         wire = self._transport.wire
-        return {"soap.request": self._redact(wire.request), "soap.response": self._redact(wire.response),
-                "soap.http_status": str(wire.status)}
+        return {
+            "soap.request": self._redact(wire.request),
+            "soap.response": self._redact(wire.response),
+            "soap.http_status": str(wire.status),
+        }
 
     def _redact(self, data: bytes) -> str:
         if not self.config.capture:
@@ -305,8 +340,11 @@ class SoapConnection:
             raise SecurityError(f"{operation}: HTTP {status} from {self.address}", location=where)
         if "xml" not in content_type and status >= 400:
             if status >= 500 or status in (408, 429):
-                raise TargetUnavailable(f"{operation}: HTTP {status} from {self.address}", location=where,
-                                        retry_after=_retry_after(response.headers))
+                raise TargetUnavailable(
+                    f"{operation}: HTTP {status} from {self.address}",
+                    location=where,
+                    retry_after=_retry_after(response.headers),
+                )
             raise Rejected(f"{operation}: HTTP {status} from {self.address}", location=where)
         try:
             envelope, soap_ns = parse_envelope(response.content, origin=f"{operation} response")
@@ -320,8 +358,11 @@ class SoapConnection:
         fault = read_fault(body, soap_ns) if body is not None else None
         if fault is None and status >= 400:
             error: RetryableError | Rejected = (
-                TargetUnavailable(f"{operation}: HTTP {status}", location=where, retry_after=_retry_after(
-                    response.headers)) if status >= 500 or status in (408, 429) else
-                Rejected(f"{operation}: HTTP {status}", location=where))
+                TargetUnavailable(
+                    f"{operation}: HTTP {status}", location=where, retry_after=_retry_after(response.headers)
+                )
+                if status >= 500 or status in (408, 429)
+                else Rejected(f"{operation}: HTTP {status}", location=where)
+            )
             raise error
         return SoapExchange(status, None if fault else body, fault, *captured)

@@ -98,9 +98,13 @@ def _headers(message: Any) -> str:
 
 def _operation(op: Any) -> OperationInfo:
     return OperationInfo(
-        name=op.name, style=str(getattr(op, "style", "") or ""), soap_action=str(getattr(op, "soapaction", "") or ""),
-        input_element=_element_name(op.input), input=_signature(op.input, as_output=False),
-        output_element=_element_name(op.output), output=_signature(op.output, as_output=True),
+        name=op.name,
+        style=str(getattr(op, "style", "") or ""),
+        soap_action=str(getattr(op, "soapaction", "") or ""),
+        input_element=_element_name(op.input),
+        input=_signature(op.input, as_output=False),
+        output_element=_element_name(op.output),
+        output=_signature(op.output, as_output=True),
         input_headers=_headers(op.input),
     )
 
@@ -109,8 +113,9 @@ def inspect_wsdl(path: Path, *, operation: str | None = None) -> list[ServiceInf
     """Load ``path`` with the hardened settings and describe every service/port/operation (or one operation)."""
     if not path.is_file():
         raise ConfigError(f"WSDL file {path} does not exist", location=Location(file=str(path)))
-    transport = LimitedTransport(connect_timeout=10, operation_timeout=10, max_bytes=64 * 1024 * 1024,
-                                 clock=SystemClock())
+    transport = LimitedTransport(
+        connect_timeout=10, operation_timeout=10, max_bytes=64 * 1024 * 1024, clock=SystemClock()
+    )
     settings = zeep.Settings(strict=True, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     try:
         client = zeep.Client(str(path), transport=transport, settings=settings)  # type: ignore[no-untyped-call]
@@ -124,10 +129,14 @@ def inspect_wsdl(path: Path, *, operation: str | None = None) -> list[ServiceInf
         for port in service.ports.values():
             binding = port.binding
             version = {"Soap11Binding": "1.1", "Soap12Binding": "1.2"}.get(type(binding).__name__, "")
-            ops = [_operation(op) for name, op in sorted(binding._operations.items())
-                   if operation is None or name == operation]
-            ports.append(PortInfo(port.name, binding.name.text, version,
-                                  str(port.binding_options.get("address", "")), ops))
+            ops = [
+                _operation(op)
+                for name, op in sorted(binding._operations.items())
+                if operation is None or name == operation
+            ]
+            ports.append(
+                PortInfo(port.name, binding.name.text, version, str(port.binding_options.get("address", "")), ops)
+            )
         services.append(ServiceInfo(service.name, ports))
     return services
 

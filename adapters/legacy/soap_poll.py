@@ -66,18 +66,27 @@ class PollCursor:
     acked_page: int = -1
 
     def dumps(self) -> str:
-        return json.dumps({
-            "watermark": self.watermark.isoformat(), "scan": self.scan,
-            "since": self.since.isoformat() if self.since else None,
-            "page_token": self.page_token, "acked_page": self.acked_page,
-        }, sort_keys=True)
+        return json.dumps(
+            {
+                "watermark": self.watermark.isoformat(),
+                "scan": self.scan,
+                "since": self.since.isoformat() if self.since else None,
+                "page_token": self.page_token,
+                "acked_page": self.acked_page,
+            },
+            sort_keys=True,
+        )
 
     @classmethod
     def loads(cls, text: str) -> PollCursor:
         data = json.loads(text)
-        return cls(watermark=datetime.fromisoformat(data["watermark"]), scan=data.get("scan", ""),
-                   since=datetime.fromisoformat(data["since"]) if data.get("since") else None,
-                   page_token=data.get("page_token"), acked_page=int(data.get("acked_page", -1)))
+        return cls(
+            watermark=datetime.fromisoformat(data["watermark"]),
+            scan=data.get("scan", ""),
+            since=datetime.fromisoformat(data["since"]) if data.get("since") else None,
+            page_token=data.get("page_token"),
+            acked_page=int(data.get("acked_page", -1)),
+        )
 
 
 def _parse_time(text: str, *, where: Location) -> datetime:
@@ -110,8 +119,9 @@ class SoapPollSource:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def open(self, context: SourceContext) -> None:
@@ -156,14 +166,17 @@ class SoapPollSource:
             if not next_token:
                 return
             if next_token in seen_tokens:
-                raise DecodeError(f"{self.config.operation} returned page token {next_token!r} twice",
-                                  location=Location(file=conn.address, field=self.config.next_page_token_path))
+                raise DecodeError(
+                    f"{self.config.operation} returned page token {next_token!r} twice",
+                    location=Location(file=conn.address, field=self.config.next_page_token_path),
+                )
             seen_tokens.add(next_token)
             token, page = next_token, page + 1
         raise DecodeError(f"{self.config.operation} did not finish within max_pages={self.config.max_pages}")
 
-    def _fetch(self, conn: SoapConnection, ctx: SourceContext, since: datetime, token: str | None, page: int,
-               scan: str) -> tuple[Envelope, str | None]:
+    def _fetch(
+        self, conn: SoapConnection, ctx: SourceContext, since: datetime, token: str | None, page: int, scan: str
+    ) -> tuple[Envelope, str | None]:
         cfg = self.config
         kwargs: dict[str, Any] = {**cfg.params, cfg.watermark_param: since}
         if cfg.page_size_param:
@@ -198,10 +211,17 @@ class SoapPollSource:
             "soap.request": exchange.request_capture,
         }
         envelope = Envelope(
-            interface=ctx.interface, batch_id=batch_id, origin=f"{conn.address}#{cfg.operation}",
-            identity_rule=IdentityRule.CHANGE, identity=digest, received_at=ctx.clock.now(),
-            transaction_id=str(uuid.uuid5(uuid.NAMESPACE_URL, batch_id)), body=body,
-            media_type="application/xml", size=len(body), metadata=metadata,
+            interface=ctx.interface,
+            batch_id=batch_id,
+            origin=f"{conn.address}#{cfg.operation}",
+            identity_rule=IdentityRule.CHANGE,
+            identity=digest,
+            received_at=ctx.clock.now(),
+            transaction_id=str(uuid.uuid5(uuid.NAMESPACE_URL, batch_id)),
+            body=body,
+            media_type="application/xml",
+            size=len(body),
+            metadata=metadata,
         )
         return envelope, next_token
 
@@ -226,6 +246,10 @@ class SoapPollSource:
         if scan == cursor.scan and page <= cursor.acked_page:
             return replace(cursor, watermark=watermark)  # a repeat acknowledgement: only the watermark may grow
         next_token = meta.get("soap.next_page_token") or None
-        return PollCursor(watermark=watermark, scan=scan,
-                          since=datetime.fromisoformat(meta["soap.since"]) if next_token else None,
-                          page_token=next_token, acked_page=page)
+        return PollCursor(
+            watermark=watermark,
+            scan=scan,
+            since=datetime.fromisoformat(meta["soap.since"]) if next_token else None,
+            page_token=next_token,
+            acked_page=page,
+        )

@@ -38,8 +38,9 @@ __all__ = ["ClockedUsernameToken", "LimitedTransport", "Wire"]
 class ClockedUsernameToken:
     """zeep's UsernameToken, rebuilt per call so nonce, Created and the Timestamp are fresh (and from a Clock)."""
 
-    def __init__(self, username: str, password: SecretStr, *, digest: bool, timestamp: bool, ttl_seconds: int,
-                 clock: Clock) -> None:
+    def __init__(
+        self, username: str, password: SecretStr, *, digest: bool, timestamp: bool, ttl_seconds: int, clock: Clock
+    ) -> None:
         self._username = username
         self._password = password
         self._digest = digest
@@ -54,8 +55,12 @@ class ClockedUsernameToken:
             expires = now + timedelta(seconds=self._ttl)
             stamp = WSU.Timestamp(WSU.Created(_zulu(now)), WSU.Expires(_zulu(expires)))
         token = UsernameToken(  # type: ignore[no-untyped-call]
-            self._username, self._password.get_secret_value(), use_digest=self._digest,
-            created=now, timestamp_token=stamp, zulu_timestamp=True,
+            self._username,
+            self._password.get_secret_value(),
+            use_digest=self._digest,
+            created=now,
+            timestamp_token=stamp,
+            zulu_timestamp=True,
         )
         return token.apply(envelope, headers)  # type: ignore[no-untyped-call]
 
@@ -82,8 +87,9 @@ class LimitedTransport(zeep.Transport):
     below also checks the whole call against ``operation_timeout``. Errors leave as bridge errors.
     """
 
-    def __init__(self, *, connect_timeout: float, operation_timeout: float, max_bytes: int, clock: Clock,
-                 cache: Any = None) -> None:
+    def __init__(
+        self, *, connect_timeout: float, operation_timeout: float, max_bytes: int, clock: Clock, cache: Any = None
+    ) -> None:
         super().__init__(  # type: ignore[no-untyped-call]
             cache=cache, timeout=connect_timeout, operation_timeout=operation_timeout
         )
@@ -98,8 +104,10 @@ class LimitedTransport(zeep.Transport):
     def _load_remote_data(self, url: str) -> bytes:
         """WSDL/XSD documents come from local files; a remote one only through the cache (fetched once)."""
         if not self.allow_remote_load or urlparse(url).scheme == "file":
-            raise ConfigError(f"the WSDL refers to {url}: remote WSDL/XSD documents are not fetched; keep a local "
-                              "copy next to the WSDL or configure wsdl_cache")
+            raise ConfigError(
+                f"the WSDL refers to {url}: remote WSDL/XSD documents are not fetched; keep a local "
+                "copy next to the WSDL or configure wsdl_cache"
+            )
         data: bytes = super()._load_remote_data(url)  # type: ignore[no-untyped-call]
         if len(data) > self.max_bytes:
             raise HostileInput(f"{url} exceeds the {self.max_bytes}-byte limit")
@@ -123,8 +131,14 @@ class LimitedTransport(zeep.Transport):
         deadline = start + timedelta(seconds=self.operation_timeout)
         where = Location(file=address)
         try:
-            response = self.session.post(address, data=data, headers=headers, stream=True, verify=self.verify,
-                                         timeout=(self.connect_timeout, self.operation_timeout))
+            response = self.session.post(
+                address,
+                data=data,
+                headers=headers,
+                stream=True,
+                verify=self.verify,
+                timeout=(self.connect_timeout, self.operation_timeout),
+            )
         except requests.exceptions.SSLError as exc:
             raise SecurityError(f"TLS verification of {address} failed: {exc}", location=where) from exc
         except requests.exceptions.Timeout as exc:
@@ -135,23 +149,29 @@ class LimitedTransport(zeep.Transport):
         try:
             declared = response.headers.get("Content-Length")
             if declared and declared.isdigit() and int(declared) > self.max_bytes:
-                raise HostileInput(f"response of {declared} bytes exceeds the {self.max_bytes}-byte limit",
-                                   location=where)
+                raise HostileInput(
+                    f"response of {declared} bytes exceeds the {self.max_bytes}-byte limit", location=where
+                )
             chunks: list[bytes] = []
             total = 0
             for chunk in _chunks(response):
                 total += len(chunk)
                 if total > self.max_bytes:
-                    raise HostileInput(f"response exceeds the {self.max_bytes}-byte limit", location=where,
-                                       detail={"read_bytes": total})
+                    raise HostileInput(
+                        f"response exceeds the {self.max_bytes}-byte limit",
+                        location=where,
+                        detail={"read_bytes": total},
+                    )
                 if self.clock.now() > deadline:
-                    raise TimeoutExpired(f"response from {address} not complete within {self.operation_timeout}s",
-                                         location=where)
+                    raise TimeoutExpired(
+                        f"response from {address} not complete within {self.operation_timeout}s", location=where
+                    )
                 chunks.append(chunk)
         except requests.exceptions.RequestException as exc:
             if _is_read_timeout(exc):
-                raise TimeoutExpired(f"{address} stopped answering for {self.operation_timeout}s",
-                                     location=where) from exc
+                raise TimeoutExpired(
+                    f"{address} stopped answering for {self.operation_timeout}s", location=where
+                ) from exc
             raise ConnectionFailed(f"connection to {address} broke: {exc}", location=where) from exc
         finally:
             response.close()

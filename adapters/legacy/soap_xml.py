@@ -137,9 +137,7 @@ def redact(data: bytes, *, fields: Iterable[str] = (), secrets: Iterable[str] = 
     """
     text = data.decode("utf-8", errors="replace")
     for name in (*_SECRET_ELEMENTS, *fields):
-        pattern = re.compile(
-            rf"(<(?:[\w.-]+:)?{re.escape(name)}\b[^>]*>)([^<]*)(</(?:[\w.-]+:)?{re.escape(name)}>)"
-        )
+        pattern = re.compile(rf"(<(?:[\w.-]+:)?{re.escape(name)}\b[^>]*>)([^<]*)(</(?:[\w.-]+:)?{re.escape(name)}>)")
         text = pattern.sub(r"\1***\3", text)
     for secret in secrets:
         if secret:

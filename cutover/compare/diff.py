@@ -195,8 +195,9 @@ class Differ:
     def _add(self, out: list[Entry], path: str, a: Any, b: Any, category: str, *, rule: str | None = None) -> None:
         va = None if a is _MISSING else a
         vb = None if b is _MISSING else b
-        entry = Entry(path, va, vb, category, rule, self._critical.match_prefix(path) is not None if self._critical
-                      else False)
+        entry = Entry(
+            path, va, vb, category, rule, self._critical.match_prefix(path) is not None if self._critical else False
+        )
         acc = self._accepted_for(path, va, vb)
         if acc is not None:
             if acc.expires >= self.today:
@@ -216,8 +217,9 @@ class Differ:
             return v
         if isinstance(v, dict):
             return {
-                k: MASK if self._sensitive.match_prefix(f"{path}.{escape_segment(k)}") else self._shallow(
-                    f"{path}.{escape_segment(k)}", x)
+                k: MASK
+                if self._sensitive.match_prefix(f"{path}.{escape_segment(k)}")
+                else self._shallow(f"{path}.{escape_segment(k)}", x)
                 for k, x in v.items()
             }
         if isinstance(v, list):

@@ -14,8 +14,21 @@ from typing import Any
 __all__ = ["render_csv", "safe_cell"]
 
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
-COLUMNS = ["interface", "kind", "message_id", "business_key", "level", "status", "path", "category",
-           "legacy", "cloud", "rule", "critical", "accepted_by"]
+COLUMNS = [
+    "interface",
+    "kind",
+    "message_id",
+    "business_key",
+    "level",
+    "status",
+    "path",
+    "category",
+    "legacy",
+    "cloud",
+    "rule",
+    "critical",
+    "accepted_by",
+]
 
 
 def safe_cell(value: Any) -> str:
@@ -28,16 +41,64 @@ def render_csv(report: dict[str, Any]) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(COLUMNS)
     for name, it in report["interfaces"].items():
-        w.writerow([safe_cell(x) for x in (name, "summary", "", "", "", it["mode"], "", "", "", "", "",
-                                           it["compared"], f"matched={it['matched']}")])
+        w.writerow(
+            [
+                safe_cell(x)
+                for x in (
+                    name,
+                    "summary",
+                    "",
+                    "",
+                    "",
+                    it["mode"],
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    it["compared"],
+                    f"matched={it['matched']}",
+                )
+            ]
+        )
         for ex in it["examples"]:
             for e in ex["entries"] or [{}]:
                 acc = e.get("accepted")
-                row = [name, "difference", ex["message_id"], ex["business_key"], ex["level"], ex["status"],
-                       e.get("path"), e.get("category"), e.get("legacy"), e.get("cloud"), e.get("rule"),
-                       e.get("critical"), acc["owner"] if acc else ""]
+                row = [
+                    name,
+                    "difference",
+                    ex["message_id"],
+                    ex["business_key"],
+                    ex["level"],
+                    ex["status"],
+                    e.get("path"),
+                    e.get("category"),
+                    e.get("legacy"),
+                    e.get("cloud"),
+                    e.get("rule"),
+                    e.get("critical"),
+                    acc["owner"] if acc else "",
+                ]
                 w.writerow([safe_cell(x) for x in row])
         for o in it["orphans"]:
-            w.writerow([safe_cell(x) for x in (name, "orphan", o["message_id"], o["business_key"], "pairing",
-                                               "orphan", "", "missing", "", "", o["missing"], "", "")])
+            w.writerow(
+                [
+                    safe_cell(x)
+                    for x in (
+                        name,
+                        "orphan",
+                        o["message_id"],
+                        o["business_key"],
+                        "pairing",
+                        "orphan",
+                        "",
+                        "missing",
+                        "",
+                        "",
+                        o["missing"],
+                        "",
+                        "",
+                    )
+                ]
+            )
     return buf.getvalue()

@@ -51,13 +51,19 @@ def build_report(
         rules = CompareRules()
         if loaded is not None and name in loaded.config.interfaces:
             rules = CompareRules.model_validate(loaded.config.interfaces[name].compare)
-        out["interfaces"][name] = _interface(engine, clock, name, flag.rules if flag else None,
-                                             flag.version if flag else 0, rules, since)
+        out["interfaces"][name] = _interface(
+            engine, clock, name, flag.rules if flag else None, flag.version if flag else 0, rules, since
+        )
     return out
 
 
 def _interface(
-    engine: Engine, clock: Clock, name: str, flag: FlagRules | None, version: int, rules: CompareRules,
+    engine: Engine,
+    clock: Clock,
+    name: str,
+    flag: FlagRules | None,
+    version: int,
+    rules: CompareRules,
     since: datetime | None,
 ) -> dict[str, Any]:
     m, c = t.messages, t.comparisons
@@ -91,8 +97,9 @@ def _interface(
         diff = diff or {}
         if level == "pairing":
             if status == "orphan":
-                orphans.append({"message_id": mid, "business_key": key, "missing": diff.get("missing"),
-                                "at": created.isoformat()})
+                orphans.append(
+                    {"message_id": mid, "business_key": key, "missing": diff.get("missing"), "at": created.isoformat()}
+                )
             elif status == "late":
                 late.append({"message_id": mid, "business_key": key, "at": created.isoformat()})
             continue
@@ -118,8 +125,17 @@ def _interface(
                 if e.get("critical"):
                     critical_fields.add(field)
         if status in ("mismatch", "error") and len(examples) < EXAMPLES:
-            examples.append({"message_id": mid, "business_key": key, "level": level, "status": status,
-                             "critical": bool(critical), "entries": entries[:20], "reason": diff.get("reason")})
+            examples.append(
+                {
+                    "message_id": mid,
+                    "business_key": key,
+                    "level": level,
+                    "status": status,
+                    "critical": bool(critical),
+                    "entries": entries[:20],
+                    "reason": diff.get("reason"),
+                }
+            )
     per_message = {k: v for k, v in per_message.items() if k in content}  # same definition as the gate
     compared = len(per_message)
     matched = sum(per_message.values())
@@ -144,9 +160,7 @@ def _interface(
             {"date": d, "compared": len(v), "matched": sum(v.values()), "rate": round(sum(v.values()) / len(v), 6)}
             for d, v in sorted(per_day.items())
         ],
-        "top_fields": [
-            {"path": p, "count": n, "critical": p in critical_fields} for p, n in fields.most_common(TOP)
-        ],
+        "top_fields": [{"path": p, "count": n, "critical": p in critical_fields} for p, n in fields.most_common(TOP)],
         "accepted": [
             {"path": p, "owner": o, "reason": r, "expires": x, "count": n}
             for (p, o, r, x), n in sorted(accepted.items())

@@ -115,23 +115,27 @@ def _section(name: str, it: dict[str, Any]) -> str:
     return f"""
 <section class="interface" id="iface-{escape(name)}" data-interface="{escape(name)}">
 <h2>{escape(name)}</h2>
-<p>mode <b data-field="mode">{_e(it['mode'])}</b> (flag v{_e(it['flag_version'])}){
-    ' rollout ' + _e(it['rollout']) if it['rollout'] else ''}</p>
-<div class="kpis">{_kpi('messages', it['volume'], 'volume')}{_kpi('compared', it['compared'], 'compared')}
-{_kpi('matched', it['matched'], 'matched')}{_kpi('mismatched', it['mismatched'], 'mismatched')}
-{_kpi('match rate', f"{rate * 100:.2f} %" if rate is not None else None)}
-{_kpi('lower bound (95 %)', f"{lower * 100:.2f} %" if lower is not None else None)}
-{_kpi('accepted diffs', it['accepted_total'], 'accepted_total')}{_kpi('orphans', it['orphan_count'], 'orphan_count')}
-{_kpi('late', it['late_count'], 'late_count')}</div>
+<p>mode <b data-field="mode">{_e(it["mode"])}</b> (flag v{_e(it["flag_version"])}){
+        " rollout " + _e(it["rollout"]) if it["rollout"] else ""
+    }</p>
+<div class="kpis">{_kpi("messages", it["volume"], "volume")}{_kpi("compared", it["compared"], "compared")}
+{_kpi("matched", it["matched"], "matched")}{_kpi("mismatched", it["mismatched"], "mismatched")}
+{_kpi("match rate", f"{rate * 100:.2f} %" if rate is not None else None)}
+{_kpi("lower bound (95 %)", f"{lower * 100:.2f} %" if lower is not None else None)}
+{_kpi("accepted diffs", it["accepted_total"], "accepted_total")}{_kpi("orphans", it["orphan_count"], "orphan_count")}
+{_kpi("late", it["late_count"], "late_count")}</div>
 <h3>Gate</h3>{gate_html}
-<h3>Match rate over time</h3>{_chart(it['daily'])}
+<h3>Match rate over time</h3>{_chart(it["daily"])}
 <h3>Levels</h3>{levels}
-<h3>Top differing fields</h3>{_table(it['top_fields'], ['path', 'count', 'critical'], 'none')}
-<h3>Accepted differences</h3>{_table(it['accepted'], ['path', 'owner', 'reason', 'expires', 'count'], 'none')}
-<h3>Probable noise</h3>{_table(it['noise'], ['path', 'pairs', 'differing', 'share', 'distinct_legacy',
-                                             'distinct_cloud'], 'none detected')}
-<h3>Orphans and late arrivals</h3>{_table(it['orphans'], ['business_key', 'missing', 'at'], 'no orphans')}
-{_table(it['late'], ['business_key', 'at'], 'no late arrivals')}
+<h3>Top differing fields</h3>{_table(it["top_fields"], ["path", "count", "critical"], "none")}
+<h3>Accepted differences</h3>{_table(it["accepted"], ["path", "owner", "reason", "expires", "count"], "none")}
+<h3>Probable noise</h3>{
+        _table(
+            it["noise"], ["path", "pairs", "differing", "share", "distinct_legacy", "distinct_cloud"], "none detected"
+        )
+    }
+<h3>Orphans and late arrivals</h3>{_table(it["orphans"], ["business_key", "missing", "at"], "no orphans")}
+{_table(it["late"], ["business_key", "at"], "no late arrivals")}
 <h3>Examples of mismatches</h3><div class="examples">{examples}</div>
 </section>"""
 
@@ -143,7 +147,7 @@ def render_html(report: dict[str, Any]) -> str:
 <html lang="en"><head><meta charset="utf-8"><title>esb-bridge shadow report</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">
 <style>{_CSS}</style></head>
-<body><header><h1>esb-bridge shadow report</h1><div>generated {escape(report['generated_at'])}{since};
-{len(report['interfaces'])} interface(s)</div></header>
+<body><header><h1>esb-bridge shadow report</h1><div>generated {escape(report["generated_at"])}{since};
+{len(report["interfaces"])} interface(s)</div></header>
 <main>{sections}</main></body></html>
 """

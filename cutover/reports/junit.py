@@ -22,8 +22,9 @@ def render_junit(report: dict[str, Any]) -> str:
         for level, counts in it["levels"].items():
             bad = counts.get("mismatch", 0) + counts.get("error", 0) + counts.get("orphan", 0)
             cases.append((f"{level} level", f"{bad} of {sum(counts.values())} not matching" if bad else None))
-        suite = ET.SubElement(suites, "testsuite", name=name, tests=str(len(cases)),
-                              failures=str(sum(1 for _, f in cases if f)))
+        suite = ET.SubElement(
+            suites, "testsuite", name=name, tests=str(len(cases)), failures=str(sum(1 for _, f in cases if f))
+        )
         for case, failure in cases:
             tc = ET.SubElement(suite, "testcase", classname=f"cutover.{name}", name=case)
             if failure:

@@ -59,45 +59,74 @@ def _opt(maker: ElementMaker, name: str, value: object | None) -> list[etree._El
 
 def customer_xml(c: Customer, tag: str = "customer") -> etree._Element:
     return getattr(M, tag)(
-        C.customerId(c.customer_id), C.name(c.name), *_opt(C, "email", c.email), C.country(c.country),
-        *_opt(C, "taxId", c.tax_id), C.changeVersion(str(c.change_version)), C.modifiedAt(_iso(c.modified_at)),
+        C.customerId(c.customer_id),
+        C.name(c.name),
+        *_opt(C, "email", c.email),
+        C.country(c.country),
+        *_opt(C, "taxId", c.tax_id),
+        C.changeVersion(str(c.change_version)),
+        C.modifiedAt(_iso(c.modified_at)),
     )
 
 
 def invoice_xml(i: Invoice, tag: str = "invoice") -> etree._Element:
     lines = [
-        C.line(C.lineNo(str(ln.line_no)), C.sku(ln.sku), *_opt(C, "description", ln.description),
-               C.quantity(str(ln.quantity)), C.unitPrice(str(ln.unit_price)), C.amount(str(ln.amount)))
+        C.line(
+            C.lineNo(str(ln.line_no)),
+            C.sku(ln.sku),
+            *_opt(C, "description", ln.description),
+            C.quantity(str(ln.quantity)),
+            C.unitPrice(str(ln.unit_price)),
+            C.amount(str(ln.amount)),
+        )
         for ln in i.lines
     ]
     return getattr(M, tag)(
-        C.invoiceNumber(i.invoice_number), C.customerId(i.customer_id), C.issueDate(i.issue_date.isoformat()),
-        C.currency(i.currency), C.total(str(i.total)), C.status(i.status), *lines,
-        C.changeVersion(str(i.change_version)), C.modifiedAt(_iso(i.modified_at)),
+        C.invoiceNumber(i.invoice_number),
+        C.customerId(i.customer_id),
+        C.issueDate(i.issue_date.isoformat()),
+        C.currency(i.currency),
+        C.total(str(i.total)),
+        C.status(i.status),
+        *lines,
+        C.changeVersion(str(i.change_version)),
+        C.modifiedAt(_iso(i.modified_at)),
     )
 
 
 def order_xml(o: Order) -> etree._Element:
     return M.order(
-        C.orderNumber(o.order_number), C.customerId(o.customer_id), C.orderDate(o.order_date.isoformat()),
-        C.currency(o.currency), C.total(str(o.total)), C.status(o.status),
-        C.changeVersion(str(o.change_version)), C.modifiedAt(_iso(o.modified_at)),
+        C.orderNumber(o.order_number),
+        C.customerId(o.customer_id),
+        C.orderDate(o.order_date.isoformat()),
+        C.currency(o.currency),
+        C.total(str(o.total)),
+        C.status(o.status),
+        C.changeVersion(str(o.change_version)),
+        C.modifiedAt(_iso(o.modified_at)),
     )
 
 
 def _read_customer(el: etree._Element) -> Customer:
     return Customer(
-        customer_id=_text(el, "c:customerId", required=False) or "", name=_text(el, "c:name") or "",
-        country=_text(el, "c:country") or "", email=_text(el, "c:email", required=False),
+        customer_id=_text(el, "c:customerId", required=False) or "",
+        name=_text(el, "c:name") or "",
+        country=_text(el, "c:country") or "",
+        email=_text(el, "c:email", required=False),
         tax_id=_text(el, "c:taxId", required=False),
     )
 
 
 def _read_invoice(el: etree._Element) -> Invoice:
     lines = tuple(
-        InvoiceLine(int(_text(ln, "c:lineNo") or 0), _text(ln, "c:sku") or "", _decimal(_text(ln, "c:quantity")),
-                    _decimal(_text(ln, "c:unitPrice")), _decimal(_text(ln, "c:amount")),
-                    _text(ln, "c:description", required=False))
+        InvoiceLine(
+            int(_text(ln, "c:lineNo") or 0),
+            _text(ln, "c:sku") or "",
+            _decimal(_text(ln, "c:quantity")),
+            _decimal(_text(ln, "c:unitPrice")),
+            _decimal(_text(ln, "c:amount")),
+            _text(ln, "c:description", required=False),
+        )
         for ln in el.findall("c:line", {"c": COMMON_NS})
     )
     try:
@@ -105,8 +134,11 @@ def _read_invoice(el: etree._Element) -> Invoice:
     except ValueError as exc:
         raise StoreError("ValidationFailed", "issueDate is not a date") from exc
     return Invoice(
-        invoice_number=_text(el, "c:invoiceNumber") or "", customer_id=_text(el, "c:customerId") or "",
-        issue_date=issued, currency=_text(el, "c:currency") or "", total=_decimal(_text(el, "c:total")),
+        invoice_number=_text(el, "c:invoiceNumber") or "",
+        customer_id=_text(el, "c:customerId") or "",
+        issue_date=issued,
+        currency=_text(el, "c:currency") or "",
+        total=_decimal(_text(el, "c:total")),
         lines=lines,
     )
 
@@ -143,8 +175,11 @@ def dispatch(store: ErpStore, body: etree._Element, now: datetime) -> etree._Ele
         if el is None:
             raise StoreError("ValidationFailed", "customer is required")
         stored, created = store.upsert_customer(_read_customer(el))
-        return M.UpsertCustomerResponse(M.customerId(stored.customer_id), M.created(str(created).lower()),
-                                        M.changeVersion(str(stored.change_version)))
+        return M.UpsertCustomerResponse(
+            M.customerId(stored.customer_id),
+            M.created(str(created).lower()),
+            M.changeVersion(str(stored.change_version)),
+        )
     if name == "PostInvoice":
         el = body.find("m:invoice", {"m": MESSAGES_NS})
         if el is None:
@@ -164,8 +199,9 @@ def envelope(soap_ns: str, body: etree._Element | None) -> etree._Element:
     return env
 
 
-def fault_envelope(soap_ns: str, code: str, message: str, *, client: bool, subcode_ns: str = MESSAGES_NS,
-                   subcode_prefix: str = "erp") -> etree._Element:
+def fault_envelope(
+    soap_ns: str, code: str, message: str, *, client: bool, subcode_ns: str = MESSAGES_NS, subcode_prefix: str = "erp"
+) -> etree._Element:
     """A SOAP fault in the envelope's version: 1.1 ``soap:Client.<code>``, 1.2 Sender/Receiver + Subcode."""
     detail = M.ErpFault(M.code(code), M.message(message))
     if soap_ns == SOAP11_NS:

@@ -70,8 +70,14 @@ class Stats:
 class ErpSimulator:
     """The server: ``with ErpSimulator(store) as sim: sim.url`` serves on a free 127.0.0.1 port."""
 
-    def __init__(self, store: ErpStore | None = None, *, port: int = 0, clock: Clock | None = None,
-                 tls: tuple[Path, Path] | None = None) -> None:
+    def __init__(
+        self,
+        store: ErpStore | None = None,
+        *,
+        port: int = 0,
+        clock: Clock | None = None,
+        tls: tuple[Path, Path] | None = None,
+    ) -> None:
         self.clock = clock or SystemClock()
         self.store = store or ErpStore(clock=self.clock)
         self.knobs = Knobs()
@@ -97,8 +103,9 @@ class ErpSimulator:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(str(self._tls[0]), str(self._tls[1]))
             self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="erp-simulator",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="erp-simulator", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -115,8 +122,9 @@ class ErpSimulator:
     def __enter__(self) -> Self:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     def set_knobs(self, **values: Any) -> None:
@@ -294,13 +302,15 @@ class _Handler(BaseHTTPRequestHandler):
         return "application/soap+xml; charset=utf-8" if soap_ns == SOAP12_NS else "text/xml; charset=utf-8"
 
     def _fault(self, soap_ns: str, code: str, message: str, *, client: bool) -> None:
-        payload = etree.tostring(fault_envelope(soap_ns, code, message, client=client), xml_declaration=True,
-                                 encoding="utf-8")
+        payload = etree.tostring(
+            fault_envelope(soap_ns, code, message, client=client), xml_declaration=True, encoding="utf-8"
+        )
         status = 400 if (soap_ns == SOAP12_NS and client) else 500
         self._send(status, payload, self._content_type(soap_ns))
 
-    def _send(self, status: int, payload: bytes, content_type: str, *, omit_length: bool = False,
-              trickle: float = 0.0) -> None:
+    def _send(
+        self, status: int, payload: bytes, content_type: str, *, omit_length: bool = False, trickle: float = 0.0
+    ) -> None:
         try:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
@@ -313,7 +323,7 @@ class _Handler(BaseHTTPRequestHandler):
             if trickle:  # ten slices, each after a pause shorter than a read timeout: only a deadline stops it
                 step = max(1, len(payload) // 10 + 1)
                 for start in range(0, len(payload), step):
-                    self.wfile.write(payload[start:start + step])
+                    self.wfile.write(payload[start : start + step])
                     self.wfile.flush()
                     self.sim.wait(trickle)
                 return

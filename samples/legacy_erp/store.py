@@ -117,8 +117,9 @@ class ErpStore:
             for i in range(customers):
                 cid = f"CUST-{self._next_customer:05d}"
                 self._next_customer += 1
-                self.customers[cid] = Customer(cid, f"Customer {i + 1}", "DE", email=f"c{i + 1}@example.com",
-                                               modified_at=start)
+                self.customers[cid] = Customer(
+                    cid, f"Customer {i + 1}", "DE", email=f"c{i + 1}@example.com", modified_at=start
+                )
             ids = sorted(self.customers) or ["CUST-00000"]
             for i in range(invoices):
                 number = f"INV-{i + 1:07d}"
@@ -126,14 +127,29 @@ class ErpStore:
                 price = Decimal("19.90")
                 line = InvoiceLine(1, f"SKU-{i % 13:03d}", qty, price, qty * price, "Widget")
                 self.invoices[number] = Invoice(
-                    number, ids[i % len(ids)], date(2026, 1, 5), "EUR", qty * price, "OPEN", (line,),
-                    change_version=2 if i % 7 == 0 else 1, modified_at=start + timedelta(seconds=i),
+                    number,
+                    ids[i % len(ids)],
+                    date(2026, 1, 5),
+                    "EUR",
+                    qty * price,
+                    "OPEN",
+                    (line,),
+                    change_version=2 if i % 7 == 0 else 1,
+                    modified_at=start + timedelta(seconds=i),
                     invoice_id=self._new_invoice_id(),
                 )
             for i in range(orders):
                 number = f"ORD-{i + 1:07d}"
-                self.orders[number] = Order(number, ids[i % len(ids)], date(2026, 1, 4), "EUR",
-                                            Decimal("100.00") + i, "CONFIRMED", 1, start + timedelta(seconds=i))
+                self.orders[number] = Order(
+                    number,
+                    ids[i % len(ids)],
+                    date(2026, 1, 4),
+                    "EUR",
+                    Decimal("100.00") + i,
+                    "CONFIRMED",
+                    1,
+                    start + timedelta(seconds=i),
+                )
 
     def _new_invoice_id(self) -> str:
         value = f"E{self._next_invoice_id:09d}"
@@ -144,8 +160,15 @@ class ErpStore:
         """An invoice committed now with a timestamp in the past (non-monotonic change timestamps)."""
         with self._lock:
             ids = sorted(self.customers) or ["CUST-00000"]
-            inv = Invoice(number, ids[0], date(2026, 1, 5), "EUR", Decimal("42.00"), modified_at=modified_at,
-                          invoice_id=self._new_invoice_id())
+            inv = Invoice(
+                number,
+                ids[0],
+                date(2026, 1, 5),
+                "EUR",
+                Decimal("42.00"),
+                modified_at=modified_at,
+                invoice_id=self._new_invoice_id(),
+            )
             self.invoices[number] = inv
             return inv
 
@@ -153,14 +176,18 @@ class ErpStore:
 
     def changed_invoices(self, since: datetime, token: str | None, size: int) -> tuple[list[Invoice], str | None]:
         with self._lock:
-            rows = sorted((i for i in self.invoices.values() if i.modified_at >= since),
-                          key=lambda i: (i.modified_at, i.invoice_number))
+            rows = sorted(
+                (i for i in self.invoices.values() if i.modified_at >= since),
+                key=lambda i: (i.modified_at, i.invoice_number),
+            )
         return _page(rows, token, size, lambda i: (i.modified_at, i.invoice_number))
 
     def changed_orders(self, since: datetime, token: str | None, size: int) -> tuple[list[Order], str | None]:
         with self._lock:
-            rows = sorted((o for o in self.orders.values() if o.modified_at >= since),
-                          key=lambda o: (o.modified_at, o.order_number))
+            rows = sorted(
+                (o for o in self.orders.values() if o.modified_at >= since),
+                key=lambda o: (o.modified_at, o.order_number),
+            )
         return _page(rows, token, size, lambda o: (o.modified_at, o.order_number))
 
     # ------------------------------------------------------------------ customers and invoices
@@ -200,10 +227,14 @@ class ErpStore:
             if existing is not None:
                 if existing.content() == invoice.content():
                     return existing, False
-                raise StoreError("DuplicateInvoice",
-                                 f"invoice {invoice.invoice_number} exists with different content")
-            stored = replace(invoice, status="POSTED", change_version=1, modified_at=self.clock.now(),
-                             invoice_id=self._new_invoice_id())
+                raise StoreError("DuplicateInvoice", f"invoice {invoice.invoice_number} exists with different content")
+            stored = replace(
+                invoice,
+                status="POSTED",
+                change_version=1,
+                modified_at=self.clock.now(),
+                invoice_id=self._new_invoice_id(),
+            )
             self.invoices[stored.invoice_number] = stored
             return stored, True
 

@@ -68,9 +68,12 @@ def two_path_config(tmp_path: Path, store_url: str) -> Callable[..., Path]:
         every: str = "60s",
     ) -> Path:
         proj = "\n      project: {kind: canonical-json}" if project else ""
-        legacy_block = legacy or f"""
+        legacy_block = (
+            legacy
+            or f"""
       encoder: {{kind: json}}
       sink: {{kind: file, path: out/legacy}}{proj}"""
+        )
         text = f"""
 store: "{store_url}"
 spool_dir: spool

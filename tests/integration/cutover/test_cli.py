@@ -34,8 +34,23 @@ def test_cutover_commands_end_to_end(
     assert code == 3 and "compared 2 < 100" in err and json.loads(out)["ok"] is False
     code, _, err = _run(cfg, "cutover", "set", "customers", "--mode", "cloud_primary", "--force")
     assert code != 0 and "--reason" in err
-    code, out, _ = _run(cfg, "cutover", "set", "customers", "--mode", "cloud_primary", "--percent", "25",
-                        "--rule", "addresses.country in [DE]", "--force", "--reason", "pilot", "--ticket", "CHG-7")
+    code, out, _ = _run(
+        cfg,
+        "cutover",
+        "set",
+        "customers",
+        "--mode",
+        "cloud_primary",
+        "--percent",
+        "25",
+        "--rule",
+        "addresses.country in [DE]",
+        "--force",
+        "--reason",
+        "pilot",
+        "--ticket",
+        "CHG-7",
+    )
     assert code == 0 and "cloud_primary (flag v2)" in out
     code, out, _ = _run(cfg, "cutover", "rollback", "customers", "--reason", "spike")
     assert code == 0 and "legacy_primary (flag v3)" in out
@@ -62,9 +77,7 @@ def test_validate_warns_when_yaml_differs_from_the_ledger(
     assert code == 0 and "warning: customers" in err
 
 
-def test_shadow_report_formats(
-    tmp_path: Path, two_path_config: Callable[..., Path], clock: SimulatedClock
-) -> None:
+def test_shadow_report_formats(tmp_path: Path, two_path_config: Callable[..., Path], clock: SimulatedClock) -> None:
     """json/csv/junit/html to stdout or a file; --interface filters; --since in the future empties counts."""
     cfg = two_path_config()
     write_customers(tmp_path / "drop" / "a.jsonl", [1, 2, 3])
@@ -84,9 +97,7 @@ def test_shadow_report_formats(
     assert json.loads(out)["interfaces"]["customers"]["compared"] == 0
 
 
-def test_validate_rejects_bad_cutover_and_compare_blocks(
-    tmp_path: Path, two_path_config: Callable[..., Path]
-) -> None:
+def test_validate_rejects_bad_cutover_and_compare_blocks(tmp_path: Path, two_path_config: Callable[..., Path]) -> None:
     """A bad gate value or an unknown normaliser fails validation with the block's path."""
     cfg = two_path_config(cutover_extra=", gate: {min_match: 2}", compare="{normalise: {name: [shout]}}")
     code, _, err = _run(cfg, "validate")

@@ -83,8 +83,7 @@ def test_rules_mismatch_accepted_critical_and_masking_everywhere(
         "accepted: [{path: name, owner: crm-team, reason: cloud truncates names, expires: 2030-01-01}]}"
     )
     cfg = two_path_config(
-        cloud_encoder=f"{{kind: mangle, truncate: {{name: 5}}, set: {{tax_id: {secret_cloud}}}, "
-        f"only_keys: [C-00002]}}",
+        cloud_encoder=f"{{kind: mangle, truncate: {{name: 5}}, set: {{tax_id: {secret_cloud}}}, only_keys: [C-00002]}}",
         compare=compare,
     )
     write_customers(tmp_path / "drop" / "a.jsonl", [1, 2, 3], tax_id=secret_legacy)
@@ -104,8 +103,14 @@ def test_rules_mismatch_accepted_critical_and_masking_everywhere(
     assert (it["compared"], it["matched"], it["mismatched"], it["accepted_total"]) == (3, 2, 1, 1)
     assert it["top_fields"] == [{"path": "tax_id", "count": 1, "critical": True}]
     assert "1 open mismatch(es) on critical fields" in it["gate"]["reasons"]
-    outputs = [orjson.dumps(stored).decode(), orjson.dumps(report).decode(), render_html(report),
-               render_csv(report), render_junit(report), caplog.text]
+    outputs = [
+        orjson.dumps(stored).decode(),
+        orjson.dumps(report).decode(),
+        render_html(report),
+        render_csv(report),
+        render_junit(report),
+        caplog.text,
+    ]
     for text in outputs:
         assert secret_legacy not in text and secret_cloud not in text
     assert "***masked***" in render_html(report)
@@ -122,9 +127,12 @@ def test_readback_level_projects_what_each_target_holds_afterwards(
       project: {kind: canonical-json}
       readback: {kind: folder-readback, path: out/legacy}"""
     cfg = two_path_config(legacy=legacy)
-    cfg.write_text(cfg.read_text().replace(
-        "sink: {kind: file, path: out/cloud}",
-        "sink: {kind: file, path: out/cloud}\n      readback: {kind: folder-readback, path: out/cloud}"))
+    cfg.write_text(
+        cfg.read_text().replace(
+            "sink: {kind: file, path: out/cloud}",
+            "sink: {kind: file, path: out/cloud}\n      readback: {kind: folder-readback, path: out/cloud}",
+        )
+    )
     write_customers(tmp_path / "drop" / "a.jsonl", [1])
     settle_cfg = load_config(cfg)
     with Runner(settle_cfg, clock) as runner:

@@ -9,8 +9,20 @@ from typing import Any
 
 from bridge.demo import run_demo
 
-KEYS = ("volume", "compared", "matched", "mismatched", "accepted_total", "orphan_count", "late_count", "levels",
-        "top_fields", "accepted", "mode", "flag_version")
+KEYS = (
+    "volume",
+    "compared",
+    "matched",
+    "mismatched",
+    "accepted_total",
+    "orphan_count",
+    "late_count",
+    "levels",
+    "top_fields",
+    "accepted",
+    "mode",
+    "flag_version",
+)
 
 
 def _counts(path: str) -> dict[str, Any]:

@@ -29,9 +29,7 @@ def ledger(store_url: str, clock: SimulatedClock) -> Iterator[Ledger]:
     engine.dispose()
 
 
-def test_yaml_seeds_only_when_the_ledger_has_no_flag(
-    ledger: Ledger, two_path_config: Callable[..., Path]
-) -> None:
+def test_yaml_seeds_only_when_the_ledger_has_no_flag(ledger: Ledger, two_path_config: Callable[..., Path]) -> None:
     """First seed writes v1 from YAML; a later YAML change does not overwrite the ledger but is reported."""
     store = FlagStore.of(ledger)
     loaded = load_config(two_path_config(mode="legacy_primary"))
@@ -79,8 +77,9 @@ def test_force_needs_a_reason_and_rollback_restores_pre_promotion_version(
     cut.set("customers", {"mode": "legacy_primary"}, actor="a")  # v2 (not gated)
     with pytest.raises(CutoverError, match="reason"):
         cut.set("customers", {"mode": "cloud_primary"}, actor="a", force=True)
-    cut.set("customers", {"mode": "cloud_primary", "rollout": {"percent": 10}}, actor="a", reason="go",
-            force=True)  # v3
+    cut.set(
+        "customers", {"mode": "cloud_primary", "rollout": {"percent": 10}}, actor="a", reason="go", force=True
+    )  # v3
     cut.set("customers", {"legacy_feed": True}, actor="a")  # v4, not a promotion
     back = cut.rollback("customers", actor="b", reason="mismatch spike")
     assert back.version == 5 and back.mode == "legacy_primary"
@@ -128,17 +127,28 @@ def test_guard_demotes_on_mismatch_spike_and_records_why(
     ledger: Ledger, clock: SimulatedClock, two_path_config: Callable[..., Path]
 ) -> None:
     """With a guard, a mismatch rate above its bound after promotion demotes and records the figures."""
-    loaded = load_config(two_path_config(
-        mode="cloud_primary", cutover_extra=", guard: {min_samples: 5, max_mismatch_rate: 0.2}"))
+    loaded = load_config(
+        two_path_config(mode="cloud_primary", cutover_extra=", guard: {min_samples: 5, max_mismatch_rate: 0.2}")
+    )
     FlagStore.of(ledger).seed(loaded)
     clock.advance(60)
     now = clock.now()
     with ledger.engine.begin() as conn:
-        conn.execute(t.comparisons.insert(), [
-            {"message_id": f"m{i}", "interface": "customers", "level": "payload",
-             "status": "mismatch" if i < 3 else "match", "diff": {}, "created_at": now, "critical": False}
-            for i in range(10)
-        ])
+        conn.execute(
+            t.comparisons.insert(),
+            [
+                {
+                    "message_id": f"m{i}",
+                    "interface": "customers",
+                    "level": "payload",
+                    "status": "mismatch" if i < 3 else "match",
+                    "diff": {},
+                    "created_at": now,
+                    "critical": False,
+                }
+                for i in range(10)
+            ],
+        )
     assert Cutover(ledger).guard("customers") is not None
     flag = FlagStore.of(ledger).current("customers")
     assert flag is not None and flag.mode == "legacy_primary"

@@ -27,12 +27,30 @@ def ledger(store_url: str, clock: SimulatedClock) -> Iterator[Ledger]:
     rows: list[dict[str, Any]] = []
     for i in range(200):
         entries = [{"path": "name", "legacy": "a", "cloud": "b", "accepted": None}] if i == 7 else []
-        rows.append({"message_id": f"m{i}", "interface": "inv", "level": "payload",
-                     "status": "mismatch" if i == 7 else "match", "diff": {"entries": entries},
-                     "created_at": start + timedelta(hours=i * 0.4), "critical": False, "business_key": f"K{i}"})
-        rows.append({"message_id": f"m{i}", "interface": "inv", "level": "outcome", "status": "match",
-                     "diff": {}, "created_at": start + timedelta(hours=i * 0.4), "critical": False,
-                     "business_key": f"K{i}"})
+        rows.append(
+            {
+                "message_id": f"m{i}",
+                "interface": "inv",
+                "level": "payload",
+                "status": "mismatch" if i == 7 else "match",
+                "diff": {"entries": entries},
+                "created_at": start + timedelta(hours=i * 0.4),
+                "critical": False,
+                "business_key": f"K{i}",
+            }
+        )
+        rows.append(
+            {
+                "message_id": f"m{i}",
+                "interface": "inv",
+                "level": "outcome",
+                "status": "match",
+                "diff": {},
+                "created_at": start + timedelta(hours=i * 0.4),
+                "critical": False,
+                "business_key": f"K{i}",
+            }
+        )
     try:
         with engine.begin() as conn:
             conn.execute(t.comparisons.insert(), rows)
@@ -47,14 +65,38 @@ def _deliveries(led: Ledger, path: str, dead: int, ok: int) -> None:
     with led.engine.begin() as conn:
         for i in range(dead + ok):
             mid = f"{path}-{i}"
-            conn.execute(t.messages.insert().values(
-                id=mid, interface="inv", ordinal=i, identity=mid, canonical="Invoice", business_key=mid,
-                content_hash="x", payload="{}", state="delivered", mode="dual_write", transaction_id="t",
-                created_at=now))
-            conn.execute(t.deliveries.insert().values(
-                message_id=mid, interface="inv", path=path, role="authoritative", dry_run=False, target="x",
-                business_key=mid, status="dead" if i < dead else "delivered", attempts=1, next_attempt_at=now,
-                created_at=now, updated_at=now))
+            conn.execute(
+                t.messages.insert().values(
+                    id=mid,
+                    interface="inv",
+                    ordinal=i,
+                    identity=mid,
+                    canonical="Invoice",
+                    business_key=mid,
+                    content_hash="x",
+                    payload="{}",
+                    state="delivered",
+                    mode="dual_write",
+                    transaction_id="t",
+                    created_at=now,
+                )
+            )
+            conn.execute(
+                t.deliveries.insert().values(
+                    message_id=mid,
+                    interface="inv",
+                    path=path,
+                    role="authoritative",
+                    dry_run=False,
+                    target="x",
+                    business_key=mid,
+                    status="dead" if i < dead else "delivered",
+                    attempts=1,
+                    next_attempt_at=now,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
 
 
 def test_good_evidence_is_ready_with_its_figures(ledger: Ledger) -> None:
@@ -87,11 +129,24 @@ def test_cloud_error_rate_above_legacy_and_orphans_close_the_gate(ledger: Ledger
     _deliveries(ledger, "legacy", dead=1, ok=99)
     _deliveries(ledger, "cloud", dead=5, ok=95)
     with ledger.engine.begin() as conn:
-        conn.execute(t.comparisons.insert(), [
-            {"message_id": f"p{i}", "interface": "inv", "level": "pairing", "status": "orphan" if i < 2 else "paired",
-             "diff": {}, "created_at": ledger.clock.now(), "critical": False} for i in range(20)])
+        conn.execute(
+            t.comparisons.insert(),
+            [
+                {
+                    "message_id": f"p{i}",
+                    "interface": "inv",
+                    "level": "pairing",
+                    "status": "orphan" if i < 2 else "paired",
+                    "diff": {},
+                    "created_at": ledger.clock.now(),
+                    "critical": False,
+                }
+                for i in range(20)
+            ],
+        )
     r = evaluate(ledger.engine, ledger.clock, "inv", GateRule(**BASE))
     assert "cloud error rate 0.0500 > legacy 0.0100" in r.reasons
     assert "orphan rate 0.1000 > 0.05" in r.reasons
-    assert evaluate(ledger.engine, ledger.clock, "inv", GateRule(**{**BASE, "error_margin": 0.05,
-                                                                   "max_orphan_rate": 0.1})).ready
+    assert evaluate(
+        ledger.engine, ledger.clock, "inv", GateRule(**{**BASE, "error_margin": 0.05, "max_orphan_rate": 0.1})
+    ).ready

@@ -20,7 +20,10 @@ from tests.integration.cutover.conftest import write_customers
 def _cli(cfg: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bridge", "--config", str(cfg), *args],
-        capture_output=True, text=True, timeout=60, env={**os.environ, "ESB_BRIDGE_ACTOR": "tester"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "ESB_BRIDGE_ACTOR": "tester"},
     )
 
 
@@ -53,7 +56,9 @@ def test_live_flag_change_reaches_a_running_bridge_within_one_poll_cycle(
     write_customers(tmp_path / "drop" / "a.jsonl", [1])
     proc = subprocess.Popen(
         [sys.executable, "-m", "bridge", "--config", str(cfg), "run"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         _wait(lambda: "C-00001" in _routed(store_url))

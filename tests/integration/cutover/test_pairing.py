@@ -67,9 +67,13 @@ def test_pairing_orphans_and_late_arrivals(
         late = _pairing(runner)
         report = build_report(runner.ledger.engine, clock, runner.loaded)["interfaces"]["customers"]
         with runner.ledger.engine.connect() as conn:
-            payload = dict(conn.execute(
-                select(t.comparisons.c.business_key, t.comparisons.c.status).where(t.comparisons.c.level == "payload")
-            ).all())
+            payload = dict(
+                conn.execute(
+                    select(t.comparisons.c.business_key, t.comparisons.c.status).where(
+                        t.comparisons.c.level == "payload"
+                    )
+                ).all()
+            )
     assert late["C-00003"][0] == "late" and late["C-00004"][0] == "orphan"
     assert payload == {"C-00001": "match", "C-00002": "mismatch", "C-00003": "match"}
     assert (report["orphan_count"], report["late_count"]) == (2, 1)

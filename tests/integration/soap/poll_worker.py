@@ -22,8 +22,15 @@ from bridge.ports import SourceContext, SystemClock, record_identity
 
 def main() -> None:
     url, wsdl, db, out, page_size, pause = sys.argv[1:7]
-    config = SoapPollConfig(wsdl=wsdl, endpoint=url, operation="GetChangedInvoices", records_path="invoices/invoice",
-                            watermark_field="modifiedAt", page_size=int(page_size), operation_timeout=10)
+    config = SoapPollConfig(
+        wsdl=wsdl,
+        endpoint=url,
+        operation="GetChangedInvoices",
+        records_path="invoices/invoice",
+        watermark_field="modifiedAt",
+        page_size=int(page_size),
+        operation_timeout=10,
+    )
     ledger = SqliteLedger(db)
     records, number, version = local_path("invoices/invoice"), local_path("invoiceNumber"), local_path("changeVersion")
     with SoapPollSource(config, base_dir=Path(wsdl).parent, interface="inv") as source, open(out, "a") as sink:

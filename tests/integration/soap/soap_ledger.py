@@ -17,18 +17,22 @@ class SqliteLedger:
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self._lock = threading.Lock()
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS batches (interface TEXT, batch_id TEXT, state TEXT, "
-                         "PRIMARY KEY (interface, batch_id))")
-        self._db.execute("CREATE TABLE IF NOT EXISTS cursors (interface TEXT, key TEXT, value TEXT, "
-                         "PRIMARY KEY (interface, key))")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS batches (interface TEXT, batch_id TEXT, state TEXT, "
+            "PRIMARY KEY (interface, batch_id))"
+        )
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS cursors (interface TEXT, key TEXT, value TEXT, PRIMARY KEY (interface, key))"
+        )
 
     def close(self) -> None:
         self._db.close()
 
     def batch_state(self, interface: str, batch_id: str) -> str | None:
         with self._lock:
-            row = self._db.execute("SELECT state FROM batches WHERE interface=? AND batch_id=?",
-                                   (interface, batch_id)).fetchone()
+            row = self._db.execute(
+                "SELECT state FROM batches WHERE interface=? AND batch_id=?", (interface, batch_id)
+            ).fetchone()
         return str(row[0]) if row else None
 
     def mark_batch(self, interface: str, batch_id: str, state: str, *, origin: str = "", detail: str = "") -> None:

@@ -33,21 +33,30 @@ C = "http://erp.example.com/ws/2009/common"
 
 
 def invoice_xml(number: str = "INV-9001", total: str = "39.80", customer: str = "CUST-00001") -> bytes:
-    return (f'<m:PostInvoice xmlns:m="{M}" xmlns:c="{C}"><m:invoice><c:invoiceNumber>{number}</c:invoiceNumber>'
-            f"<c:customerId>{customer}</c:customerId><c:issueDate>2026-01-05</c:issueDate>"
-            f"<c:currency>EUR</c:currency><c:total>{total}</c:total><c:line><c:lineNo>1</c:lineNo><c:sku>A</c:sku>"
-            f"<c:quantity>2</c:quantity><c:unitPrice>19.90</c:unitPrice><c:amount>{total}</c:amount></c:line>"
-            "</m:invoice></m:PostInvoice>").encode()
+    return (
+        f'<m:PostInvoice xmlns:m="{M}" xmlns:c="{C}"><m:invoice><c:invoiceNumber>{number}</c:invoiceNumber>'
+        f"<c:customerId>{customer}</c:customerId><c:issueDate>2026-01-05</c:issueDate>"
+        f"<c:currency>EUR</c:currency><c:total>{total}</c:total><c:line><c:lineNo>1</c:lineNo><c:sku>A</c:sku>"
+        f"<c:quantity>2</c:quantity><c:unitPrice>19.90</c:unitPrice><c:amount>{total}</c:amount></c:line>"
+        "</m:invoice></m:PostInvoice>"
+    ).encode()
 
 
 def delivery(body: bytes, key: str = "INV-9001") -> Delivery:
-    return Delivery(uuid.uuid4(), "invoices", PathName.LEGACY, Role.AUTHORITATIVE, key, 1,
-                    Encoded(body, "application/xml"), "tx-1")
+    return Delivery(
+        uuid.uuid4(), "invoices", PathName.LEGACY, Role.AUTHORITATIVE, key, 1, Encoded(body, "application/xml"), "tx-1"
+    )
 
 
 def sink_for(url: str, wsdl: Path, **overrides: Any) -> SoapCallSink:
-    values: dict[str, Any] = {"wsdl": str(wsdl), "endpoint": url, "operation": "PostInvoice",
-                              "target_id_path": "invoiceId", "operation_timeout": 5, "timeout": 2}
+    values: dict[str, Any] = {
+        "wsdl": str(wsdl),
+        "endpoint": url,
+        "operation": "PostInvoice",
+        "target_id_path": "invoiceId",
+        "operation_timeout": 5,
+        "timeout": 2,
+    }
     return SoapCallSink(SoapCallConfig(**{**values, **overrides}), base_dir=wsdl.parent)
 
 
@@ -217,14 +226,20 @@ def test_concurrent_deliveries_keep_their_own_capture(sim: ErpSimulator, wsdl: P
 
 def test_remote_wsdl_is_fetched_once_into_the_cache(sim: ErpSimulator, tmp_path: Path) -> None:
     """A WSDL given by URL (with its XSD imports) is fetched once; later opens read the local cache only."""
-    config = SoapCallConfig(wsdl=f"{sim.url}?wsdl", wsdl_cache="wsdl-cache.db", endpoint=sim.url,
-                            operation="GetInvoice")
+    config = SoapCallConfig(
+        wsdl=f"{sim.url}?wsdl", wsdl_cache="wsdl-cache.db", endpoint=sim.url, operation="GetInvoice"
+    )
     with SoapCallSink(config, base_dir=tmp_path):
         pass
     fetched = sim.stats.documents
     assert fetched == 3  # the WSDL and its two XSDs
-    again = SoapReadBackConfig(wsdl=config.wsdl, wsdl_cache=config.wsdl_cache, endpoint=sim.url,
-                               operation="GetInvoice", key_param="invoiceNumber")
+    again = SoapReadBackConfig(
+        wsdl=config.wsdl,
+        wsdl_cache=config.wsdl_cache,
+        endpoint=sim.url,
+        operation="GetInvoice",
+        key_param="invoiceNumber",
+    )
     with SoapReadBack(again, base_dir=tmp_path) as reader:
         assert reader.read_back("INV-0000001", Outcome.delivered()) is not None
     assert sim.stats.documents == fetched

@@ -36,9 +36,15 @@ RECORDS, NUMBER, VERSION = local_path("invoices/invoice"), local_path("invoiceNu
 
 
 def config(sim: ErpSimulator, wsdl: Path, **overrides: Any) -> SoapPollConfig:
-    values: dict[str, Any] = {"wsdl": str(wsdl), "endpoint": sim.url, "operation": "GetChangedInvoices",
-                              "records_path": "invoices/invoice", "watermark_field": "modifiedAt",
-                              "page_size": 500, "operation_timeout": 10}
+    values: dict[str, Any] = {
+        "wsdl": str(wsdl),
+        "endpoint": sim.url,
+        "operation": "GetChangedInvoices",
+        "records_path": "invoices/invoice",
+        "watermark_field": "modifiedAt",
+        "page_size": 500,
+        "operation_timeout": 10,
+    }
     return SoapPollConfig(**{**values, **overrides})
 
 
@@ -58,8 +64,7 @@ def identities(envelope: Envelope) -> list[str]:
     return out
 
 
-def test_pages_through_all_changed_records(sim: ErpSimulator, wsdl: Path, ledger: SqliteLedger,
-                                           tmp_path: Path) -> None:
+def test_pages_through_all_changed_records(sim: ErpSimulator, wsdl: Path, ledger: SqliteLedger, tmp_path: Path) -> None:
     """1,234 changed records arrive as pages of 500/500/234, each once, and the watermark ends at the newest."""
     with open_source(config(sim, wsdl), ledger, tmp_path) as source:
         seen: list[str] = []
@@ -76,8 +81,7 @@ def test_pages_through_all_changed_records(sim: ErpSimulator, wsdl: Path, ledger
     assert cursor.watermark == START + timedelta(seconds=INVOICES - 1) and cursor.page_token is None
 
 
-def test_cursor_moves_only_on_acknowledge(sim: ErpSimulator, wsdl: Path, ledger: SqliteLedger,
-                                          tmp_path: Path) -> None:
+def test_cursor_moves_only_on_acknowledge(sim: ErpSimulator, wsdl: Path, ledger: SqliteLedger, tmp_path: Path) -> None:
     """Polling without acknowledging writes no cursor; the next poll re-reads the same batches (same ids)."""
     with open_source(config(sim, wsdl), ledger, tmp_path) as source:
         first = [e.batch_id for e in source.poll()]
@@ -86,8 +90,9 @@ def test_cursor_moves_only_on_acknowledge(sim: ErpSimulator, wsdl: Path, ledger:
     assert first == again and len(first) == 3
 
 
-def test_resume_from_page_token_after_partial_acknowledgement(sim: ErpSimulator, wsdl: Path, ledger: SqliteLedger,
-                                                              tmp_path: Path) -> None:
+def test_resume_from_page_token_after_partial_acknowledgement(
+    sim: ErpSimulator, wsdl: Path, ledger: SqliteLedger, tmp_path: Path
+) -> None:
     """With only page 0 acknowledged, a new source instance continues at page 1 with the stored token."""
     cfg = config(sim, wsdl)
     with open_source(cfg, ledger, tmp_path) as source:
@@ -102,8 +107,9 @@ def test_resume_from_page_token_after_partial_acknowledgement(sim: ErpSimulator,
     assert sum(int(e.metadata["soap.records"]) for e in resumed) == INVOICES - 500
 
 
-def test_reread_at_the_watermark_yields_known_identities(sim: ErpSimulator, wsdl: Path, ledger: SqliteLedger,
-                                                        tmp_path: Path) -> None:
+def test_reread_at_the_watermark_yields_known_identities(
+    sim: ErpSimulator, wsdl: Path, ledger: SqliteLedger, tmp_path: Path
+) -> None:
     """The next poll re-reads the records at the (inclusive) watermark: same identities, so a no-op."""
     with open_source(config(sim, wsdl), ledger, tmp_path) as source:
         known: set[str] = set()
@@ -118,8 +124,10 @@ def test_overlap_window_catches_late_commits_without_duplicates(sim: ErpSimulato
     """A record committed late with an older timestamp is found inside the overlap; re-read ones keep their ids."""
     with_overlap, without = SqliteLedger(), SqliteLedger()
     try:
-        sources = {"overlap": open_source(config(sim, wsdl, overlap_seconds=120), with_overlap, tmp_path, "a"),
-                   "none": open_source(config(sim, wsdl), without, tmp_path, "b")}
+        sources = {
+            "overlap": open_source(config(sim, wsdl, overlap_seconds=120), with_overlap, tmp_path, "a"),
+            "none": open_source(config(sim, wsdl), without, tmp_path, "b"),
+        }
         known: dict[str, set[str]] = {}
         for name, source in sources.items():
             known[name] = set()
@@ -149,8 +157,9 @@ def test_soap12_port_is_polled(sim: ErpSimulator, wsdl: Path, ledger: SqliteLedg
     assert "application/soap+xml" in sim.stats.last_headers["Content-Type"]
 
 
-def test_wsse_usernametoken_digest_and_redacted_capture(sim: ErpSimulator, wsdl: Path, ledger: SqliteLedger,
-                                                         tmp_path: Path) -> None:
+def test_wsse_usernametoken_digest_and_redacted_capture(
+    sim: ErpSimulator, wsdl: Path, ledger: SqliteLedger, tmp_path: Path
+) -> None:
     """A UsernameToken digest with timestamp is accepted; the captured request masks the secrets."""
     sim.set_knobs(wsse=("bridge", "Tr0ub4dor&3"))
     cfg = config(sim, wsdl, page_size=5000, wsse={"username": "bridge", "password": "Tr0ub4dor&3"})
@@ -162,8 +171,9 @@ def test_wsse_usernametoken_digest_and_redacted_capture(sim: ErpSimulator, wsdl:
     assert "Tr0ub4dor" not in captured
 
 
-def test_wrong_wsse_password_is_security_error(sim: ErpSimulator, wsdl: Path, ledger: SqliteLedger,
-                                               tmp_path: Path) -> None:
+def test_wrong_wsse_password_is_security_error(
+    sim: ErpSimulator, wsdl: Path, ledger: SqliteLedger, tmp_path: Path
+) -> None:
     """A refused UsernameToken (wsse FailedAuthentication fault) raises SecurityError, not a retry."""
     sim.set_knobs(wsse=("bridge", "right"))
     cfg = config(sim, wsdl, wsse={"username": "bridge", "password": "wrong"})
@@ -172,8 +182,9 @@ def test_wrong_wsse_password_is_security_error(sim: ErpSimulator, wsdl: Path, le
     assert ledger.get_cursor("inv", source.cursor_key) is None
 
 
-def test_server_fault_during_poll_is_retryable(sim: ErpSimulator, wsdl: Path, ledger: SqliteLedger,
-                                               tmp_path: Path) -> None:
+def test_server_fault_during_poll_is_retryable(
+    sim: ErpSimulator, wsdl: Path, ledger: SqliteLedger, tmp_path: Path
+) -> None:
     """A server-side SOAP fault raises TargetUnavailable so the poll is simply retried next cycle."""
     sim.set_knobs(fault_code="Busy", fault_client=False, fault_count=1)
     with open_source(config(sim, wsdl), ledger, tmp_path) as source:
@@ -193,8 +204,13 @@ def test_hostile_page_is_refused(sim: ErpSimulator, wsdl: Path, ledger: SqliteLe
 def _worker(sim: ErpSimulator, wsdl: Path, db: Path, out: Path, pause: float) -> subprocess.Popen[str]:
     script = Path(__file__).parent / "poll_worker.py"
     env = {**os.environ, "PYTHONWARNINGS": "error"}
-    return subprocess.Popen([sys.executable, str(script), sim.url, str(wsdl), str(db), str(out), "100", str(pause)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen(
+        [sys.executable, str(script), sim.url, str(wsdl), str(db), str(out), "100", str(pause)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
 
 
 def test_watermark_resume_after_sigkill(sim: ErpSimulator, wsdl: Path, tmp_path: Path) -> None:

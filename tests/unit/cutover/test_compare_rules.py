@@ -24,7 +24,12 @@ def test_categories_value_missing_extra_type_order() -> None:
     """Without rules every kind of difference is reported with its category."""
     got = diff({}, {"v": "x", "m": 1, "t": 1, "o": [1, 2]}, {"v": "y", "e": 2, "t": "one", "o": [2, 1]})
     assert {(e["path"], e["category"]) for e in got} == {
-        ("v", "value"), ("m", "missing"), ("e", "extra"), ("t", "type"), ("o", "order")}
+        ("v", "value"),
+        ("m", "missing"),
+        ("e", "extra"),
+        ("t", "type"),
+        ("o", "order"),
+    }
     assert next(e for e in got if e["path"] == "v")["legacy"] == "x"
 
 
@@ -77,8 +82,11 @@ def test_keyed_lists_match_by_key_not_position() -> None:
 
 def test_critical_fields_are_marked() -> None:
     """A difference on a critical path (or inside it) is flagged critical; others are not."""
-    got = diff({"critical": ["total", "lines.*.amount"]}, {"total": 1, "name": "a", "lines": [{"amount": 1}]},
-               {"total": 2, "name": "b", "lines": [{"amount": 3}]})
+    got = diff(
+        {"critical": ["total", "lines.*.amount"]},
+        {"total": 1, "name": "a", "lines": [{"amount": 1}]},
+        {"total": 2, "name": "b", "lines": [{"amount": 3}]},
+    )
     assert {e["path"]: e["critical"] for e in got} == {"total": True, "name": False, "lines.0.amount": True}
 
 
@@ -93,15 +101,20 @@ def test_accepted_difference_counts_apart_until_it_expires() -> None:
     assert late[0].accepted is None and "expired" in (late[0].rule or "")
     assert status_of(late) == "mismatch"
     only = {**acc, "legacy": "x", "cloud": "y"}
-    assert Differ(CompareRules.model_validate({"accepted": [only]}), TODAY).diff({"name": "x"}, {"name": "z"})[
-        0].accepted is None
+    assert (
+        Differ(CompareRules.model_validate({"accepted": [only]}), TODAY).diff({"name": "x"}, {"name": "z"})[0].accepted
+        is None
+    )
 
 
 def test_sensitive_values_are_masked_everywhere_in_the_entry() -> None:
     """Sensitive values never appear in entries: direct fields, subtrees and missing/extra subtrees."""
     rules = {"sensitive": ["tax_id", "**.iban", "bank"]}
-    got = diff(rules, {"tax_id": "DE123", "pay": {"iban": "DE89"}, "bank": {"bic": "B1"}},
-               {"tax_id": "DE999", "pay": {"iban": "DE00"}, "bank": {"bic": "B2"}, "more": {"iban": "FR76"}})
+    got = diff(
+        rules,
+        {"tax_id": "DE123", "pay": {"iban": "DE89"}, "bank": {"bic": "B1"}},
+        {"tax_id": "DE999", "pay": {"iban": "DE00"}, "bank": {"bic": "B2"}, "more": {"iban": "FR76"}},
+    )
     text = repr(got)
     for secret in ("DE123", "DE999", "DE89", "DE00", "B1", "B2", "FR76"):
         assert secret not in text

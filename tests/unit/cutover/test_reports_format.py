@@ -12,21 +12,54 @@ from cutover.reports.csvout import safe_cell
 
 
 def _report() -> dict[str, Any]:
-    entry = {"path": "name", "legacy": "=HYPERLINK(\"http://x\")", "cloud": "+1+2", "category": "value",
-             "rule": None, "critical": False, "accepted": None}
+    entry = {
+        "path": "name",
+        "legacy": '=HYPERLINK("http://x")',
+        "cloud": "+1+2",
+        "category": "value",
+        "rule": None,
+        "critical": False,
+        "accepted": None,
+    }
     return {
-        "generated_at": "2026-01-05T08:00:00+00:00", "since": None,
-        "interfaces": {"inv<script>": {
-            "mode": "legacy_primary", "flag_version": 1, "rollout": None, "volume": 3, "routed_modes": {},
-            "compared": 2, "matched": 1, "mismatched": 1, "match_rate": 0.5, "match_rate_lower_bound": 0.09,
-            "levels": {"payload": {"match": 1, "mismatch": 1}}, "accepted_total": 0, "orphan_count": 1,
-            "late_count": 0, "daily": [{"date": "2026-01-05", "compared": 2, "matched": 1, "rate": 0.5}],
-            "top_fields": [{"path": "name", "count": 1, "critical": False}], "accepted": [], "noise": [],
-            "orphans": [{"message_id": "m", "business_key": "@SUM(A1)", "missing": "legacy", "at": "t"}],
-            "late": [], "gate": {"ready": False, "reasons": ["compared 2 < 100"]},
-            "examples": [{"message_id": "m1", "business_key": "-2", "level": "payload", "status": "mismatch",
-                          "critical": False, "entries": [entry], "reason": None}],
-        }},
+        "generated_at": "2026-01-05T08:00:00+00:00",
+        "since": None,
+        "interfaces": {
+            "inv<script>": {
+                "mode": "legacy_primary",
+                "flag_version": 1,
+                "rollout": None,
+                "volume": 3,
+                "routed_modes": {},
+                "compared": 2,
+                "matched": 1,
+                "mismatched": 1,
+                "match_rate": 0.5,
+                "match_rate_lower_bound": 0.09,
+                "levels": {"payload": {"match": 1, "mismatch": 1}},
+                "accepted_total": 0,
+                "orphan_count": 1,
+                "late_count": 0,
+                "daily": [{"date": "2026-01-05", "compared": 2, "matched": 1, "rate": 0.5}],
+                "top_fields": [{"path": "name", "count": 1, "critical": False}],
+                "accepted": [],
+                "noise": [],
+                "orphans": [{"message_id": "m", "business_key": "@SUM(A1)", "missing": "legacy", "at": "t"}],
+                "late": [],
+                "gate": {"ready": False, "reasons": ["compared 2 < 100"]},
+                "examples": [
+                    {
+                        "message_id": "m1",
+                        "business_key": "-2",
+                        "level": "payload",
+                        "status": "mismatch",
+                        "critical": False,
+                        "entries": [entry],
+                        "reason": None,
+                    }
+                ],
+            }
+        },
     }
 
 
@@ -35,7 +68,7 @@ def test_csv_cells_cannot_start_a_formula() -> None:
     rows = list(csv.reader(io.StringIO(render_csv(_report()))))
     cells = [c for r in rows[1:] for c in r]
     assert all(not c.startswith(("=", "+", "-", "@", "\t", "\r")) for c in cells)
-    assert "'=HYPERLINK(\"http://x\")" in cells and "'@SUM(A1)" in cells and "'-2" in cells
+    assert '\'=HYPERLINK("http://x")' in cells and "'@SUM(A1)" in cells and "'-2" in cells
     assert safe_cell("\tx") == "'\tx" and safe_cell("plain") == "plain"
 
 

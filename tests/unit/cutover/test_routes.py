@@ -16,14 +16,16 @@ L, C, A, S = PathName.LEGACY, PathName.CLOUD, Role.AUTHORITATIVE, Role.SHADOW
 
 
 def _iface(legacy: dict[str, Any] | None = None, cloud: dict[str, Any] | None = None) -> InterfaceConfig:
-    return InterfaceConfig.model_validate({
-        "canonical": "Customer",
-        "source": {"kind": "folder"},
-        "decoder": {"kind": "jsonl"},
-        "legacy": legacy or {"encoder": {"kind": "json"}, "sink": {"kind": "file"}},
-        "cloud": cloud or {"encoder": {"kind": "json"}, "sink": {"kind": "file"}},
-        "cutover": {"mode": "legacy_primary"},
-    })
+    return InterfaceConfig.model_validate(
+        {
+            "canonical": "Customer",
+            "source": {"kind": "folder"},
+            "decoder": {"kind": "jsonl"},
+            "legacy": legacy or {"encoder": {"kind": "json"}, "sink": {"kind": "file"}},
+            "cloud": cloud or {"encoder": {"kind": "json"}, "sink": {"kind": "file"}},
+            "cutover": {"mode": "legacy_primary"},
+        }
+    )
 
 
 @pytest.mark.parametrize(
@@ -70,3 +72,12 @@ def test_promotion_is_a_move_past_legacy_primary_or_a_larger_rollout() -> None:
     c25 = FlagRules.model_validate({"mode": "cloud_primary", "rollout": {"percent": 25}})
     c50 = FlagRules.model_validate({"mode": "cloud_primary", "rollout": {"percent": 50}})
     assert is_promotion(c25, c50) and not is_promotion(c50, c25)
+
+
+def test_legacy_feed_goes_to_the_real_target_even_with_a_sandbox() -> None:
+    """With legacy_feed the legacy shadow skips its sandbox sink (real feed); without it the sandbox is used."""
+    legacy = {"encoder": {"kind": "json"}, "sink": {"kind": "file"}, "shadow_sink": {"kind": "file"}}
+    fed = routes_for("cloud_primary", FlagRules(mode="cloud_primary", legacy_feed=True), _iface(legacy=legacy))
+    plain = routes_for("cloud_primary", FlagRules(mode="cloud_primary"), _iface(legacy=legacy))
+    assert [(r.path, r.sandbox, r.dry_run) for r in fed] == [(C, True, False), (L, False, False)]
+    assert [(r.path, r.sandbox, r.dry_run) for r in plain] == [(C, True, False), (L, True, False)]

@@ -28,10 +28,12 @@ from bridge.ports import (
 
 M = "http://erp.example.com/ws/2009/messages"
 C = "http://erp.example.com/ws/2009/common"
-INVOICE = (f'<m:PostInvoice xmlns:m="{M}" xmlns:c="{C}"><m:invoice><c:invoiceNumber>INV-1</c:invoiceNumber>'
-           "<c:customerId>CUST-00001</c:customerId><c:issueDate>2026-01-05</c:issueDate><c:currency>EUR</c:currency>"
-           "<c:total>39.80</c:total><c:line><c:lineNo>1</c:lineNo><c:sku>A</c:sku><c:quantity>2</c:quantity>"
-           "<c:unitPrice>19.90</c:unitPrice><c:amount>39.80</c:amount></c:line></m:invoice></m:PostInvoice>")
+INVOICE = (
+    f'<m:PostInvoice xmlns:m="{M}" xmlns:c="{C}"><m:invoice><c:invoiceNumber>INV-1</c:invoiceNumber>'
+    "<c:customerId>CUST-00001</c:customerId><c:issueDate>2026-01-05</c:issueDate><c:currency>EUR</c:currency>"
+    "<c:total>39.80</c:total><c:line><c:lineNo>1</c:lineNo><c:sku>A</c:sku><c:quantity>2</c:quantity>"
+    "<c:unitPrice>19.90</c:unitPrice><c:amount>39.80</c:amount></c:line></m:invoice></m:PostInvoice>"
+)
 
 
 @pytest.fixture
@@ -55,10 +57,14 @@ def test_timeouts_must_be_positive_and_unknown_fields_refused(erp_wsdl: Path) ->
 
 def test_secrets_never_show_in_config_repr(erp_wsdl: Path) -> None:
     """WS-Security and basic-auth passwords are SecretStr: repr and dumps do not reveal them."""
-    config = SoapEndpointConfig.model_validate({
-        "kind": "soap", "wsdl": str(erp_wsdl), "basic": {"username": "u", "password": "s3cret-basic"},
-        "wsse": {"username": "u", "password": "s3cret-wsse"},
-    })
+    config = SoapEndpointConfig.model_validate(
+        {
+            "kind": "soap",
+            "wsdl": str(erp_wsdl),
+            "basic": {"username": "u", "password": "s3cret-basic"},
+            "wsse": {"username": "u", "password": "s3cret-wsse"},
+        }
+    )
     assert "s3cret" not in repr(config) and "s3cret" not in config.model_dump_json()
 
 
@@ -115,8 +121,9 @@ def test_sink_rejects_invalid_body_without_calling(erp_wsdl: Path) -> None:
     """The sink turns a contract violation into a rejected outcome; the unreachable endpoint is never called."""
     config = SoapCallConfig(wsdl=str(erp_wsdl), endpoint="http://127.0.0.1:9/x", operation="PostInvoice")
     body = INVOICE.replace("<c:currency>EUR</c:currency>", "").encode()
-    delivery = Delivery(uuid.uuid4(), "inv", PathName.LEGACY, Role.AUTHORITATIVE, "INV-1", 1,
-                        Encoded(body, "application/xml"), "tx-1")
+    delivery = Delivery(
+        uuid.uuid4(), "inv", PathName.LEGACY, Role.AUTHORITATIVE, "INV-1", 1, Encoded(body, "application/xml"), "tx-1"
+    )
     with SoapCallSink(config, base_dir=erp_wsdl.parent) as sink:
         outcome = sink.deliver(delivery)
     assert outcome.status is OutcomeStatus.REJECTED and isinstance(outcome.error, ContractViolation)
@@ -126,8 +133,17 @@ def test_sink_rejects_invalid_body_without_calling(erp_wsdl: Path) -> None:
 def test_dry_run_validates_and_does_not_send(erp_wsdl: Path) -> None:
     """A dry-run delivery of a valid body is delivered without any call (the endpoint does not exist)."""
     config = SoapCallConfig(wsdl=str(erp_wsdl), endpoint="http://127.0.0.1:9/x", operation="PostInvoice")
-    delivery = Delivery(uuid.uuid4(), "inv", PathName.CLOUD, Role.SHADOW, "INV-1", 1,
-                        Encoded(INVOICE.encode(), "application/xml"), "tx-1", dry_run=True)
+    delivery = Delivery(
+        uuid.uuid4(),
+        "inv",
+        PathName.CLOUD,
+        Role.SHADOW,
+        "INV-1",
+        1,
+        Encoded(INVOICE.encode(), "application/xml"),
+        "tx-1",
+        dry_run=True,
+    )
     with SoapCallSink(config, base_dir=erp_wsdl.parent) as sink:
         outcome = sink.deliver(delivery)
     assert outcome.status is OutcomeStatus.DELIVERED and outcome.metadata["soap.dry_run"] == "true"
@@ -139,8 +155,9 @@ def _fault(code: str, string: str = "x", subcodes: tuple[str, ...] = ()) -> Soap
 
 def test_fault_classification_rules(erp_wsdl: Path) -> None:
     """Client/Sender faults are permanent, server faults retryable, security faults SecurityError, overrides win."""
-    config = SoapEndpointConfig(kind="soap", wsdl=str(erp_wsdl), retryable_faults=["Locked"],
-                                permanent_fault_strings=["credit limit"])
+    config = SoapEndpointConfig(
+        kind="soap", wsdl=str(erp_wsdl), retryable_faults=["Locked"], permanent_fault_strings=["credit limit"]
+    )
     assert isinstance(classify_fault(_fault("soap:Client.Duplicate"), config), Rejected)
     assert isinstance(classify_fault(_fault("env:Sender", subcodes=("erp:NotFound",)), config), Rejected)
     assert isinstance(classify_fault(_fault("soap:Server"), config), TargetUnavailable)

@@ -23,8 +23,14 @@ def test_sample_erp_wsdl_has_both_soap_versions_and_all_operations(erp_wsdl: Pat
     versions = {p.name: p.soap_version for p in services[0].ports}
     assert versions == {"ErpSoap11": "1.1", "ErpSoap12": "1.2"}
     ops = _ops(services, "ErpSoap11")
-    assert set(ops) == {"GetChangedInvoices", "GetChangedOrders", "GetCustomer", "UpsertCustomer", "PostInvoice",
-                        "GetInvoice"}
+    assert set(ops) == {
+        "GetChangedInvoices",
+        "GetChangedOrders",
+        "GetCustomer",
+        "UpsertCustomer",
+        "PostInvoice",
+        "GetInvoice",
+    }
     assert ops["GetChangedInvoices"].input == "since: xsd:dateTime, pageToken?: xsd:string, pageSize?: xsd:int"
     assert "line?: {lineNo: xsd:int" in ops["PostInvoice"].input and "}[]" in ops["PostInvoice"].input
     assert ops["PostInvoice"].output_element == "{http://erp.example.com/ws/2009/messages}PostInvoiceResponse"
@@ -68,9 +74,11 @@ def _vendor_wsdl(path: Path, operations: int) -> Path:
     port_ops: list[str] = []
     b11: list[str] = []
     b12: list[str] = []
-    types.append('<xs:complexType name="Address"><xs:sequence><xs:element name="street" type="xs:string"/>'
-                 '<xs:element name="city" type="xs:string"/><xs:element name="country" type="xs:string"/>'
-                 "</xs:sequence></xs:complexType>")
+    types.append(
+        '<xs:complexType name="Address"><xs:sequence><xs:element name="street" type="xs:string"/>'
+        '<xs:element name="city" type="xs:string"/><xs:element name="country" type="xs:string"/>'
+        "</xs:sequence></xs:complexType>"
+    )
     for i in range(operations):
         name = f"BAPI_OBJ{i:03d}_CHANGE"
         types.append(
@@ -80,16 +88,23 @@ def _vendor_wsdl(path: Path, operations: int) -> Path:
             "</xs:complexType></xs:element></xs:sequence></xs:complexType></xs:element>"
             f'<xs:element name="{name}Response">'
             '<xs:complexType><xs:sequence><xs:element name="Return" type="xs:string"/></xs:sequence></xs:complexType>'
-            "</xs:element>")
-        msgs.append(f'<wsdl:message name="{name}In"><wsdl:part name="parameters" element="v:{name}"/></wsdl:message>'
-                    f'<wsdl:message name="{name}Out"><wsdl:part name="parameters" element="v:{name}Response"/>'
-                    "</wsdl:message>")
-        port_ops.append(f'<wsdl:operation name="{name}"><wsdl:input message="v:{name}In"/>'
-                        f'<wsdl:output message="v:{name}Out"/></wsdl:operation>')
+            "</xs:element>"
+        )
+        msgs.append(
+            f'<wsdl:message name="{name}In"><wsdl:part name="parameters" element="v:{name}"/></wsdl:message>'
+            f'<wsdl:message name="{name}Out"><wsdl:part name="parameters" element="v:{name}Response"/>'
+            "</wsdl:message>"
+        )
+        port_ops.append(
+            f'<wsdl:operation name="{name}"><wsdl:input message="v:{name}In"/>'
+            f'<wsdl:output message="v:{name}Out"/></wsdl:operation>'
+        )
         for prefix, out in (("soap", b11), ("soap12", b12)):
-            out.append(f'<wsdl:operation name="{name}"><{prefix}:operation soapAction="urn:vendor:{name}"/>'
-                       f'<wsdl:input><{prefix}:body use="literal"/></wsdl:input>'
-                       f'<wsdl:output><{prefix}:body use="literal"/></wsdl:output></wsdl:operation>')
+            out.append(
+                f'<wsdl:operation name="{name}"><{prefix}:operation soapAction="urn:vendor:{name}"/>'
+                f'<wsdl:input><{prefix}:body use="literal"/></wsdl:input>'
+                f'<wsdl:output><{prefix}:body use="literal"/></wsdl:output></wsdl:operation>'
+            )
     doc = f"""<?xml version="1.0" encoding="utf-8"?>
 <wsdl:definitions xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/" xmlns:soap="http://schemas.xmlsoap.org/wsdl/soap/"
  xmlns:soap12="http://schemas.xmlsoap.org/wsdl/soap12/" xmlns:xs="http://www.w3.org/2001/XMLSchema"

@@ -16,8 +16,13 @@ T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 
 @pytest.fixture
 def source(erp_wsdl: Path, ledger, tmp_path: Path) -> Iterator[SoapPollSource]:  # type: ignore[no-untyped-def]
-    config = SoapPollConfig(wsdl=str(erp_wsdl), endpoint="http://127.0.0.1:9/x", operation="GetChangedInvoices",
-                            records_path="invoices/invoice", watermark_field="modifiedAt")
+    config = SoapPollConfig(
+        wsdl=str(erp_wsdl),
+        endpoint="http://127.0.0.1:9/x",
+        operation="GetChangedInvoices",
+        records_path="invoices/invoice",
+        watermark_field="modifiedAt",
+    )
     src = SoapPollSource(config, base_dir=erp_wsdl.parent, interface="inv")
     src.open(SourceContext("inv", SimulatedClock(), tmp_path, ledger))
     yield src
@@ -26,10 +31,21 @@ def source(erp_wsdl: Path, ledger, tmp_path: Path) -> Iterator[SoapPollSource]: 
 
 def _page(page: int, candidate: str, next_token: str, scan: str = "s1") -> Envelope:
     return Envelope(
-        interface="inv", batch_id=f"b{page}", origin="o", identity_rule=IdentityRule.CHANGE, identity=f"h{page}",
-        received_at=T0, transaction_id="t", body=b"<r/>",
-        metadata={"soap.scan": scan, "soap.page": str(page), "soap.since": T0.isoformat(),
-                  "soap.next_page_token": next_token, "soap.watermark_candidate": candidate},
+        interface="inv",
+        batch_id=f"b{page}",
+        origin="o",
+        identity_rule=IdentityRule.CHANGE,
+        identity=f"h{page}",
+        received_at=T0,
+        transaction_id="t",
+        body=b"<r/>",
+        metadata={
+            "soap.scan": scan,
+            "soap.page": str(page),
+            "soap.since": T0.isoformat(),
+            "soap.next_page_token": next_token,
+            "soap.watermark_candidate": candidate,
+        },
     )
 
 

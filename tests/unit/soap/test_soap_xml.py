@@ -52,8 +52,10 @@ def test_non_soap_root_is_refused() -> None:
 
 
 def _fault11(code: str, string: str) -> bytes:
-    return (f'<s:Envelope xmlns:s="{SOAP11_NS}"><s:Body><s:Fault><faultcode>{code}</faultcode>'
-            f"<faultstring>{string}</faultstring><detail><x>1</x></detail></s:Fault></s:Body></s:Envelope>").encode()
+    return (
+        f'<s:Envelope xmlns:s="{SOAP11_NS}"><s:Body><s:Fault><faultcode>{code}</faultcode>'
+        f"<faultstring>{string}</faultstring><detail><x>1</x></detail></s:Fault></s:Body></s:Envelope>"
+    ).encode()
 
 
 def test_soap11_fault_dotted_code_matches_each_segment() -> None:
@@ -73,9 +75,11 @@ def test_soap11_fault_dotted_code_matches_each_segment() -> None:
 
 def test_soap12_fault_code_and_subcodes() -> None:
     """A SOAP 1.2 fault exposes Code/Value, nested Subcode values and Reason/Text."""
-    doc = (f'<e:Envelope xmlns:e="{SOAP12_NS}" xmlns:erp="urn:erp"><e:Body><e:Fault><e:Code><e:Value>e:Sender'
-           "</e:Value><e:Subcode><e:Value>erp:Locked</e:Value></e:Subcode></e:Code><e:Reason>"
-           '<e:Text xml:lang="en">record locked</e:Text></e:Reason></e:Fault></e:Body></e:Envelope>').encode()
+    doc = (
+        f'<e:Envelope xmlns:e="{SOAP12_NS}" xmlns:erp="urn:erp"><e:Body><e:Fault><e:Code><e:Value>e:Sender'
+        "</e:Value><e:Subcode><e:Value>erp:Locked</e:Value></e:Subcode></e:Code><e:Reason>"
+        '<e:Text xml:lang="en">record locked</e:Text></e:Reason></e:Fault></e:Body></e:Envelope>'
+    ).encode()
     env, ns = parse_envelope(doc)
     assert ns == SOAP12_NS
     body = body_child(env, ns)
@@ -95,8 +99,10 @@ def test_non_fault_body_reads_as_none() -> None:
 
 def test_redact_masks_wsse_secrets_fields_and_values() -> None:
     """Capture redaction masks WS-Security Password/Nonce, configured fields and literal secret values."""
-    raw = (b'<Envelope><wsse:Password Type="x#PasswordText">hunter2</wsse:Password><wsse:Nonce>abc=</wsse:Nonce>'
-           b"<c:taxId>DE123</c:taxId><note>pw is hunter2</note></Envelope>")
+    raw = (
+        b'<Envelope><wsse:Password Type="x#PasswordText">hunter2</wsse:Password><wsse:Nonce>abc=</wsse:Nonce>'
+        b"<c:taxId>DE123</c:taxId><note>pw is hunter2</note></Envelope>"
+    )
     text = redact(raw, fields=["taxId"], secrets=["hunter2"])
     assert "hunter2" not in text and "abc=" not in text and "DE123" not in text
     assert '<wsse:Password Type="x#PasswordText">***</wsse:Password>' in text
