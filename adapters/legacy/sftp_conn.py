@@ -1,0 +1,384 @@
+"""SFTP connections with safe defaults: host key checked, timeouts set, legacy algorithms off, errors mapped.
+
+Used by the SFTP source, the SFTP sink and ``esb-bridge sftp doctor``. The host key must match the
+configured ``known_hosts`` file or a pinned ``SHA256:`` fingerprint; accepting an unknown key needs
+``accept_unknown_host_key: true`` and is logged as a warning on every connect. Legacy algorithms (CBC
+ciphers, SHA-1/MD5 MACs) are disabled unless listed in ``allow_legacy_algorithms``. Fast AEAD/CTR ciphers
+are preferred (they matter for throughput). paramiko and socket errors become bridge errors here.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import posixpath
+import socket
+import stat as stat_mod
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import Any
+
+import paramiko
+from pydantic import BaseModel, Field, SecretStr
+
+from adapters.legacy.drop import DropEntry
+from bridge.ports import ConnectionFailed, Location, RetryableError, SecurityError, TimeoutExpired
+
+__all__ = [
+    "LEGACY_ALGORITHMS",
+    "PREFERRED_CIPHERS",
+    "SftpConnection",
+    "SftpConnectionConfig",
+    "SftpFileSystem",
+    "translate_error",
+]
+
+log = logging.getLogger(__name__)
+
+#: Algorithms paramiko still offers that we only enable by explicit per-interface allow-list.
+LEGACY_ALGORITHMS: dict[str, tuple[str, ...]] = {
+    "ciphers": ("aes128-cbc", "aes192-cbc", "aes256-cbc", "3des-cbc"),
+    "macs": ("hmac-sha1", "hmac-md5", "hmac-sha1-96", "hmac-md5-96"),
+    "kex": ("diffie-hellman-group1-sha1", "diffie-hellman-group14-sha1", "diffie-hellman-group-exchange-sha1"),
+    "keys": ("ssh-rsa", "ssh-dss"),
+    "pubkeys": ("ssh-rsa", "ssh-dss"),
+}
+
+#: Cipher preference: AES-GCM then AES-CTR are the fastest paramiko ciphers on loopback and LAN.
+PREFERRED_CIPHERS = ("aes128-gcm@openssh.com", "aes128-ctr", "aes256-gcm@openssh.com", "aes256-ctr", "aes192-ctr")
+
+
+class SftpConnectionConfig(BaseModel):
+    """How to reach and trust an SFTP server. Secrets come from ``${ENV}`` substitution, never logged."""
+
+    host: str
+    port: int = Field(default=22, ge=1, le=65535)
+    user: str
+    password: SecretStr | None = None
+    key_file: str | None = None
+    key_passphrase: SecretStr | None = None
+    known_hosts: str | None = None
+    host_key_fingerprint: str | None = None
+    accept_unknown_host_key: bool = False
+    connect_timeout: float = Field(default=10.0, gt=0)
+    read_timeout: float = Field(default=30.0, gt=0)
+    idle_timeout: float = Field(default=300.0, gt=0)
+    allow_legacy_algorithms: tuple[str, ...] = ()
+    ciphers: tuple[str, ...] | None = None
+    prefetch_requests: int | None = Field(default=64, ge=1)
+
+
+def translate_error(exc: BaseException, what: str, *, path: str | None = None) -> Exception:
+    """A paramiko/socket error as a bridge error (OSErrors with a file errno stay OSErrors)."""
+    location = Location(file=path) if path else None
+    if isinstance(exc, socket.timeout | TimeoutError):
+        return TimeoutExpired(f"{what}: timed out", location=location)
+    if isinstance(exc, paramiko.BadHostKeyException | paramiko.AuthenticationException):
+        return SecurityError(f"{what}: {exc}", location=location)
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOENT, errno.EEXIST, errno.EACCES, errno.EPERM):
+        return exc
+    return ConnectionFailed(f"{what}: {type(exc).__name__}: {exc}", location=location)
+
+
+class SftpConnection:
+    """One SSH transport and SFTP session; ``client()`` (re)connects when closed, dropped or idle too long."""
+
+    def __init__(self, config: SftpConnectionConfig, *, base_dir: Path | None = None) -> None:
+        self.config = config
+        self._base = base_dir or Path.cwd()
+        self._transport: paramiko.Transport | None = None
+        self._sftp: paramiko.SFTPClient | None = None
+        self._last_used = 0.0
+        self.host_key_fingerprint: str | None = None
+        self.host_key_matched: str = ""
+
+    def _path(self, value: str) -> Path:
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else self._base / p
+
+    @property
+    def label(self) -> str:
+        return f"{self.config.user}@{self.config.host}:{self.config.port}"
+
+    def client(self) -> paramiko.SFTPClient:
+        import time
+
+        now = time.monotonic()
+        alive = self._transport is not None and self._transport.is_active() and self._sftp is not None
+        if alive and now - self._last_used > self.config.idle_timeout:
+            log.info("SFTP connection to %s idle for %.0fs; reconnecting", self.label, now - self._last_used)
+            self.close()
+            alive = False
+        if not alive:
+            self.close()
+            self._connect()
+        self._last_used = now
+        assert self._sftp is not None
+        return self._sftp
+
+    @property
+    def transport(self) -> paramiko.Transport | None:
+        return self._transport
+
+    def _disabled_algorithms(self) -> dict[str, list[str]]:
+        allowed = set(self.config.allow_legacy_algorithms)
+        return {kind: [a for a in names if a not in allowed] for kind, names in LEGACY_ALGORITHMS.items()}
+
+    def _connect(self) -> None:
+        cfg = self.config
+        what = f"SFTP connect to {self.label}"
+        try:
+            sock = socket.create_connection((cfg.host, cfg.port), timeout=cfg.connect_timeout)
+        except OSError as exc:
+            raise translate_error(exc, what) from exc
+        transport: paramiko.Transport | None = None
+        try:
+            transport = paramiko.Transport(sock, disabled_algorithms=self._disabled_algorithms())
+            transport.banner_timeout = cfg.connect_timeout
+            transport.auth_timeout = cfg.connect_timeout
+            options = transport.get_security_options()
+            offered = tuple(options.ciphers)
+            preferred = cfg.ciphers or PREFERRED_CIPHERS
+            first = tuple(c for c in preferred if c in offered)
+            options.ciphers = first + tuple(c for c in offered if c not in first)
+            transport.start_client(timeout=cfg.connect_timeout)
+            self._verify_host_key(transport)
+            self._authenticate(transport)
+            sftp = paramiko.SFTPClient.from_transport(transport)
+            if sftp is None:
+                raise ConnectionFailed(f"{what}: the server refused the sftp subsystem")
+            channel = sftp.get_channel()
+            if channel is not None:
+                channel.settimeout(cfg.read_timeout)
+            transport.set_keepalive(max(1, int(min(cfg.idle_timeout, 60) / 2)))
+        except (SecurityError, RetryableError):
+            if transport is not None:
+                transport.close()
+            raise
+        except Exception as exc:
+            if transport is not None:
+                transport.close()
+            sock.close()
+            raise translate_error(exc, what) from exc
+        self._transport, self._sftp = transport, sftp
+
+    def _verify_host_key(self, transport: paramiko.Transport) -> None:
+        cfg = self.config
+        key = transport.get_remote_server_key()
+        fingerprint = key.fingerprint
+        self.host_key_fingerprint = f"{key.get_name()} {fingerprint}"
+        lookup = cfg.host if cfg.port == 22 else f"[{cfg.host}]:{cfg.port}"
+        if cfg.host_key_fingerprint:
+            if cfg.host_key_fingerprint.strip() != fingerprint:
+                raise SecurityError(
+                    f"host key mismatch for {lookup}: server presented {key.get_name()} {fingerprint}, "
+                    f"pinned fingerprint is {cfg.host_key_fingerprint}; refusing to connect",
+                    detail={"presented": fingerprint, "expected": cfg.host_key_fingerprint},
+                )
+            self.host_key_matched = "pinned fingerprint"
+            return
+        known = paramiko.HostKeys()
+        if cfg.known_hosts:
+            path = self._path(cfg.known_hosts)
+            try:
+                known.load(str(path))
+            except OSError as exc:
+                raise SecurityError(f"known_hosts file {path} cannot be read: {exc}") from exc
+        entries: dict[str, paramiko.PKey] = dict(known.lookup(lookup) or {})
+        if key.get_name() in entries:
+            expected = entries[key.get_name()]
+            if expected.asbytes() != key.asbytes():
+                raise SecurityError(
+                    f"host key mismatch for {lookup}: server presented {key.get_name()} {fingerprint}, "
+                    f"known_hosts ({cfg.known_hosts}) expects {expected.fingerprint}; refusing to connect "
+                    "(possible man-in-the-middle, or the server's key changed)",
+                    detail={"presented": fingerprint, "expected": expected.fingerprint},
+                )
+            self.host_key_matched = "known_hosts"
+            return
+        if entries:
+            other = ", ".join(f"{name} {k.fingerprint}" for name, k in entries.items())
+            raise SecurityError(
+                f"host key mismatch for {lookup}: server presented {key.get_name()} {fingerprint}, "
+                f"known_hosts has only {other}; refusing to connect"
+            )
+        if cfg.accept_unknown_host_key:
+            log.warning(
+                "SECURITY: accepting UNKNOWN host key %s %s for %s because accept_unknown_host_key is set; "
+                "pin it with host_key_fingerprint or known_hosts",
+                key.get_name(),
+                fingerprint,
+                lookup,
+            )
+            self.host_key_matched = "UNVERIFIED (accept_unknown_host_key)"
+            return
+        raise SecurityError(
+            f"unknown host key for {lookup}: server presented {key.get_name()} {fingerprint}, which is not in "
+            f"known_hosts ({cfg.known_hosts or 'none configured'}) and no host_key_fingerprint is pinned; "
+            "refusing to connect"
+        )
+
+    def _authenticate(self, transport: paramiko.Transport) -> None:
+        cfg = self.config
+        if cfg.key_file:
+            passphrase = cfg.key_passphrase.get_secret_value() if cfg.key_passphrase else None
+            try:
+                pkey = paramiko.PKey.from_path(self._path(cfg.key_file), passphrase)
+            except (OSError, paramiko.SSHException) as exc:
+                raise SecurityError(f"private key {cfg.key_file} cannot be loaded: {type(exc).__name__}") from exc
+            transport.auth_publickey(cfg.user, pkey)
+        elif cfg.password is not None:
+            transport.auth_password(cfg.user, cfg.password.get_secret_value())
+        else:
+            raise SecurityError("no key_file and no password configured for SFTP")
+        if not transport.is_authenticated():
+            raise SecurityError(f"authentication as {cfg.user} refused")
+
+    def negotiated(self) -> dict[str, Any]:
+        """The algorithms in use (for ``sftp doctor``)."""
+        t = self._transport
+        if t is None:
+            return {}
+        return {
+            "cipher": getattr(t, "local_cipher", None),
+            "mac": getattr(t, "local_mac", None),
+            "kex": getattr(t, "kex_engine", None).__class__.__name__ if getattr(t, "kex_engine", None) else None,
+            "host_key_type": getattr(t, "host_key_type", None),
+            "server_version": t.remote_version,
+        }
+
+    def close(self) -> None:
+        if self._sftp is not None:
+            try:
+                self._sftp.close()
+            except Exception as exc:  # closing a dead session: nothing to save
+                log.debug("closing SFTP session: %s", exc)
+        if self._transport is not None:
+            self._transport.close()
+        self._sftp, self._transport = None, None
+
+
+class _GuardedReader:
+    """An SFTP file whose reads raise bridge errors (a dropped connection is retryable)."""
+
+    def __init__(self, handle: paramiko.SFTPFile, path: str) -> None:
+        self._handle, self._path = handle, path
+
+    def read(self, size: int) -> bytes:
+        try:
+            return self._handle.read(size)
+        except Exception as exc:
+            raise translate_error(exc, "SFTP read", path=self._path) from exc
+
+
+class SftpFileSystem:
+    """The drop operations over one :class:`SftpConnection` (both source and sink protocols)."""
+
+    def __init__(self, connection: SftpConnection) -> None:
+        self._conn = connection
+
+    @contextmanager
+    def _guard(self, what: str, path: str) -> Iterator[paramiko.SFTPClient]:
+        client = self._conn.client()
+        try:
+            yield client
+        except (FileNotFoundError, FileExistsError, PermissionError):
+            raise
+        except OSError as exc:
+            if exc.errno in (errno.ENOENT, errno.EEXIST, errno.EACCES, errno.EPERM):
+                raise
+            self._conn.close()
+            raise translate_error(exc, f"SFTP {what}", path=path) from exc
+        except (paramiko.SSHException, EOFError) as exc:
+            self._conn.close()
+            raise translate_error(exc, f"SFTP {what}", path=path) from exc
+
+    def list_folder(self, folder: str) -> list[tuple[str, bool, int, float]]:
+        with self._guard("list", folder) as c:
+            return [
+                (a.filename, stat_mod.S_ISDIR(a.st_mode or 0), a.st_size or 0, float(a.st_mtime or 0))
+                for a in c.listdir_attr(folder)
+                if not stat_mod.S_ISLNK(a.st_mode or 0)
+            ]
+
+    def stat(self, path: str) -> DropEntry | None:
+        with self._guard("stat", path) as c:
+            try:
+                a = c.stat(path)
+            except FileNotFoundError:
+                return None
+            return DropEntry(path, a.st_size or 0, float(a.st_mtime or 0))
+
+    @contextmanager
+    def _reader(self, path: str, size: int) -> Iterator[_GuardedReader]:
+        with self._guard("open", path) as c:
+            handle = c.open(path, "rb")
+        try:
+            try:
+                handle.prefetch(size, self._conn.config.prefetch_requests)
+            except Exception as exc:
+                raise translate_error(exc, "SFTP prefetch", path=path) from exc
+            yield _GuardedReader(handle, path)
+        finally:
+            try:
+                handle.close()
+            except Exception as exc:  # the connection may be gone already; the read error is what matters
+                log.debug("closing %s: %s", path, exc)
+
+    def open_read(self, path: str, size: int) -> AbstractContextManager[_GuardedReader]:
+        return self._reader(path, size)
+
+    def rename(self, src: str, dst: str) -> None:
+        with self._guard("rename", src) as c:
+            if self.stat(dst) is not None:
+                raise FileExistsError(errno.EEXIST, "target exists", dst)
+            try:
+                c.rename(src, dst)
+            except OSError as exc:
+                if self.stat(dst) is not None and self.stat(src) is not None:
+                    raise FileExistsError(errno.EEXIST, "target exists", dst) from exc
+                raise
+
+    def replace(self, src: str, dst: str) -> None:
+        with self._guard("rename", src) as c:
+            c.posix_rename(src, dst)
+
+    def remove(self, path: str) -> None:
+        with self._guard("remove", path) as c:
+            c.remove(path)
+
+    def makedirs(self, path: str) -> None:
+        with self._guard("mkdir", path) as c:
+            missing: list[str] = []
+            current = path.rstrip("/")
+            while current and current != "/":
+                try:
+                    c.stat(current)
+                    break
+                except FileNotFoundError:
+                    missing.append(current)
+                    current = posixpath.dirname(current)
+            for folder in reversed(missing):
+                try:
+                    c.mkdir(folder)
+                except OSError:
+                    if self.stat(folder) is None:
+                        raise
+
+    def write_bytes(self, path: str, data: bytes) -> None:
+        self.write_file(path, data, None)
+
+    def write_file(self, path: str, data: bytes, mode: int | None) -> None:
+        with self._guard("write", path) as c, c.open(path, "wb") as f:
+            f.set_pipelined(True)
+            f.write(data)
+            if mode is not None:
+                f.chmod(mode)
+
+    def read_bytes(self, path: str, limit: int) -> bytes:
+        with self._guard("read", path) as c, c.open(path, "rb") as f:
+            return f.read(limit)
+
+    def origin(self, path: str) -> str:
+        return f"sftp://{self._conn.label}{path}"
