@@ -140,12 +140,15 @@ class DropPoller:
         base = self.config.path.rstrip("/")
         found: list[Candidate] = []
         listed: set[str] = set()
+        skipped = self._skipped_folders()
         for folder, entries in self._walk(fs):
             names = {name for name, is_dir, _s, _m in entries if not is_dir}
             for name, is_dir, size, mtime in entries:
                 if is_dir or self._tracker.is_trigger(name):
                     continue
                 entry = DropEntry(posixpath.join(folder, name), size, mtime)
+                if entry.path in skipped:
+                    continue
                 relative = entry.path[len(base) :].lstrip("/")
                 if not self.config.selects(relative):
                     continue
@@ -176,9 +179,13 @@ class DropPoller:
                 return
             if not candidate.ready:
                 continue
-            known = ctx.ledger.get_cursor(ctx.interface, self._seen_key(candidate.entry))
-            if known is not None and self._settle_known(fs, known, candidate):
-                continue
+            if self.config.after.effective_action == "leave":
+                # A left file stays listed forever: skip re-reading it by its listing (path, size, mtime).
+                # Moved/deleted files are gone after acknowledge, so one still listed is re-read and matched
+                # by content too (a new file with the same name, size and mtime second is not lost).
+                known = ctx.ledger.get_cursor(ctx.interface, self._seen_key(candidate.entry))
+                if known is not None and self._settle_known(fs, known, candidate):
+                    continue
             envelope = self._download(fs, candidate)
             if envelope is None:
                 continue
