@@ -14,16 +14,19 @@ import logging
 import posixpath
 import socket
 import stat as stat_mod
+from collections import deque
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
 import paramiko
+from paramiko.sftp import CMD_DATA, CMD_READ, CMD_STATUS
+from paramiko.sftp_client import int64  # type: ignore[attr-defined]
 from pydantic import BaseModel, Field, SecretStr
 
 from adapters.legacy.drop import DropEntry
-from bridge.ports import ConnectionFailed, Location, RetryableError, SecurityError, TimeoutExpired
+from bridge.ports import BridgeError, ConnectionFailed, Location, RetryableError, SecurityError, TimeoutExpired
 
 __all__ = [
     "LEGACY_ALGORITHMS",
@@ -66,7 +69,8 @@ class SftpConnectionConfig(BaseModel):
     idle_timeout: float = Field(default=300.0, gt=0)
     allow_legacy_algorithms: tuple[str, ...] = ()
     ciphers: tuple[str, ...] | None = None
-    prefetch_requests: int | None = Field(default=64, ge=1)
+    request_size: int = Field(default=261120, ge=1024, le=1 << 20)
+    pipeline_depth: int = Field(default=32, ge=1, le=1024)
 
 
 def translate_error(exc: BaseException, what: str, *, path: str | None = None) -> Exception:
@@ -134,11 +138,12 @@ class SftpConnection:
             raise translate_error(exc, what) from exc
         transport: paramiko.Transport | None = None
         try:
-            transport = paramiko.Transport(sock, disabled_algorithms=self._disabled_algorithms())
+            disabled = self._disabled_algorithms()
+            transport = paramiko.Transport(sock, disabled_algorithms=disabled)
             transport.banner_timeout = cfg.connect_timeout
             transport.auth_timeout = cfg.connect_timeout
             options = transport.get_security_options()
-            offered = tuple(options.ciphers)
+            offered = tuple(c for c in options.ciphers if c not in disabled["ciphers"])
             preferred = cfg.ciphers or PREFERRED_CIPHERS
             first = tuple(c for c in preferred if c in offered)
             options.ciphers = first + tuple(c for c in offered if c not in first)
@@ -222,10 +227,10 @@ class SftpConnection:
     def _authenticate(self, transport: paramiko.Transport) -> None:
         cfg = self.config
         if cfg.key_file:
-            passphrase = cfg.key_passphrase.get_secret_value() if cfg.key_passphrase else None
+            passphrase = cfg.key_passphrase.get_secret_value().encode() if cfg.key_passphrase else None
             try:
-                pkey = paramiko.PKey.from_path(self._path(cfg.key_file), passphrase)
-            except (OSError, paramiko.SSHException) as exc:
+                pkey = paramiko.PKey.from_path(self._path(cfg.key_file), passphrase)  # type: ignore[arg-type]
+            except (OSError, ValueError, paramiko.SSHException) as exc:
                 raise SecurityError(f"private key {cfg.key_file} cannot be loaded: {type(exc).__name__}") from exc
             transport.auth_publickey(cfg.user, pkey)
         elif cfg.password is not None:
@@ -259,17 +264,86 @@ class SftpConnection:
         self._sftp, self._transport = None, None
 
 
-class _GuardedReader:
-    """An SFTP file whose reads raise bridge errors (a dropped connection is retryable)."""
+class _PipelinedReader:
+    """Reads a remote file with a bounded pipeline of large read requests, in the caller's thread.
 
-    def __init__(self, handle: paramiko.SFTPFile, path: str) -> None:
-        self._handle, self._path = handle, path
+    paramiko's ``prefetch()`` buffers as much of the file as the network delivers (unbounded memory when the
+    consumer is slower) and its ``max_concurrent_requests`` mode stalls into one request at a time. This
+    keeps ``depth`` requests of ``request_size`` bytes in flight (like OpenSSH's ``sftp -R``), so memory is
+    bounded by ``depth * request_size`` and the link stays busy. It uses paramiko's request/response
+    plumbing (``_async_request`` / ``_read_response``), stable since paramiko 1.x; paramiko is pinned < 6.
+    Short reads are completed synchronously; errors become bridge errors (a dropped connection is retryable).
+    """
+
+    def __init__(self, client: paramiko.SFTPClient, handle: paramiko.SFTPFile, path: str, size: int,
+                 conn: SftpConnection) -> None:
+        self._client: Any = client  # its request plumbing is not in the type stubs
+        self._handle, self._path, self._size, self._conn = handle, path, size, conn
+        self._depth = conn.config.pipeline_depth
+        self._request = conn.config.request_size
+        self._next = 0
+        self._pending: deque[tuple[int, int, int]] = deque()
+        self._early: dict[int, tuple[int | None, Any]] = {}
+        self._eof = False
+
+    def _async_response(self, t: int, msg: Any, num: int) -> None:
+        """paramiko calls this for a response that arrived while another one was awaited."""
+        self._early[num] = (t, msg)
+
+    def _send(self, offset: int, length: int) -> int:
+        return int(self._client._async_request(self, CMD_READ, self._handle.handle, int64(offset), int(length)))
+
+    def _receive(self, num: int) -> bytes:
+        try:
+            t, msg = self._early.pop(num) if num in self._early else self._client._read_response(num)
+            if t == CMD_STATUS:
+                self._client._convert_status(msg)
+        except EOFError:
+            return b""
+        if t != CMD_DATA:
+            raise ConnectionFailed(f"SFTP read of {self._path}: unexpected response type {t}")
+        return bytes(msg.get_string())
+
+    def _piece(self) -> bytes:
+        while not self._eof and len(self._pending) < self._depth and self._next < self._size:
+            length = min(self._request, self._size - self._next)
+            self._pending.append((self._send(self._next, length), self._next, length))
+            self._next += length
+        if not self._pending:
+            if self._eof:
+                return b""
+            # past the listed size: the file may have grown; read on plainly (the re-stat then rejects it)
+            data = self._receive(self._send(self._next, self._request))
+            self._next += len(data)
+            self._eof = not data
+            return data
+        num, offset, length = self._pending.popleft()
+        data = self._receive(num)
+        while data and len(data) < length:  # a short read: fetch the rest of this piece now
+            more = self._receive(self._send(offset + len(data), length - len(data)))
+            if not more:
+                break
+            data += more
+        if len(data) < length:
+            self._eof = True  # the file shrank; the re-stat after download rejects it
+        return data
 
     def read(self, size: int) -> bytes:
+        parts: list[bytes] = []
+        got = 0
         try:
-            return self._handle.read(size)
+            while got < size:
+                piece = self._piece()
+                if not piece:
+                    break
+                parts.append(piece)
+                got += len(piece)
+        except (BridgeError, FileNotFoundError, PermissionError):
+            raise
         except Exception as exc:
+            self._conn.close()  # the next poll reconnects
             raise translate_error(exc, "SFTP read", path=self._path) from exc
+        return b"".join(parts)
 
 
 class SftpFileSystem:
@@ -311,22 +385,18 @@ class SftpFileSystem:
             return DropEntry(path, a.st_size or 0, float(a.st_mtime or 0))
 
     @contextmanager
-    def _reader(self, path: str, size: int) -> Iterator[_GuardedReader]:
+    def _reader(self, path: str, size: int) -> Iterator[_PipelinedReader]:
         with self._guard("open", path) as c:
             handle = c.open(path, "rb")
         try:
-            try:
-                handle.prefetch(size, self._conn.config.prefetch_requests)
-            except Exception as exc:
-                raise translate_error(exc, "SFTP prefetch", path=path) from exc
-            yield _GuardedReader(handle, path)
+            yield _PipelinedReader(c, handle, path, size, self._conn)
         finally:
             try:
                 handle.close()
             except Exception as exc:  # the connection may be gone already; the read error is what matters
                 log.debug("closing %s: %s", path, exc)
 
-    def open_read(self, path: str, size: int) -> AbstractContextManager[_GuardedReader]:
+    def open_read(self, path: str, size: int) -> AbstractContextManager[_PipelinedReader]:
         return self._reader(path, size)
 
     def rename(self, src: str, dst: str) -> None:

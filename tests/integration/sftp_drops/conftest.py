@@ -212,3 +212,47 @@ def drop(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Drop]:
     yield Drop(request.param, folder, make, MemoryLedger(), tmp_path / "spool")
     for src in opened:
         src.close()
+
+
+@dataclass
+class SinkDrop:
+    """A drop folder written by a sink, either directly or through sshd."""
+
+    kind: str
+    folder: Path
+    make: Callable[..., Any]
+
+
+@pytest.fixture(params=["folder", "sftp"])
+def sink_drop(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SinkDrop]:
+    """The same sink contract over a local folder and over real sshd."""
+    from adapters.legacy import FolderSink, FolderSinkConfig, SftpSinkConfig, SftpUploadSink
+
+    folder = tmp_path / "out"
+    folder.mkdir()
+    opened: list[Any] = []
+    if request.param == "sftp":
+        server: Sshd = request.getfixturevalue("sshd")
+
+        def make(**fields: Any) -> Any:
+            config = SftpSinkConfig.model_validate({**server.connection_fields(), "path": str(folder), **fields})
+            sink = SftpUploadSink(config).__enter__()
+            opened.append(sink)
+            return sink
+    else:
+
+        def make(**fields: Any) -> Any:
+            config = FolderSinkConfig.model_validate({"kind": "folder_drop", "path": str(folder), **fields})
+            sink = FolderSink(config).__enter__()
+            opened.append(sink)
+            return sink
+
+    yield SinkDrop(request.param, folder, make)
+    for sink in opened:
+        sink.__exit__(None, None, None)
+
+
+@pytest.fixture
+def memory_ledger_factory() -> Callable[[], MemoryLedger]:
+    """Builds empty in-memory ledgers."""
+    return MemoryLedger
