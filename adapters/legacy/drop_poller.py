@@ -20,12 +20,14 @@ import hashlib
 import json
 import logging
 import posixpath
+import queue
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, BinaryIO, Protocol
 
 from adapters.legacy.drop import DropEntry, DropSourceConfig, ReadinessTracker, dated_folder, safe_name
 from bridge.ports import (
@@ -218,13 +220,9 @@ class DropPoller:
         entry = candidate.entry
         part = ctx.spool_dir / f"{uuid.uuid4().hex}.part"
         digest = hashlib.sha256()
-        copied = 0
         try:
             with fs.open_read(entry.path, entry.size) as remote, part.open("wb") as local:
-                while chunk := remote.read(CHUNK_SIZE):
-                    digest.update(chunk)
-                    local.write(chunk)
-                    copied += len(chunk)
+                copied = _copy(remote, local, digest)
             after = fs.stat(entry.path)
         except FileNotFoundError:
             part.unlink(missing_ok=True)
@@ -374,6 +372,39 @@ class DropPoller:
     def _discard_spool(self, envelope: Envelope) -> None:
         if envelope.spool_path is not None:
             Path(envelope.spool_path).unlink(missing_ok=True)
+
+
+def _copy(remote: Readable, local: BinaryIO, digest: Any) -> int:
+    """Copy ``remote`` to ``local`` while hashing; hashing and writing run on a helper thread so they overlap
+    the network reads (both release the GIL). At most ``_QUEUE`` chunks wait in memory."""
+    chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=_QUEUE)
+    failure: list[BaseException] = []
+
+    def sink() -> None:
+        while (chunk := chunks.get()) is not None:
+            if not failure:
+                try:
+                    digest.update(chunk)
+                    local.write(chunk)
+                except BaseException as exc:  # re-raised in the reading thread
+                    failure.append(exc)
+
+    writer = threading.Thread(target=sink, name="drop-spool-writer", daemon=True)
+    writer.start()
+    copied = 0
+    try:
+        while not failure and (chunk := remote.read(CHUNK_SIZE)):
+            chunks.put(chunk)
+            copied += len(chunk)
+    finally:
+        chunks.put(None)
+        writer.join()
+    if failure:
+        raise failure[0]
+    return copied
+
+
+_QUEUE = 4
 
 
 def _entry_of(envelope: Envelope) -> DropEntry:

@@ -53,7 +53,13 @@ PREFERRED_CIPHERS = ("aes128-gcm@openssh.com", "aes128-ctr", "aes256-gcm@openssh
 
 
 class SftpConnectionConfig(BaseModel):
-    """How to reach and trust an SFTP server. Secrets come from ``${ENV}`` substitution, never logged."""
+    """How to reach and trust an SFTP server. Secrets come from ``${ENV}`` substitution, never logged.
+
+    Throughput knobs (defaults measured on loopback against OpenSSH, see ``benchmarks/sftp_throughput.py``):
+    ``request_size`` bytes per read request (lower to 32768 for servers that refuse large reads),
+    ``pipeline_depth`` requests in flight (memory bound = depth x request size), and the SSH channel's
+    ``window_size`` and ``max_packet_size`` (larger packets = less per-packet Python work in paramiko).
+    """
 
     host: str
     port: int = Field(default=22, ge=1, le=65535)
@@ -71,6 +77,8 @@ class SftpConnectionConfig(BaseModel):
     ciphers: tuple[str, ...] | None = None
     request_size: int = Field(default=261120, ge=1024, le=1 << 20)
     pipeline_depth: int = Field(default=32, ge=1, le=1024)
+    window_size: int = Field(default=16 << 20, ge=1 << 16, le=1 << 30)
+    max_packet_size: int = Field(default=1 << 17, ge=1 << 12, le=1 << 18)
 
 
 def translate_error(exc: BaseException, what: str, *, path: str | None = None) -> Exception:
@@ -139,7 +147,12 @@ class SftpConnection:
         transport: paramiko.Transport | None = None
         try:
             disabled = self._disabled_algorithms()
-            transport = paramiko.Transport(sock, disabled_algorithms=disabled)
+            transport = paramiko.Transport(
+                sock,
+                disabled_algorithms=disabled,
+                default_window_size=cfg.window_size,
+                default_max_packet_size=cfg.max_packet_size,
+            )
             transport.banner_timeout = cfg.connect_timeout
             transport.auth_timeout = cfg.connect_timeout
             options = transport.get_security_options()
