@@ -213,8 +213,14 @@ class ReadinessTracker:
                 return posixpath.join(posixpath.dirname(entry.path), entry.name + suffix)
         return None
 
-    def decide(self, entry: DropEntry, names: set[str], now: datetime) -> tuple[bool, str, str | None]:
-        """``(ready, reason, trigger_path)`` for one file; ``names`` are the names in its folder."""
+    def decide(
+        self, entry: DropEntry, names: set[str], now: datetime, *, mtime_resolution: float = 0.0
+    ) -> tuple[bool, str, str | None]:
+        """``(ready, reason, trigger_path)`` for one file; ``names`` are the names in its folder.
+
+        ``mtime_resolution`` is how coarse the listing's mtimes are (SFTP v3: whole seconds, truncated), so
+        a file's age is never over-estimated and ``min_age`` really means "unchanged for at least that long".
+        """
         previous = self._seen.get(entry.path)
         self._seen[entry.path] = (entry.size, entry.mtime)
         if self.is_temporary(entry.name):
@@ -226,7 +232,7 @@ class ReadinessTracker:
             return True, "done file present", trigger
         if self._rule.rule == "rename":
             return True, "final name", None
-        age = now.timestamp() - entry.mtime
+        age = now.timestamp() - entry.mtime - mtime_resolution
         if previous != (entry.size, entry.mtime):
             return False, "not yet seen unchanged across two listings", None
         if age < self._rule.min_age:

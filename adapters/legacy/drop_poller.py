@@ -160,7 +160,8 @@ class DropPoller:
                 except BridgeError as exc:
                     found.append(Candidate(entry, False, str(exc)))
                     continue
-                ready, reason, trigger = self._tracker.decide(entry, names, now)
+                resolution = getattr(fs, "mtime_resolution", 0.0)
+                ready, reason, trigger = self._tracker.decide(entry, names, now, mtime_resolution=resolution)
                 found.append(Candidate(entry, ready, reason, trigger))
         self._tracker.retain(listed)
         found.sort(key=lambda c: (c.entry.mtime, c.entry.path))

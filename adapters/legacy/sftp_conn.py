@@ -77,7 +77,7 @@ class SftpConnectionConfig(BaseModel):
     ciphers: tuple[str, ...] | None = None
     request_size: int = Field(default=261120, ge=1024, le=1 << 20)
     pipeline_depth: int = Field(default=32, ge=1, le=1024)
-    window_size: int = Field(default=16 << 20, ge=1 << 16, le=1 << 30)
+    window_size: int = Field(default=8 << 20, ge=1 << 16, le=1 << 30)
     max_packet_size: int = Field(default=1 << 17, ge=1 << 12, le=1 << 18)
 
 
@@ -361,6 +361,9 @@ class _PipelinedReader:
 
 class SftpFileSystem:
     """The drop operations over one :class:`SftpConnection` (both source and sink protocols)."""
+
+    #: SFTP v3 carries mtimes in whole seconds.
+    mtime_resolution = 1.0
 
     def __init__(self, connection: SftpConnection) -> None:
         self._conn = connection

@@ -68,14 +68,14 @@ class _RootedSftp(paramiko.SFTPServerInterface):
         self._root = root.resolve()
 
     def _local(self, path: str) -> Path:
-        relative = os.path.normpath("/" + path).lstrip("/")
+        relative = self.canonicalize(path).lstrip("/")
         local = (self._root / relative).resolve()
         if local != self._root and self._root not in local.parents:
             raise PermissionError(13, "outside the served folder", path)
         return local
 
     def canonicalize(self, path: str) -> str:
-        return os.path.normpath("/" + path)
+        return os.path.normpath("/" + path.lstrip("/"))
 
     def list_folder(self, path: str) -> list[paramiko.SFTPAttributes] | int:
         try:

@@ -136,3 +136,54 @@ def test_unreachable_server_is_retryable(tmp_path: Path, sshd) -> None:
     source.open(SourceContext("down", SystemClock(), tmp_path / "spool", JsonFileLedger(tmp_path / "l.json")))
     with pytest.raises(ConnectionFailed):
         list(source.poll())
+
+
+RSS_CHILD = """
+import json, resource, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[3])
+from drop_json_ledger import JsonFileLedger
+from adapters.legacy import SftpDropSource, SftpSourceConfig
+from bridge.ports import SourceContext, SystemClock
+
+source = SftpDropSource(SftpSourceConfig.model_validate(json.loads(sys.argv[1])))
+source.open(SourceContext("rss", SystemClock(), Path(sys.argv[2]), JsonFileLedger(Path(sys.argv[2]) / "ledger.json")))
+counted = records = 0
+for envelope in source.poll():
+    with envelope.open() as stream:      # a counting decoder: streams the spooled file
+        while chunk := stream.read(1 << 16):
+            counted += len(chunk)
+            records += chunk.count(b"\\n")
+    source.acknowledge(envelope)
+source.close()
+print(json.dumps({"bytes": counted, "records": records,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+@pytest.mark.slow
+def test_200_mb_file_streams_with_bounded_memory(sshd, tmp_path: Path) -> None:
+    """A 200 MB file goes through the source into a counting decoder with the process's peak RSS under 100 MB."""
+    drop = tmp_path / "in"
+    drop.mkdir()
+    line = b"4711;2026-01-05;EUR;1234.56;" + b"x" * 35 + b"\n"  # 64 bytes
+    block = line * (1 << 14)  # 1 MiB
+    with (drop / "big.csv").open("wb") as f:
+        for _ in range(200):
+            f.write(block)
+    config = sshd.source_config(path=str(drop), readiness={"rule": "rename"}, after={"action": "delete"})
+    fields = json.loads(config.model_dump_json())
+    fields["key_passphrase"] = None
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    child = subprocess.run(
+        [sys.executable, "-c", RSS_CHILD, json.dumps(fields), str(spool), str(Path(__file__).parent)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert child.returncode == 0, child.stderr
+    result = json.loads(child.stdout.strip().splitlines()[-1])
+    assert result["bytes"] == 200 << 20
+    assert result["records"] == 200 << 14
+    assert result["peak_rss_mb"] < 100, result
+    print(f"peak RSS {result['peak_rss_mb']:.0f} MB")
+    assert not (drop / "big.csv").exists()
