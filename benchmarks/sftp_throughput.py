@@ -115,7 +115,7 @@ def openssh_download(sshd: Sshd, remote: Path, local: Path) -> float:
 
 
 CHILD = r"""
-import json, resource, sys, time
+import json, sys, time
 from pathlib import Path
 from adapters.legacy import SftpDropSource, SftpSourceConfig
 from bridge.ports import SourceContext, SystemClock
@@ -142,7 +142,8 @@ with envelope.open() as stream:          # a counting "decoder": streams the spo
         lines += chunk.count(b"\n")
 source.acknowledge(envelope)
 source.close()
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM is this process image's peak RSS (ru_maxrss would carry the forking parent's high-water mark)
+peak = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")) / 1024
 print(json.dumps({"seconds": download, "bytes": counted, "peak_rss_mb": peak, "cipher": cipher}))
 """
 

@@ -20,6 +20,7 @@ import pytest
 
 from adapters.legacy import FolderDropSource, FolderSourceConfig, SftpDropSource, SftpSourceConfig
 from bridge.ports import SourceContext, SystemClock
+from tests.conftest import require_peer
 
 SSHD = "/usr/sbin/sshd"
 
@@ -79,11 +80,8 @@ class Sshd:
 @pytest.fixture(scope="session")
 def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
     """A real OpenSSH sshd on 127.0.0.1, key auth only, stopped after the session."""
-    if not os.path.exists(SSHD) or shutil.which("ssh-keygen") is None:
-        message = "OpenSSH sshd is not installed (run scripts/peers/sshd.sh as root)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    installed = os.path.exists(SSHD) and shutil.which("ssh-keygen") is not None
+    require_peer("OpenSSH sshd (/usr/sbin/sshd; scripts/peers/sshd.sh installs it)", installed)
     work = tmp_path_factory.mktemp("sshd")
     _keygen(work / "host_key")
     _keygen(work / "client_key")

@@ -259,3 +259,35 @@ def test_file_changed_during_download_is_not_processed(drop, monkeypatch: pytest
     assert list(Path(drop.spool).glob("*")) == []
     [envelope] = _poll_all(source)
     assert envelope.size == 3_000_004
+
+
+def test_bridge_ledger_records_states_and_skips_acknowledged_after_restart(drop, store_url: str) -> None:
+    """With the bridge's own ledger (SQLite and PostgreSQL) a file goes spooled -> acknowledged and a restarted
+    source neither re-reads the left file nor re-yields a moved one whose archive move failed."""
+    from bridge.ports import SystemClock
+    from bridge.store.engine import make_engine, upgrade
+    from bridge.store.ledger import Ledger
+
+    engine = make_engine(store_url)
+    try:
+        upgrade(engine)
+        ledger = Ledger(engine, SystemClock())
+        drop.put("left.xml", b"<l/>")
+        source = drop.source(ledger, readiness={"rule": "rename"}, after={"action": "leave"})
+        [envelope] = _poll_all(source)
+        assert ledger.batch_state("drop-test", envelope.batch_id) == "spooled"
+        source.acknowledge(envelope)
+        assert ledger.batch_state("drop-test", envelope.batch_id) == "acknowledged"
+        assert _poll_all(drop.source(ledger, readiness={"rule": "rename"}, after={"action": "leave"})) == []
+
+        drop.put("moved.xml", b"<m/>")
+        (drop.folder / "archive").write_bytes(b"blocks the move")
+        mover = drop.source(ledger, readiness={"rule": "rename"}, include=["moved.xml"])
+        [moved] = _poll_all(mover)
+        with pytest.raises(RetryableError):
+            mover.acknowledge(moved)
+        (drop.folder / "archive").unlink()
+        assert _poll_all(drop.source(ledger, readiness={"rule": "rename"}, include=["moved.xml"])) == []
+        assert (drop.folder / "archive" / "moved.xml").exists()
+    finally:
+        engine.dispose()
