@@ -114,19 +114,34 @@ def sftp_group() -> None:
 @click.pass_context
 def doctor(ctx: click.Context, interface: str, config_file: Path | None, as_json: bool) -> None:
     """Connect to INTERFACE's SFTP drop and report algorithms, host key and the next poll."""
-    parent = ctx.find_root().params.get("config") if ctx.find_root() is not ctx else None
-    path = Path(config_file or parent or os.environ.get("ESB_BRIDGE_CONFIG", "bridge.yaml"))
     try:
-        config = load_source_config(path, interface)
+        config, base_dir = _interface_config(ctx, interface, config_file)
     except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
-    report = doctor_report(config, interface=interface, base_dir=path.resolve().parent)
+        problems = "".join(f"\n  {p}" for p in exc.problems)
+        raise click.ClickException(f"{exc}{problems}") from exc
+    report = doctor_report(config, interface=interface, base_dir=base_dir)
     if as_json:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
     else:
         _print(report)
     if not report.get("ok"):
         sys.exit(1)
+
+
+def _interface_config(ctx: click.Context, interface: str, config_file: Path | None) -> tuple[SftpSourceConfig, Path]:
+    """The interface's validated sftp source block: through ``esb-bridge``'s loaded config when run under it
+    (the root context object offers ``load()``), else read from the file directly."""
+    root = ctx.find_root().obj
+    if config_file is None and root is not None and hasattr(root, "load"):
+        loaded = root.load()
+        block = loaded.plugin(interface, ("source",))
+        if block is None:
+            raise ConfigError(f"interface {interface!r} has no source in {loaded.file}")
+        if not isinstance(block, SftpSourceConfig):
+            raise ConfigError(f"interface {interface!r} has source kind {block.kind!r}, not sftp")
+        return block, Path(loaded.base_dir)
+    path = Path(config_file or os.environ.get("ESB_BRIDGE_CONFIG", "bridge.yaml"))
+    return load_source_config(path, interface), path.resolve().parent
 
 
 def _print(report: dict[str, Any]) -> None:

@@ -140,3 +140,45 @@ class _Ledger:
 
     def set_cursor(self, interface: str, key: str, value: str) -> None:
         self.cursors[key] = value
+
+
+def _bridge_config(tmp_path: Path, source: dict) -> Path:
+    config = tmp_path / "bridge.yaml"
+    config.write_text(yaml.safe_dump({
+        "store": f"sqlite:///{tmp_path / 'ledger.db'}",
+        "interfaces": {"invoices": {
+            "canonical": "Customer",
+            "source": source,
+            "decoder": {"kind": "jsonl"},
+            "legacy": {"encoder": {"kind": "json"}, "sink": {"kind": "file", "path": "out"}},
+        }},
+    }))
+    return config
+
+
+def test_doctor_through_esb_bridge_cli(sshd, tmp_path: Path) -> None:
+    """``esb-bridge --config FILE sftp doctor INTERFACE`` uses the bridge's loaded config."""
+    from bridge.cli.main import _mount_plugin_groups, cli
+
+    _mount_plugin_groups()
+    drop = tmp_path / "in"
+    drop.mkdir()
+    _aged(drop / "a.jsonl", b"{}\n")
+    fields = json.loads(sshd.source_config(path=str(drop), readiness={"rule": "rename"}).model_dump_json())
+    fields["key_passphrase"] = None
+    config = _bridge_config(tmp_path, fields)
+    result = CliRunner().invoke(cli, ["--config", str(config), "sftp", "doctor", "invoices", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["host_key_match"] == "known_hosts" and report["next_poll"] == [f"{drop}/a.jsonl"]
+
+
+def test_validate_rejects_a_shared_drop_that_moves(sshd, tmp_path: Path) -> None:
+    """``esb-bridge validate`` refuses ``shared: true`` with move, naming the source block."""
+    from bridge.cli.main import cli
+
+    fields = json.loads(sshd.source_config(path=str(tmp_path)).model_dump_json())
+    fields.update(key_passphrase=None, shared=True)
+    result = CliRunner().invoke(cli, ["--config", str(_bridge_config(tmp_path, fields)), "validate"])
+    assert result.exit_code != 0
+    assert "interfaces.invoices.source" in result.output and "shared drop" in result.output
