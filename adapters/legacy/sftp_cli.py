@@ -128,6 +128,35 @@ def doctor(ctx: click.Context, interface: str, config_file: Path | None, as_json
         sys.exit(1)
 
 
+@sftp_group.command("serve")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--port", type=int, default=2222, show_default=True, help="port on 127.0.0.1 (0: any free port)")
+@click.option("--user", default="demo", show_default=True)
+@click.option("--password-env", default="ESB_BRIDGE_SFTP_PASSWORD", show_default=True,
+              help="environment variable holding the password")
+@click.option("--known-hosts", "known_hosts", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="write the server's known_hosts line here, for the client config")
+def serve(folder: Path, port: int, user: str, password_env: str, known_hosts: Path | None) -> None:
+    """Serve FOLDER over SFTP on 127.0.0.1 (embedded server for trying esb-bridge; not for production)."""
+    import threading
+
+    from adapters.legacy.sftp_server import EmbeddedSftpServer
+
+    password = os.environ.get(password_env)
+    if not password:
+        raise click.ClickException(f"set {password_env} to the password clients must use")
+    with EmbeddedSftpServer(folder, port=port, users={user: password}) as server:
+        if known_hosts is not None:
+            known_hosts.write_text(server.known_hosts_line(), encoding="utf-8")
+        click.echo(f"serving {folder} on sftp://{user}@127.0.0.1:{server.port}/ (Ctrl-C stops)")
+        click.echo(f"host key fingerprint: {server.fingerprint}")
+        click.echo(f"known_hosts line: {server.known_hosts_line().strip()}")
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            click.echo("stopped")
+
+
 def _interface_config(ctx: click.Context, interface: str, config_file: Path | None) -> tuple[SftpSourceConfig, Path]:
     """The interface's validated sftp source block: through ``esb-bridge``'s loaded config when run under it
     (the root context object offers ``load()``), else read from the file directly."""
@@ -145,16 +174,16 @@ def _interface_config(ctx: click.Context, interface: str, config_file: Path | No
 
 
 def _print(report: dict[str, Any]) -> None:
-    click.echo(f"server:      {report['server']}")
-    click.echo(f"host key:    {report.get('host_key') or 'not received'}")
+    click.echo(f"{'server:':<16}{report['server']}")
+    click.echo(f"{'host key:':<16}{report.get('host_key') or 'not received'}")
     if not report.get("ok"):
-        click.echo(f"FAILED:      {report['error']}")
+        click.echo(f"{'FAILED:':<16}{report['error']}")
         return
-    click.echo(f"matched by:  {report['host_key_match']}")
+    click.echo(f"{'matched by:':<16}{report['host_key_match']}")
     for name, value in report["algorithms"].items():
-        click.echo(f"{name + ':':<13}{value}")
+        click.echo(f"{name + ':':<16}{value}")
     files = report["files"]
-    click.echo(f"files:       {len(files)} selected, {len(report['next_poll'])} in the next poll")
+    click.echo(f"{'files:':<16}{len(files)} selected, {len(report['next_poll'])} in the next poll")
     for f in files:
         mark = "READY" if f["ready"] else "skip "
         click.echo(f"  {mark} {f['path']} ({f['size']} bytes): {f['reason']}")

@@ -258,10 +258,10 @@ class SftpConnection:
         t = self._transport
         if t is None:
             return {}
+        cipher = getattr(t, "local_cipher", None)
         return {
-            "cipher": getattr(t, "local_cipher", None),
-            "mac": getattr(t, "local_mac", None),
-            "kex": getattr(t, "kex_engine", None).__class__.__name__ if getattr(t, "kex_engine", None) else None,
+            "cipher": cipher,
+            "mac": "(AEAD)" if cipher and "gcm" in cipher else getattr(t, "local_mac", None),
             "host_key_type": getattr(t, "host_key_type", None),
             "server_version": t.remote_version,
         }

@@ -44,8 +44,8 @@ def test_doctor_reports_algorithms_host_key_and_next_poll(sshd, tmp_path: Path, 
     config = _write_config(tmp_path, fields)
     result = CliRunner().invoke(sftp_group, ["doctor", "invoices", "--config", str(config)])
     assert result.exit_code == 0, result.output
-    assert "matched by:  known_hosts" in result.output
-    assert "cipher:      aes128-gcm@openssh.com" in result.output
+    assert "matched by:     known_hosts" in result.output
+    assert "cipher:         aes128-gcm@openssh.com" in result.output
     assert f"READY {drop}/ready.xml" in result.output
     assert f"skip  {drop}/waiting.xml" in result.output and "no done file" in result.output
     report = doctor_report(SftpSourceConfig.model_validate({**fields, "key_file": str(sshd.key_file)}))
