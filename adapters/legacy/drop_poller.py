@@ -187,7 +187,7 @@ class DropPoller:
                 # Moved/deleted files are gone after acknowledge, so one still listed is re-read and matched
                 # by content too (a new file with the same name, size and mtime second is not lost).
                 known = ctx.ledger.get_cursor(ctx.interface, self._seen_key(candidate.entry))
-                if known is not None and self._settle_known(fs, known, candidate):
+                if known is not None and self._settle_quietly(fs, known, candidate):
                     continue
             envelope = self._download(fs, candidate)
             if envelope is None:
@@ -196,11 +196,19 @@ class DropPoller:
             if state in (ACKNOWLEDGED, FAILED):
                 ctx.ledger.set_cursor(ctx.interface, self._seen_key(candidate.entry), envelope.batch_id)
                 self._discard_spool(envelope)
-                self._settle_known(fs, envelope.batch_id, candidate)
+                self._settle_quietly(fs, envelope.batch_id, candidate)
                 continue
             ctx.ledger.mark_batch(ctx.interface, envelope.batch_id, SPOOLED, origin=envelope.origin)
             yielded += 1
             yield envelope
+
+    def _settle_quietly(self, fs: DropFileSystem, batch_id: str, candidate: Candidate) -> bool:
+        """Like ``_settle_known``, but a still-failing after-processing (already logged as an ERROR) does not
+        stop the poll: one stuck file must not block every new file behind it."""
+        try:
+            return self._settle_known(fs, batch_id, candidate)
+        except RetryableError:
+            return True
 
     def _settle_known(self, fs: DropFileSystem, batch_id: str, candidate: Candidate) -> bool:
         """A file whose identity the ledger already finished: finish its after-processing; True = skip it."""
@@ -306,18 +314,22 @@ class DropPoller:
         action = self.config.after.effective_action
         if action == "leave":
             return
-        try:
-            if action == "delete":
-                self._remove_verified(fs, entry.path)
-            else:
-                target = self.config.folder(self.config.after.move_to)
-                if self.config.after.dated:
-                    target = dated_folder(target, self.context.clock.now())
-                self._move_verified(fs, entry, target, batch_id.rsplit("|", 1)[-1][:12])
-            if trigger:
-                self._remove_verified(fs, trigger)
-        except (OSError, RetryableError) as exc:
-            self._report_after_failure(action, entry, exc, retrying)
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                if action == "delete":
+                    self._remove_verified(fs, entry.path)
+                else:
+                    target = self.config.folder(self.config.after.move_to)
+                    if self.config.after.dated:
+                        target = dated_folder(target, self.context.clock.now())
+                    self._move_verified(fs, entry, target, batch_id.rsplit("|", 1)[-1][:12])
+                if trigger:
+                    self._remove_verified(fs, trigger)
+                break
+            except (OSError, RetryableError) as exc:
+                if attempt == _ATTEMPTS:
+                    self._report_after_failure(action, entry, exc, retrying)
+                log.warning("after-processing (%s) of %s failed (attempt %d): %s", action, entry.path, attempt, exc)
         if retrying:
             log.info("after-processing of %s (%s) completed on retry", entry.path, action)
 
@@ -406,6 +418,9 @@ def _copy(remote: Readable, local: BinaryIO, digest: Any) -> int:
 
 
 _QUEUE = 4
+
+#: Immediate attempts of an after-processing action before it is reported (and retried on the next poll).
+_ATTEMPTS = 2
 
 
 def _entry_of(envelope: Envelope) -> DropEntry:

@@ -143,8 +143,9 @@ def test_acknowledged_file_is_a_no_op_after_restart(drop) -> None:
     assert _poll_all(restarted) == []
 
 
-def test_failed_move_is_reported_then_retried_and_never_reread(drop) -> None:
-    """If the archive move fails, acknowledge raises a retryable error; later polls skip the file and retry."""
+def test_failed_move_is_reported_then_retried_and_never_reread(drop, caplog) -> None:
+    """If the archive move fails, acknowledge raises a retryable error; later polls log it as an ERROR, skip
+    the file (without blocking others) and retry the move until it succeeds."""
     drop.put("m.xml", b"<m/>")
     (drop.folder / "archive").write_bytes(b"not a folder")  # makes the move fail
     source = drop.source(readiness={"rule": "rename"})
@@ -152,11 +153,13 @@ def test_failed_move_is_reported_then_retried_and_never_reread(drop) -> None:
     with pytest.raises(RetryableError, match="after-processing"):
         source.acknowledge(envelope)
     assert drop.ledger.batch_state("drop-test", envelope.batch_id) == "acknowledged"
+    drop.put("other.xml", b"<o/>")
     restarted = drop.source(readiness={"rule": "rename"})
-    with pytest.raises(RetryableError, match="again"):
-        _poll_all(restarted)
+    caplog.clear()
+    assert [e.metadata["name"] for e in _poll_all(restarted)] == ["other.xml"]
+    assert any(r.levelname == "ERROR" and "m.xml failed" in r.getMessage() for r in caplog.records)
     (drop.folder / "archive").unlink()
-    assert _poll_all(restarted) == []
+    assert [e.metadata["name"] for e in _poll_all(restarted)] == ["other.xml"]  # not acknowledged yet
     assert (drop.folder / "archive" / "m.xml").read_bytes() == b"<m/>"
     assert not (drop.folder / "m.xml").exists()
 
