@@ -127,7 +127,11 @@ class DropPoller:
         pending = [self.config.path.rstrip("/") or "/"]
         while pending:
             folder = pending.pop()
-            entries = fs.list_folder(folder)
+            try:
+                entries = fs.list_folder(folder)
+            except OSError as exc:  # missing or unreadable drop folder (an unmounted share, a typo): retry later
+                where = Location(file=folder)
+                raise TargetUnavailable(f"cannot list drop folder {folder}: {exc}", location=where) from exc
             yield folder, entries
             if self.config.recursive:
                 for name, is_dir, _size, _mtime in entries:
@@ -189,7 +193,11 @@ class DropPoller:
                 known = ctx.ledger.get_cursor(ctx.interface, self._seen_key(candidate.entry))
                 if known is not None and self._settle_quietly(fs, known, candidate):
                     continue
-            envelope = self._download(fs, candidate)
+            try:
+                envelope = self._download(fs, candidate)
+            except OSError as exc:  # this file cannot be read (permissions): report it, go on with the others
+                log.error("drop file %s cannot be read: %s; skipped this poll", candidate.entry.path, exc)
+                continue
             if envelope is None:
                 continue
             state = ctx.ledger.batch_state(ctx.interface, envelope.batch_id)

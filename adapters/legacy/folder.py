@@ -133,6 +133,10 @@ class FolderDropSource:
     def open(self, context: SourceContext) -> None:
         self._poller.open(context)
         if self._watch and self._observer is None:
+            if not os.path.isdir(self.config.path):
+                log.warning("drop folder %s does not exist (yet); polling without change notifications",
+                            self.config.path)
+                return
             from watchdog.observers import Observer
 
             observer = Observer()

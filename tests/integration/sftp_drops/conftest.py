@@ -196,7 +196,7 @@ def drop(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Drop]:
         server: Sshd = request.getfixturevalue("sshd")
 
         def make(**fields: Any) -> Any:
-            src = SftpDropSource(server.source_config(path=str(folder), **fields))
+            src = SftpDropSource(server.source_config(**{"path": str(folder), **fields}))
             opened.append(src)
             return src
     else:

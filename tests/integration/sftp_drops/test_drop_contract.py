@@ -294,3 +294,10 @@ def test_bridge_ledger_records_states_and_skips_acknowledged_after_restart(drop,
         assert (drop.folder / "archive" / "moved.xml").exists()
     finally:
         engine.dispose()
+
+
+def test_missing_drop_folder_is_retryable(drop) -> None:
+    """A drop folder that does not exist (an unmounted share, a typo) fails the poll retryably."""
+    source = drop.source(path=str(drop.folder / "not-there"))
+    with pytest.raises(RetryableError, match="cannot list drop folder"):
+        _poll_all(source)
