@@ -14,7 +14,8 @@ from typing import Literal, Self
 
 from adapters.legacy.drop import DropSourceConfig
 from adapters.legacy.drop_poller import Candidate, DropPoller
-from adapters.legacy.sftp_conn import SftpConnection, SftpConnectionConfig, SftpFileSystem
+from adapters.legacy.sftp_conn import SftpConnection, SftpConnectionConfig
+from adapters.legacy.sftp_fs import SftpFileSystem
 from bridge.ports import BridgeError, Envelope, SourceContext
 
 __all__ = ["SftpDropSource", "SftpSourceConfig"]

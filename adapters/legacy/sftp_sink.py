@@ -13,7 +13,8 @@ from types import TracebackType
 from typing import Literal, Self
 
 from adapters.legacy.drop_sink import DropSinkConfig, DropWriter
-from adapters.legacy.sftp_conn import SftpConnection, SftpConnectionConfig, SftpFileSystem
+from adapters.legacy.sftp_conn import SftpConnection, SftpConnectionConfig
+from adapters.legacy.sftp_fs import SftpFileSystem
 from bridge.ports import Delivery, Outcome, PermanentError, RetryableError
 
 __all__ = ["SftpSinkConfig", "SftpUploadSink"]
