@@ -69,7 +69,7 @@ class SftpConnectionConfig(BaseModel):
     request_size: int = Field(default=261120, ge=1024, le=1 << 20)
     pipeline_depth: int = Field(default=32, ge=1, le=1024)
     window_size: int = Field(default=8 << 20, ge=1 << 16, le=1 << 30)
-    max_packet_size: int = Field(default=1 << 17, ge=1 << 12, le=1 << 18)
+    max_packet_size: int = Field(default=1 << 18, ge=1 << 12, le=1 << 18)
 
 
 def translate_error(exc: BaseException, what: str, *, path: str | None = None) -> Exception:
