@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bridge.ports import DecodeError, Envelope, RetryableError
+from tests.integration.sftp_drops.conftest import MemoryLedger
 
 
 def _read(envelope: Envelope) -> bytes:
@@ -301,3 +302,18 @@ def test_missing_drop_folder_is_retryable(drop) -> None:
     source = drop.source(path=str(drop.folder / "not-there"))
     with pytest.raises(RetryableError, match="cannot list drop folder"):
         _poll_all(source)
+
+
+def test_folder_watchdog_wakes_the_poller(tmp_path: Path) -> None:
+    """A new file in a watched folder wakes ``wait_for_change``; an idle folder times out."""
+    from adapters.legacy import FolderDropSource, FolderSourceConfig
+    from bridge.ports import SourceContext, SystemClock
+
+    folder = tmp_path / "watched"
+    folder.mkdir()
+    ledger = MemoryLedger()
+    with FolderDropSource(FolderSourceConfig.model_validate({"kind": "folder_drop", "path": str(folder)})) as source:
+        source.open(SourceContext("watch", SystemClock(), tmp_path / "spool", ledger))
+        assert source.wait_for_change(0.2) is False
+        (folder / "new.xml").write_bytes(b"<n/>")
+        assert source.wait_for_change(5) is True
