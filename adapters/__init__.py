@@ -1,5 +1,4 @@
-"""Adapters: sources and sinks that move bytes between esb-bridge and the outside world.
+"""Adapters: sources and sinks that move bytes between the bridge and legacy or cloud systems.
 
-``adapters.legacy`` speaks to legacy systems (SFTP and folder drops, SOAP); ``adapters.cloud`` to cloud
-systems. Adapters implement ``bridge.ports`` and know no canonical model.
+Adapters implement ``bridge.ports`` and know no canonical model; they are found through the plugin registry.
 """

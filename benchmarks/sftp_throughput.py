@@ -117,7 +117,7 @@ def openssh_download(sshd: Sshd, remote: Path, local: Path) -> float:
 CHILD = r"""
 import json, sys, time
 from pathlib import Path
-from adapters.legacy import SftpDropSource, SftpSourceConfig
+from adapters.legacy.sftp import SftpDropSource, SftpSourceConfig
 from bridge.ports import SourceContext, SystemClock
 
 class Ledger:

@@ -18,9 +18,10 @@ from typing import Any, BinaryIO, Literal, Self
 from adapters.legacy.drop import DropEntry, DropSourceConfig
 from adapters.legacy.drop_poller import DropPoller
 from adapters.legacy.drop_sink import DropSinkConfig, DropWriter
+from bridge.plugins import Plugin, PluginContext, PluginRole
 from bridge.ports import BridgeError, Delivery, Envelope, Outcome, SourceContext
 
-__all__ = ["FolderDropSource", "FolderSink", "FolderSinkConfig", "FolderSourceConfig", "LocalFileSystem"]
+__all__ = ["PLUGINS", "FolderDropSource", "FolderSink", "FolderSinkConfig", "FolderSourceConfig", "LocalFileSystem"]
 
 log = logging.getLogger(__name__)
 
@@ -190,3 +191,21 @@ class FolderSink:
 
     def deliver(self, delivery: Delivery) -> Outcome:
         return self._writer.deliver(self._fs, delivery)
+
+
+def _source(config: FolderSourceConfig, ctx: PluginContext) -> FolderDropSource:
+    return FolderDropSource(config.model_copy(update={"path": str(ctx.resolve(config.path))}))
+
+
+def _sink(config: FolderSinkConfig, ctx: PluginContext) -> FolderSink:
+    return FolderSink(config.model_copy(update={"path": str(ctx.resolve(config.path))}), target=ctx.target)
+
+
+#: Registered under the ``esb_bridge.plugins`` entry point ``folder_drop`` (the core's simpler ``folder`` kind
+#: is a different plugin): kind ``folder_drop`` as a source and as a sink.
+PLUGINS = (
+    Plugin(PluginRole.SOURCE, "folder_drop", FolderSourceConfig, _source,
+           description="poll a local drop folder (watchdog wake-up, same rules as sftp)"),
+    Plugin(PluginRole.SINK, "folder_drop", FolderSinkConfig, _sink,
+           description="write one file per message into a local folder (temp name, rename)"),
+)

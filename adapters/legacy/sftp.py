@@ -1,68 +1,47 @@
-"""The SFTP drop source: :class:`SftpDropSource` polls a remote folder over paramiko.
+"""SFTP drops: the poll source, the upload sink, ``esb-bridge sftp`` (doctor, serve) and their plugins.
 
-Listing, readiness, identity, ledger states and after-processing are the shared drop rules
-(``drop_poller.py``); this module adds the connection (host key checked, timeouts, cipher preference,
-prefetching download) and reconnects on the next poll after a dropped connection. Nothing here decodes.
+The parts live in ``sftp_*`` modules (connection and trust, file operations and pipelined download, source,
+sink, CLI, embedded server) over the shared drop rules (``drop*.py``); this module re-exports them and
+declares the plugins registered under the ``esb_bridge.plugins`` entry point ``sftp``: kind ``sftp`` as a
+source and as a sink, with the ``sftp`` CLI group.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-from types import TracebackType
-from typing import Literal, Self
-
-from adapters.legacy.drop import DropSourceConfig
-from adapters.legacy.drop_poller import Candidate, DropPoller
+from adapters.legacy.drop import AfterConfig, ReadinessConfig, validate_shared_drop
+from adapters.legacy.sftp_cli import doctor_report, sftp_group
 from adapters.legacy.sftp_conn import SftpConnection, SftpConnectionConfig
-from adapters.legacy.sftp_fs import SftpFileSystem
-from bridge.ports import BridgeError, Envelope, SourceContext
+from adapters.legacy.sftp_sink import SftpSinkConfig, SftpUploadSink
+from adapters.legacy.sftp_source import SftpDropSource, SftpSourceConfig
+from bridge.plugins import Plugin, PluginContext, PluginRole
 
-__all__ = ["SftpDropSource", "SftpSourceConfig"]
+__all__ = [
+    "PLUGINS",
+    "AfterConfig",
+    "ReadinessConfig",
+    "SftpConnection",
+    "SftpConnectionConfig",
+    "SftpDropSource",
+    "SftpSinkConfig",
+    "SftpSourceConfig",
+    "SftpUploadSink",
+    "doctor_report",
+    "sftp_group",
+    "validate_shared_drop",
+]
 
 
-class SftpSourceConfig(DropSourceConfig, SftpConnectionConfig):
-    """An SFTP drop: connection settings plus the shared drop settings."""
-
-    kind: Literal["sftp"] = "sftp"
+def _source(config: SftpSourceConfig, ctx: PluginContext) -> SftpDropSource:
+    return SftpDropSource(config, base_dir=ctx.base_dir)
 
 
-class SftpDropSource:
-    """A remote SFTP folder as a :class:`~bridge.ports.Source`.
+def _sink(config: SftpSinkConfig, ctx: PluginContext) -> SftpUploadSink:
+    return SftpUploadSink(config, base_dir=ctx.base_dir, target=ctx.target)
 
-    The connection opens lazily on the first poll and is reused; a dropped connection surfaces as
-    :class:`~bridge.ports.ConnectionFailed` from ``poll`` (nothing half-recorded) and the next poll reconnects.
-    """
 
-    def __init__(self, config: SftpSourceConfig, *, base_dir: Path | None = None) -> None:
-        self.config = config
-        self.connection = SftpConnection(config, base_dir=base_dir)
-        self._fs = SftpFileSystem(self.connection)
-        self._poller = DropPoller(config, lambda: self._fs, scheme="sftp")
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-    def open(self, context: SourceContext) -> None:
-        self._poller.open(context)
-
-    def close(self) -> None:
-        self.connection.close()
-
-    def scan(self) -> list[Candidate]:
-        """What the next poll would consider, with reasons (does not download or record anything)."""
-        return self._poller.scan()
-
-    def poll(self) -> Iterator[Envelope]:
-        return self._poller.poll()
-
-    def acknowledge(self, envelope: Envelope) -> None:
-        self._poller.acknowledge(envelope)
-
-    def fail(self, envelope: Envelope, error: BridgeError) -> None:
-        self._poller.fail(envelope, error)
+PLUGINS = (
+    Plugin(PluginRole.SOURCE, "sftp", SftpSourceConfig, _source, cli=sftp_group,
+           description="poll a remote SFTP drop (readiness, identity, after-processing)"),
+    Plugin(PluginRole.SINK, "sftp", SftpSinkConfig, _sink,
+           description="upload one file per message into a remote SFTP drop (temp name, rename)"),
+)

@@ -18,7 +18,7 @@ from typing import Any
 import click
 import yaml
 
-from adapters.legacy.sftp import SftpDropSource, SftpSourceConfig
+from adapters.legacy.sftp_source import SftpDropSource, SftpSourceConfig
 from bridge.ports import BridgeError, ConfigError, SystemClock
 
 __all__ = ["doctor_report", "load_source_config", "sftp_group"]

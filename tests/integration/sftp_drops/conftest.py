@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from adapters.legacy import FolderDropSource, FolderSourceConfig, SftpDropSource, SftpSourceConfig
+from adapters.legacy.folder import FolderDropSource, FolderSourceConfig
+from adapters.legacy.sftp import SftpDropSource, SftpSourceConfig
 from bridge.ports import SourceContext, SystemClock
 from tests.conftest import require_peer
 
@@ -224,7 +225,8 @@ class SinkDrop:
 @pytest.fixture(params=["folder", "sftp"])
 def sink_drop(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SinkDrop]:
     """The same sink contract over a local folder and over real sshd."""
-    from adapters.legacy import FolderSink, FolderSinkConfig, SftpSinkConfig, SftpUploadSink
+    from adapters.legacy.folder import FolderSink, FolderSinkConfig
+    from adapters.legacy.sftp import SftpSinkConfig, SftpUploadSink
 
     folder = tmp_path / "out"
     folder.mkdir()

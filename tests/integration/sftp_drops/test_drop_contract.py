@@ -306,7 +306,7 @@ def test_missing_drop_folder_is_retryable(drop) -> None:
 
 def test_folder_watchdog_wakes_the_poller(tmp_path: Path) -> None:
     """A new file in a watched folder wakes ``wait_for_change``; an idle folder times out."""
-    from adapters.legacy import FolderDropSource, FolderSourceConfig
+    from adapters.legacy.folder import FolderDropSource, FolderSourceConfig
     from bridge.ports import SourceContext, SystemClock
 
     folder = tmp_path / "watched"

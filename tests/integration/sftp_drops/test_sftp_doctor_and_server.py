@@ -13,7 +13,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from adapters.legacy import SftpDropSource, SftpSinkConfig, SftpSourceConfig, SftpUploadSink
+from adapters.legacy.sftp import SftpDropSource, SftpSinkConfig, SftpSourceConfig, SftpUploadSink
 from adapters.legacy.sftp_cli import doctor_report, sftp_group
 from adapters.legacy.sftp_server import EmbeddedSftpServer
 from bridge.ports import Delivery, Encoded, OutcomeStatus, PathName, Role, SourceContext, SystemClock

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.legacy import SftpDropSource
+from adapters.legacy.sftp import SftpDropSource
 from bridge.ports import ConnectionFailed, RetryableError, SourceContext, SystemClock
 from tests.integration.sftp_drops.drop_json_ledger import JsonFileLedger
 
@@ -82,7 +82,7 @@ import json, os, signal, sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 from tests.integration.sftp_drops.drop_json_ledger import JsonFileLedger
-from adapters.legacy import SftpDropSource, SftpSourceConfig
+from adapters.legacy.sftp import SftpDropSource, SftpSourceConfig
 from bridge.ports import SourceContext, SystemClock
 config = SftpSourceConfig.model_validate(json.loads(sys.argv[2]))
 source = SftpDropSource(config)
@@ -143,7 +143,7 @@ import json, sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[3])
 from tests.integration.sftp_drops.drop_json_ledger import JsonFileLedger
-from adapters.legacy import SftpDropSource, SftpSourceConfig
+from adapters.legacy.sftp import SftpDropSource, SftpSourceConfig
 from bridge.ports import SourceContext, SystemClock
 
 source = SftpDropSource(SftpSourceConfig.model_validate(json.loads(sys.argv[1])))

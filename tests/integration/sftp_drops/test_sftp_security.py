@@ -9,7 +9,7 @@ from pathlib import Path
 import paramiko
 import pytest
 
-from adapters.legacy import SftpDropSource
+from adapters.legacy.sftp import SftpDropSource
 from bridge.ports import SecurityError
 
 

@@ -9,16 +9,18 @@ from importlib.metadata import entry_points
 import pytest
 from pydantic import ValidationError
 
-from adapters.legacy import (
+from adapters.legacy.drop import (
     AfterConfig,
-    FolderSinkConfig,
-    FolderSourceConfig,
+    DropEntry,
     ReadinessConfig,
-    SftpSourceConfig,
-    render_name,
+    ReadinessTracker,
+    dated_folder,
+    safe_name,
     validate_shared_drop,
 )
-from adapters.legacy.drop import DropEntry, ReadinessTracker, dated_folder, safe_name
+from adapters.legacy.drop_sink import render_name
+from adapters.legacy.folder import FolderSinkConfig, FolderSourceConfig
+from adapters.legacy.sftp import SftpSourceConfig
 from bridge.plugins import Plugin, PluginRole
 from bridge.ports import ConfigError, Delivery, Encoded, HostileInput, PathName, Role, SimulatedClock
 
