@@ -104,9 +104,23 @@ def openssh_download(sshd: Sshd, remote: Path, local: Path) -> float:
     batch.write_text(f'get "{remote}" "{local}"\n')
     started = time.perf_counter()
     subprocess.run(
-        ["sftp", "-q", "-b", str(batch), "-P", str(sshd.port), "-i", str(sshd.work / "client_key"),
-         "-o", f"UserKnownHostsFile={sshd.work / 'known_hosts'}", "-o", "StrictHostKeyChecking=yes",
-         "-o", "BatchMode=yes", f"{os.environ.get('USER') or 'root'}@127.0.0.1"],
+        [
+            "sftp",
+            "-q",
+            "-b",
+            str(batch),
+            "-P",
+            str(sshd.port),
+            "-i",
+            str(sshd.work / "client_key"),
+            "-o",
+            f"UserKnownHostsFile={sshd.work / 'known_hosts'}",
+            "-o",
+            "StrictHostKeyChecking=yes",
+            "-o",
+            "BatchMode=yes",
+            f"{os.environ.get('USER') or 'root'}@127.0.0.1",
+        ],
         check=True,
     )
     elapsed = time.perf_counter() - started
@@ -150,8 +164,9 @@ print(json.dumps({"seconds": download, "bytes": counted, "peak_rss_mb": peak, "c
 
 def source_download(sshd: Sshd, folder: Path, spool: Path, **extra: object) -> dict[str, float]:
     fields = {**sshd.source_fields(folder), **extra}
-    out = subprocess.run([sys.executable, "-c", CHILD, json.dumps(fields), str(spool)], check=True,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, json.dumps(fields), str(spool)], check=True, capture_output=True, text=True
+    )
     for leftover in spool.glob("*"):
         leftover.unlink()
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -200,21 +215,29 @@ def main() -> None:
             pairs = sorted(t / r["seconds"] for t, r in zip(theirs, ours, strict=True))
             print(f"file: {mb:.0f} MB over 127.0.0.1, {args.runs} alternating runs each")
             for i, (t, r) in enumerate(zip(theirs, ours, strict=True)):
-                print(f"  run {i + 1}: OpenSSH {mb / t:7.1f} MB/s, source {mb / r['seconds']:7.1f} MB/s, "
-                      f"ratio {t / r['seconds']:.2f}")
+                print(
+                    f"  run {i + 1}: OpenSSH {mb / t:7.1f} MB/s, source {mb / r['seconds']:7.1f} MB/s, "
+                    f"ratio {t / r['seconds']:.2f}"
+                )
             print(f"OpenSSH sftp client : {mb / t_theirs:8.1f} MB/s best ({t_theirs:.2f} s)")
-            print(f"SftpDropSource.poll : {mb / best['seconds']:8.1f} MB/s best ({best['seconds']:.2f} s, "
-                  f"cipher {best['cipher']}, spooled + SHA-256)")
-            print(f"ratio source/OpenSSH: best/best {t_theirs / best['seconds']:.2f}, "
-                  f"median of runs {pairs[len(pairs) // 2]:.2f} (goal >= 0.55)")
+            print(
+                f"SftpDropSource.poll : {mb / best['seconds']:8.1f} MB/s best ({best['seconds']:.2f} s, "
+                f"cipher {best['cipher']}, spooled + SHA-256)"
+            )
+            print(
+                f"ratio source/OpenSSH: best/best {t_theirs / best['seconds']:.2f}, "
+                f"median of runs {pairs[len(pairs) // 2]:.2f} (goal >= 0.55)"
+            )
             big.unlink()
             if args.rss_size_mb:
                 huge = drop / "rss.dat"
                 make_file(huge, args.rss_size_mb)
                 result = source_download(sshd, drop, spool, **extra)
                 rate = result["bytes"] / 1e6 / result["seconds"]
-                print(f"{args.rss_size_mb} MB through source + counting decoder: peak RSS "
-                      f"{result['peak_rss_mb']:.0f} MB (goal < 200 MB), {rate:.1f} MB/s download")
+                print(
+                    f"{args.rss_size_mb} MB through source + counting decoder: peak RSS "
+                    f"{result['peak_rss_mb']:.0f} MB (goal < 200 MB), {rate:.1f} MB/s download"
+                )
     print(f"benchmark parent peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 

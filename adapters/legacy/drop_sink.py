@@ -176,8 +176,10 @@ class DropWriter:
                     return Outcome.delivered(target_id=posixpath.basename(final), detail="already delivered")
             else:
                 return Outcome.rejected(Rejected(f"no free unique name for {name}", location=Location(file=final)))
-        temp = posixpath.join(folder, f"{self.config.temp_prefix}{posixpath.basename(final)}.{uuid.uuid4().hex[:8]}"
-                              f"{self.config.temp_suffix}")
+        temp = posixpath.join(
+            folder,
+            f"{self.config.temp_prefix}{posixpath.basename(final)}.{uuid.uuid4().hex[:8]}{self.config.temp_suffix}",
+        )
         try:
             fs.write_file(temp, body, self.config.mode)
             written = fs.stat(temp)

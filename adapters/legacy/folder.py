@@ -29,13 +29,13 @@ log = logging.getLogger(__name__)
 class FolderSourceConfig(DropSourceConfig):
     """A local folder polled as a drop."""
 
-    kind: Literal["folder_drop"] = "folder_drop"
+    kind: Literal["folder"] = "folder"
 
 
 class FolderSinkConfig(DropSinkConfig):
     """A local folder written as a drop."""
 
-    kind: Literal["folder_drop"] = "folder_drop"
+    kind: Literal["folder"] = "folder"
 
 
 class LocalFileSystem:
@@ -135,8 +135,9 @@ class FolderDropSource:
         self._poller.open(context)
         if self._watch and self._observer is None:
             if not os.path.isdir(self.config.path):
-                log.warning("drop folder %s does not exist (yet); polling without change notifications",
-                            self.config.path)
+                log.warning(
+                    "drop folder %s does not exist (yet); polling without change notifications", self.config.path
+                )
                 return
             from watchdog.observers import Observer
 
@@ -201,11 +202,21 @@ def _sink(config: FolderSinkConfig, ctx: PluginContext) -> FolderSink:
     return FolderSink(config.model_copy(update={"path": str(ctx.resolve(config.path))}), target=ctx.target)
 
 
-#: Registered under the ``esb_bridge.plugins`` entry point ``folder_drop`` (the core's simpler ``folder`` kind
-#: is a different plugin): kind ``folder_drop`` as a source and as a sink.
+#: Registered under the ``esb_bridge.plugins`` entry point ``folder`` (the core's simpler ``folder`` kind
+#: is a different plugin): kind ``folder`` as a source and as a sink.
 PLUGINS = (
-    Plugin(PluginRole.SOURCE, "folder_drop", FolderSourceConfig, _source,
-           description="poll a local drop folder (watchdog wake-up, same rules as sftp)"),
-    Plugin(PluginRole.SINK, "folder_drop", FolderSinkConfig, _sink,
-           description="write one file per message into a local folder (temp name, rename)"),
+    Plugin(
+        PluginRole.SOURCE,
+        "folder",
+        FolderSourceConfig,
+        _source,
+        description="poll a local drop folder (watchdog wake-up, same rules as sftp)",
+    ),
+    Plugin(
+        PluginRole.SINK,
+        "folder",
+        FolderSinkConfig,
+        _sink,
+        description="write one file per message into a local folder (temp name, rename)",
+    ),
 )

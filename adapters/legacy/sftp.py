@@ -40,8 +40,19 @@ def _sink(config: SftpSinkConfig, ctx: PluginContext) -> SftpUploadSink:
 
 
 PLUGINS = (
-    Plugin(PluginRole.SOURCE, "sftp", SftpSourceConfig, _source, cli=sftp_group,
-           description="poll a remote SFTP drop (readiness, identity, after-processing)"),
-    Plugin(PluginRole.SINK, "sftp", SftpSinkConfig, _sink,
-           description="upload one file per message into a remote SFTP drop (temp name, rename)"),
+    Plugin(
+        PluginRole.SOURCE,
+        "sftp",
+        SftpSourceConfig,
+        _source,
+        cli=sftp_group,
+        description="poll a remote SFTP drop (readiness, identity, after-processing)",
+    ),
+    Plugin(
+        PluginRole.SINK,
+        "sftp",
+        SftpSinkConfig,
+        _sink,
+        description="upload one file per message into a remote SFTP drop (temp name, rename)",
+    ),
 )

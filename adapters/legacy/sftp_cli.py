@@ -108,8 +108,13 @@ def sftp_group() -> None:
 
 @sftp_group.command("doctor")
 @click.argument("interface")
-@click.option("--config", "config_file", type=click.Path(path_type=Path), default=None,
-              help="config file (default: $ESB_BRIDGE_CONFIG or ./bridge.yaml)")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="config file (default: $ESB_BRIDGE_CONFIG or ./bridge.yaml)",
+)
 @click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
 @click.pass_context
 def doctor(ctx: click.Context, interface: str, config_file: Path | None, as_json: bool) -> None:
@@ -132,10 +137,19 @@ def doctor(ctx: click.Context, interface: str, config_file: Path | None, as_json
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--port", type=int, default=2222, show_default=True, help="port on 127.0.0.1 (0: any free port)")
 @click.option("--user", default="demo", show_default=True)
-@click.option("--password-env", default="ESB_BRIDGE_SFTP_PASSWORD", show_default=True,
-              help="environment variable holding the password")
-@click.option("--known-hosts", "known_hosts", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="write the server's known_hosts line here, for the client config")
+@click.option(
+    "--password-env",
+    default="ESB_BRIDGE_SFTP_PASSWORD",
+    show_default=True,
+    help="environment variable holding the password",
+)
+@click.option(
+    "--known-hosts",
+    "known_hosts",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="write the server's known_hosts line here, for the client config",
+)
 def serve(folder: Path, port: int, user: str, password_env: str, known_hosts: Path | None) -> None:
     """Serve FOLDER over SFTP on 127.0.0.1 (embedded server for trying esb-bridge; not for production)."""
     import threading

@@ -40,8 +40,9 @@ class _PipelinedReader:
     Short reads are completed synchronously; errors become bridge errors (a dropped connection is retryable).
     """
 
-    def __init__(self, client: paramiko.SFTPClient, handle: paramiko.SFTPFile, path: str, size: int,
-                 conn: SftpConnection) -> None:
+    def __init__(
+        self, client: paramiko.SFTPClient, handle: paramiko.SFTPFile, path: str, size: int, conn: SftpConnection
+    ) -> None:
         self._client: Any = client  # its request plumbing is not in the type stubs
         self._handle, self._path, self._size, self._conn = handle, path, size, conn
         self._depth = conn.config.pipeline_depth

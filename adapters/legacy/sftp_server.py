@@ -251,8 +251,9 @@ class EmbeddedSftpServer:
         acceptor = threading.Thread(target=self._accept_loop, name="embedded-sftp-accept", daemon=True)
         acceptor.start()
         self._threads.append(acceptor)
-        log.info("embedded SFTP server on %s:%d serving %s (host key %s)", self.host, self.port, self.root,
-                 self.fingerprint)
+        log.info(
+            "embedded SFTP server on %s:%d serving %s (host key %s)", self.host, self.port, self.root, self.fingerprint
+        )
         return self
 
     def __exit__(

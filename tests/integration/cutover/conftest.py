@@ -81,7 +81,7 @@ retry: {{initial: 1s, multiplier: 2, jitter: 0, max_attempts: 3, max_delay: 10s}
 interfaces:
   customers:
     canonical: Customer
-    source: {{kind: folder, path: drop, pattern: "*.jsonl"}}
+    source: {{kind: folder, path: drop, include: ["*.jsonl"], readiness: {{rule: rename}}}}
     decoder: {{kind: jsonl}}
     schedule: {{every: {every}}}
     legacy:{legacy_block}

@@ -19,7 +19,7 @@ from tests.integration.cutover.conftest import write_customers
 
 OBSERVED = """
       kind: observe
-      observe: {kind: folder, path: observed, pattern: "*.json"}
+      observe: {kind: folder, path: observed, include: ["*.json"], readiness: {rule: rename}}
       project: {kind: canonical-json}"""
 
 

@@ -52,7 +52,7 @@ def test_rejecting_sink_dead_letters_then_replay_delivers(
         dls = dead_letters(runner.ledger.engine)
         assert len(dls) == 3
         assert {d["kind"] for d in dls} == {"delivery"}
-        assert dls[0]["location"]["file"] == str(drop) and dls[0]["location"]["line"] == 1
+        assert dls[0]["location"]["file"] == drop.as_uri() and dls[0]["location"]["line"] == 1
         assert "customer unknown" in dls[0]["error"]["message"]
         assert len(ScriptedSink.CALLS["legacy"]) == 3  # permanent: no retry
         scripted["legacy"] = {"then": "ok"}
@@ -117,7 +117,7 @@ def test_validate_reports_every_mistake_with_its_line(tmp_path: Path) -> None:
 interfaces:
   customers:
     canonical: Custmer
-    source: {kind: folder, path: drop}
+    source: {kind: folder, path: drop, readiness: {rule: rename}}
     decoder: {kind: jsonl}
     legacy:
       encoder: {kind: json}
@@ -125,7 +125,7 @@ interfaces:
     cutover: {mode: legacy_only}
   invoices:
     canonical: Invoice
-    source: {kind: folder, path: drop2}
+    source: {kind: folder, path: drop2, readiness: {rule: rename}}
     decoder: {kind: xmll}
     legacy:
       encoder: {kind: json}

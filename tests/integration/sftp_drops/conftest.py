@@ -206,7 +206,7 @@ def drop(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Drop]:
     else:
 
         def make(**fields: Any) -> Any:
-            config = FolderSourceConfig.model_validate({"kind": "folder_drop", "path": str(folder), **fields})
+            config = FolderSourceConfig.model_validate({"kind": "folder", "path": str(folder), **fields})
             src = FolderDropSource(config)
             opened.append(src)
             return src
@@ -245,7 +245,7 @@ def sink_drop(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SinkDr
     else:
 
         def make(**fields: Any) -> Any:
-            config = FolderSinkConfig.model_validate({"kind": "folder_drop", "path": str(folder), **fields})
+            config = FolderSinkConfig.model_validate({"kind": "folder", "path": str(folder), **fields})
             sink = FolderSink(config).__enter__()
             opened.append(sink)
             return sink

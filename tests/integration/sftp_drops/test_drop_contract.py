@@ -312,7 +312,7 @@ def test_folder_watchdog_wakes_the_poller(tmp_path: Path) -> None:
     folder = tmp_path / "watched"
     folder.mkdir()
     ledger = MemoryLedger()
-    with FolderDropSource(FolderSourceConfig.model_validate({"kind": "folder_drop", "path": str(folder)})) as source:
+    with FolderDropSource(FolderSourceConfig.model_validate({"kind": "folder", "path": str(folder)})) as source:
         source.open(SourceContext("watch", SystemClock(), tmp_path / "spool", ledger))
         assert source.wait_for_change(0.2) is False
         (folder / "new.xml").write_bytes(b"<n/>")

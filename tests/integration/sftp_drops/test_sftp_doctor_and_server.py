@@ -76,10 +76,16 @@ def test_embedded_server_serves_source_and_sink(embedded: EmbeddedSftpServer, tm
     known.write_text(embedded.known_hosts_line())
     (embedded.root / "in").mkdir()
     _aged(embedded.root / "in" / "order 1 ü.csv", b"id\n1\n")
-    common = {"host": "127.0.0.1", "port": embedded.port, "user": "demo", "password": "demo-pass",
-              "known_hosts": str(known)}
-    source = SftpDropSource(SftpSourceConfig.model_validate({**common, "kind": "sftp", "path": "/in",
-                                                             "readiness": {"rule": "rename"}}))
+    common = {
+        "host": "127.0.0.1",
+        "port": embedded.port,
+        "user": "demo",
+        "password": "demo-pass",
+        "known_hosts": str(known),
+    }
+    source = SftpDropSource(
+        SftpSourceConfig.model_validate({**common, "kind": "sftp", "path": "/in", "readiness": {"rule": "rename"}})
+    )
     source.open(SourceContext("demo", SystemClock(), tmp_path / "spool", _Ledger()))
     [envelope] = list(source.poll())
     assert envelope.origin == f"sftp://demo@127.0.0.1:{embedded.port}/in/order 1 ü.csv"
@@ -87,12 +93,14 @@ def test_embedded_server_serves_source_and_sink(embedded: EmbeddedSftpServer, tm
     source.close()
     assert (embedded.root / "in" / "archive" / "order 1 ü.csv").read_bytes() == b"id\n1\n"
 
-    sink = SftpUploadSink(SftpSinkConfig.model_validate({**common, "kind": "sftp", "path": "/out",
-                                                         "done_suffix": ".done"}))
+    sink = SftpUploadSink(
+        SftpSinkConfig.model_validate({**common, "kind": "sftp", "path": "/out", "done_suffix": ".done"})
+    )
     (embedded.root / "out").mkdir()
     mid = uuid.uuid4()
-    delivery = Delivery(mid, "demo", PathName.LEGACY, Role.AUTHORITATIVE, "K1", 1,
-                        Encoded(b"<x/>", "application/xml"), "tx")
+    delivery = Delivery(
+        mid, "demo", PathName.LEGACY, Role.AUTHORITATIVE, "K1", 1, Encoded(b"<x/>", "application/xml"), "tx"
+    )
     with sink:
         assert sink.deliver(delivery).status is OutcomeStatus.DELIVERED
         assert sink.deliver(delivery).status is OutcomeStatus.DELIVERED
@@ -144,15 +152,21 @@ class _Ledger:
 
 def _bridge_config(tmp_path: Path, source: dict) -> Path:
     config = tmp_path / "bridge.yaml"
-    config.write_text(yaml.safe_dump({
-        "store": f"sqlite:///{tmp_path / 'ledger.db'}",
-        "interfaces": {"invoices": {
-            "canonical": "Customer",
-            "source": source,
-            "decoder": {"kind": "jsonl"},
-            "legacy": {"encoder": {"kind": "json"}, "sink": {"kind": "file", "path": "out"}},
-        }},
-    }))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "store": f"sqlite:///{tmp_path / 'ledger.db'}",
+                "interfaces": {
+                    "invoices": {
+                        "canonical": "Customer",
+                        "source": source,
+                        "decoder": {"kind": "jsonl"},
+                        "legacy": {"encoder": {"kind": "json"}, "sink": {"kind": "file", "path": "out"}},
+                    }
+                },
+            }
+        )
+    )
     return config
 
 

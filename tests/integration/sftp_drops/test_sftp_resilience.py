@@ -104,8 +104,15 @@ def test_sigkill_between_download_and_move_loses_nothing_duplicates_nothing(sshd
     fields = json.loads(config.model_dump_json())
     fields["key_passphrase"] = None
     child = subprocess.run(
-        [sys.executable, "-c", CHILD, str(Path(__file__).parent), json.dumps(fields), str(tmp_path / "spool"),
-         str(ledger_file)],
+        [
+            sys.executable,
+            "-c",
+            CHILD,
+            str(Path(__file__).parent),
+            json.dumps(fields),
+            str(tmp_path / "spool"),
+            str(ledger_file),
+        ],
         capture_output=True,
         text=True,
         timeout=60,
@@ -179,7 +186,9 @@ def test_200_mb_file_streams_with_bounded_memory(sshd, tmp_path: Path) -> None:
     spool.mkdir()
     child = subprocess.run(
         [sys.executable, "-c", RSS_CHILD, json.dumps(fields), str(spool), str(Path(__file__).parent)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert child.returncode == 0, child.stderr
     result = json.loads(child.stdout.strip().splitlines()[-1])

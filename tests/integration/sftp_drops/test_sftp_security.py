@@ -41,8 +41,11 @@ def test_host_key_mismatch_is_refused_clearly(sshd, tmp_path: Path) -> None:
     """A different key for the host in known_hosts refuses the connection with both fingerprints named."""
     known = tmp_path / "known_hosts"
     known.write_text(_other_key_line(sshd, tmp_path))
-    with pytest.raises(SecurityError, match=r"host key mismatch for \[127.0.0.1\]:\d+: server presented ssh-ed25519 "
-                                            r"SHA256:\S+, known_hosts .* expects SHA256:"):
+    with pytest.raises(
+        SecurityError,
+        match=r"host key mismatch for \[127.0.0.1\]:\d+: server presented ssh-ed25519 "
+        r"SHA256:\S+, known_hosts .* expects SHA256:",
+    ):
         _connect(sshd, tmp_path, known_hosts=str(known))
 
 

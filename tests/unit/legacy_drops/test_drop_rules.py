@@ -88,8 +88,9 @@ def test_config_model_rejects_shared_drop_that_moves() -> None:
     with pytest.raises(ValidationError, match="shared drop"):
         SftpSourceConfig.model_validate({**base, "kind": "sftp", "shared": True})
     with pytest.raises(ValidationError, match="shared drop"):
-        FolderSourceConfig.model_validate({"kind": "folder_drop", "path": "/d", "shared": True,
-                                           "after": {"action": "delete"}})
+        FolderSourceConfig.model_validate(
+            {"kind": "folder", "path": "/d", "shared": True, "after": {"action": "delete"}}
+        )
     ok = SftpSourceConfig.model_validate({**base, "kind": "sftp", "shared": True, "after": {"action": "leave"}})
     validate_shared_drop(ok)
 
@@ -97,7 +98,7 @@ def test_config_model_rejects_shared_drop_that_moves() -> None:
 def test_after_config_move_to_implies_move() -> None:
     """``after: {move_to: ...}`` alone means move; the default archive folder is relative to the drop."""
     assert AfterConfig.model_validate({"move_to": "/a"}).effective_action == "move"
-    config = FolderSourceConfig.model_validate({"kind": "folder_drop", "path": "/in"})
+    config = FolderSourceConfig.model_validate({"kind": "folder", "path": "/in"})
     assert config.folder(config.after.move_to) == "/in/archive"
     assert config.folder("/elsewhere") == "/elsewhere"
 
@@ -105,12 +106,12 @@ def test_after_config_move_to_implies_move() -> None:
 def test_selection_include_exclude_regex() -> None:
     """include globs, exclude globs and regex all apply; a bad regex is a config error."""
     config = FolderSourceConfig.model_validate(
-        {"kind": "folder_drop", "path": "/in", "include": ["*.xml"], "exclude": ["draft*"], "regex": r"^inv_\d+"}
+        {"kind": "folder", "path": "/in", "include": ["*.xml"], "exclude": ["draft*"], "regex": r"^inv_\d+"}
     )
     assert config.selects("inv_1.xml") and not config.selects("inv_1.csv")
     assert not config.selects("draft_inv.xml") and not config.selects("x_inv_1.xml")
     with pytest.raises(ValidationError, match="does not compile"):
-        FolderSourceConfig.model_validate({"kind": "folder_drop", "path": "/in", "regex": "("})
+        FolderSourceConfig.model_validate({"kind": "folder", "path": "/in", "regex": "("})
 
 
 @pytest.mark.parametrize("name", ["..", ".", "", "a/b", "..\\x", "nul\x00byte", "line\nfeed"])
@@ -131,8 +132,9 @@ def test_dated_folder() -> None:
 
 
 def _delivery(key: str, media: str = "application/xml", name: str | None = None) -> Delivery:
-    return Delivery(uuid.UUID(int=7), "iface", PathName.LEGACY, Role.AUTHORITATIVE, key, 1,
-                    Encoded(b"x", media, name), "tx/1")
+    return Delivery(
+        uuid.UUID(int=7), "iface", PathName.LEGACY, Role.AUTHORITATIVE, key, 1, Encoded(b"x", media, name), "tx/1"
+    )
 
 
 def test_render_name() -> None:
@@ -147,7 +149,7 @@ def test_render_name() -> None:
 def test_unknown_template_field_is_a_config_error() -> None:
     """A template naming an unknown field is rejected when the config is validated."""
     with pytest.raises(ValidationError, match="unknown field"):
-        FolderSinkConfig.model_validate({"kind": "folder_drop", "path": "/o", "name_template": "{attempt}.xml"})
+        FolderSinkConfig.model_validate({"kind": "folder", "path": "/o", "name_template": "{attempt}.xml"})
 
 
 def test_simulated_clock_drives_readiness() -> None:
@@ -162,11 +164,15 @@ def test_simulated_clock_drives_readiness() -> None:
 
 
 def test_entry_points_register_the_kinds() -> None:
-    """The sftp and folder_drop entry points expose source and sink plugins with their config models."""
-    ours = [ep for ep in entry_points(group="esb_bridge.plugins") if ep.name in ("sftp", "folder_drop")]
+    """The sftp and folder entry points expose source and sink plugins with their config models."""
+    ours = [ep for ep in entry_points(group="esb_bridge.plugins") if ep.name in ("sftp", "folder")]
     loaded = {ep.name: ep.load() for ep in ours}
     kinds = {(p.role, p.kind) for plugins in loaded.values() for p in plugins if isinstance(p, Plugin)}
-    assert kinds == {(PluginRole.SOURCE, "sftp"), (PluginRole.SINK, "sftp"),
-                     (PluginRole.SOURCE, "folder_drop"), (PluginRole.SINK, "folder_drop")}
+    assert kinds == {
+        (PluginRole.SOURCE, "sftp"),
+        (PluginRole.SINK, "sftp"),
+        (PluginRole.SOURCE, "folder"),
+        (PluginRole.SINK, "folder"),
+    }
     sftp_source = next(p for p in loaded["sftp"] if p.role is PluginRole.SOURCE)
     assert sftp_source.cli is not None and "doctor" in sftp_source.cli.commands
