@@ -1,0 +1,50 @@
+"""Shared last step of every decoder and projection: hook, validation, and errors with their location."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from bridge.ports import Location, RecordInvalid
+from translators.mapping.compiled import CompiledMapping, FieldProblem
+
+__all__ = ["OBSERVED", "STRICT", "build_record", "dotted_loc", "problem_error"]
+
+STRICT: dict[str, str] = {"mode": "strict"}
+OBSERVED: dict[str, str] = {"mode": "observed"}
+
+
+def dotted_loc(loc: tuple[int | str, ...]) -> str:
+    """pydantic's ``('lines', 0, 'quantity')`` as ``lines[0].quantity``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def build_record(mapping: CompiledMapping, data: dict[str, Any], location: Location, context: dict[str, str]) -> Any:
+    """Run the mapping's hook and validate ``data`` as the canonical model; RecordInvalid says where."""
+    try:
+        if mapping.hook is not None:
+            data = mapping.hook(data)
+        model: type[BaseModel] = mapping.model
+        return model.model_validate(data, context=context)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        first = dotted_loc(errors[0]["loc"]) if errors else None
+        summary = "; ".join(f"{dotted_loc(e['loc']) or '<record>'}: {e['msg']}" for e in errors[:10])
+        raise RecordInvalid(
+            f"record fails {mapping.spec.canonical} validation: {summary}",
+            location=Location(field=first or None).merge(location),
+            detail={"errors": [{"loc": dotted_loc(e["loc"]), "msg": e["msg"]} for e in errors]},
+        ) from exc
+    except FieldProblem as exc:
+        raise problem_error(exc, location) from exc
+
+
+def problem_error(problem: FieldProblem, location: Location) -> RecordInvalid:
+    """A conversion problem of one field as the dead-letter error of its record."""
+    return RecordInvalid(
+        f"field {problem.field}: {problem.message}", location=Location(field=problem.field).merge(location)
+    )
