@@ -86,7 +86,7 @@ def _customer_csv(tmp_path: Path, header: str, rows: list[str], *, delimiter: st
 def test_header_alias_is_accepted(tmp_path: Path) -> None:
     """A column named by one of its aliases (older export) maps like the main name."""
     mapping = _customer_csv(tmp_path, "", [])
-    ok, failed = _decode(mapping, "Kundennummer;Name;Limit;WKZ\n1;A;1.234,50;EUR\n".encode())
+    ok, failed = _decode(mapping, b"Kundennummer;Name;Limit;WKZ\n1;A;1.234,50;EUR\n")
     assert failed == [] and ok[0].record.customer_number == "1" and str(ok[0].record.credit_limit) == "1234.50"
 
 
