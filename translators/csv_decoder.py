@@ -308,7 +308,10 @@ class CsvDecoder:
                 if plan.lines is None:
                     continue
                 try:
-                    items.append(finish_object(extract_row(row, plan.lines[1]), lf.children))
+                    line_data = extract_row(row, plan.lines[1])
+                    if not line_data:
+                        continue  # a record without lines still has one row, with empty line columns
+                    items.append(finish_object(line_data, lf.children))
                 except FieldProblem as exc:
                     raise exc.nested(f"{lf.name}[{i}]") from None
             data[lf.name] = items

@@ -72,6 +72,8 @@ class CompiledField:
     start: int | None = None
     length: int | None = None
     trim: bool = True
+    kind: str = "str"
+    """The converter type (``str``, ``decimal``, ``int``, ``date``, ``datetime``, ``bool``)."""
     conv: Forward | None = None
     rev: Reverse = str
     codes: Mapping[str, str] | None = None

@@ -169,7 +169,9 @@ class _Compiler:
         self, name: str, fs: FieldSpec, annotation: Any, loc: tuple[str | int, ...], dotted: str
     ) -> CompiledField:
         fmt = self.spec.format
-        cf = CompiledField(name=name, dotted=dotted, trim=fs.convert.trim, required=fs.required, many=fs.many)
+        cf = CompiledField(
+            name=name, dotted=dotted, trim=fs.convert.trim, kind=fs.convert.type, required=fs.required, many=fs.many
+        )
         cf.attrs = dict(fs.attrs)
         if "const" in fs.model_fields_set:
             cf.has_const, cf.const = True, fs.const
