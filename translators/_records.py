@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from bridge.ports import Location, RecordInvalid
+from bridge.ports import EncodeError, Location, RecordInvalid
 from translators.mapping.compiled import CompiledMapping, FieldProblem
 
-__all__ = ["OBSERVED", "STRICT", "build_record", "dotted_loc", "problem_error"]
+__all__ = ["OBSERVED", "STRICT", "build_record", "dotted_loc", "encode_errors", "problem_error"]
 
 STRICT: dict[str, str] = {"mode": "strict"}
 OBSERVED: dict[str, str] = {"mode": "observed"}
@@ -48,3 +50,16 @@ def problem_error(problem: FieldProblem, location: Location) -> RecordInvalid:
     return RecordInvalid(
         f"field {problem.field}: {problem.message}", location=Location(field=problem.field).merge(location)
     )
+
+
+@contextmanager
+def encode_errors(what: str) -> Iterator[None]:
+    """Translate a field that cannot be rendered into ``EncodeError`` naming the field."""
+    try:
+        yield
+    except FieldProblem as exc:
+        raise EncodeError(
+            f"cannot render field {exc.field}: {exc.message}", location=Location(field=exc.field)
+        ) from exc
+    except ValueError as exc:
+        raise EncodeError(f"cannot render record as {what}: {exc}") from exc

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 from bridge.ports import EncodeContext, Encoded, EncodeError, Location
-from translators.mapping.compiled import CompiledField, CompiledMapping, CompiledObject, FieldProblem
+from translators._records import encode_errors
+from translators.mapping.compiled import CompiledField, CompiledMapping, CompiledObject
 from translators.mapping.spec import CsvOptions
 
 __all__ = ["CsvEncoder"]
@@ -153,14 +154,8 @@ class CsvEncoder:
         writer = csv.writer(
             buffer, delimiter=delimiter, quotechar=options.quotechar, lineterminator=options.line_terminator
         )
-        try:
+        with encode_errors("CSV"):
             writer.writerows(self.rows(record))
-        except FieldProblem as exc:
-            raise EncodeError(
-                f"cannot render field {exc.field}: {exc.message}", location=Location(field=exc.field)
-            ) from exc
-        except ValueError as exc:
-            raise EncodeError(f"cannot render record as CSV: {exc}") from exc
         text = buffer.getvalue()
         try:
             return text.encode(options.encoding)

@@ -11,9 +11,10 @@ from typing import Any, Literal
 
 import orjson
 
-from bridge.ports import EncodeContext, Encoded, EncodeError, Location
+from bridge.ports import EncodeContext, Encoded
+from translators._records import encode_errors
 from translators.json_mapping import render_json
-from translators.mapping.compiled import CompiledMapping, FieldProblem
+from translators.mapping.compiled import CompiledMapping
 
 __all__ = ["JsonMappedEncoder"]
 
@@ -29,14 +30,8 @@ class JsonMappedEncoder:
 
     def document(self, record: Any) -> dict[str, Any]:
         """The body as a dict (wrapped under the mapping's ``record`` path when it has one)."""
-        try:
+        with encode_errors("JSON"):
             body = render_json(self.mapping.root, record, numbers=self.numbers)
-        except FieldProblem as exc:
-            raise EncodeError(
-                f"cannot render field {exc.field}: {exc.message}", location=Location(field=exc.field)
-            ) from exc
-        except ValueError as exc:
-            raise EncodeError(f"cannot render record as JSON: {exc}") from exc
         for key in reversed([k for k in (self.mapping.spec.record or "").split(".") if k]):
             body = {key: body}
         return body

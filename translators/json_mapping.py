@@ -15,7 +15,14 @@ from typing import Any
 import orjson
 
 from bridge.ports import DecodeError, Location
-from translators.mapping.compiled import MISSING, CompiledField, CompiledObject, FieldProblem, finish_object
+from translators.mapping.compiled import (
+    MISSING,
+    CompiledField,
+    CompiledObject,
+    FieldProblem,
+    finish_object,
+    written_fields,
+)
 
 __all__ = ["extract_json", "load_json", "render_json"]
 
@@ -109,12 +116,7 @@ def _native(f: CompiledField, value: Any, numbers: bool) -> Any:
 def render_json(obj: CompiledObject, record: Any, *, numbers: bool = False) -> dict[str, Any]:
     """The JSON object (plain dict, orjson-ready) for ``record`` under ``obj``'s fields."""
     out: dict[str, Any] = {}
-    for f in obj.fields:
-        if f.has_const or f.name.startswith("_"):
-            continue
-        value = getattr(record, f.name, None)
-        if value is None:
-            continue
+    for f, value in written_fields(obj, record):
         if f.children is not None and f.is_grouping:
             out.update(render_json(f.children, value, numbers=numbers))
             continue

@@ -13,8 +13,16 @@ from typing import Any
 
 from lxml import etree
 
-from bridge.ports import ContractViolation, EncodeContext, Encoded, EncodeError, Location
-from translators.mapping.compiled import CompiledField, CompiledMapping, CompiledObject, FieldProblem, Step
+from bridge.ports import ContractViolation, EncodeContext, Encoded
+from translators._records import encode_errors
+from translators.mapping.compiled import (
+    CompiledField,
+    CompiledMapping,
+    CompiledObject,
+    FieldProblem,
+    Step,
+    written_fields,
+)
 from translators.safe import safe_parser
 
 __all__ = ["XmlEncoder", "render_element"]
@@ -69,20 +77,11 @@ class _Writer:
             self.attrs(element, f)
 
     def write(self, parent: Any, obj: CompiledObject, record: Any) -> None:
-        for f in obj.fields:
-            if f.has_const or f.name.startswith("_"):
-                continue
-            value = getattr(record, f.name, None)
-            if value is None:
-                continue
+        for f, value in written_fields(obj, record):
             try:
                 self.field(parent, f, value)
-            except FieldProblem as exc:
-                raise EncodeError(
-                    f"cannot render field {exc.field}: {exc.message}", location=Location(field=exc.field)
-                ) from exc
             except ValueError as exc:
-                raise EncodeError(f"cannot render field {f.name}: {exc}", location=Location(field=f.name)) from exc
+                raise FieldProblem(f.name, str(exc)) from exc
 
     def field(self, parent: Any, f: CompiledField, value: Any) -> None:
         if f.children is not None:
@@ -114,7 +113,8 @@ def render_element(mapping: CompiledMapping, record: Any) -> Any:
         nsmap[None] = record_ns
     root = etree.Element(steps[0].tag, nsmap=nsmap)  # type: ignore[arg-type]
     element = _descend(root, steps[1:], True) if len(steps) > 1 else root
-    _Writer(record).write(element, mapping.root, record)
+    with encode_errors("XML"):
+        _Writer(record).write(element, mapping.root, record)
     return root
 
 

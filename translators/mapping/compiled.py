@@ -7,14 +7,23 @@ carrying the dotted field path, turned into ``RecordInvalid`` by the decoders.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from translators.mapping.converters import Forward, Reverse
 
-__all__ = ["MISSING", "CompiledField", "CompiledMapping", "CompiledObject", "FieldProblem", "Step", "finish_object"]
+__all__ = [
+    "MISSING",
+    "CompiledField",
+    "CompiledMapping",
+    "CompiledObject",
+    "FieldProblem",
+    "Step",
+    "finish_object",
+    "written_fields",
+]
 
 
 class _Missing:
@@ -161,6 +170,16 @@ class CompiledObject:
                 self.required.append((f.name, f.dotted))
             if f.children is not None and f.is_grouping:
                 self.grouping.append(f)
+
+
+def written_fields(obj: CompiledObject, record: Any) -> Iterator[tuple[CompiledField, Any]]:
+    """The fields an encoder writes for ``record``: present values, neither constants nor hook scratch fields."""
+    for f in obj.fields:
+        if f.has_const or f.name.startswith("_"):
+            continue
+        value = getattr(record, f.name, None)
+        if value is not None:
+            yield f, value
 
 
 def finish_object(out: dict[str, Any], obj: CompiledObject) -> dict[str, Any]:
