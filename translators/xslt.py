@@ -21,9 +21,8 @@ from translators.xml_encoder import render_element
 
 __all__ = ["XsltEncoder", "compile_stylesheet"]
 
-_DENY_ALL = etree.XSLTAccessControl(
-    read_file=False, write_file=False, create_dir=False, read_network=False, write_network=False
-)
+_ACCESS: Any = etree.XSLTAccessControl  # lxml-stubs lack its keyword arguments
+_DENY_ALL = _ACCESS(read_file=False, write_file=False, create_dir=False, read_network=False, write_network=False)
 
 
 def compile_stylesheet(data: bytes, *, origin: str | None = None) -> etree.XSLT:
