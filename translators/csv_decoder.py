@@ -130,7 +130,7 @@ def extract_row(row: list[str], plan: _Plan) -> dict[str, Any]:
         assert f.children is not None
         try:
             data = extract_row(row, sub)
-            if data:
+            if f.present(data):
                 out[f.name] = finish_object(data, f.children)
         except FieldProblem as exc:
             raise exc.nested(f.name) from None
@@ -138,7 +138,7 @@ def extract_row(row: list[str], plan: _Plan) -> dict[str, Any]:
         assert f.children is not None
         try:
             data = extract_row(row, sub)
-            if data:
+            if f.present(data):
                 out[f.name] = [finish_object(data, f.children)]
         except FieldProblem as exc:
             raise exc.nested(f"{f.name}[0]") from None

@@ -71,13 +71,15 @@ def _list_action(f: CompiledField, attr: str | None) -> _Action:
 
 
 def _object_action(f: CompiledField) -> _Action:
-    name, children = f.name, f.children
+    name, children, gate = f.name, f.children, f.present_if
     assert children is not None
 
     def act(element: Any, out: dict[str, Any]) -> None:
         if name not in out:
             try:
-                out[name] = finish_object(extract_element(element, children), children)
+                sub = extract_element(element, children)
+                if gate is None or gate in sub:
+                    out[name] = finish_object(sub, children)
             except FieldProblem as exc:
                 raise exc.nested(name) from None
 
@@ -85,13 +87,15 @@ def _object_action(f: CompiledField) -> _Action:
 
 
 def _many_action(f: CompiledField) -> _Action:
-    name, children = f.name, f.children
+    name, children, gate = f.name, f.children, f.present_if
     assert children is not None
 
     def act(element: Any, out: dict[str, Any]) -> None:
         items = out.setdefault(name, [])
         try:
-            items.append(finish_object(extract_element(element, children), children))
+            sub = extract_element(element, children)
+            if gate is None or gate in sub:
+                items.append(finish_object(sub, children))
         except FieldProblem as exc:
             raise exc.nested(f"{name}[{len(items)}]") from None
 

@@ -98,6 +98,11 @@ class CompiledField:
     children: CompiledObject | None = None
     attrs: Mapping[str, str] = field(default_factory=dict)
     is_text_list: bool = False
+    present_if: str | None = None
+
+    def present(self, sub: dict[str, Any]) -> bool:
+        """Whether a nested object extracted from the parent's line/row exists at all."""
+        return bool(sub) and (self.present_if is None or self.present_if in sub)
 
     @property
     def is_grouping(self) -> bool:

@@ -173,6 +173,9 @@ class _Compiler:
             name=name, dotted=dotted, trim=fs.convert.trim, kind=fs.convert.type, required=fs.required, many=fs.many
         )
         cf.attrs = dict(fs.attrs)
+        cf.present_if = fs.present_if
+        if fs.present_if is not None and fs.present_if not in (fs.fields or {}):
+            self.problem((*loc, "present_if"), f"present_if names {fs.present_if!r}, which is not one of its fields")
         if "const" in fs.model_fields_set:
             cf.has_const, cf.const = True, fs.const
         if "default" in fs.model_fields_set:

@@ -73,6 +73,9 @@ class FieldSpec(_Spec):
     const: Any = None
     many: bool = False
     fields: dict[str, FieldSpec] | None = None
+    present_if: str | None = None
+    """For a nested object read from the parent's own line/row: build it only when this child field has a value
+    (a payment line's allocation exists only when it names an invoice)."""
     function: Annotated[str, Field(pattern=_HOOK)] | None = None
     """``module:function`` applied to the trimmed text instead of the declarative converter."""
     attrs: dict[str, str] = {}

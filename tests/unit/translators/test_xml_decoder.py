@@ -164,3 +164,24 @@ def test_xsd_validation_per_record(tmp_path: Path) -> None:
     ok, [failure] = split(XmlDecoder(load_mapping(tmp_path / "m.yaml")).decode(envelope(data)))
     assert [r.record.customer_number for r in ok] == ["1"]
     assert "Extra" in str(failure.error)
+
+
+@pytest.mark.parametrize(
+    ("mapping", "sample", "golden"),
+    [
+        ("idoc-orders05.yaml", "idoc/orders05.xml", "idoc-orders05.json"),
+        ("idoc-invoic02.yaml", "idoc/invoic02.xml", "idoc-invoic02.json"),
+    ],
+)
+def test_idoc_samples_match_goldens(mapping: str, sample: str, golden: str) -> None:
+    """IDoc ORDERS05 and INVOIC02 decode through qualifier predicates and code tables to their goldens."""
+    ok, failed = _decode(mapping, SAMPLES / sample)
+    assert failed == []
+    assert [r.record.model_dump(mode="json") for r in ok] == _golden(golden)
+
+
+def test_sap_trailing_minus_sign_is_read() -> None:
+    """An SAP amount written with its sign last ("4.96-") is read as a negative decimal, exactly."""
+    data = (SAMPLES / "idoc" / "invoic02.xml").read_bytes().replace(b"<SUMME>19.00</SUMME>", b"<SUMME>19.00-</SUMME>")
+    _, failed = _decode("idoc-invoic02.yaml", data)
+    assert "tax_total: -19.00" in str(failed[0].error)
