@@ -43,6 +43,21 @@ from bridge.store.records import (
 __all__ = ["Ledger"]
 
 
+def _alive(holder: str) -> bool:
+    """Whether the process named by ``host:pid`` still runs on this host."""
+    try:
+        pid = int(holder.rsplit(":", 1)[1])
+    except (IndexError, ValueError):
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class Ledger:
     """All reads and writes of the ledger go through here (and ``bridge.store.queries`` for reports)."""
 
@@ -426,8 +441,28 @@ class Ledger:
             )
             dead = [r for r in results if r.next_status == DeliveryStatus.DEAD.value]
             if dead:
+                m = t.messages
+                where: dict[str, Any] = dict(
+                    conn.execute(
+                        select(m.c.id, m.c.location).where(m.c.id.in_([r.delivery.message_id for r in dead]))
+                    ).all()
+                )
+                ins = self._insert(t.dead_letters)
+                # A replayed delivery that dies again reopens its dead letter with the new error.
+                ins = ins.on_conflict_do_update(
+                    index_elements=["interface", "kind", "message_id", "delivery_id"],
+                    set_={
+                        "status": "open",
+                        "error": ins.excluded.error,
+                        "response": ins.excluded.response,
+                        "created_at": ins.excluded.created_at,
+                        "resolved_at": None,
+                        "resolved_by": None,
+                        "resolution": None,
+                    },
+                )
                 conn.execute(
-                    self._insert(t.dead_letters).on_conflict_do_nothing(),
+                    ins,
                     [
                         {
                             "interface": r.delivery.interface,
@@ -436,7 +471,7 @@ class Ledger:
                             "delivery_id": r.delivery.id,
                             "batch": None,
                             "error": r.error or {},
-                            "location": None,
+                            "location": where.get(r.delivery.message_id),
                             "fragment": "",
                             "response": r.response,
                             "status": "open",
@@ -487,6 +522,29 @@ class Ledger:
             )
         return int(res.rowcount or 0)
 
+    def release_orphaned_claims(self) -> int:
+        """Claims held by processes of this host that no longer exist (killed) are pending again at once.
+
+        Other hosts' claims are left to the lease (``reap_expired_claims``): we cannot see their processes.
+        """
+        host = self.node.rsplit(":", 1)[0]
+        d = t.deliveries
+        with self.engine.connect() as conn:
+            holders = conn.scalars(
+                select(d.c.claimed_by).where(d.c.status == DeliveryStatus.IN_PROGRESS.value).distinct()
+            ).all()
+        dead = [h for h in holders if h and h.rsplit(":", 1)[0] == host and h != self.node and not _alive(h)]
+        if not dead:
+            return 0
+        now = self._now()
+        with self.engine.begin() as conn:
+            res = conn.execute(
+                update(d)
+                .where(d.c.status == DeliveryStatus.IN_PROGRESS.value, d.c.claimed_by.in_(dead))
+                .values(status=DeliveryStatus.PENDING.value, claimed_by=None, claimed_until=None, updated_at=now)
+            )
+        return int(res.rowcount or 0)
+
     def next_due(self, targets: Iterable[str]) -> datetime | None:
         """When the earliest pending delivery of these targets becomes due (None when nothing is pending)."""
         with self.engine.connect() as conn:
@@ -497,14 +555,15 @@ class Ledger:
             )
         return value if isinstance(value, datetime) else None
 
-    def open_work(self, targets: Iterable[str]) -> int:
+    def open_work(self, targets: Iterable[str], *, include_held: bool = True) -> int:
         """Deliveries of these targets not finished yet (held, pending or in progress)."""
+        states = OPEN_DELIVERY if include_held else OPEN_DELIVERY[1:]
         with self.engine.connect() as conn:
             return int(
                 conn.scalar(
                     select(func.count())
                     .select_from(t.deliveries)
-                    .where(t.deliveries.c.status.in_(OPEN_DELIVERY), t.deliveries.c.target.in_(list(targets)))
+                    .where(t.deliveries.c.status.in_(states), t.deliveries.c.target.in_(list(targets)))
                 )
                 or 0
             )
@@ -576,6 +635,31 @@ class Ledger:
                 ):
                     out[str(key)] = str(h)
         return out
+
+    # ------------------------------------------------------------------ leases
+
+    def acquire_lease(self, name: str, ttl: timedelta) -> bool:
+        """Take or renew the lease ``name`` for this node; False while another node holds it unexpired.
+
+        One statement each way (insert-if-absent, then conditional update), so two nodes racing for the same
+        lease cannot both win: the database decides.
+        """
+        now = self._now()
+        lease = t.leases
+        with self.engine.begin() as conn:
+            conn.execute(
+                self._insert(lease).values(name=name, holder=self.node, expires_at=now + ttl).on_conflict_do_nothing()
+            )
+            res = conn.execute(
+                update(lease)
+                .where(lease.c.name == name, (lease.c.holder == self.node) | (lease.c.expires_at < now))
+                .values(holder=self.node, expires_at=now + ttl)
+            )
+        return bool(res.rowcount)
+
+    def release_lease(self, name: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(t.leases.delete().where(t.leases.c.name == name, t.leases.c.holder == self.node))
 
     # ------------------------------------------------------------------ audit
 

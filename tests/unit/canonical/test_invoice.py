@@ -66,9 +66,7 @@ def test_wrong_payable_total_notes_field_and_values(make_invoice: MakeInvoice) -
     with pytest.raises(ValidationError, match=r"payable_amount: 23\.00 != .* 23\.80"):
         Invoice.model_validate(data)
     notes = Invoice.model_validate(data, context={"mode": "observed"}).notes
-    assert notes == (
-        "payable_amount: 23.00 != tax_inclusive_amount - prepaid_amount + rounding_amount 23.80",
-    )
+    assert notes == ("payable_amount: 23.00 != tax_inclusive_amount - prepaid_amount + rounding_amount 23.80",)
 
 
 def test_line_extension_amount_checked(make_invoice: MakeInvoice) -> None:
@@ -121,13 +119,8 @@ def test_credit_note_with_negative_amounts_is_noted(make_invoice: MakeInvoice) -
 
 def test_zero_decimal_currency(make_invoice: MakeInvoice) -> None:
     """JPY amounts are checked to whole yen; cents on a JPY total are a violation."""
-    assert (
-        validate_strict(Invoice, make_invoice([("3", "333", "10")], currency="JPY", places=0)).tax_total
-        == 100
-    )
-    bad = make_invoice(
-        [("1", "100", "10")], currency="JPY", places=0, rounding_amount="0.5", payable_amount="110.5"
-    )
+    assert validate_strict(Invoice, make_invoice([("3", "333", "10")], currency="JPY", places=0)).tax_total == 100
+    bad = make_invoice([("1", "100", "10")], currency="JPY", places=0, rounding_amount="0.5", payable_amount="110.5")
     assert "rounding_amount: 0.5 has more decimals than JPY allows" in validate_observed(Invoice, bad).notes
 
 

@@ -129,9 +129,7 @@ def test_subscription_end_before_start(samples: dict[str, dict[str, Any]]) -> No
     bad = {**samples["Subscription"], "end_date": "2023-12-31"}
     with pytest.raises(ValidationError, match="end_date: 2023-12-31 is before start_date 2024-01-01"):
         validate_strict(Subscription, bad)
-    assert validate_observed(Subscription, bad).notes == (
-        "end_date: 2023-12-31 is before start_date 2024-01-01",
-    )
+    assert validate_observed(Subscription, bad).notes == ("end_date: 2023-12-31 is before start_date 2024-01-01",)
 
 
 def test_subscription_billing_period_is_closed(samples: dict[str, dict[str, Any]]) -> None:
