@@ -6,9 +6,9 @@ import uuid
 
 import orjson
 import pytest
-from conftest import MAPPINGS, SAMPLES, envelope, split
 
 from bridge.ports import EncodeContext, EncodeError, Encoder, PathName, Projector
+from tests.unit.translators.support import MAPPINGS, SAMPLES, envelope, split
 from translators.csv_decoder import CsvDecoder
 from translators.csv_encoder import CsvEncoder
 from translators.json_encoder import JsonMappedEncoder

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import EXPECTED, MAPPINGS, SAMPLES, envelope, split
 
 from bridge.ports import DecodeError
+from tests.unit.translators.support import EXPECTED, MAPPINGS, SAMPLES, envelope, split
 from translators.fixed_width import FixedWidthDecoder
 from translators.mapping.loader import load_mapping
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import MAPPINGS
 
 from bridge.ports import ConfigError
+from tests.unit.translators.support import MAPPINGS
 from translators.mapping.converters import forward, reverse
 from translators.mapping.loader import load_mapping
 from translators.mapping.spec import ConvertSpec

@@ -6,12 +6,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from conftest import MAPPINGS, envelope, split
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strategies import documents, invoices
 
 from bridge.canonical import MODELS
+from tests.unit.translators.strategies import documents, invoices
+from tests.unit.translators.support import MAPPINGS, envelope, split
 from translators.csv_decoder import CsvDecoder
 from translators.csv_encoder import CsvEncoder
 from translators.json_encoder import JsonMappedEncoder
@@ -84,7 +84,7 @@ def test_ubl_invoice_roundtrip(record: Any) -> None:
 @pytest.mark.parametrize("mapping_name", ["orders-header-lines-csv.yaml", "orders-repeated-keys-csv.yaml"])
 def test_order_csv_mappings_roundtrip(mapping_name: str) -> None:
     """canonical -> CSV -> canonical is the identity through both shipped order CSV mappings."""
-    from strategies import sales_orders
+    from tests.unit.translators.strategies import sales_orders
 
     mapping = load_mapping(MAPPINGS / mapping_name)
 

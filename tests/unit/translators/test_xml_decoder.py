@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import EXPECTED, MAPPINGS, SAMPLES, envelope, split
 
 from bridge.ports import DecodeError, HostileInput, RecordInvalid
+from tests.unit.translators.support import EXPECTED, MAPPINGS, SAMPLES, envelope, split
 from translators.mapping.loader import load_mapping
 from translators.xml_decoder import XmlDecoder
 

@@ -6,9 +6,9 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import MAPPINGS, SAMPLES, envelope, split
 
 from bridge.ports import ConfigError, EncodeContext, EncodeError, HostileInput, PathName
+from tests.unit.translators.support import MAPPINGS, SAMPLES, envelope, split
 from translators.mapping.generic import generic_mapping
 from translators.mapping.loader import load_mapping
 from translators.safe import parse_bytes
