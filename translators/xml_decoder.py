@@ -36,6 +36,10 @@ _Action = Callable[[Any, dict[str, Any]], None]
 class _Node:
     children: dict[str, list[tuple[Step, _Node]]] = field(default_factory=dict)
     actions: list[_Action] = field(default_factory=list)
+    handlers: dict[str, _Action] = field(default_factory=dict)
+    """Per child tag, one function doing that child's whole work (built by :meth:`finalize`)."""
+    leaves: dict[str, tuple[str, Any, str]] = field(default_factory=dict)
+    """Per child tag that is a plain text leaf: (field name, converter or None, dotted path), run inline."""
 
     def child(self, step: Step) -> _Node:
         entries = self.children.setdefault(step.tag, [])
@@ -46,9 +50,76 @@ class _Node:
         entries.append((step, node))
         return node
 
+    def finalize(self) -> None:
+        """Specialise one handler per tag: most elements are a plain leaf with exactly one action."""
+        for tag, entries in self.children.items():
+            for _, node in entries:
+                node.finalize()
+            leaf = _plain_leaf(entries)
+            if leaf is not None:
+                self.leaves[tag] = leaf
+            else:
+                self.handlers[tag] = _handler(entries)
+
+
+def _plain_leaf(entries: list[tuple[Step, _Node]]) -> tuple[str, Any, str] | None:
+    if len(entries) != 1 or entries[0][0].pred_value is not None:
+        return None
+    node = entries[0][1]
+    if node.children or len(node.actions) != 1:
+        return None
+    return getattr(node.actions[0], "leaf", None)
+
+
+def _handler(entries: list[tuple[Step, _Node]]) -> _Action:
+    if len(entries) == 1 and entries[0][0].pred_value is None:
+        node = entries[0][1]
+        actions = node.actions
+        if not node.children and len(actions) == 1:
+            return actions[0]
+
+        def plain(child: Any, out: dict[str, Any]) -> None:
+            for act in actions:
+                act(child, out)
+            if node.children:
+                _walk(child, node, out)
+
+        return plain
+
+    def qualified(child: Any, out: dict[str, Any]) -> None:
+        for step, sub in entries:
+            if step.pred_value is not None and not step.matches(child):
+                continue
+            for act in sub.actions:
+                act(child, out)
+            if sub.children:
+                _walk(child, sub, out)
+
+    return qualified
+
 
 def _scalar_action(f: CompiledField, attr: str | None) -> _Action:
     name, value = f.name, f.value
+    if attr is None and f.trim and f.codes is None and f.function is None:
+        # the common case, inlined: element text, trimmed, converted at most once
+        conv, dotted = f.conv, f.dotted
+
+        def fast(element: Any, out: dict[str, Any]) -> None:
+            if name not in out:
+                text = element.text
+                if text is not None:
+                    text = text.strip()
+                    if text:
+                        if conv is None:
+                            out[name] = text
+                            return
+                        try:
+                            out[name] = conv(text)
+                        except ValueError as exc:
+                            raise FieldProblem(dotted, str(exc)) from None
+
+        fast.leaf = (name, conv, dotted)  # type: ignore[attr-defined]
+        return fast
 
     def act(element: Any, out: dict[str, Any]) -> None:
         if name not in out:
@@ -127,23 +198,34 @@ def _trie(obj: CompiledObject) -> _Node:
                 node = node.child(step)
             node.actions.append(action)
     root.actions = self_actions
+    root.finalize()
     obj.cache["xml"] = root
     return root
 
 
 def _walk(element: Any, node: _Node, out: dict[str, Any]) -> None:
-    children = node.children
+    handlers, leaves = node.handlers, node.leaves
     for child in element:
-        entries = children.get(child.tag)
-        if entries is None:
+        tag = child.tag
+        leaf = leaves.get(tag)
+        if leaf is not None:  # the hot path, inlined: a text leaf mapped to one field
+            name, conv, dotted = leaf
+            if name not in out:
+                text = child.text
+                if text is not None:
+                    text = text.strip()
+                    if text:
+                        if conv is None:
+                            out[name] = text
+                        else:
+                            try:
+                                out[name] = conv(text)
+                            except ValueError as exc:
+                                raise FieldProblem(dotted, str(exc)) from None
             continue
-        for step, sub in entries:
-            if step.pred_value is not None and not step.matches(child):
-                continue
-            for act in sub.actions:
-                act(child, out)
-            if sub.children:
-                _walk(child, sub, out)
+        handler = handlers.get(tag)
+        if handler is not None:
+            handler(child, out)
 
 
 def extract_element(element: Any, obj: CompiledObject) -> dict[str, Any]:
