@@ -50,7 +50,7 @@ class FixedWidthDecoder:
         self.mapping = mapping
         self.options: FixedWidthOptions = mapping.spec.fixed_width
         self.types: dict[str, CompiledObject] = mapping.extra["types"]
-        self._context = mode or STRICT
+        self._context = mode if mode is not None else STRICT
         self._roles = {code: t.role for code, t in self.options.types.items()}
 
     def _lines(self, envelope: Envelope) -> Iterator[tuple[int, str, str]]:

@@ -15,7 +15,7 @@ from typing import Any
 from lxml import etree
 
 from bridge.ports import DecodedRecord, DecodeError, Envelope, Location, RecordFailure, RecordInvalid
-from translators._records import STRICT, build_record, problem_error
+from translators._records import STRICT, build_record, decoded, location, problem_error
 from translators.mapping.compiled import (
     MISSING,
     CompiledField,
@@ -253,7 +253,7 @@ class XmlDecoder:
         if mapping.spec.format != "xml":
             raise ValueError(f"XmlDecoder needs an XML mapping, {mapping.name} is {mapping.spec.format}")
         self.mapping = mapping
-        self._context = mode or STRICT
+        self._context = mode if mode is not None else STRICT
         self._schema: etree.XMLSchema | None = None
         self._record_tag = mapping.record_steps[-1].tag
         self._xpath = mapping.spec.record or ""
@@ -276,7 +276,7 @@ class XmlDecoder:
         with envelope.open() as stream:
             for ordinal, element in enumerate(safe_iterparse(stream, tag=self._record_tag, origin=origin)):
                 line: Any = element.sourceline
-                location = Location(file=origin, line=line, xpath=f"{xpath}[{ordinal + 1}]")
+                where = location(origin, line, xpath=f"{xpath}[{ordinal + 1}]")
                 try:
                     if schema is not None and not schema.validate(element):
                         error_log: Any = schema.error_log
@@ -284,13 +284,13 @@ class XmlDecoder:
                         raise RecordInvalid(
                             f"record is not valid against {mapping.xsd_path.name if mapping.xsd_path else 'XSD'}: "
                             f"{error.message if error else 'invalid'}",
-                            location=Location(line=error.line if error else None).merge(location),
+                            location=Location(line=error.line if error else None).merge(where),
                         )
                     try:
                         data = finish_object(extract_element(element, root_obj), root_obj)
                     except FieldProblem as exc:
-                        raise problem_error(exc, location) from None
-                    yield DecodedRecord(ordinal, build_record(mapping, data, location, context), location)
+                        raise problem_error(exc, where) from None
+                    yield decoded(ordinal, build_record(mapping, data, where, context), where)
                 except RecordInvalid as exc:
                     fragment = etree.tostring(element, encoding="unicode")
                     yield RecordFailure(ordinal, exc, fragment)
