@@ -82,8 +82,10 @@ def generate(path: Path, count: int) -> None:
             tax = (net * Decimal("0.19")).quantize(q2, rounding=ROUND_HALF_UP)
             out.write(
                 f"<Invoice><No>INV-{i:08d}</No><Date>2024-03-15</Date><Due>2024-04-14</Due><Cust>C{i % 50000:06d}"
-                f"</Cust><Cur>EUR</Cur><Ref>PO-{i:07d}</Ref><Note>Thank you for your order, payable within 30 days."
-                "</Note><BillTo><Street>Hauptstrasse 1</Street><City>Berlin</City><Zip>10115</Zip>"
+                f"</Cust><Cur>EUR</Cur><Ref>PO-{i:07d}</Ref><Note>Thank you for your order. Payable within 30 days "
+                "net, 2 % discount within 10 days; please quote the invoice number with every payment."
+                "</Note><Contact>accounts.payable@customer.example, +49 30 1234567</Contact>"
+                "<BillTo><Street>Hauptstrasse 1</Street><City>Berlin</City><Zip>10115</Zip>"
                 f"<Country>DE</Country></BillTo>{''.join(lines)}<Totals><Net>{net}</Net><Tax>{tax}</Tax>"
                 f"<Gross>{net + tax}</Gross><Payable>{net + tax}</Payable></Totals></Invoice>\n"
             )

@@ -12,14 +12,14 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
 from bridge.ports import DecodedRecord, DecodeError, Envelope, Location, RecordFailure, RecordInvalid
 from translators._records import STRICT, build_record, decoded, location, problem_error
+from translators._rowcode import compile_row_plan
 from translators.mapping.compiled import (
-    MISSING,
     CompiledField,
     CompiledMapping,
     CompiledObject,
@@ -61,6 +61,8 @@ class _Plan:
     groups: list[tuple[CompiledField, _Plan]] = field(default_factory=list)
     row_lists: list[tuple[CompiledField, _Plan]] = field(default_factory=list)
     lines: tuple[CompiledField, _Plan] | None = None
+    fn: Callable[[list[str]], dict[str, Any]] | None = None
+    """The plan compiled to one function (see :mod:`translators._rowcode`)."""
 
 
 def _index(names: list[str]) -> dict[str, int]:
@@ -117,46 +119,9 @@ def row_plan(
 
 def extract_row(row: list[str], plan: _Plan) -> dict[str, Any]:
     """The converted values one row gives to one object (no defaults applied yet)."""
-    out: dict[str, Any] = {}
-    width = len(row)
-    for name, idx, f, fast, conv in plan.scalars:
-        if idx >= width:
-            continue
-        if fast:  # trimmed text, no code table, no hook: inlined
-            text = row[idx].strip()
-            if text:
-                if conv is None:
-                    out[name] = text
-                else:
-                    try:
-                        out[name] = conv(text)
-                    except ValueError as exc:
-                        raise FieldProblem(f.dotted, str(exc)) from None
-            continue
-        v = f.value(row[idx])
-        if v is not MISSING:
-            out[name] = v
-    for name, idxs, f in plan.lists:
-        values = [v for i in idxs if i < width and (v := f.value(row[i])) is not MISSING]
-        if values:
-            out[name] = values
-    for f, sub in plan.groups:
-        assert f.children is not None
-        try:
-            data = extract_row(row, sub)
-            if f.present(data):
-                out[f.name] = finish_object(data, f.children)
-        except FieldProblem as exc:
-            raise exc.nested(f.name) from None
-    for f, sub in plan.row_lists:
-        assert f.children is not None
-        try:
-            data = extract_row(row, sub)
-            if f.present(data):
-                out[f.name] = [finish_object(data, f.children)]
-        except FieldProblem as exc:
-            raise exc.nested(f"{f.name}[0]") from None
-    return out
+    if plan.fn is None:
+        plan.fn = compile_row_plan(plan)
+    return plan.fn(row)
 
 
 def _fragment(rows: Iterable[list[str]], options: CsvOptions, delimiter: str) -> str:
