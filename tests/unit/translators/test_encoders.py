@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import orjson
 import pytest
@@ -72,3 +73,30 @@ def test_unknown_canonical_code_fails_encoding() -> None:
     lines[0] = lines[0].model_copy(update={"unit_code": "XXX"})
     with pytest.raises(EncodeError, match="unit_code"):
         XmlEncoder(mapping).render(record.model_copy(update={"lines": tuple(lines)}))
+
+
+def test_xml_encoder_validates_against_the_mappings_xsd(tmp_path: Path) -> None:
+    """With an XSD in the mapping, a valid record renders and one breaking the schema raises ContractViolation."""
+    from bridge.canonical import Customer
+    from bridge.ports import ContractViolation
+
+    (tmp_path / "c.xsd").write_text(
+        """<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:t" xmlns="urn:t"
+            elementFormDefault="qualified">
+          <xs:element name="Customer"><xs:complexType><xs:sequence>
+            <xs:element name="No" type="xs:string"/>
+            <xs:element name="Name"><xs:simpleType><xs:restriction base="xs:string">
+              <xs:maxLength value="10"/></xs:restriction></xs:simpleType></xs:element>
+          </xs:sequence></xs:complexType></xs:element></xs:schema>""",
+        encoding="utf-8",
+    )
+    (tmp_path / "m.yaml").write_text(
+        "canonical: Customer\nformat: xml\nnamespaces: {t: 'urn:t'}\nrecord: /t:Customer\nxsd: c.xsd\n"
+        "fields:\n  customer_number: t:No\n  name: t:Name\n",
+        encoding="utf-8",
+    )
+    encoder = XmlEncoder(load_mapping(tmp_path / "m.yaml"))
+    body = encoder.render(Customer(customer_number="1", name="Short"))
+    assert b"<Name>Short</Name>" in body
+    with pytest.raises(ContractViolation, match="Name"):
+        encoder.render(Customer(customer_number="2", name="A name far too long"))
