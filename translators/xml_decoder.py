@@ -160,6 +160,20 @@ def _object_action(f: CompiledField) -> _Action:
 def _many_action(f: CompiledField) -> _Action:
     name, children, gate = f.name, f.children, f.present_if
     assert children is not None
+    node = _trie(children)
+    if gate is None and not node.actions and not children.grouping and children.is_plain:
+        # the common list item (an invoice line): one walk, nothing to finish
+
+        def plain_item(element: Any, out: dict[str, Any]) -> None:
+            items = out.setdefault(name, [])
+            sub: dict[str, Any] = {}
+            try:
+                _walk(element, node, sub)
+            except FieldProblem as exc:
+                raise exc.nested(f"{name}[{len(items)}]") from None
+            items.append(sub)
+
+        return plain_item
 
     def act(element: Any, out: dict[str, Any]) -> None:
         items = out.setdefault(name, [])

@@ -165,6 +165,11 @@ class CompiledObject:
     cache: dict[str, Any] = field(default_factory=dict)
     """Per-format lookup structures built lazily by decoders (an XML trie, CSV column indexes)."""
 
+    @property
+    def is_plain(self) -> bool:
+        """No constants, defaults or required fields: :func:`finish_object` would change nothing."""
+        return not (self.consts or self.defaults or self.required)
+
     def __post_init__(self) -> None:
         for f in self.fields:
             if f.has_const:
