@@ -655,7 +655,18 @@ class Ledger:
                 .where(lease.c.name == name, (lease.c.holder == self.node) | (lease.c.expires_at < now))
                 .values(holder=self.node, expires_at=now + ttl)
             )
-        return bool(res.rowcount)
+            if res.rowcount:
+                return True
+            holder = conn.scalar(select(lease.c.holder).where(lease.c.name == name))
+            if holder and holder.rsplit(":", 1)[0] == self.node.rsplit(":", 1)[0] and not _alive(holder):
+                # The holder was a process of this host that died (killed): no need to wait for expiry.
+                res = conn.execute(
+                    update(lease)
+                    .where(lease.c.name == name, lease.c.holder == holder)
+                    .values(holder=self.node, expires_at=now + ttl)
+                )
+                return bool(res.rowcount)
+        return False
 
     def release_lease(self, name: str) -> None:
         with self.engine.begin() as conn:
