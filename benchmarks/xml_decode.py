@@ -1,0 +1,301 @@
+"""XML decode benchmark: XmlDecoder vs a minimal lxml iterparse loop vs an xmltodict loop, in one run.
+
+Generates N invoices (default 200,000, about 230 MB, 3 lines each) into a temp file, then decodes the same
+file three ways, each in a fresh subprocess (so each peak RSS is its own): the mapping-driven XmlDecoder, a
+minimal hand-written ``lxml.etree.iterparse`` + dict + pydantic loop, and an ``xmltodict`` + pydantic loop.
+All three validate every record as the canonical Invoice. Prints records/s, the ratios and peak RSS.
+
+    python benchmarks/xml_decode.py [--count 200000] [--rounds 1] [--keep FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+NS = "urn:erp:invoice:1"
+MAPPING = f"""
+canonical: Invoice
+format: xml
+namespaces: {{e: "{NS}"}}
+record: /e:Invoices/e:Invoice
+fields:
+  invoice_number: e:No
+  issue_date: {{path: e:Date, convert: date}}
+  due_date: {{path: e:Due, convert: date}}
+  customer_id: e:Cust
+  currency: e:Cur
+  order_reference: e:Ref
+  note: e:Note
+  bill_to:
+    path: e:BillTo
+    fields:
+      lines: {{paths: [e:Street]}}
+      city: e:City
+      postal_code: e:Zip
+      country: e:Country
+  lines:
+    path: e:Line
+    many: true
+    fields:
+      line_id: e:Id
+      product_id: e:Sku
+      description: e:Text
+      quantity: {{path: e:Qty, convert: decimal}}
+      unit_code: e:Unit
+      unit_price: {{path: e:Price, convert: decimal}}
+      line_extension_amount: {{path: e:Net, convert: decimal}}
+      tax_rate: {{path: e:Tax, convert: decimal}}
+  line_extension_total: {{path: e:Totals/e:Net, convert: decimal}}
+  tax_exclusive_amount: {{path: e:Totals/e:Net, convert: decimal}}
+  tax_total: {{path: e:Totals/e:Tax, convert: decimal}}
+  tax_inclusive_amount: {{path: e:Totals/e:Gross, convert: decimal}}
+  payable_amount: {{path: e:Totals/e:Payable, convert: decimal}}
+"""
+
+
+def generate(path: Path, count: int) -> None:
+    """Write ``count`` valid invoices with 3 lines each, streaming."""
+    q2 = Decimal("0.01")
+    with path.open("w", encoding="utf-8") as out:
+        out.write(f'<?xml version="1.0" encoding="UTF-8"?>\n<Invoices xmlns="{NS}">\n')
+        for i in range(count):
+            lines, net = [], Decimal(0)
+            for j in range(1, 4):
+                qty, price = Decimal(j + i % 5), Decimal(f"{(i % 97) + j}.{(i * j) % 100:02d}")
+                amount = (qty * price).quantize(q2)
+                net += amount
+                lines.append(
+                    f"<Line><Id>{j}</Id><Sku>SKU-{(i * 7 + j) % 10000:05d}</Sku><Text>Article {j} of order {i}, blue, "
+                    "delivered in the standard carton"
+                    f"</Text><Qty>{qty}</Qty><Unit>EA</Unit><Price>{price}</Price><Net>{amount}</Net><Tax>19</Tax>"
+                    "</Line>"
+                )
+            tax = (net * Decimal("0.19")).quantize(q2, rounding=ROUND_HALF_UP)
+            out.write(
+                f"<Invoice><No>INV-{i:08d}</No><Date>2024-03-15</Date><Due>2024-04-14</Due><Cust>C{i % 50000:06d}"
+                f"</Cust><Cur>EUR</Cur><Ref>PO-{i:07d}</Ref><Note>Thank you for your order. Payable within 30 days "
+                "net, 2 % discount within 10 days; please quote the invoice number with every payment."
+                "</Note><Contact>accounts.payable@customer.example, +49 30 1234567</Contact>"
+                "<BillTo><Street>Hauptstrasse 1</Street><City>Berlin</City><Zip>10115</Zip>"
+                f"<Country>DE</Country></BillTo>{''.join(lines)}<Totals><Net>{net}</Net><Tax>{tax}</Tax>"
+                f"<Gross>{net + tax}</Gross><Payable>{net + tax}</Payable></Totals></Invoice>\n"
+            )
+        out.write("</Invoices>\n")
+
+
+def _peak_rss_kb() -> int:
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith("VmHWM"))
+
+
+def run_decoder(path: Path, mapping: Path) -> int:
+    from datetime import UTC, datetime
+
+    from bridge.ports import DecodedRecord, Envelope, IdentityRule
+    from translators.mapping.loader import load_mapping
+    from translators.xml_decoder import XmlDecoder
+
+    envelope = Envelope(
+        interface="bench",
+        batch_id="b",
+        origin=path.name,
+        identity_rule=IdentityRule.FILE,
+        identity="x",
+        received_at=datetime.now(UTC),
+        transaction_id="t",
+        spool_path=path,
+    )
+    n = 0
+    for item in XmlDecoder(load_mapping(mapping)).decode(envelope):
+        if not isinstance(item, DecodedRecord):
+            raise SystemExit(f"unexpected failure: {item.error}")
+        n += 1
+    return n
+
+
+def run_iterparse(path: Path, mapping: Path) -> int:
+    """The minimal hand-written loop: iterparse, findtext into a dict, validate, clear."""
+    from lxml import etree
+
+    from bridge.canonical import Invoice
+
+    ns = "{" + NS + "}"
+    n = 0
+    for _, el in etree.iterparse(str(path), tag=ns + "Invoice"):
+        bill = el.find(ns + "BillTo")
+        totals = el.find(ns + "Totals")
+        data = {
+            "invoice_number": el.findtext(ns + "No"),
+            "issue_date": el.findtext(ns + "Date"),
+            "due_date": el.findtext(ns + "Due"),
+            "customer_id": el.findtext(ns + "Cust"),
+            "currency": el.findtext(ns + "Cur"),
+            "order_reference": el.findtext(ns + "Ref"),
+            "note": el.findtext(ns + "Note"),
+            "bill_to": {
+                "lines": [bill.findtext(ns + "Street")],
+                "city": bill.findtext(ns + "City"),
+                "postal_code": bill.findtext(ns + "Zip"),
+                "country": bill.findtext(ns + "Country"),
+            },
+            "lines": [
+                {
+                    "line_id": line.findtext(ns + "Id"),
+                    "product_id": line.findtext(ns + "Sku"),
+                    "description": line.findtext(ns + "Text"),
+                    "quantity": line.findtext(ns + "Qty"),
+                    "unit_code": line.findtext(ns + "Unit"),
+                    "unit_price": line.findtext(ns + "Price"),
+                    "line_extension_amount": line.findtext(ns + "Net"),
+                    "tax_rate": line.findtext(ns + "Tax"),
+                }
+                for line in el.iterfind(ns + "Line")
+            ],
+            "line_extension_total": totals.findtext(ns + "Net"),
+            "tax_exclusive_amount": totals.findtext(ns + "Net"),
+            "tax_total": totals.findtext(ns + "Tax"),
+            "tax_inclusive_amount": totals.findtext(ns + "Gross"),
+            "payable_amount": totals.findtext(ns + "Payable"),
+        }
+        Invoice.model_validate(data)
+        n += 1
+        el.clear()
+        while el.getprevious() is not None:
+            del el.getparent()[0]
+    return n
+
+
+def run_xmltodict(path: Path, mapping: Path) -> int:
+    """The xmltodict loop: streaming parse at depth 2, dict-poking, validate."""
+    import xmltodict
+
+    from bridge.canonical import Invoice
+
+    n = 0
+
+    def handle(_path: Any, doc: Any) -> bool:
+        nonlocal n
+        bill, totals = doc["BillTo"], doc["Totals"]
+        lines = doc["Line"] if isinstance(doc["Line"], list) else [doc["Line"]]
+        Invoice.model_validate(
+            {
+                "invoice_number": doc["No"],
+                "issue_date": doc["Date"],
+                "due_date": doc["Due"],
+                "customer_id": doc["Cust"],
+                "currency": doc["Cur"],
+                "order_reference": doc["Ref"],
+                "note": doc["Note"],
+                "bill_to": {
+                    "lines": [bill["Street"]],
+                    "city": bill["City"],
+                    "postal_code": bill["Zip"],
+                    "country": bill["Country"],
+                },
+                "lines": [
+                    {
+                        "line_id": x["Id"],
+                        "product_id": x["Sku"],
+                        "description": x["Text"],
+                        "quantity": x["Qty"],
+                        "unit_code": x["Unit"],
+                        "unit_price": x["Price"],
+                        "line_extension_amount": x["Net"],
+                        "tax_rate": x["Tax"],
+                    }
+                    for x in lines
+                ],
+                "line_extension_total": totals["Net"],
+                "tax_exclusive_amount": totals["Net"],
+                "tax_total": totals["Tax"],
+                "tax_inclusive_amount": totals["Gross"],
+                "payable_amount": totals["Payable"],
+            }
+        )
+        n += 1
+        return True
+
+    with path.open("rb") as fh:
+        xmltodict.parse(fh, item_depth=2, item_callback=handle)
+    return n
+
+
+WORKERS = {"decoder": run_decoder, "iterparse": run_iterparse, "xmltodict": run_xmltodict}
+
+
+def worker(name: str, path: Path, mapping: Path) -> None:
+    started, cpu_started = time.perf_counter(), time.process_time()
+    n = WORKERS[name](path, mapping)
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    print(json.dumps({"name": name, "records": n, "seconds": elapsed, "cpu": cpu, "peak_rss_kb": _peak_rss_kb()}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=200_000)
+    parser.add_argument("--keep", type=Path, help="write the generated file here and keep it")
+    parser.add_argument("--only", choices=sorted(WORKERS), action="append")
+    parser.add_argument("--rounds", type=int, default=1, help="alternate the loops this many times, keep the best")
+    parser.add_argument("--worker", nargs=3, metavar=("NAME", "FILE", "MAPPING"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.worker[0], Path(args.worker[1]), Path(args.worker[2]))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        path = args.keep or Path(tmp) / "invoices.xml"
+        mapping = Path(tmp) / "mapping.yaml"
+        mapping.write_text(MAPPING, encoding="utf-8")
+        started = time.perf_counter()
+        if not (args.keep and path.exists()):
+            generate(path, args.count)
+        size = path.stat().st_size
+        print(f"file: {args.count} invoices, {size / 1e6:.0f} MB (generated in {time.perf_counter() - started:.1f}s)")
+        results: dict[str, dict[str, Any]] = {}
+        root = str(Path(__file__).resolve().parents[1])
+        env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
+        for round_no in range(args.rounds):
+            for name in args.only or ["decoder", "iterparse", "xmltodict"]:
+                out = subprocess.run(
+                    [sys.executable, __file__, "--worker", name, str(path), str(mapping)],
+                    capture_output=True,
+                    text=True,
+                    env=env,
+                    check=False,
+                )
+                if out.returncode != 0:
+                    raise SystemExit(f"{name} failed:\n{out.stderr}")
+                result = json.loads(out.stdout.strip().splitlines()[-1])
+                print(
+                    f"round {round_no + 1} {name:>10}: {result['records']} records, wall {result['seconds']:.1f}s "
+                    f"({result['records'] / result['seconds']:,.0f}/s), CPU {result['cpu']:.1f}s "
+                    f"({result['records'] / result['cpu']:,.0f}/s), peak RSS {result['peak_rss_kb'] / 1024:.0f} MB"
+                )
+                best = results.get(name)
+                if best is None or result["cpu"] < best["cpu"]:
+                    results[name] = result
+        print("best of rounds; rates per CPU second (one core each), robust to other load on a shared machine:")
+        for name, result in results.items():
+            print(
+                f"{name:>10}: {result['records'] / result['cpu']:,.0f} records/CPU-s "
+                f"(wall {result['records'] / result['seconds']:,.0f} records/s)"
+            )
+        rates = {k: v["records"] / v["cpu"] for k, v in results.items()}
+        if "decoder" in rates and "iterparse" in rates:
+            print(f"XmlDecoder / iterparse baseline = {rates['decoder'] / rates['iterparse']:.2f}x (goal >= 0.8x)")
+        if "decoder" in rates and "xmltodict" in rates:
+            print(f"XmlDecoder / xmltodict loop     = {rates['decoder'] / rates['xmltodict']:.2f}x (goal >= 2x)")
+        if "decoder" in results:
+            print(f"XmlDecoder peak RSS = {results['decoder']['peak_rss_kb'] / 1024:.0f} MB (goal < 100 MB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,285 @@
+"""Load a mapping file: YAML with line numbers kept for every error, then checks and compilation.
+
+All problems are collected and raised together as one :class:`~bridge.ports.ConfigError` whose problems name
+the YAML path and line. ``check`` is what ``esb-bridge mapping check`` runs: a mapping is valid without data.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from bridge.canonical import model_for
+from bridge.ports import ConfigError, ConfigProblem
+from translators.mapping.compiled import CompiledField, CompiledMapping, CompiledObject, Step
+from translators.mapping.converters import forward, load_hook, reverse, zone
+from translators.mapping.spec import FieldSpec, MappingSpec
+
+__all__ = ["compile_spec", "load_mapping", "parse_xml_path"]
+
+_Lines = dict[tuple[str | int, ...], int]
+_NAME = r"(?:[A-Za-z_][\w.-]*:)?[A-Za-z_][\w.-]*"
+_STEP = re.compile(rf"^({_NAME})(?:\[\s*(@?{_NAME})\s*=\s*'([^']*)'\s*\])?$")
+
+
+def _construct(node: yaml.Node, path: tuple[str | int, ...], lines: _Lines) -> Any:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = yaml.safe_load(yaml.serialize(key_node))
+            out[key] = _construct(value_node, (*path, key), lines)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_construct(item, (*path, i), lines) for i, item in enumerate(node.value)]
+    return yaml.safe_load(yaml.serialize(node))
+
+
+def _line(lines: _Lines, loc: tuple[str | int, ...]) -> int | None:
+    for n in range(len(loc), -1, -1):
+        if loc[:n] in lines:
+            return lines[loc[:n]]
+    return None
+
+
+def load_mapping(path: str | Path) -> CompiledMapping:
+    """Read, validate and compile the mapping at ``path``; ConfigError lists every problem with its line."""
+    source = Path(path)
+    try:
+        text = source.read_text(encoding="utf-8")
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read mapping {source}: {exc}") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = ConfigProblem("", str(exc), str(source), mark.line + 1 if mark else None)
+        raise ConfigError(f"mapping {source} is not valid YAML", [problem]) from exc
+    lines: _Lines = {}
+    data = _construct(node, (), lines) if node is not None else {}
+    try:
+        spec = MappingSpec.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            ConfigProblem(".".join(str(p) for p in err["loc"]), err["msg"], str(source), _line(lines, err["loc"]))
+            for err in exc.errors()
+        ]
+        raise ConfigError(f"mapping {source} is invalid", problems) from exc
+    return compile_spec(spec, source=source, lines=lines)
+
+
+def parse_xml_path(text: str, namespaces: dict[str, str]) -> tuple[tuple[Step, ...], str | None]:
+    """``a:B/c:D[c:E='x']/@attr`` -> (steps, attribute) in Clark notation; ValueError when malformed."""
+
+    def clark(name: str) -> str:
+        prefix, sep, local = name.rpartition(":")
+        if not sep:
+            return local
+        if prefix not in namespaces:
+            raise ValueError(f"namespace prefix {prefix!r} is not declared in 'namespaces'")
+        return f"{{{namespaces[prefix]}}}{local}"
+
+    parts = [p for p in re.split(r"/(?![^\[]*\])", text.strip().lstrip("/")) if p not in ("", ".")]
+    attr: str | None = None
+    if parts and parts[-1].startswith("@"):
+        attr = clark(parts.pop()[1:])
+    steps: list[Step] = []
+    for part in parts:
+        match = _STEP.match(part.strip())
+        if match is None:
+            raise ValueError(f"path step {part!r} is not NAME, NAME[child='v'] or NAME[@attr='v']")
+        name, pred, value = match.groups()
+        if pred is None:
+            steps.append(Step(clark(name)))
+        elif pred.startswith("@"):
+            steps.append(Step(clark(name), pred_attr=clark(pred[1:]), pred_value=value))
+        else:
+            steps.append(Step(clark(name), pred_child=clark(pred), pred_value=value))
+    return tuple(steps), attr
+
+
+def _submodel(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _submodel(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _is_list(annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    if origin in (tuple, list):
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_is_list(a) for a in typing.get_args(annotation))
+    return False
+
+
+class _Compiler:
+    def __init__(self, spec: MappingSpec, source: Path | None, lines: _Lines) -> None:
+        self.spec, self.source, self.lines = spec, source, lines
+        self.problems: list[ConfigProblem] = []
+        self.tables: dict[str, dict[str, str]] = {}
+
+    def problem(self, loc: tuple[str | int, ...], message: str) -> None:
+        file = str(self.source) if self.source else None
+        self.problems.append(ConfigProblem(".".join(str(p) for p in loc), message, file, _line(self.lines, loc)))
+
+    def base(self) -> Path:
+        return self.source.parent if self.source else Path.cwd()
+
+    def load_tables(self) -> None:
+        for name, table in self.spec.code_tables.items():
+            loc = ("code_tables", name)
+            values: dict[str, str] = {}
+            if table.file:
+                try:
+                    with (self.base() / table.file).open(newline="", encoding="utf-8") as fh:
+                        for row in csv.reader(fh):
+                            if len(row) >= 2 and not row[0].startswith("#"):
+                                values[row[0].strip()] = row[1].strip()
+                except OSError as exc:
+                    self.problem(loc, f"cannot read code table file: {exc}")
+            values.update(table.values or {})
+            if not values:
+                self.problem(loc, "code table is empty (give 'values' or 'file')")
+            self.tables[name] = values
+
+    def obj(
+        self, fields: dict[str, FieldSpec], model: type[BaseModel] | None, loc: tuple[str | int, ...]
+    ) -> CompiledObject:
+        compiled = []
+        for name, fspec in fields.items():
+            floc = (*loc, "fields", name)
+            info = model.model_fields.get(name) if model is not None else None
+            if model is not None and info is None:
+                self.problem(floc, f"{model.__name__} has no field {name!r}")
+            compiled.append(self.field(name, fspec, info.annotation if info else None, floc, name))
+        return CompiledObject(compiled)
+
+    def field(
+        self, name: str, fs: FieldSpec, annotation: Any, loc: tuple[str | int, ...], dotted: str
+    ) -> CompiledField:
+        fmt = self.spec.format
+        cf = CompiledField(
+            name=name, dotted=dotted, trim=fs.convert.trim, kind=fs.convert.type, required=fs.required, many=fs.many
+        )
+        cf.attrs = dict(fs.attrs)
+        cf.present_if = fs.present_if
+        if fs.present_if is not None and fs.present_if not in (fs.fields or {}):
+            self.problem((*loc, "present_if"), f"present_if names {fs.present_if!r}, which is not one of its fields")
+        if "const" in fs.model_fields_set:
+            cf.has_const, cf.const = True, fs.const
+        if "default" in fs.model_fields_set:
+            cf.has_default, cf.default = True, fs.default
+        try:
+            if fs.convert.tz:
+                zone(fs.convert.tz)
+            cf.conv, cf.rev = forward(fs.convert), reverse(fs.convert)
+        except ValueError as exc:
+            self.problem((*loc, "convert"), str(exc))
+        if fs.function:
+            try:
+                cf.function = load_hook(fs.function)
+            except ValueError as exc:
+                self.problem((*loc, "function"), str(exc))
+        if fs.code_table:
+            table = self.tables.get(fs.code_table)
+            if table is None:
+                self.problem((*loc, "code_table"), f"unknown code table {fs.code_table!r}")
+            else:
+                cf.codes = table
+                cf.rev_codes = {v: k for k, v in reversed(list(table.items()))}
+                cf.passthrough = self.spec.code_tables[fs.code_table].passthrough
+        self.source_of(cf, fs, fmt, loc)
+        sub = _submodel(annotation) if annotation is not None else None
+        if fs.fields is not None:
+            if annotation is not None and sub is None:
+                self.problem((*loc, "fields"), f"{name!r} is not an object or list of objects in the canonical model")
+            cf.children = self.obj(fs.fields, sub, loc)
+        elif fs.many or fs.paths or fs.columns:
+            cf.is_text_list = True
+        if annotation is not None and (fs.many or fs.paths or fs.columns) and not _is_list(annotation):
+            self.problem(loc, f"{name!r} is not a list in the canonical model but the mapping makes one")
+        has_source = any(v is not None for v in (fs.path, fs.paths, fs.column, fs.columns, fs.start))
+        if not has_source and fs.fields is None and not cf.has_const and not cf.has_default:
+            self.problem(loc, "field has no source: give a path/column, const, default or nested fields")
+        return cf
+
+    def source_of(self, cf: CompiledField, fs: FieldSpec, fmt: str, loc: tuple[str | int, ...]) -> None:
+        path = fs.path
+        if fmt == "xml":
+            try:
+                if path is not None:
+                    cf.steps, cf.attr = parse_xml_path(path, self.spec.namespaces)
+                if fs.paths:
+                    cf.alt_paths = tuple(parse_xml_path(p, self.spec.namespaces) for p in fs.paths)
+            except ValueError as exc:
+                self.problem((*loc, "path"), str(exc))
+        elif fmt == "json":
+            if path is not None:
+                cf.keys = tuple(path.split("."))
+        elif fmt == "csv":
+            cf.column = fs.column or path
+            cf.aliases = fs.aliases
+            cf.columns = fs.columns or fs.paths or ()
+        else:
+            if (fs.start is None) != (fs.length is None):
+                self.problem(loc, "a fixed-width field needs both start and length")
+            cf.start, cf.length = fs.start, fs.length
+
+    def run(self) -> CompiledMapping:
+        spec = self.spec
+        model = None
+        try:
+            model = model_for(spec.canonical)
+        except KeyError as exc:
+            self.problem(("canonical",), str(exc.args[0]))
+        self.load_tables()
+        hook = None
+        if spec.hook:
+            try:
+                hook = load_hook(spec.hook)
+            except ValueError as exc:
+                self.problem(("hook",), str(exc))
+        record_steps: tuple[Step, ...] = ()
+        if spec.format == "xml":
+            if not spec.record:
+                self.problem(("record",), "an XML mapping needs 'record' (the record element's path)")
+            else:
+                try:
+                    record_steps, attr = parse_xml_path(spec.record, spec.namespaces)
+                    if attr or not record_steps or any(s.pred_value is not None for s in record_steps):
+                        raise ValueError("'record' must be a plain element path such as /inv:Invoice")
+                except ValueError as exc:
+                    self.problem(("record",), str(exc))
+        if spec.format == "csv" and spec.csv is None:
+            self.problem(("csv",), "a CSV mapping needs a 'csv' block (delimiter, encoding, header...)")
+        if spec.format == "fixed_width" and spec.fixed_width is None:
+            self.problem(("fixed_width",), "a fixed-width mapping needs a 'fixed_width' block")
+        root = self.obj(spec.fields, model, ())
+        extra: dict[str, Any] = {}
+        if spec.fixed_width is not None:
+            extra["types"] = {
+                code: self.obj(rt.fields, model if rt.role == "detail" else None, ("fixed_width", "types", code))
+                for code, rt in spec.fixed_width.types.items()
+            }
+        xsd = self.base() / spec.xsd if spec.xsd else None
+        if xsd is not None and not xsd.is_file():
+            self.problem(("xsd",), f"XSD file {xsd} does not exist")
+        if self.problems:
+            raise ConfigError(f"mapping {self.source or '<inline>'} has {len(self.problems)} problem(s)", self.problems)
+        return CompiledMapping(spec, self.source, model, root, record_steps, hook, xsd, extra)
+
+
+def compile_spec(spec: MappingSpec, *, source: Path | None = None, lines: _Lines | None = None) -> CompiledMapping:
+    """Check ``spec`` against its canonical model and compile it; ConfigError lists every problem."""
+    return _Compiler(spec, source, lines or {}).run()

@@ -1,0 +1,315 @@
+"""XML -> canonical records: ``iterparse`` over the record element, driven by a declarative mapping.
+
+Memory stays flat for any file size: each record element is cleared once mapped, and its already-processed
+preceding siblings are removed from the tree. Namespaces are resolved by the mapping's own prefix map into
+Clark notation, so a document's choice of prefixes never matters. Each record is read in one pass over its
+elements (a trie of the mapping's paths), converted, and validated once as the canonical model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+
+from bridge.ports import DecodedRecord, DecodeError, Envelope, Location, RecordFailure, RecordInvalid
+from translators._records import STRICT, build_record, decoded, location, problem_error
+from translators.mapping.compiled import (
+    MISSING,
+    CompiledField,
+    CompiledMapping,
+    CompiledObject,
+    FieldProblem,
+    Step,
+    finish_object,
+)
+from translators.safe import safe_iterparse, safe_parser
+
+__all__ = ["XmlDecoder", "extract_element"]
+
+_Action = Callable[[Any, dict[str, Any]], None]
+
+
+@dataclass
+class _Node:
+    children: dict[str, list[tuple[Step, _Node]]] = field(default_factory=dict)
+    actions: list[_Action] = field(default_factory=list)
+    handlers: dict[str, _Action] = field(default_factory=dict)
+    """Per child tag, one function doing that child's whole work (built by :meth:`finalize`)."""
+    leaves: dict[str, tuple[str, Any, str]] = field(default_factory=dict)
+    """Per child tag that is a plain text leaf: (field name, converter or None, dotted path), run inline."""
+
+    def child(self, step: Step) -> _Node:
+        entries = self.children.setdefault(step.tag, [])
+        for existing, node in entries:
+            if existing == step:
+                return node
+        node = _Node()
+        entries.append((step, node))
+        return node
+
+    def finalize(self) -> None:
+        """Specialise one handler per tag: most elements are a plain leaf with exactly one action."""
+        for tag, entries in self.children.items():
+            for _, node in entries:
+                node.finalize()
+            leaf = _plain_leaf(entries)
+            if leaf is not None:
+                self.leaves[tag] = leaf
+            else:
+                self.handlers[tag] = _handler(entries)
+
+
+def _plain_leaf(entries: list[tuple[Step, _Node]]) -> tuple[str, Any, str] | None:
+    if len(entries) != 1 or entries[0][0].pred_value is not None:
+        return None
+    node = entries[0][1]
+    if node.children or len(node.actions) != 1:
+        return None
+    return getattr(node.actions[0], "leaf", None)
+
+
+def _handler(entries: list[tuple[Step, _Node]]) -> _Action:
+    if len(entries) == 1 and entries[0][0].pred_value is None:
+        node = entries[0][1]
+        actions = node.actions
+        if not node.children and len(actions) == 1:
+            return actions[0]
+
+        def plain(child: Any, out: dict[str, Any]) -> None:
+            for act in actions:
+                act(child, out)
+            if node.children:
+                _walk(child, node, out)
+
+        return plain
+
+    def qualified(child: Any, out: dict[str, Any]) -> None:
+        for step, sub in entries:
+            if step.pred_value is not None and not step.matches(child):
+                continue
+            for act in sub.actions:
+                act(child, out)
+            if sub.children:
+                _walk(child, sub, out)
+
+    return qualified
+
+
+def _scalar_action(f: CompiledField, attr: str | None) -> _Action:
+    name, value = f.name, f.value
+    if attr is None and f.trim and f.codes is None and f.function is None:
+        # the common case, inlined: element text, trimmed, converted at most once
+        conv, dotted = f.conv, f.dotted
+
+        def fast(element: Any, out: dict[str, Any]) -> None:
+            if name not in out:
+                text = element.text
+                if text is not None:
+                    text = text.strip()
+                    if text:
+                        if conv is None:
+                            out[name] = text
+                            return
+                        try:
+                            out[name] = conv(text)
+                        except ValueError as exc:
+                            raise FieldProblem(dotted, str(exc)) from None
+
+        fast.leaf = (name, conv, dotted)  # type: ignore[attr-defined]
+        return fast
+
+    def act(element: Any, out: dict[str, Any]) -> None:
+        if name not in out:
+            v = value(element.text if attr is None else element.get(attr))
+            if v is not MISSING:
+                out[name] = v
+
+    return act
+
+
+def _list_action(f: CompiledField, attr: str | None) -> _Action:
+    name, value = f.name, f.value
+
+    def act(element: Any, out: dict[str, Any]) -> None:
+        v = value(element.text if attr is None else element.get(attr))
+        if v is not MISSING:
+            out.setdefault(name, []).append(v)
+
+    return act
+
+
+def _object_action(f: CompiledField) -> _Action:
+    name, children, gate = f.name, f.children, f.present_if
+    assert children is not None
+
+    def act(element: Any, out: dict[str, Any]) -> None:
+        if name not in out:
+            try:
+                sub = extract_element(element, children)
+                if gate is None or gate in sub:
+                    out[name] = finish_object(sub, children)
+            except FieldProblem as exc:
+                raise exc.nested(name) from None
+
+    return act
+
+
+def _many_action(f: CompiledField) -> _Action:
+    name, children, gate = f.name, f.children, f.present_if
+    assert children is not None
+    node = _trie(children)
+    if gate is None and not node.actions and not children.grouping and children.is_plain:
+        # the common list item (an invoice line): one walk, nothing to finish
+
+        def plain_item(element: Any, out: dict[str, Any]) -> None:
+            items = out.setdefault(name, [])
+            sub: dict[str, Any] = {}
+            try:
+                _walk(element, node, sub)
+            except FieldProblem as exc:
+                raise exc.nested(f"{name}[{len(items)}]") from None
+            items.append(sub)
+
+        return plain_item
+
+    def act(element: Any, out: dict[str, Any]) -> None:
+        items = out.setdefault(name, [])
+        try:
+            sub = extract_element(element, children)
+            if gate is None or gate in sub:
+                items.append(finish_object(sub, children))
+        except FieldProblem as exc:
+            raise exc.nested(f"{name}[{len(items)}]") from None
+
+    return act
+
+
+def _trie(obj: CompiledObject) -> _Node:
+    cached = obj.cache.get("xml")
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    root = _Node()
+    self_actions: list[_Action] = []
+    for f in obj.fields:
+        sources: list[tuple[tuple[Step, ...], str | None]] = list(f.alt_paths)
+        if f.steps is not None:
+            sources.append((f.steps, f.attr))
+        for steps, attr in sources:
+            if f.children is not None:
+                action = _many_action(f) if f.many else _object_action(f)
+            elif f.is_text_list:
+                action = _list_action(f, attr)
+            else:
+                action = _scalar_action(f, attr)
+            if not steps:
+                self_actions.append(action)
+                continue
+            node = root
+            for step in steps:
+                node = node.child(step)
+            node.actions.append(action)
+    root.actions = self_actions
+    root.finalize()
+    obj.cache["xml"] = root
+    return root
+
+
+def _walk(element: Any, node: _Node, out: dict[str, Any]) -> None:
+    handlers, leaves = node.handlers, node.leaves
+    for child in element:
+        tag = child.tag
+        leaf = leaves.get(tag)
+        if leaf is not None:  # the hot path, inlined: a text leaf mapped to one field
+            name, conv, dotted = leaf
+            if name not in out:
+                text = child.text
+                if text is not None:
+                    text = text.strip()
+                    if text:
+                        if conv is None:
+                            out[name] = text
+                        else:
+                            try:
+                                out[name] = conv(text)
+                            except ValueError as exc:
+                                raise FieldProblem(dotted, str(exc)) from None
+            continue
+        handler = handlers.get(tag)
+        if handler is not None:
+            handler(child, out)
+
+
+def extract_element(element: Any, obj: CompiledObject) -> dict[str, Any]:
+    """The raw converted values of ``obj``'s fields found under ``element`` (no defaults applied yet)."""
+    node = _trie(obj)
+    out: dict[str, Any] = {}
+    for act in node.actions:
+        act(element, out)
+    _walk(element, node, out)
+    for g in obj.grouping:
+        assert g.children is not None
+        try:
+            sub = extract_element(element, g.children)
+            if sub:
+                out[g.name] = finish_object(sub, g.children)
+        except FieldProblem as exc:
+            raise exc.nested(g.name) from None
+    return out
+
+
+class XmlDecoder:
+    """Decoder kind ``xml``: a streaming, mapping-driven XML decoder (implements ``bridge.ports.Decoder``)."""
+
+    def __init__(self, mapping: CompiledMapping, *, mode: dict[str, str] | None = None) -> None:
+        if mapping.spec.format != "xml":
+            raise ValueError(f"XmlDecoder needs an XML mapping, {mapping.name} is {mapping.spec.format}")
+        self.mapping = mapping
+        self._context = mode if mode is not None else STRICT
+        self._schema: etree.XMLSchema | None = None
+        self._record_tag = mapping.record_steps[-1].tag
+        self._xpath = mapping.spec.record or ""
+
+    def _load_schema(self) -> etree.XMLSchema | None:
+        if self.mapping.xsd_path is None:
+            return None
+        if self._schema is None:
+            try:
+                self._schema = etree.XMLSchema(etree.parse(str(self.mapping.xsd_path), safe_parser()))
+            except (etree.XMLSchemaParseError, etree.XMLSyntaxError) as exc:
+                raise DecodeError(f"cannot load XSD {self.mapping.xsd_path}: {exc}") from exc
+        return self._schema
+
+    def decode(self, envelope: Envelope) -> Iterator[DecodedRecord | RecordFailure]:
+        """Yield one DecodedRecord or RecordFailure per record element; raise DecodeError for the file."""
+        schema = self._load_schema()
+        origin = envelope.origin
+        root_obj, mapping, context, xpath = self.mapping.root, self.mapping, self._context, self._xpath
+        with envelope.open() as stream:
+            for ordinal, element in enumerate(safe_iterparse(stream, tag=self._record_tag, origin=origin)):
+                line: Any = element.sourceline
+                where = location(origin, line, xpath=f"{xpath}[{ordinal + 1}]")
+                try:
+                    if schema is not None and not schema.validate(element):
+                        error_log: Any = schema.error_log
+                        error = error_log.last_error
+                        raise RecordInvalid(
+                            f"record is not valid against {mapping.xsd_path.name if mapping.xsd_path else 'XSD'}: "
+                            f"{error.message if error else 'invalid'}",
+                            location=Location(line=error.line if error else None).merge(where),
+                        )
+                    try:
+                        data = finish_object(extract_element(element, root_obj), root_obj)
+                    except FieldProblem as exc:
+                        raise problem_error(exc, where) from None
+                    yield decoded(ordinal, build_record(mapping, data, where, context), where)
+                except RecordInvalid as exc:
+                    fragment = etree.tostring(element, encoding="unicode")
+                    yield RecordFailure(ordinal, exc, fragment)
+                element.clear()
+                parent = element.getparent()
+                if parent is not None:
+                    while element.getprevious() is not None:
+                        del parent[0]
