@@ -13,11 +13,11 @@ from typing import Any
 from lxml import etree
 
 from bridge.ports import DecodeError, Envelope, IdentityRule, Location, RecordFailure
+from bridge.safexml import parse_bytes
 from translators._records import OBSERVED, build_record, problem_error
 from translators.csv_decoder import CsvDecoder
 from translators.json_mapping import extract_json, load_json
 from translators.mapping.compiled import CompiledMapping, FieldProblem, finish_object
-from translators.safe import parse_bytes
 from translators.xml_decoder import extract_element
 
 __all__ = ["MappingProjector"]

@@ -15,6 +15,7 @@ from typing import Any
 from lxml import etree
 
 from bridge.ports import DecodedRecord, DecodeError, Envelope, Location, RecordFailure, RecordInvalid
+from bridge.safexml import safe_iterparse, safe_parser
 from translators._records import STRICT, build_record, decoded, location, problem_error
 from translators.mapping.compiled import (
     MISSING,
@@ -25,7 +26,6 @@ from translators.mapping.compiled import (
     Step,
     finish_object,
 )
-from translators.safe import safe_iterparse, safe_parser
 
 __all__ = ["XmlDecoder", "extract_element"]
 

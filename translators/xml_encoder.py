@@ -14,6 +14,7 @@ from typing import Any
 from lxml import etree
 
 from bridge.ports import ContractViolation, EncodeContext, Encoded
+from bridge.safexml import safe_parser
 from translators._records import encode_errors
 from translators.mapping.compiled import (
     CompiledField,
@@ -23,7 +24,6 @@ from translators.mapping.compiled import (
     Step,
     written_fields,
 )
-from translators.safe import safe_parser
 
 __all__ = ["XmlEncoder", "render_element"]
 

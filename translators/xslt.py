@@ -15,8 +15,8 @@ from typing import Any
 from lxml import etree
 
 from bridge.ports import ConfigError, EncodeContext, Encoded, EncodeError
+from bridge.safexml import parse_bytes
 from translators.mapping.compiled import CompiledMapping
-from translators.safe import parse_bytes
 from translators.xml_encoder import render_element
 
 __all__ = ["XsltEncoder", "compile_stylesheet"]

@@ -15,6 +15,7 @@ from typing import Any
 from lxml import etree
 
 from bridge.ports import DecodeError, HostileInput, Location
+from bridge.safexml import parse_bytes
 
 __all__ = [
     "SOAP11_NS",
@@ -34,27 +35,17 @@ SOAP12_NS = "http://www.w3.org/2003/05/soap-envelope"
 _DOCTYPE = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
 
 
-def _parser() -> etree.XMLParser:
-    # A fresh parser per call: lxml parsers are not thread-safe and sinks run on several threads.
-    return etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, dtd_validation=False
-    )
-
-
 def parse_xml(data: bytes, *, origin: str = "") -> etree._Element:
-    """Parse untrusted XML; a DTD or entity declaration is :class:`HostileInput`, bad XML :class:`DecodeError`."""
+    """Parse untrusted XML with the project's hardened parser (:mod:`bridge.safexml`).
+
+    A DTD or entity declaration is refused as :class:`HostileInput` before lxml even sees the bytes; bad XML
+    is a :class:`DecodeError` with its line.
+    """
     match = _DOCTYPE.search(data)
     if match is not None:
         where = Location(file=origin or None, offset=match.start())
         raise HostileInput("XML with a DOCTYPE or entity declaration refused", location=where)
-    try:
-        root = etree.fromstring(data, _parser())
-    except etree.XMLSyntaxError as exc:
-        line = exc.lineno if isinstance(exc.lineno, int) else None
-        raise DecodeError(f"not well-formed XML: {exc.msg}", location=Location(file=origin or None, line=line)) from exc
-    if root.getroottree().docinfo.internalDTD is not None:
-        raise HostileInput("XML with a DOCTYPE refused", location=Location(file=origin or None))
-    return root
+    return parse_bytes(data, origin=origin or None)
 
 
 def parse_envelope(data: bytes, *, origin: str = "") -> tuple[etree._Element, str]:

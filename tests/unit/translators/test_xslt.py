@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from bridge.ports import ConfigError, EncodeContext, EncodeError, HostileInput, PathName
+from bridge.safexml import parse_bytes
 from tests.unit.translators.support import MAPPINGS, SAMPLES, envelope, split
 from translators.mapping.generic import generic_mapping
 from translators.mapping.loader import load_mapping
-from translators.safe import parse_bytes
 from translators.xml_decoder import XmlDecoder
 from translators.xslt import XsltEncoder
 
