@@ -9,7 +9,7 @@ import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -156,7 +156,7 @@ def create_app(state: SimState | None = None, sender: WebhookSender | None = Non
         return await guarded(request, run)
 
     async def token(request: Request) -> Response:
-        form = await request.form()
+        form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
         if form.get("grant_type") != "client_credentials":
             return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
         client_id, client_secret = str(form.get("client_id", "")), str(form.get("client_secret", ""))
@@ -234,7 +234,7 @@ def create_app(state: SimState | None = None, sender: WebhookSender | None = Non
             Route("/v1/{resource}/bulk", bulk, methods=["POST"]),
             Route("/v1/{resource}", create, methods=["POST"]),
             Route("/v1/{resource}", list_changed, methods=["GET"]),
-            Route("/v1/{resource}/{key}", get_one, methods=["GET"]),
+            Route("/v1/{resource}/{key:path}", get_one, methods=["GET"]),
             Route("/_sim/{action}", admin, methods=["GET", "POST", "DELETE"]),
         ],
         lifespan=lifespan,
