@@ -55,7 +55,9 @@ class WebhookSender:
     subscribers: list[Subscriber] = field(default_factory=list)
     attempts: list[Attempt] = field(default_factory=list)
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
-    _queue: queue.Queue[tuple[Subscriber, str, bytes, int, bool, int] | None] = field(default_factory=queue.Queue)
+    _queue: queue.Queue[tuple[Subscriber, str, bytes, int, bool, int, int] | None] = field(
+        default_factory=queue.Queue)
+    _generation: int = 0
     _thread: threading.Thread | None = None
     _seq: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -74,6 +76,8 @@ class WebhookSender:
             self.subscribers.clear()
             self.attempts.clear()
             self.events.clear()
+            self._seq = 0
+            self._generation += 1  # anything still queued or scheduled for retry belongs to the past
 
     def subscribe(self, url: str, secret: str, types: tuple[str, ...] = ()) -> None:
         with self._lock:
@@ -88,7 +92,7 @@ class WebhookSender:
             targets = [s for s in self.subscribers if not s.types or event_type in s.types]
         body = json.dumps(event).encode()
         for sub in targets:
-            self._queue.put((sub, event["id"], body, 0, False, 0))
+            self._queue.put((sub, event["id"], body, 0, False, 0, self._generation))
 
     def resend(self, event_id: str, *, tamper: bool = False, timestamp_offset: int = 0) -> None:
         """Send an event again (a provider's replay), optionally with a broken signature or an old timestamp."""
@@ -96,7 +100,7 @@ class WebhookSender:
         with self._lock:
             targets = list(self.subscribers)
         for sub in targets:
-            self._queue.put((sub, event_id, body, 0, tamper, timestamp_offset))
+            self._queue.put((sub, event_id, body, 0, tamper, timestamp_offset, self._generation))
 
     def _run(self) -> None:
         with httpx.Client(timeout=self.timeout) as client:
@@ -104,7 +108,9 @@ class WebhookSender:
                 item = self._queue.get()
                 if item is None:
                     return
-                sub, event_id, body, attempt, tamper, offset = item
+                sub, event_id, body, attempt, tamper, offset, generation = item
+                if generation != self._generation:
+                    continue
                 timestamp = int(time.time()) + offset
                 signature = sign(sub.secret, event_id, timestamp, body + (b" " if tamper else b""))
                 headers = {"content-type": "application/json", "webhook-id": event_id,
@@ -116,7 +122,11 @@ class WebhookSender:
                 except httpx.HTTPError as exc:
                     error = type(exc).__name__
                 with self._lock:
+                    if generation != self._generation:
+                        continue
                     self.attempts.append(Attempt(event_id, sub.url, status, time.monotonic(), error))
                 if (status is None or status >= 300) and not tamper and offset == 0 and attempt < len(self.backoff):
-                    threading.Timer(self.backoff[attempt], self._queue.put,
-                                    args=((sub, event_id, body, attempt + 1, False, 0),)).start()
+                    retry = (sub, event_id, body, attempt + 1, False, 0, generation)
+                    timer = threading.Timer(self.backoff[attempt], self._queue.put, args=(retry,))
+                    timer.daemon = True
+                    timer.start()

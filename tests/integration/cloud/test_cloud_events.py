@@ -11,7 +11,6 @@ from typing import Any
 import pika
 import pytest
 from cloud_fakes import TcpProxy
-from samples.cloud_sim import SimServer
 
 from adapters.cloud.events import (
     AMQP_PREFIX,
@@ -22,6 +21,7 @@ from adapters.cloud.events import (
     HttpSettings,
 )
 from bridge.ports import ConnectionFailed, Delivery, Encoded, OutcomeStatus, PathName, Role, SimulatedClock
+from samples.cloud_sim import SimServer
 
 EVENT_TYPE = "com.example.invoice.created"
 

@@ -11,7 +11,6 @@ from email.utils import format_datetime
 from typing import Any
 
 import pytest
-from samples.cloud_sim import FaultRule, SimServer
 
 from adapters.cloud.auth import ApiKeyConfig, AuthConfig, OAuth2Config
 from adapters.cloud.rest import BulkConfig, RestReadBackConfig, RestSink, RestSinkConfig
@@ -29,6 +28,7 @@ from bridge.ports import (
     TargetUnavailable,
     TimeoutExpired,
 )
+from samples.cloud_sim import FaultRule, SimServer
 
 
 def invoice(key: str, customer: str = "C1", **extra: Any) -> dict[str, Any]:
