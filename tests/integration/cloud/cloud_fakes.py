@@ -68,6 +68,9 @@ class SqliteLedger:
         """What the runtime would commit: one row per record identity (a re-read is a no-op)."""
         self._db.execute("insert or ignore into records values (?, ?)", (key, json.dumps(body)))
 
+    def close(self) -> None:
+        self._db.close()
+
     def records(self) -> list[str]:
         return [r[0] for r in self._db.execute("select message_key from records")]
 
