@@ -113,6 +113,7 @@ class SimState:
         with self.lock:
             self.config = Config()
             self.records: dict[str, dict[str, dict[str, Any]]] = {r: {} for r in RESOURCES}
+            self.by_external: dict[str, dict[str, str]] = {r: {} for r in RESOURCES}
             self.idempotency: dict[str, tuple[str, int, dict[str, Any]]] = {}
             self.faults: list[FaultRule] = []
             self.requests: list[LoggedRequest] = []
@@ -192,7 +193,8 @@ class SimState:
             table = self.records[resource]
             if key in table:
                 return table[key]
-            return next((r for r in table.values() if r.get("external_id") == key), None)
+            found = self.by_external[resource].get(key)
+            return table[found] if found else None
 
     def create(self, resource: str, body: dict[str, Any], idem_key: str | None) -> tuple[int, dict[str, Any], bool]:
         """Create a record honouring the idempotency key: (status, body, replayed)."""
@@ -208,6 +210,7 @@ class SimState:
                 return status, first, True
             record = self._build(resource, body)
             self.records[resource][record["id"]] = record
+            self.by_external[resource][record["external_id"]] = record["id"]
             self.creates += 1
             if scoped:
                 self.idempotency[scoped] = (fingerprint, 201, record)
