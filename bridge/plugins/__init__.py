@@ -115,7 +115,9 @@ class Registry:
         try:
             return self._plugins[(role, kind)]
         except KeyError:
-            raise KeyError(f"unknown {role.value} kind {kind!r}; known: {', '.join(self.kinds(role)) or 'none'}") from None
+            raise KeyError(
+                f"unknown {role.value} kind {kind!r}; known: {', '.join(self.kinds(role)) or 'none'}"
+            ) from None
 
     def kinds(self, role: PluginRole) -> list[str]:
         self._load()

@@ -1,0 +1,136 @@
+"""Base class, validation modes and the registry of canonical document types.
+
+Two validation modes exist because the same model serves two jobs. ``strict`` guards inbound data: a
+business-rule violation (totals that do not add up) raises ``ValidationError``. ``observed`` reads back what a
+target holds: there a violation is a fact to report, so it becomes a human-readable entry in ``notes`` and the
+comparison shows it as a diff note. Type errors (a float amount, a naive datetime) are errors in both modes.
+This module must not import the concrete models; they register themselves with :func:`register`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal, Self, TypeVar, cast, get_args
+
+from pydantic import BaseModel, ConfigDict, ValidationInfo, model_validator
+from pydantic_core import PydanticCustomError
+
+__all__ = [
+    "MODELS",
+    "CanonicalModel",
+    "ValidationMode",
+    "json_schemas",
+    "model_for",
+    "register",
+    "validate_observed",
+    "validate_strict",
+]
+
+ValidationMode = Literal["strict", "observed"]
+_MODES: tuple[str, ...] = get_args(ValidationMode)
+
+M = TypeVar("M", bound="CanonicalModel")
+
+#: Canonical document types by name ("Invoice" -> Invoice), filled by :func:`register` at import time.
+MODELS: dict[str, type[CanonicalModel]] = {}
+
+
+def _mode_of(info: ValidationInfo) -> ValidationMode:
+    context = info.context
+    if context is None:
+        return "strict"
+    if not isinstance(context, Mapping):
+        raise TypeError(f"validation context must be a mapping, got {type(context).__name__}")
+    mode = context.get("mode", "strict")
+    if mode not in _MODES:
+        raise ValueError(f"unknown validation mode {mode!r}; expected one of {', '.join(_MODES)}")
+    return cast(ValidationMode, mode)
+
+
+class CanonicalModel(BaseModel):
+    """Immutable, exact, versioned business data shared by every decoder, encoder, projection and comparison.
+
+    Subclasses override :attr:`business_key` and, when they have cross-field rules, :meth:`_business_rules`.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        validate_default=True,
+        use_attribute_docstrings=True,
+        ser_json_inf_nan="strings",
+    )
+
+    schema_version: Literal["1.0"] = "1.0"
+    """Version of this model's shape; a document of another version fails instead of being misread."""
+    notes: tuple[str, ...] = ()
+    """Business-rule violations found in observed mode (and any carried over from an earlier validation)."""
+
+    @property
+    def business_key(self) -> str:
+        """Stable business identity (invoice number, customer number...): for ordering, pairing and xrefs.
+
+        A plain property rather than a serialised field, so that ``model_dump`` output validates back under
+        ``extra="forbid"``.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not define a business key")
+
+    def _business_rules(self) -> list[str]:
+        """Return one message per violated cross-field rule, each naming the field path and both values.
+
+        May also set derived fields (e.g. ``Invoice.tax_rounding``) with ``object.__setattr__``; it runs once,
+        at the end of validation, on a frozen instance nobody else has seen yet.
+        """
+        return []
+
+    @model_validator(mode="after")
+    def _apply_business_rules(self, info: ValidationInfo) -> Self:
+        mode = _mode_of(info)
+        violations = self._business_rules()
+        if not violations:
+            return self
+        if mode == "strict":
+            raise PydanticCustomError(
+                "business_rule",
+                "business rule violated: {details}",
+                {"details": "; ".join(violations), "violations": violations},
+            )
+        fresh = tuple(v for v in violations if v not in self.notes)
+        object.__setattr__(self, "notes", self.notes + fresh)
+        return self
+
+
+def register(cls: type[M]) -> type[M]:
+    """Class decorator adding a top-level document type to :data:`MODELS` under its class name."""
+    MODELS[cls.__name__] = cls
+    return cls
+
+
+def model_for(name: str) -> type[CanonicalModel]:
+    """Return the canonical type called ``name`` (as written in an interface's ``canonical:`` key)."""
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise KeyError(f"unknown canonical model {name!r}; valid names: {', '.join(sorted(MODELS))}") from None
+
+
+def _validate(cls: type[M], data: Any, mode: ValidationMode) -> M:
+    context = {"mode": mode}
+    if isinstance(data, str | bytes | bytearray):
+        return cls.model_validate_json(data, context=context)
+    return cls.model_validate(data, context=context)
+
+
+def validate_strict(cls: type[M], data: Any) -> M:
+    """Validate inbound ``data`` (mapping, model or JSON text); any business-rule violation raises."""
+    return _validate(cls, data, "strict")
+
+
+def validate_observed(cls: type[M], data: Any) -> M:
+    """Validate ``data`` read back from a target; business-rule violations land in ``notes`` instead."""
+    return _validate(cls, data, "observed")
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """JSON Schema (validation mode) of every registered document type, keyed by model name."""
+    return {name: cls.model_json_schema(mode="validation") for name, cls in MODELS.items()}

@@ -1,0 +1,321 @@
+"""Invoices and credit notes (UBL / EN 16931 shaped), with their totals arithmetic.
+
+Totals are checked exactly, to the currency's minor unit. Tax may legitimately be rounded per line or per
+document (per tax category and rate); both are accepted and the rule found is recorded in ``tax_rounding``, so
+a comparison can tell a rounding policy change from a wrong amount. A credit note carries positive amounts, as
+in UBL; its ``kind`` says it reduces what the customer owes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from ._base import CanonicalModel, register
+from ._money import (
+    Amount,
+    AwareDateTime,
+    CurrencyCode,
+    Quantity,
+    TaxCategoryCode,
+    TaxRate,
+    decimal_str,
+    exceeds_minor_units,
+    round_money,
+    sum_decimals,
+)
+from .party import Address, PaymentTerms
+
+__all__ = ["AllowanceCharge", "Invoice", "InvoiceLine", "TaxLine", "TaxRounding"]
+
+TaxRounding = Literal["per_line", "per_document", "both"]
+_TaxKey = tuple[str, Decimal]
+_TOTALS = (
+    "line_extension_total",
+    "allowance_total",
+    "charge_total",
+    "tax_exclusive_amount",
+    "tax_total",
+    "tax_inclusive_amount",
+    "prepaid_amount",
+    "rounding_amount",
+    "payable_amount",
+)
+
+
+def _s(value: Decimal) -> str:
+    return decimal_str(value)
+
+
+class AllowanceCharge(CanonicalModel):
+    """A discount (``is_charge=False``) or surcharge on a line or on the whole document.
+
+    At document level it must carry ``tax_category`` and ``tax_rate``: it changes that group's taxable amount.
+    """
+
+    is_charge: bool
+    amount: Annotated[Amount, Field(ge=0)]
+    base_amount: Amount | None = None
+    percent: TaxRate | None = None
+    reason: str | None = None
+    reason_code: str | None = None
+    """UNCL5189 (allowance) or UNCL7161 (charge) code."""
+    tax_category: TaxCategoryCode | None = None
+    tax_rate: TaxRate | None = None
+
+    @property
+    def business_key(self) -> str:
+        """Kind plus reason code or reason: how two systems' allowance lists are paired."""
+        return f"{'charge' if self.is_charge else 'allowance'}:{self.reason_code or self.reason or ''}"
+
+    @property
+    def signed_amount(self) -> Decimal:
+        """The effect on the net amount: negative for an allowance, positive for a charge."""
+        return self.amount if self.is_charge else -self.amount
+
+
+class InvoiceLine(CanonicalModel):
+    """One invoiced item (UBL InvoiceLine / CreditNoteLine).
+
+    ``line_extension_amount = quantity * unit_price / price_base_quantity - allowances + charges`` (rounded).
+    """
+
+    line_id: Annotated[str, Field(min_length=1)]
+    product_id: str | None = None
+    """SKU of the invoiced product."""
+    description: str | None = None
+    quantity: Quantity
+    unit_code: Annotated[str, Field(min_length=1, max_length=3)] = "EA"
+    unit_price: Annotated[Amount, Field(ge=0)]
+    price_base_quantity: Annotated[Quantity, Field(gt=0)] = Decimal(1)
+    allowance_charges: tuple[AllowanceCharge, ...] = ()
+    line_extension_amount: Amount
+    tax_category: TaxCategoryCode = "S"
+    tax_rate: TaxRate
+    order_line_reference: str | None = None
+    period_start: date | None = None
+    period_end: date | None = None
+
+    @property
+    def business_key(self) -> str:
+        """The line id, unique within its invoice."""
+        return self.line_id
+
+    def expected_net(self, currency: str) -> Decimal:
+        """The net amount the quantity, price and line allowances/charges imply, rounded to minor units."""
+        gross = self.quantity * self.unit_price / self.price_base_quantity
+        return round_money(gross + sum_decimals(ac.signed_amount for ac in self.allowance_charges), currency)
+
+
+class TaxLine(CanonicalModel):
+    """Tax subtotal for one tax category and rate (UBL TaxSubtotal)."""
+
+    tax_category: TaxCategoryCode
+    tax_rate: TaxRate
+    taxable_amount: Amount
+    tax_amount: Amount
+    exemption_reason: str | None = None
+
+    @property
+    def business_key(self) -> str:
+        """Category and normalised rate, e.g. "S:19"."""
+        return f"{self.tax_category}:{_s(self.tax_rate.normalize())}"
+
+
+@register
+class Invoice(CanonicalModel):
+    """An invoice or credit note with lines, document allowances/charges, tax subtotals and totals."""
+
+    invoice_number: Annotated[str, Field(min_length=1)]
+    kind: Literal["invoice", "credit_note"] = "invoice"
+    status: Literal["draft", "issued", "partially_paid", "paid", "overdue", "cancelled"] = "issued"
+    issue_date: date
+    due_date: date | None = None
+    issued_at: AwareDateTime | None = None
+    customer_id: Annotated[str, Field(min_length=1)]
+    """Customer number of the buyer."""
+    supplier_id: str | None = None
+    buyer_reference: str | None = None
+    order_reference: str | None = None
+    """Sales order number this invoice bills."""
+    billing_reference: str | None = None
+    """For a credit note: the number of the invoice it credits."""
+    currency: CurrencyCode
+    payment_terms: PaymentTerms | None = None
+    bill_to: Address | None = None
+    note: str | None = None
+    lines: Annotated[tuple[InvoiceLine, ...], Field(min_length=1)]
+    allowance_charges: tuple[AllowanceCharge, ...] = ()
+    tax_lines: tuple[TaxLine, ...] = ()
+    line_extension_total: Amount
+    allowance_total: Annotated[Amount, Field(ge=0)] = Decimal(0)
+    charge_total: Annotated[Amount, Field(ge=0)] = Decimal(0)
+    tax_exclusive_amount: Amount
+    tax_total: Amount
+    tax_inclusive_amount: Amount
+    prepaid_amount: Amount = Decimal(0)
+    rounding_amount: Amount = Decimal(0)
+    payable_amount: Amount
+    tax_rounding: TaxRounding | None = None
+    """Which tax rounding rule the amounts follow; set by validation, checked if given."""
+
+    @property
+    def business_key(self) -> str:
+        """The invoice (or credit note) number."""
+        return self.invoice_number
+
+    def _business_rules(self) -> list[str]:
+        cur = self.currency
+        out: list[str] = []
+        for line_id, count in Counter(line.line_id for line in self.lines).items():
+            if count > 1:
+                out.append(f"lines: line_id {line_id!r} used {count} times")
+        if self.due_date is not None and self.due_date < self.issue_date:
+            out.append(f"due_date: {self.due_date} is before issue_date {self.issue_date}")
+        for i, line in enumerate(self.lines):
+            expected = line.expected_net(cur)
+            if line.line_extension_amount != expected:
+                out.append(f"lines[{i}].line_extension_amount: {_s(line.line_extension_amount)} != {_s(expected)}")
+            out += _check_percentages(f"lines[{i}].allowance_charges", line.allowance_charges, cur)
+        out += _check_percentages("allowance_charges", self.allowance_charges, cur)
+        for j, ac in enumerate(self.allowance_charges):
+            if ac.tax_category is None or ac.tax_rate is None:
+                out.append(f"allowance_charges[{j}]: tax_category and tax_rate are required at document level")
+        out += self._check_sums()
+        out += self._check_tax()
+        if self.kind == "credit_note" and self.tax_inclusive_amount < 0:
+            out.append(
+                f"tax_inclusive_amount: {_s(self.tax_inclusive_amount)} is negative; "
+                "a credit note carries positive amounts"
+            )
+        for name in _TOTALS:
+            value: Decimal = getattr(self, name)
+            if exceeds_minor_units(value, cur):
+                out.append(f"{name}: {_s(value)} has more decimals than {cur} allows")
+        return out
+
+    def _check_sums(self) -> list[str]:
+        out: list[str] = []
+
+        def check(path: str, actual: Decimal, expected: Decimal, how: str) -> None:
+            if actual != expected:
+                out.append(f"{path}: {_s(actual)} != {how} {_s(expected)}")
+
+        check(
+            "line_extension_total",
+            self.line_extension_total,
+            sum_decimals(line.line_extension_amount for line in self.lines),
+            "sum of lines",
+        )
+        check(
+            "allowance_total",
+            self.allowance_total,
+            sum_decimals(ac.amount for ac in self.allowance_charges if not ac.is_charge),
+            "sum of allowances",
+        )
+        check(
+            "charge_total",
+            self.charge_total,
+            sum_decimals(ac.amount for ac in self.allowance_charges if ac.is_charge),
+            "sum of charges",
+        )
+        check(
+            "tax_exclusive_amount",
+            self.tax_exclusive_amount,
+            self.line_extension_total - self.allowance_total + self.charge_total,
+            "line_extension_total - allowance_total + charge_total",
+        )
+        check(
+            "tax_inclusive_amount",
+            self.tax_inclusive_amount,
+            self.tax_exclusive_amount + self.tax_total,
+            "tax_exclusive_amount + tax_total",
+        )
+        check(
+            "payable_amount",
+            self.payable_amount,
+            self.tax_inclusive_amount - self.prepaid_amount + self.rounding_amount,
+            "tax_inclusive_amount - prepaid_amount + rounding_amount",
+        )
+        return out
+
+    def _tax_groups(self) -> tuple[dict[_TaxKey, Decimal], dict[_TaxKey, Decimal], dict[_TaxKey, Decimal]]:
+        """Per (category, rate): taxable amount, tax rounded per line, tax rounded per document."""
+        cur = self.currency
+        items: list[tuple[_TaxKey, Decimal]] = [
+            ((line.tax_category, line.tax_rate), line.line_extension_amount) for line in self.lines
+        ]
+        items += [
+            ((ac.tax_category, ac.tax_rate), ac.signed_amount)
+            for ac in self.allowance_charges
+            if ac.tax_category is not None and ac.tax_rate is not None
+        ]
+        taxable: dict[_TaxKey, Decimal] = {}
+        per_line: dict[_TaxKey, Decimal] = {}
+        for (cat, rate), net in items:
+            key = (cat, rate.normalize())
+            taxable[key] = taxable.get(key, Decimal(0)) + net
+            per_line[key] = per_line.get(key, Decimal(0)) + round_money(net * rate / 100, cur)
+        per_doc = {key: round_money(amount * key[1] / 100, cur) for key, amount in taxable.items()}
+        return taxable, per_line, per_doc
+
+    def _check_tax(self) -> list[str]:
+        taxable, per_line, per_doc = self._tax_groups()
+        out: list[str] = []
+        line_ok = self.tax_total == sum_decimals(per_line.values())
+        doc_ok = self.tax_total == sum_decimals(per_doc.values())
+        if not (line_ok or doc_ok):
+            out.append(
+                f"tax_total: {_s(self.tax_total)} != per-line {_s(sum_decimals(per_line.values()))}"
+                f" / per-document {_s(sum_decimals(per_doc.values()))}"
+            )
+        if self.tax_lines:
+            seen: set[_TaxKey] = set()
+            for i, tl in enumerate(self.tax_lines):
+                key = (tl.tax_category, tl.tax_rate.normalize())
+                if key not in taxable or key in seen:
+                    why = "duplicate" if key in seen else "no line or allowance/charge has"
+                    out.append(f"tax_lines[{i}]: {why} tax category {tl.tax_category} at {_s(tl.tax_rate)} %")
+                    seen.add(key)
+                    continue
+                seen.add(key)
+                if tl.taxable_amount != taxable[key]:
+                    out.append(f"tax_lines[{i}].taxable_amount: {_s(tl.taxable_amount)} != {_s(taxable[key])}")
+                tl_line_ok, tl_doc_ok = tl.tax_amount == per_line[key], tl.tax_amount == per_doc[key]
+                if not (tl_line_ok or tl_doc_ok):
+                    out.append(
+                        f"tax_lines[{i}].tax_amount: {_s(tl.tax_amount)} != per-line {_s(per_line[key])}"
+                        f" / per-document {_s(per_doc[key])}"
+                    )
+                line_ok, doc_ok = line_ok and tl_line_ok, doc_ok and tl_doc_ok
+            for cat, rate in taxable.keys() - seen:
+                out.append(f"tax_lines: missing tax category {cat} at {_s(rate)} %")
+            total = sum_decimals(tl.tax_amount for tl in self.tax_lines)
+            if total != self.tax_total:
+                out.append(f"tax_total: {_s(self.tax_total)} != sum of tax_lines {_s(total)}")
+        found: TaxRounding | None = (
+            "both" if line_ok and doc_ok else "per_line" if line_ok else "per_document" if doc_ok else None
+        )
+        if found is None and not out:
+            out.append("tax_lines/tax_total: amounts mix per-line and per-document rounding")
+        given = self.tax_rounding
+        if given is not None and found is not None and given != found and found != "both":
+            out.append(f"tax_rounding: {given} != found {found}")
+            object.__setattr__(self, "tax_rounding", found)
+        elif given is None or found is None:
+            object.__setattr__(self, "tax_rounding", found)
+        return out
+
+
+def _check_percentages(path: str, acs: tuple[AllowanceCharge, ...], currency: str) -> list[str]:
+    out: list[str] = []
+    for i, ac in enumerate(acs):
+        if ac.percent is not None and ac.base_amount is not None:
+            expected = round_money(ac.base_amount * ac.percent / 100, currency)
+            if ac.amount != expected:
+                out.append(f"{path}[{i}].amount: {_s(ac.amount)} != base_amount * percent / 100 {_s(expected)}")
+    return out

@@ -1,0 +1,1 @@
+"""The ``esb-bridge`` command line."""

@@ -1,0 +1,375 @@
+"""``esb-bridge``: the command line. Root option ``--config`` (env ``ESB_BRIDGE_CONFIG``, default
+``./bridge.yaml``) applies to every command; reporting commands take ``--json``; failures exit non-zero.
+
+Plugin command groups (``sftp``, ``soap``, ``cloud``, ``mapping``, ...) are mounted from the plugin registry.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bridge.cli.render import Progress, echo_json, table
+from bridge.config import LoadedConfig, load_config, resolve_config_path
+from bridge.plugins import registry
+from bridge.ports import BridgeError, ConfigError, SystemClock
+
+__all__ = ["cli", "main"]
+
+
+class Ctx:
+    def __init__(self, config: str | None, verbose: int) -> None:
+        self.config_path = resolve_config_path(config)
+        self.verbose = verbose
+        self._loaded: LoadedConfig | None = None
+
+    def load(self) -> LoadedConfig:
+        if self._loaded is None:
+            self._loaded = load_config(self.config_path)
+        return self._loaded
+
+
+pass_ctx = click.make_pass_decorator(Ctx)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.option("--config", "config", metavar="FILE", help="config file (env ESB_BRIDGE_CONFIG, default ./bridge.yaml)")
+@click.option("-v", "--verbose", count=True, help="more logging (-vv for debug)")
+@click.version_option(package_name="esb-bridge")
+@click.pass_context
+def cli(ctx: click.Context, config: str | None, verbose: int) -> None:
+    """esb-bridge: move documents between a legacy ERP and cloud systems, and cut over interface by interface."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    ctx.obj = Ctx(config, verbose)
+
+
+# ------------------------------------------------------------------------------------------------ validate
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+@pass_ctx
+def validate(c: Ctx, as_json: bool) -> None:
+    """Check the config file; every problem is listed with its file and line."""
+    try:
+        loaded = c.load()
+    except ConfigError as exc:
+        if as_json:
+            echo_json({"ok": False, "problems": [p.__dict__ for p in exc.problems] or [{"message": exc.message}]})
+        else:
+            click.echo(str(exc), err=True)
+        sys.exit(2)
+    names = sorted(loaded.config.interfaces)
+    if as_json:
+        echo_json({"ok": True, "file": str(loaded.file), "interfaces": names})
+    else:
+        click.echo(f"{loaded.file}: OK, {len(names)} interface(s): {', '.join(names) or '-'}")
+
+
+# ------------------------------------------------------------------------------------------------ run
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="poll every interface once, deliver what can be delivered, then exit")
+@click.option("--interface", "-i", "only", multiple=True, help="only these interfaces (repeatable)")
+@click.option("--max-wait", default=300.0, show_default=True, help="with --once: longest wait for retries (s)")
+@click.option("--json", "as_json", is_flag=True, help="with --once: print the summary as JSON")
+@pass_ctx
+def run(c: Ctx, once: bool, only: tuple[str, ...], max_wait: float, as_json: bool) -> None:
+    """Run the bridge: scheduled polls and delivery workers (or one pass with --once)."""
+    from bridge.runtime.runner import Runner
+
+    loaded = c.load()
+    unknown = [i for i in only if i not in loaded.config.interfaces]
+    if unknown:
+        raise click.UsageError(f"unknown interface(s): {', '.join(unknown)}")
+    progress = Progress("ingest")
+    with Runner(loaded, SystemClock(), only=list(only) or None, progress=progress) as runner:
+        if once:
+            summary = runner.run_once(max_wait=max_wait)
+            progress.done()
+            data = {
+                "ingest": summary.ingest,
+                "attempts": summary.drain.attempts,
+                "open_deliveries_left": summary.drain.open_left,
+                "batches_waiting_ack": summary.acknowledged_late,
+            }
+            if as_json:
+                echo_json(data)
+            else:
+                table([{"interface": k, **v} for k, v in summary.ingest.items()])
+                click.echo(f"delivery attempts: {summary.drain.attempts}, still open: {summary.drain.open_left}")
+            return
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        click.echo(f"esb-bridge running {len(runner.interfaces)} interface(s); Ctrl-C to stop", err=True)
+        runner.run_forever(stop)
+
+
+# ------------------------------------------------------------------------------------------------ status, messages
+
+
+def _engine(c: Ctx) -> Any:
+    from bridge.runtime.runner import _resolve_store
+    from bridge.store.engine import make_engine, upgrade
+
+    engine = make_engine(_resolve_store(c.load()))
+    upgrade(engine)
+    return engine
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def status(c: Ctx, as_json: bool) -> None:
+    """Per interface: messages by state, deliveries by path/role/status, open dead letters."""
+    from bridge.store.queries import status_counts
+
+    data = status_counts(_engine(c))
+    for name in c.load().config.interfaces:
+        data.setdefault(name, {"messages": {}, "deliveries": {}, "dead_letters_open": 0, "batches": {}})
+    if as_json:
+        echo_json(data)
+        return
+    rows = []
+    for name, d in sorted(data.items()):
+        rows.append(
+            {
+                "interface": name,
+                "messages": d["messages"],
+                "dead letters": d["dead_letters_open"],
+                "batches": d["batches"],
+            }
+        )
+        for path, st in sorted(d["deliveries"].items()):
+            rows.append({"interface": f"  {path}", "messages": st})
+    table(rows, ["interface", "messages", "dead letters", "batches"])
+
+
+@cli.group()
+def messages() -> None:
+    """Inspect recorded messages."""
+
+
+@messages.command("list")
+@click.option("--interface", "-i")
+@click.option("--state")
+@click.option("--limit", default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def messages_list(c: Ctx, interface: str | None, state: str | None, limit: int, as_json: bool) -> None:
+    """The most recent messages."""
+    from bridge.store.queries import messages as q
+
+    rows = q(_engine(c), interface, state, limit)
+    echo_json(rows) if as_json else table(rows)
+
+
+@messages.command("show")
+@click.argument("message_id")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def messages_show(c: Ctx, message_id: str, as_json: bool) -> None:
+    """One message with its deliveries and every attempt."""
+    from bridge.store.queries import message_detail
+
+    data = message_detail(_engine(c), message_id)
+    if data is None:
+        raise click.ClickException(f"no message {message_id}")
+    if as_json:
+        echo_json(data)
+        return
+    for k in ("id", "interface", "business_key", "canonical", "state", "mode", "created_at", "location"):
+        click.echo(f"{k:>13}: {data[k]}")
+    for d in data["deliveries"]:
+        click.echo(f"\n{d['path']}/{d['role']} -> {d['target']}: {d['status']} after {d['attempts']} attempt(s)")
+        table(d["attempts_log"], ["number", "started_at", "status", "detail", "next_attempt_at"])
+
+
+# ------------------------------------------------------------------------------------------------ dlq
+
+
+@cli.group()
+def dlq() -> None:
+    """The dead-letter queue: list, show, replay, discard."""
+
+
+@dlq.command("list")
+@click.option("--interface", "-i")
+@click.option("--status", default="open", show_default=True, help="open | replayed | discarded | all")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def dlq_list(c: Ctx, interface: str | None, status: str, as_json: bool) -> None:
+    """Dead letters with their error and location."""
+    from bridge.store.queries import dead_letters
+
+    rows = dead_letters(_engine(c), interface, None if status == "all" else status)
+    if as_json:
+        echo_json(rows)
+        return
+    table(
+        [{**r, "error": (r["error"] or {}).get("message"), "location": r["location"]} for r in rows],
+        ["id", "interface", "kind", "message_id", "status", "error", "location"],
+    )
+
+
+@dlq.command("show")
+@click.argument("dl_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def dlq_show(c: Ctx, dl_id: int, as_json: bool) -> None:
+    """One dead letter: error, location, original fragment, target response."""
+    from bridge.store.queries import dead_letter
+
+    data = dead_letter(_engine(c), dl_id)
+    if data is None:
+        raise click.ClickException(f"no dead letter {dl_id}")
+    if as_json:
+        echo_json(data)
+        return
+    for k, v in data.items():
+        click.echo(f"{k:>12}: {v}")
+
+
+def _actor() -> str:
+    return os.environ.get("ESB_BRIDGE_ACTOR") or os.environ.get("USER") or "unknown"
+
+
+@dlq.command("replay")
+@click.argument("dl_ids", type=int, nargs=-1, required=True)
+@click.option("--deliver/--no-deliver", default=True, show_default=True, help="deliver right away (one pass)")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def dlq_replay(c: Ctx, dl_ids: tuple[int, ...], deliver: bool, as_json: bool) -> None:
+    """Replay dead letters with the current config and mapping (audited)."""
+    from bridge.runtime.replay import replay
+    from bridge.runtime.runner import Runner
+
+    with Runner(c.load(), SystemClock()) as runner:
+        results = [replay(runner, dl_id, _actor()) for dl_id in dl_ids]
+        summary = runner.drain(max_wait=0) if deliver else None
+    data = {"replayed": results, "attempts": summary.attempts if summary else 0}
+    if as_json:
+        echo_json(data)
+    else:
+        table(results)
+        if summary:
+            click.echo(f"delivery attempts: {summary.attempts}")
+
+
+@dlq.command("discard")
+@click.argument("dl_ids", type=int, nargs=-1, required=True)
+@click.option("--reason", required=True, help="why it is discarded (kept in the audit log)")
+@pass_ctx
+def dlq_discard(c: Ctx, dl_ids: tuple[int, ...], reason: str) -> None:
+    """Discard dead letters for good; needs a reason (audited)."""
+    from bridge.ports import SystemClock as _Clock
+    from bridge.store.dlq import discard
+    from bridge.store.ledger import Ledger
+
+    ledger = Ledger(_engine(c), _Clock())
+    for dl_id in dl_ids:
+        discard(ledger, dl_id, _actor(), reason)
+        click.echo(f"dead letter {dl_id} discarded")
+
+
+# ------------------------------------------------------------------------------------------------ schema, db
+
+
+@cli.group()
+def schema() -> None:
+    """Canonical model JSON Schemas."""
+
+
+@schema.command("export")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def schema_export(directory: Path) -> None:
+    """Write one JSON Schema file per canonical model into DIRECTORY."""
+    import orjson
+
+    from bridge.canonical import json_schemas
+
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, s in sorted(json_schemas().items()):
+        (directory / f"{name}.schema.json").write_bytes(orjson.dumps(s, option=orjson.OPT_INDENT_2))
+        click.echo(str(directory / f"{name}.schema.json"))
+
+
+@cli.group()
+def db() -> None:
+    """The ledger database."""
+
+
+@db.command("upgrade")
+@pass_ctx
+def db_upgrade(c: Ctx) -> None:
+    """Apply the ledger migrations (also done at start-up)."""
+    engine = _engine(c)
+    click.echo(f"ledger at {engine.url.render_as_string(hide_password=True)} is up to date")
+
+
+# ------------------------------------------------------------------------------------------------ demo
+
+
+@cli.command()
+@click.option(
+    "--dir",
+    "workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("out/demo"),
+    show_default=True,
+    help="where the demo writes its ledger, drops and reports",
+)
+@click.option("--seed", default=42, show_default=True)
+@click.option("--days", default=3, show_default=True, help="simulated business days")
+@click.option("--json", "as_json", is_flag=True)
+def demo(workdir: Path, seed: int, days: int, as_json: bool) -> None:
+    """Run the sample scenario end to end on SQLite with simulated time, then print a summary."""
+    from bridge.demo import run_demo
+
+    summary = run_demo(workdir, seed=seed, days=days, progress=not as_json)
+    if as_json:
+        echo_json(summary)
+    else:
+        echo_json(summary)
+        click.echo(f"\ndemo finished: ledger and outputs in {workdir}", err=True)
+
+
+def _mount_plugin_groups() -> None:
+    seen = set(cli.commands)
+    for plugin in registry.all():
+        group = plugin.cli
+        if group is not None and group.name not in seen:
+            cli.add_command(group)
+            seen.add(group.name)
+
+
+def main() -> None:
+    try:
+        _mount_plugin_groups()
+    except BridgeError as exc:
+        click.echo(f"error loading plugins: {exc}", err=True)
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except BridgeError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2 if isinstance(exc, ConfigError) else 1)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        sys.exit(130)

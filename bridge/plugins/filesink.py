@@ -1,0 +1,129 @@
+"""``file`` sink: delivers into a folder, idempotent per message id by construction.
+
+Two modes:
+
+* ``file`` (default): one file per message, named from the message id, written to a temp name and renamed
+  (readers never see a partial file). A file that already holds exactly these bytes is not written again,
+  so a redelivery after a crash (the sink wrote, the ledger had not recorded it yet) writes nothing.
+* ``append``: every message is one JSON line ``{"message_id": ..., "body": ...}`` appended to one file (a
+  daily batch file, as many legacy systems read), in ONE ``write`` on an ``O_APPEND`` descriptor, so a line is
+  either fully there or absent even if the process is killed. The ids already in the file are read once on
+  first use, so a redelivery is recognised and not appended twice. One writer process per file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+from types import TracebackType
+from typing import Literal, Self
+
+from bridge.plugins import KindConfig, Plugin, PluginContext, PluginRole
+from bridge.ports import Delivery, Outcome, Rejected, TargetUnavailable
+
+__all__ = ["PLUGIN", "FileSink", "FileSinkConfig"]
+
+
+class FileSinkConfig(KindConfig):
+    kind: Literal["file"]
+    path: str
+    mode: Literal["file", "append"] = "file"
+    name: str | None = None
+    fsync: bool = True
+
+
+class FileSink:
+    """Writes into ``path``; see the module docstring for the two modes."""
+
+    def __init__(self, config: FileSinkConfig, context: PluginContext) -> None:
+        self.config = config
+        self.dir = context.resolve(config.path)
+        self.name = config.name or ("{message_id}.json" if config.mode == "file" else "deliveries.jsonl")
+        self.target = context.target or f"file:{self.dir}"
+        self._lock = threading.Lock()
+        self._known: dict[Path, set[str]] = {}
+
+    def __enter__(self) -> Self:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        self._known.clear()
+
+    def _name(self, delivery: Delivery) -> str:
+        try:
+            name = self.name.format(
+                message_id=delivery.message_id,
+                business_key=delivery.business_key,
+                interface=delivery.interface,
+                path=delivery.path.value,
+            )
+        except (KeyError, IndexError) as exc:
+            raise Rejected(f"file name template {self.name!r} uses an unknown field: {exc}") from exc
+        if "/" in name or name in (".", "..") or "\x00" in name:
+            raise Rejected(f"file name {name!r} is not a plain file name")
+        return name
+
+    def deliver(self, delivery: Delivery) -> Outcome:
+        try:
+            name = self._name(delivery)
+        except Rejected as exc:
+            return Outcome.rejected(exc)
+        if delivery.dry_run:
+            return Outcome.delivered(detail="dry run: not written", target_id=name)
+        try:
+            if self.config.mode == "append":
+                return self._append(self.dir / name, delivery)
+            return self._write(self.dir / name, delivery.payload.body)
+        except OSError as exc:
+            return Outcome.failed(TargetUnavailable(f"cannot write {self.dir / name}: {exc}"))
+
+    def _write(self, target: Path, body: bytes) -> Outcome:
+        if target.exists() and target.stat().st_size == len(body) and target.read_bytes() == body:
+            return Outcome.delivered(detail="already present", target_id=target.name)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        with tmp.open("wb") as f:
+            f.write(body)
+            if self.config.fsync:
+                f.flush()
+                os.fsync(f.fileno())
+        os.replace(tmp, target)
+        return Outcome.delivered(detail=f"written {target.name}", target_id=target.name)
+
+    def _append(self, target: Path, delivery: Delivery) -> Outcome:
+        mid = str(delivery.message_id)
+        line = json.dumps({"message_id": mid, "body": delivery.payload.body.decode("utf-8", "replace")}) + "\n"
+        with self._lock:
+            known = self._known.get(target)
+            if known is None:
+                known = self._known[target] = _ids_in(target)
+            if mid in known:
+                return Outcome.delivered(detail="already present", target_id=mid)
+            fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                os.write(fd, line.encode())
+                if self.config.fsync:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+            known.add(mid)
+        return Outcome.delivered(detail=f"appended to {target.name}", target_id=mid)
+
+
+def _ids_in(path: Path) -> set[str]:
+    """Message ids already appended to ``path`` (a torn last line, if any, is ignored)."""
+    ids: set[str] = set()
+    if not path.exists():
+        return ids
+    with path.open("rb") as f:
+        for raw in f:
+            try:
+                ids.add(str(json.loads(raw)["message_id"]))
+            except (ValueError, KeyError):
+                continue
+    return ids
+
+
+PLUGIN = Plugin(PluginRole.SINK, "file", FileSinkConfig, FileSink, description="files in a folder, idempotent")

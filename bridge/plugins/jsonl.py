@@ -1,0 +1,106 @@
+"""``jsonl`` decoder and ``json`` encoder: canonical records as JSON, one per line.
+
+The simplest lossless format for canonical data (Decimals as strings, aware datetimes as ISO 8601); used by
+the demo, the crash tests and for exchanging canonical records with other tools. The decoder streams line by
+line; a bad line is a :class:`RecordFailure` with its line number and the original text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Literal
+
+import orjson
+from pydantic import ValidationError
+
+from bridge.canonical import model_for
+from bridge.plugins import KindConfig, Plugin, PluginContext, PluginRole
+from bridge.ports import (
+    DecodedRecord,
+    DecodeError,
+    EncodeContext,
+    Encoded,
+    Envelope,
+    Location,
+    Record,
+    RecordFailure,
+    RecordInvalid,
+)
+
+__all__ = ["JSON_ENCODER_PLUGIN", "PLUGIN", "JsonEncoder", "JsonLinesDecoder"]
+
+
+class JsonLinesConfig(KindConfig):
+    kind: Literal["jsonl"]
+    encoding: Literal["utf-8", "utf-8-sig"] = "utf-8"
+
+
+class JsonEncoderConfig(KindConfig):
+    kind: Literal["json"]
+    indent: bool = False
+
+
+def validation_message(exc: ValidationError) -> tuple[str, str | None]:
+    """A one-line summary of a pydantic error and the dotted field path of the first problem."""
+    errs = exc.errors(include_input=False, include_url=False)
+    first = errs[0] if errs else None
+    field = ".".join(str(p) for p in first["loc"]) if first else None
+    text = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '<record>'}: {e['msg']}" for e in errs[:5])
+    return text, field or None
+
+
+class JsonLinesDecoder:
+    """One canonical record per non-empty line."""
+
+    def __init__(self, config: JsonLinesConfig, context: PluginContext) -> None:
+        self.model = model_for(context.canonical)
+        self.encoding = config.encoding
+
+    def decode(self, envelope: Envelope) -> Iterator[DecodedRecord | RecordFailure]:
+        ordinal = 0
+        offset = 0
+        with envelope.open() as stream:
+            for lineno, raw in enumerate(stream, start=1):
+                start = offset
+                offset += len(raw)
+                if lineno == 1 and self.encoding == "utf-8-sig" and raw.startswith(b"\xef\xbb\xbf"):
+                    raw = raw[3:]
+                if not raw.strip():
+                    continue
+                loc = Location(file=envelope.origin, line=lineno)
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise DecodeError(
+                        f"invalid UTF-8: {exc.reason}",
+                        location=Location(file=envelope.origin, line=lineno, offset=start + exc.start),
+                    ) from exc
+                try:
+                    record = self.model.model_validate_json(text)
+                except ValidationError as exc:
+                    message, field = validation_message(exc)
+                    err = RecordInvalid(message, location=Location(file=envelope.origin, line=lineno, field=field))
+                    yield RecordFailure(ordinal, err, text.rstrip("\r\n")[:4000])
+                else:
+                    yield DecodedRecord(ordinal, record, loc)
+                ordinal += 1
+
+
+class JsonEncoder:
+    """The canonical record as JSON (pydantic-core's serializer: exact Decimals, no float)."""
+
+    def __init__(self, config: JsonEncoderConfig, context: PluginContext) -> None:
+        self.indent = 2 if config.indent else None
+
+    def encode(self, record: Record, context: EncodeContext) -> Encoded:
+        body = record.model_dump_json(indent=self.indent, exclude_defaults=False).encode()
+        return Encoded(body=body, media_type="application/json", name=f"{context.message_id}.json")
+
+
+def canonical_json(record: Record) -> bytes:
+    """Deterministic JSON of a record (sorted keys): the basis of content hashes."""
+    return orjson.dumps(record.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+
+
+PLUGIN = Plugin(PluginRole.DECODER, "jsonl", JsonLinesConfig, JsonLinesDecoder, description="canonical JSON lines")
+JSON_ENCODER_PLUGIN = Plugin(PluginRole.ENCODER, "json", JsonEncoderConfig, JsonEncoder, description="canonical JSON")

@@ -1,0 +1,190 @@
+"""The poll side: source -> decoder -> per-chunk transaction of messages and delivery rows -> acknowledge.
+
+The poll thread never calls a sink. Each chunk of decoded records is written in ONE transaction (messages,
+their routed delivery rows, record dead letters); the batch's deliveries are released only when the whole
+batch is decoded; the source is acknowledged after that commit (``on_commit``) or once every authoritative
+delivery of the batch is finished (``on_delivery``). A batch-level error cancels the batch and hands the
+input back to the source's ``fail``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bridge.plugins.jsonl import canonical_json
+from bridge.ports import (
+    DecodedRecord,
+    DecodeError,
+    Envelope,
+    Location,
+    Router,
+    SourceContext,
+    message_id,
+    record_identity,
+)
+from bridge.runtime.failpoints import failpoint
+from bridge.runtime.wiring import InterfaceRuntime, target_name
+from bridge.store.ledger import Ledger
+from bridge.store.records import NewDeadLetter, NewMessage, NewRoute
+
+__all__ = ["IngestStats", "Ingestor"]
+
+log = logging.getLogger("esb_bridge.pipeline")
+Progress = Callable[[str, int], None]
+
+
+@dataclass
+class IngestStats:
+    batches: int = 0
+    records: int = 0
+    new_messages: int = 0
+    dead_letters: int = 0
+    suppressed: int = 0
+    failed_batches: int = 0
+    acknowledged: int = 0
+    waiting_ack: dict[int, Envelope] = field(default_factory=dict)
+
+
+class Ingestor:
+    """Runs one poll of one interface."""
+
+    def __init__(self, rt: InterfaceRuntime, ledger: Ledger, router: Router, progress: Progress | None = None) -> None:
+        self.rt = rt
+        self.ledger = ledger
+        self.router = router
+        self.progress = progress
+
+    def poll(self, context: SourceContext, stats: IngestStats | None = None) -> IngestStats:
+        """One poll: every ready envelope is recorded; returns what happened."""
+        stats = stats or IngestStats()
+        source = self.rt.source
+        for envelope in source.poll():
+            stats.batches += 1
+            batch = self.ledger.open_batch(self.rt.name, envelope.batch_id, envelope.origin)
+            try:
+                self._ingest(envelope, batch, stats)
+            except DecodeError as exc:
+                exc.concerning(interface=self.rt.name, location=Location(file=envelope.origin))
+                log.error("batch failed: %s", exc)
+                self.ledger.cancel_batch(batch, str(exc))
+                self.ledger.record_chunk(
+                    self.rt.name,
+                    batch,
+                    [],
+                    [
+                        NewDeadLetter(
+                            str(message_id(self.rt.name, f"batch:{envelope.batch_id}")),
+                            exc.to_dict(),
+                            exc.location.to_dict() if exc.location else None,
+                            "",
+                            kind="batch",
+                        )
+                    ],
+                )
+                source.fail(envelope, exc)
+                stats.failed_batches += 1
+                continue
+            self.ledger.release_batch(self.rt.name, batch)
+            if self.rt.config.acknowledge == "on_commit":
+                failpoint("before_ack")
+                source.acknowledge(envelope)
+                stats.acknowledged += 1
+            else:
+                stats.waiting_ack[batch] = envelope
+        return stats
+
+    def _ingest(self, envelope: Envelope, batch: int, stats: IngestStats) -> None:
+        chunk: list[NewMessage] = []
+        dead: list[NewDeadLetter] = []
+        size = self.rt.config.chunk_size
+        for item in self.rt.decoder.decode(envelope):
+            stats.records += 1
+            if isinstance(item, DecodedRecord):
+                chunk.append(self._message(envelope, item))
+            else:
+                identity = record_identity(
+                    envelope,
+                    ordinal=item.ordinal,
+                    business_key=f"#{item.ordinal}",
+                    content_hash=hashlib.sha256(item.fragment.encode()).hexdigest(),
+                )
+                err = item.error.concerning(interface=self.rt.name, location=Location(file=envelope.origin))
+                dead.append(
+                    NewDeadLetter(
+                        str(message_id(self.rt.name, identity)),
+                        err.to_dict(),
+                        err.location.to_dict() if err.location else None,
+                        item.fragment,
+                    )
+                )
+            if len(chunk) + len(dead) >= size:
+                self._flush(batch, chunk, dead, stats)
+                chunk, dead = [], []
+                failpoint("after_chunk")
+        self._flush(batch, chunk, dead, stats)
+
+    def _flush(self, batch: int, chunk: list[NewMessage], dead: list[NewDeadLetter], stats: IngestStats) -> None:
+        if not chunk and not dead:
+            return
+        if self.rt.config.echo is not None and chunk:
+            chunk = self._suppress_echoes(chunk, stats)
+        stats.new_messages += self.ledger.record_chunk(self.rt.name, batch, chunk, dead)
+        stats.dead_letters += len(dead)
+        if self.progress:
+            self.progress(self.rt.name, len(chunk) + len(dead))
+
+    def _suppress_echoes(self, chunk: list[NewMessage], stats: IngestStats) -> list[NewMessage]:
+        assert self.rt.config.echo is not None
+        ours = self.ledger.last_write_hashes(
+            self.rt.config.echo.system, self.rt.canonical, [m.business_key for m in chunk]
+        )
+        out = []
+        for m in chunk:
+            if ours.get(m.business_key) == m.content_hash:
+                stats.suppressed += 1
+                m = NewMessage(**{**m.__dict__, "suppressed": True, "routes": ()})
+            out.append(m)
+        return out
+
+    def _message(self, envelope: Envelope, item: DecodedRecord) -> NewMessage:
+        record = item.record
+        key = str(getattr(record, "business_key", "")) or f"#{item.ordinal}"
+        body = canonical_json(record)
+        digest = hashlib.sha256(body).hexdigest()
+        identity = record_identity(
+            envelope, ordinal=item.ordinal, business_key=key, version=item.version, content_hash=digest
+        )
+        decision = self.router.route(self.rt.name, record, key)
+        routes = tuple(
+            NewRoute(
+                r.path.value,
+                r.role.value,
+                target_name(
+                    self.rt.name,
+                    r.path.value,
+                    r.role.value == "shadow" and self.rt.paths[r.path].shadow_sink is not None,
+                ),
+                r.dry_run,
+            )
+            for r in decision.routes
+            if r.path in self.rt.paths
+        )
+        return NewMessage(
+            id=str(message_id(self.rt.name, identity)),
+            ordinal=item.ordinal,
+            identity=identity,
+            canonical=self.rt.canonical,
+            business_key=key,
+            content_hash=digest,
+            payload=body.decode(),
+            transaction_id=envelope.transaction_id,
+            mode=decision.mode,
+            routes=routes,
+            version=item.version,
+            location=item.location.to_dict(),
+            flag_version=decision.flag_version,
+            rollout=decision.rollout,
+        )

@@ -1,0 +1,289 @@
+"""The runtime: opens the ledger, sources and sinks; polls; runs the delivery workers; acknowledges.
+
+``run_once`` (``esb-bridge run --once``) polls every interface once, delivers everything that can be
+delivered (sleeping on the Clock until retries fall due, up to ``max_wait``) and acknowledges settled
+batches. ``run_forever`` schedules polls with APScheduler (one poll per interface at a time) and runs a
+bounded pool of worker threads per target until stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from bridge.config.loader import LoadedConfig
+from bridge.ports import BridgeError, Clock, Envelope, Router, SourceContext
+from bridge.runtime.delivery import TargetWorker
+from bridge.runtime.pipeline import Ingestor, IngestStats, Progress
+from bridge.runtime.router import ModeRouter
+from bridge.runtime.wiring import InterfaceRuntime, build_interfaces
+from bridge.store.engine import make_engine, upgrade
+from bridge.store.ledger import Ledger
+
+__all__ = ["DrainStats", "Runner"]
+
+log = logging.getLogger("esb_bridge.runtime")
+
+
+@dataclass
+class DrainStats:
+    attempts: int = 0
+    rounds: int = 0
+    waited: float = 0.0
+    open_left: int = 0
+
+
+@dataclass
+class _Waiting:
+    interface: str
+    batch: int
+    envelope: Envelope
+
+
+@dataclass
+class RunSummary:
+    ingest: dict[str, dict[str, int]] = field(default_factory=dict)
+    drain: DrainStats = field(default_factory=DrainStats)
+    acknowledged_late: int = 0
+
+
+class Runner:
+    """One process's runtime over one config. Use as a context manager."""
+
+    def __init__(
+        self,
+        loaded: LoadedConfig,
+        clock: Clock,
+        *,
+        only: list[str] | None = None,
+        router: Router | None = None,
+        seed: int = 0,
+        progress: Progress | None = None,
+        store_url: str | None = None,
+    ) -> None:
+        self.loaded = loaded
+        self.clock = clock
+        self.only = only
+        self.seed = seed
+        self.progress = progress
+        self.store_url = store_url or _resolve_store(loaded)
+        self._router = router
+        self._stack = ExitStack()
+        self.interfaces: dict[str, InterfaceRuntime] = {}
+        self.workers: dict[str, TargetWorker] = {}
+        self._waiting: dict[int, _Waiting] = {}
+        self._poll_locks: dict[str, threading.Lock] = {}
+        self.ledger: Ledger
+
+    # ----------------------------------------------------------------- lifecycle
+
+    def __enter__(self) -> Self:
+        engine = make_engine(self.store_url)
+        self._stack.callback(engine.dispose)
+        upgrade(engine)
+        self.ledger = Ledger(engine, self.clock)
+        self.ledger.release_own_claims()
+        self.ledger.release_orphaned_claims()
+        self.interfaces = build_interfaces(self.loaded, self.clock, self.only)
+        self.router: Router = self._router or ModeRouter({n: i.config for n, i in self.interfaces.items()})
+        spool_root = self.loaded.base_dir / self.loaded.config.spool_dir
+        for name, rt in self.interfaces.items():
+            self._stack.enter_context(rt.source)
+            spool = spool_root / name
+            spool.mkdir(parents=True, exist_ok=True)
+            rt.source.open(SourceContext(name, self.clock, spool, self.ledger))
+            self._poll_locks[name] = threading.Lock()
+            for target, (path, shadow) in rt.targets().items():
+                sink = path.sink_for(shadow)
+                assert sink is not None
+                self._stack.enter_context(sink)
+                self.workers[target] = TargetWorker(
+                    target, rt, path, shadow, self.ledger, self.clock, lease=self.loaded.config.lease, seed=self.seed
+                )
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        self._stack.close()
+
+    # ----------------------------------------------------------------- poll side
+
+    def poll(self, name: str) -> IngestStats:
+        """One poll of one interface (never two at once for the same interface)."""
+        rt = self.interfaces[name]
+        with self._poll_locks[name]:
+            stats = Ingestor(rt, self.ledger, self.router, self.progress).poll(
+                SourceContext(name, self.clock, Path(), self.ledger)
+            )
+            for batch, env in stats.waiting_ack.items():
+                self._waiting[batch] = _Waiting(name, batch, env)
+        return stats
+
+    def poll_all(self) -> dict[str, IngestStats]:
+        out = {}
+        for name in self.interfaces:
+            try:
+                out[name] = self.poll(name)
+            except BridgeError as exc:
+                log.error("poll of %s failed: %s", name, exc)
+                out[name] = IngestStats()
+        return out
+
+    def acknowledge_settled(self) -> int:
+        """``acknowledge: on_delivery`` batches whose authoritative deliveries are all finished."""
+        done = 0
+        for batch, w in list(self._waiting.items()):
+            if self.ledger.batch_settled(batch):
+                from bridge.runtime.failpoints import failpoint
+
+                failpoint("before_ack")
+                self.interfaces[w.interface].source.acknowledge(w.envelope)
+                del self._waiting[batch]
+                done += 1
+        return done
+
+    # ----------------------------------------------------------------- delivery side
+
+    def _target_round(self, worker: TargetWorker) -> int:
+        total = 0
+        while True:
+            n = worker.run_batch()
+            total += n
+            if n == 0:
+                return total
+
+    def deliver_round(self) -> int:
+        """Every target's pool drains what is due now; returns the number of attempts made."""
+        jobs = []
+        total = 0
+        pools: list[ThreadPoolExecutor] = []
+        try:
+            for worker in self.workers.values():
+                n = worker.path.limits.concurrency
+                pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix=f"deliver-{worker.target}")
+                pools.append(pool)
+                jobs += [pool.submit(self._target_round, worker) for _ in range(n)]
+            for job in jobs:
+                total += job.result()
+        finally:
+            for pool in pools:
+                pool.shutdown(wait=True)
+        return total
+
+    def drain(self, max_wait: float = 3600.0) -> DrainStats:
+        """Deliver until nothing is open, sleeping on the Clock for retries, at most ``max_wait`` seconds."""
+        stats = DrainStats()
+        targets = list(self.workers)
+        while True:
+            stats.rounds += 1
+            stats.attempts += self.deliver_round()
+            self.ledger.reap_expired_claims()
+            self.acknowledge_settled()
+            open_work = self.ledger.open_work(targets, include_held=False) if targets else 0
+            stats.open_left = open_work
+            if open_work == 0:
+                break
+            due = self.ledger.next_due(targets)
+            if due is None:
+                self.clock.sleep(0.05)
+                stats.waited += 0.05
+                continue
+            wait = max(0.0, (due - self.clock.now()).total_seconds())
+            if stats.waited + wait > max_wait:
+                break
+            if wait > 0:
+                self.clock.sleep(wait)
+                stats.waited += wait
+        return stats
+
+    def run_once(self, max_wait: float = 3600.0) -> RunSummary:
+        summary = RunSummary()
+        for name, st in self.poll_all().items():
+            summary.ingest[name] = {
+                "batches": st.batches,
+                "records": st.records,
+                "new_messages": st.new_messages,
+                "dead_letters": st.dead_letters,
+                "suppressed": st.suppressed,
+                "failed_batches": st.failed_batches,
+            }
+        summary.drain = self.drain(max_wait)
+        summary.acknowledged_late = len(self._waiting)
+        return summary
+
+    # ----------------------------------------------------------------- continuous
+
+    def run_forever(self, stop: threading.Event, idle: float = 1.0) -> None:
+        """Scheduled polls plus worker threads until ``stop`` is set."""
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        scheduler: Any = BackgroundScheduler(timezone="UTC")
+        for name, rt in self.interfaces.items():
+            scheduler.add_job(
+                self._safe_poll,
+                "interval",
+                seconds=rt.config.schedule.every,
+                args=[name],
+                id=name,
+                max_instances=1,
+                coalesce=True,
+                next_run_time=self.clock.now(),
+            )
+        scheduler.add_job(self._housekeeping, "interval", seconds=5, id="housekeeping", max_instances=1, coalesce=True)
+        scheduler.start()
+        threads = []
+        for worker in self.workers.values():
+            for i in range(worker.path.limits.concurrency):
+                th = threading.Thread(
+                    target=self._worker_loop,
+                    args=(worker, stop, idle),
+                    daemon=True,
+                    name=f"deliver-{worker.target}-{i}",
+                )
+                th.start()
+                threads.append(th)
+        try:
+            while not stop.wait(0.5):
+                pass
+        finally:
+            scheduler.shutdown(wait=True)
+            self.clock.wake()
+            for th in threads:
+                th.join(timeout=30)
+
+    def _safe_poll(self, name: str) -> None:
+        try:
+            self.poll(name)
+        except BridgeError as exc:
+            log.error("poll of %s failed: %s", name, exc)
+        except Exception:
+            log.exception("poll of %s crashed", name)
+
+    def _housekeeping(self) -> None:
+        self.ledger.release_orphaned_claims()
+        self.ledger.reap_expired_claims()
+        self.acknowledge_settled()
+
+    def _worker_loop(self, worker: TargetWorker, stop: threading.Event, idle: float) -> None:
+        while not stop.is_set():
+            try:
+                if worker.run_batch() == 0:
+                    time.sleep(idle)  # idle wait is real time: a simulated clock would spin
+            except Exception:
+                log.exception("delivery worker %s failed; continuing", worker.target)
+                time.sleep(idle)
+
+
+def _resolve_store(loaded: LoadedConfig) -> str:
+    url = loaded.config.store
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        rel = url[len("sqlite:///") :]
+        if rel and rel != ":memory:":
+            return "sqlite:///" + str((loaded.base_dir / rel).resolve())
+    return url

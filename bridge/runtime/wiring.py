@@ -1,0 +1,112 @@
+"""Wiring: the one place that turns a validated config into objects, through the plugin registry.
+
+The core never imports an adapter; it asks the registry for the plugin of each block's ``kind`` and calls
+its factory. Factories do no I/O, so wiring a config (``validate``, ``status``) never touches a peer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bridge.config.loader import LoadedConfig
+from bridge.config.model import InterfaceConfig, Limits, PathConfig, Reference, RetryPolicy, XrefRule
+from bridge.plugins import PluginContext, PluginRole, registry
+from bridge.ports import Clock, Decoder, Encoder, PathName, Sink, Source
+
+__all__ = ["InterfaceRuntime", "PathRuntime", "build_interfaces", "target_name"]
+
+
+def target_name(interface: str, path: str, shadow: bool = False) -> str:
+    """Deliveries are pooled and limited per target: one target per interface path (and its shadow sink)."""
+    return f"{interface}:{path}{':shadow' if shadow else ''}"
+
+
+@dataclass
+class PathRuntime:
+    name: PathName
+    config: PathConfig
+    encoder: Encoder | None
+    sink: Sink | None
+    shadow_sink: Sink | None
+    retry: RetryPolicy
+    limits: Limits
+    references: list[Reference]
+    xref: XrefRule | None
+    system: str | None
+
+    def sink_for(self, shadow: bool) -> Sink | None:
+        return self.shadow_sink if shadow and self.shadow_sink is not None else self.sink
+
+
+@dataclass
+class InterfaceRuntime:
+    name: str
+    config: InterfaceConfig
+    canonical: str
+    source: Source
+    decoder: Decoder
+    paths: dict[PathName, PathRuntime] = field(default_factory=dict)
+
+    def targets(self) -> dict[str, tuple[PathRuntime, bool]]:
+        """target name -> (path, is the shadow sink)."""
+        out: dict[str, tuple[PathRuntime, bool]] = {}
+        for p in self.paths.values():
+            if p.sink is not None:
+                out[target_name(self.name, p.name.value)] = (p, False)
+            if p.shadow_sink is not None:
+                out[target_name(self.name, p.name.value, True)] = (p, True)
+        return out
+
+
+def _build(loaded: LoadedConfig, name: str, where: tuple[str, ...], role: PluginRole, ctx: PluginContext) -> Any:
+    cfg = loaded.plugin(name, where)
+    if cfg is None:
+        return None
+    return registry.get(role, cfg.kind).factory(cfg, ctx)
+
+
+def build_interfaces(loaded: LoadedConfig, clock: Clock, only: list[str] | None = None) -> dict[str, InterfaceRuntime]:
+    """Objects for every interface (or ``only`` those); nothing is opened yet."""
+    out: dict[str, InterfaceRuntime] = {}
+    for name, iface in loaded.config.interfaces.items():
+        if only and name not in only:
+            continue
+        base: Path = loaded.base_dir
+
+        def ctx(
+            target: str = "", _name: str = name, _iface: InterfaceConfig = iface, _base: Path = base
+        ) -> PluginContext:
+            return PluginContext(
+                base_dir=_base, interface=_name, canonical=_iface.canonical, clock=clock, target=target
+            )
+
+        rt = InterfaceRuntime(
+            name=name,
+            config=iface,
+            canonical=iface.canonical,
+            source=_build(loaded, name, ("source",), PluginRole.SOURCE, ctx()),
+            decoder=_build(loaded, name, ("decoder",), PluginRole.DECODER, ctx()),
+        )
+        for pname in (PathName.LEGACY, PathName.CLOUD):
+            pcfg: PathConfig | None = getattr(iface, pname.value)
+            if pcfg is None:
+                continue
+            key = pname.value
+            rt.paths[pname] = PathRuntime(
+                name=pname,
+                config=pcfg,
+                encoder=_build(loaded, name, (key, "encoder"), PluginRole.ENCODER, ctx()),
+                sink=_build(loaded, name, (key, "sink"), PluginRole.SINK, ctx(target_name(name, key))),
+                shadow_sink=_build(
+                    loaded, name, (key, "shadow_sink"), PluginRole.SINK, ctx(target_name(name, key, True))
+                ),
+                retry=pcfg.retry or loaded.config.retry,
+                limits=pcfg.limits,
+                references=list(pcfg.references),
+                xref=pcfg.xref,
+                system=pcfg.system,
+            )
+        out[name] = rt
+    return out

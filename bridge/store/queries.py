@@ -1,0 +1,125 @@
+"""Read-only views of the ledger for people: status counts, message listings, dead letters.
+
+Every function returns plain JSON-able data; the CLI renders it as a table or as ``--json``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from bridge.store import schema as t
+
+__all__ = ["dead_letter", "dead_letters", "message_detail", "messages", "status_counts"]
+
+
+def _iso(v: Any) -> Any:
+    return v.isoformat() if hasattr(v, "isoformat") else v
+
+
+def status_counts(engine: Engine) -> dict[str, dict[str, Any]]:
+    """Per interface: messages by state, deliveries by (path, role, status), open dead letters, batches."""
+    out: dict[str, dict[str, Any]] = {}
+
+    def slot(name: str) -> dict[str, Any]:
+        return out.setdefault(name, {"messages": {}, "deliveries": {}, "dead_letters_open": 0, "batches": {}})
+
+    with engine.connect() as conn:
+        for iface, state, n in conn.execute(
+            select(t.messages.c.interface, t.messages.c.state, func.count()).group_by(
+                t.messages.c.interface, t.messages.c.state
+            )
+        ):
+            slot(iface)["messages"][state] = n
+        d = t.deliveries
+        for iface, path, role, status, n in conn.execute(
+            select(d.c.interface, d.c.path, d.c.role, d.c.status, func.count()).group_by(
+                d.c.interface, d.c.path, d.c.role, d.c.status
+            )
+        ):
+            slot(iface)["deliveries"].setdefault(f"{path}/{role}", {})[status] = n
+        for iface, n in conn.execute(
+            select(t.dead_letters.c.interface, func.count())
+            .where(t.dead_letters.c.status == "open")
+            .group_by(t.dead_letters.c.interface)
+        ):
+            slot(iface)["dead_letters_open"] = n
+        for iface, state, n in conn.execute(
+            select(t.batches.c.interface, t.batches.c.state, func.count()).group_by(
+                t.batches.c.interface, t.batches.c.state
+            )
+        ):
+            slot(iface)["batches"][state] = n
+    return out
+
+
+def messages(
+    engine: Engine, interface: str | None = None, state: str | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
+    m = t.messages
+    q = select(m.c.id, m.c.interface, m.c.business_key, m.c.canonical, m.c.state, m.c.mode, m.c.created_at)
+    if interface:
+        q = q.where(m.c.interface == interface)
+    if state:
+        q = q.where(m.c.state == state)
+    q = q.order_by(m.c.created_at.desc(), m.c.id).limit(limit)
+    with engine.connect() as conn:
+        return [{k: _iso(v) for k, v in row._mapping.items()} for row in conn.execute(q)]
+
+
+def message_detail(engine: Engine, message_id: str) -> dict[str, Any] | None:
+    """One message with its deliveries and every attempt: the trace of what happened to it."""
+    with engine.connect() as conn:
+        row = conn.execute(select(t.messages).where(t.messages.c.id == message_id)).first()
+        if row is None:
+            return None
+        msg = {k: _iso(v) for k, v in row._mapping.items()}
+        dels = []
+        for d in conn.execute(
+            select(t.deliveries).where(t.deliveries.c.message_id == message_id).order_by(t.deliveries.c.id)
+        ):
+            dd = {k: _iso(v) for k, v in d._mapping.items() if k not in ("response", "sent")}
+            dd["response"] = _text(d.response)
+            dd["sent"] = _text(d.sent)
+            dd["attempts_log"] = [
+                {k: _iso(v) for k, v in a._mapping.items()}
+                for a in conn.execute(
+                    select(t.attempts).where(t.attempts.c.delivery_id == d.id).order_by(t.attempts.c.number)
+                )
+            ]
+            dels.append(dd)
+        msg["deliveries"] = dels
+        return msg
+
+
+def _text(b: bytes | None, limit: int = 4000) -> str | None:
+    if b is None:
+        return None
+    return b[:limit].decode("utf-8", errors="replace")
+
+
+def dead_letters(
+    engine: Engine, interface: str | None = None, status: str | None = "open", limit: int = 100
+) -> list[dict[str, Any]]:
+    dl = t.dead_letters
+    q = select(
+        dl.c.id, dl.c.interface, dl.c.kind, dl.c.message_id, dl.c.status, dl.c.error, dl.c.location, dl.c.created_at
+    )
+    if interface:
+        q = q.where(dl.c.interface == interface)
+    if status:
+        q = q.where(dl.c.status == status)
+    q = q.order_by(dl.c.id).limit(limit)
+    with engine.connect() as conn:
+        return [{k: _iso(v) for k, v in row._mapping.items()} for row in conn.execute(q)]
+
+
+def dead_letter(engine: Engine, dl_id: int) -> dict[str, Any] | None:
+    with engine.connect() as conn:
+        row = conn.execute(select(t.dead_letters).where(t.dead_letters.c.id == dl_id)).first()
+    if row is None:
+        return None
+    out = {k: _iso(v) for k, v in row._mapping.items() if k != "response"}
+    out["response"] = _text(row.response)
+    return out

@@ -1,0 +1,144 @@
+"""Plain data the ledger takes and gives: drafts written by the runtime, rows read back for work and reports.
+
+Kept apart from the SQL so the runtime and CLI can build and read them without touching SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+__all__ = [
+    "AttemptResult",
+    "BatchState",
+    "ClaimedDelivery",
+    "DeliveryStatus",
+    "MessageState",
+    "NewDeadLetter",
+    "NewMessage",
+    "NewRoute",
+]
+
+
+class BatchState(StrEnum):
+    """Life of one input batch (file, page, event)."""
+
+    DISCOVERED = "discovered"
+    CLAIMED = "claimed"
+    SPOOLED = "spooled"
+    DECODED = "decoded"
+    ACKNOWLEDGED = "acknowledged"
+    FAILED = "failed"
+
+
+class MessageState(StrEnum):
+    """``held`` until its batch is fully decoded; then ``accepted`` until its authoritative path finishes."""
+
+    HELD = "held"
+    ACCEPTED = "accepted"
+    DELIVERED = "delivered"
+    DEAD = "dead"
+    SUPPRESSED = "suppressed"
+    CANCELLED = "cancelled"
+
+
+class DeliveryStatus(StrEnum):
+    """``held`` (batch still decoding) -> ``pending`` <-> ``in_progress`` -> ``delivered`` | ``dead``."""
+
+    HELD = "held"
+    PENDING = "pending"
+    IN_PROGRESS = "in_progress"
+    DELIVERED = "delivered"
+    DEAD = "dead"
+    CANCELLED = "cancelled"
+    DISCARDED = "discarded"
+
+
+OPEN_DELIVERY = (DeliveryStatus.HELD.value, DeliveryStatus.PENDING.value, DeliveryStatus.IN_PROGRESS.value)
+
+
+@dataclass(frozen=True)
+class NewRoute:
+    """One delivery row to create with a message."""
+
+    path: str
+    role: str
+    target: str
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """A decoded record ready to be recorded, with the routes the Router chose for it."""
+
+    id: str
+    ordinal: int
+    identity: str
+    canonical: str
+    business_key: str
+    content_hash: str
+    payload: str
+    transaction_id: str
+    mode: str
+    routes: tuple[NewRoute, ...]
+    version: str | None = None
+    location: dict[str, Any] | None = None
+    flag_version: int = 0
+    rollout: str | None = None
+    suppressed: bool = False
+
+
+@dataclass(frozen=True)
+class NewDeadLetter:
+    """A record that failed before it became a message (decode/validation), with where and what."""
+
+    message_id: str
+    error: dict[str, Any]
+    location: dict[str, Any] | None
+    fragment: str
+    kind: str = "record"
+
+
+@dataclass(frozen=True)
+class ClaimedDelivery:
+    """A delivery a worker holds now, with what it needs to encode and send it."""
+
+    id: int
+    message_id: str
+    interface: str
+    path: str
+    role: str
+    dry_run: bool
+    target: str
+    business_key: str
+    attempts: int
+    first_attempt_at: datetime | None
+    canonical: str
+    payload: str
+    content_hash: str
+    transaction_id: str
+
+
+@dataclass
+class AttemptResult:
+    """What one attempt produced and what happens next; written for many deliveries in one transaction."""
+
+    delivery: ClaimedDelivery
+    number: int
+    started_at: datetime
+    finished_at: datetime
+    outcome: str  # delivered | rejected | failed
+    next_status: str  # delivered | pending | dead
+    detail: str = ""
+    error: dict[str, Any] | None = None
+    retry_after: float | None = None
+    next_attempt_at: datetime | None = None
+    response: bytes | None = None
+    media_type: str | None = None
+    sent: bytes | None = None
+    target_id: str | None = None
+    xref: tuple[str, str, str, str] | None = None  # entity, system, key, target id
+    last_write: tuple[str, str, str, str] | None = None  # system, canonical, business key, content hash
+    extra: dict[str, Any] = field(default_factory=dict)

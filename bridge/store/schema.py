@@ -1,0 +1,283 @@
+"""The ledger's tables (SQLAlchemy Core), shared by SQLite and PostgreSQL.
+
+Core tables rather than ORM classes: the hot paths (chunk inserts, delivery claims) are set-based statements,
+and Core keeps them one statement each. Alembic migrations in ``migrations/`` create exactly these tables;
+``tests/unit/store`` checks that the migrated schema matches this metadata.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+__all__ = [
+    "attempts",
+    "audit_events",
+    "batches",
+    "comparisons",
+    "dead_letters",
+    "deliveries",
+    "flag_events",
+    "flags",
+    "last_writes",
+    "leases",
+    "messages",
+    "metadata",
+    "poll_state",
+    "xrefs",
+]
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores naive text; we re-attach UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the ledger")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# BigInteger ids autoincrement on PostgreSQL; SQLite only autoincrements INTEGER PRIMARY KEY.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _ts(name: str, nullable: bool = False) -> Column[object]:
+    return Column(name, UtcDateTime(), nullable=nullable)
+
+
+batches = Table(
+    "batches",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("interface", String(200), nullable=False),
+    Column("batch_id", String(500), nullable=False),
+    Column("origin", Text, nullable=False, default=""),
+    Column("state", String(20), nullable=False),
+    Column("detail", Text, nullable=False, default=""),
+    Column("records", Integer, nullable=False, default=0),
+    Column("failures", Integer, nullable=False, default=0),
+    _ts("created_at"),
+    _ts("updated_at"),
+    UniqueConstraint("interface", "batch_id"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("interface", String(200), nullable=False),
+    Column("batch", Id, ForeignKey("batches.id"), nullable=True),
+    Column("ordinal", Integer, nullable=False),
+    Column("identity", Text, nullable=False),
+    Column("canonical", String(50), nullable=False),
+    Column("business_key", String(300), nullable=False),
+    Column("version", String(100), nullable=True),
+    Column("content_hash", String(64), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("location", JSON, nullable=True),
+    Column("state", String(20), nullable=False),
+    Column("mode", String(30), nullable=False),
+    Column("flag_version", Integer, nullable=False, default=0),
+    Column("rollout", String(200), nullable=True),
+    Column("transaction_id", String(100), nullable=False),
+    _ts("created_at"),
+    Index(None, "interface", "state"),
+    Index(None, "interface", "business_key"),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("message_id", String(36), ForeignKey("messages.id"), nullable=False),
+    Column("interface", String(200), nullable=False),
+    Column("path", String(10), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("dry_run", Boolean, nullable=False, default=False),
+    Column("target", String(300), nullable=False),
+    Column("business_key", String(300), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    _ts("next_attempt_at"),
+    _ts("first_attempt_at", nullable=True),
+    Column("claimed_by", String(100), nullable=True),
+    _ts("claimed_until", nullable=True),
+    Column("last_error", JSON, nullable=True),
+    Column("response", LargeBinary, nullable=True),
+    Column("media_type", String(100), nullable=True),
+    Column("sent", LargeBinary, nullable=True),
+    Column("target_id", String(300), nullable=True),
+    _ts("created_at"),
+    _ts("updated_at"),
+    _ts("finished_at", nullable=True),
+    UniqueConstraint("message_id", "path", "role"),
+    Index(None, "status", "target", "next_attempt_at"),
+    Index(None, "interface", "path", "role", "business_key", "id"),
+)
+
+attempts = Table(
+    "attempts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("delivery_id", Id, ForeignKey("deliveries.id"), nullable=False, index=True),
+    Column("number", Integer, nullable=False),
+    _ts("started_at"),
+    _ts("finished_at"),
+    Column("status", String(20), nullable=False),
+    Column("detail", Text, nullable=False, default=""),
+    Column("error", JSON, nullable=True),
+    Column("retry_after", JSON, nullable=True),
+    Column("next_attempt_at", UtcDateTime(), nullable=True),
+)
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("interface", String(200), nullable=False),
+    Column("kind", String(20), nullable=False),  # record | delivery | batch
+    Column("message_id", String(36), nullable=True),
+    Column("delivery_id", Id, nullable=True),
+    Column("batch", Id, nullable=True),
+    Column("error", JSON, nullable=False),
+    Column("location", JSON, nullable=True),
+    Column("fragment", Text, nullable=False, default=""),
+    Column("response", LargeBinary, nullable=True),
+    Column("status", String(20), nullable=False),  # open | replayed | discarded
+    _ts("created_at"),
+    _ts("resolved_at", nullable=True),
+    Column("resolved_by", String(100), nullable=True),
+    Column("resolution", Text, nullable=True),
+    UniqueConstraint("interface", "kind", "message_id", "delivery_id"),
+    Index(None, "interface", "status"),
+)
+
+comparisons = Table(
+    "comparisons",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("message_id", String(36), nullable=False),
+    Column("interface", String(200), nullable=False),
+    Column("level", String(20), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("diff", JSON, nullable=True),
+    _ts("created_at"),
+    UniqueConstraint("message_id", "level"),
+    Index(None, "interface", "status"),
+)
+
+xrefs = Table(
+    "xrefs",
+    metadata,
+    Column("entity", String(50), primary_key=True),
+    Column("system", String(100), primary_key=True),
+    Column("key", String(300), primary_key=True),
+    Column("target_id", String(300), nullable=False),
+    Column("message_id", String(36), nullable=True),
+    _ts("updated_at"),
+)
+
+last_writes = Table(
+    "last_writes",
+    metadata,
+    Column("system", String(100), primary_key=True),
+    Column("canonical", String(50), primary_key=True),
+    Column("business_key", String(300), primary_key=True),
+    Column("content_hash", String(64), nullable=False),
+    Column("message_id", String(36), nullable=False),
+    _ts("written_at"),
+)
+
+flags = Table(
+    "flags",
+    metadata,
+    Column("interface", String(200), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("mode", String(30), nullable=False),
+    Column("rules", JSON, nullable=False),
+    _ts("created_at"),
+)
+
+flag_events = Table(
+    "flag_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("interface", String(200), nullable=False, index=True),
+    _ts("at"),
+    Column("actor", String(100), nullable=False),
+    Column("action", String(30), nullable=False),
+    Column("from_version", Integer, nullable=True),
+    Column("to_version", Integer, nullable=False),
+    Column("from_mode", String(30), nullable=True),
+    Column("to_mode", String(30), nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+    Column("ticket", String(100), nullable=True),
+    Column("evidence", JSON, nullable=True),
+)
+
+poll_state = Table(
+    "poll_state",
+    metadata,
+    Column("interface", String(200), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("value", Text, nullable=False),
+    _ts("updated_at"),
+)
+
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(300), primary_key=True),
+    Column("holder", String(200), nullable=False),
+    _ts("expires_at"),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    _ts("at"),
+    Column("actor", String(100), nullable=False),
+    Column("action", String(50), nullable=False),
+    Column("subject", String(300), nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+    Column("detail", JSON, nullable=True),
+)

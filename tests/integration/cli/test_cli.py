@@ -1,0 +1,60 @@
+"""The esb-bridge command line, run as a real process where it matters (exit codes, --json)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from bridge.cli.main import cli
+
+
+def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bridge", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_help_and_unknown_config() -> None:
+    """`python -m bridge --help` works; a missing config file is a clear non-zero error."""
+    assert _cli("--help").returncode == 0
+    res = _cli("--config", "/nonexistent/bridge.yaml", "status")
+    assert res.returncode == 2 and "not found" in res.stderr
+
+
+def test_schema_export_writes_every_model(tmp_path: Path) -> None:
+    """`schema export DIR` writes one JSON Schema per canonical model."""
+    res = CliRunner().invoke(cli, ["schema", "export", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    names = sorted(p.name for p in tmp_path.glob("*.schema.json"))
+    assert names == [
+        f"{n}.schema.json" for n in ("Customer", "Invoice", "Payment", "Product", "SalesOrder", "Subscription")
+    ]
+    assert json.loads((tmp_path / "Invoice.schema.json").read_text())["title"] == "Invoice"
+
+
+def test_demo_is_deterministic_and_status_dlq_commands_read_its_ledger(tmp_path: Path) -> None:
+    """The demo exits 0 with the same summary on every run; status/messages/dlq read its ledger as JSON."""
+    first = _cli("demo", "--dir", str(tmp_path / "a"), "--json", "--days", "2")
+    second = _cli("demo", "--dir", str(tmp_path / "b"), "--json", "--days", "2")
+    assert first.returncode == 0, first.stderr
+    a, b = json.loads(first.stdout), json.loads(second.stdout)
+    strip = [{k: v for k, v in d.items() if k != "location"} for d in a["dead_letters"]]
+    assert strip == [{k: v for k, v in d.items() if k != "location"} for d in b["dead_letters"]]
+    assert a["status"] == b["status"] and a["outputs"] == b["outputs"]
+    inv = a["status"]["invoices-to-billing"]
+    assert inv["dead_letters_open"] == 2 and inv["messages"]["delivered"] == a["outputs"]["legacy-billing"]
+    cfg = str(tmp_path / "a" / "bridge.yaml")
+    status = json.loads(_cli("--config", cfg, "status", "--json").stdout)
+    assert status == a["status"]
+    dlq = json.loads(_cli("--config", cfg, "dlq", "list", "--json").stdout)
+    assert len(dlq) == 2 and all(d["location"]["line"] > 0 for d in dlq)
+    msgs = json.loads(_cli("--config", cfg, "messages", "list", "--json", "--limit", "3").stdout)
+    shown = json.loads(_cli("--config", cfg, "messages", "show", msgs[0]["id"], "--json").stdout)
+    assert shown["deliveries"] and shown["deliveries"][0]["attempts_log"]
+    res = _cli("--config", cfg, "dlq", "discard", str(dlq[0]["id"]), "--reason", "")
+    assert res.returncode != 0
+    res = _cli("--config", cfg, "dlq", "discard", str(dlq[0]["id"]), "--reason", "duplicate of INV-1")
+    assert res.returncode == 0, res.stderr
+    assert len(json.loads(_cli("--config", cfg, "dlq", "list", "--json").stdout)) == 1

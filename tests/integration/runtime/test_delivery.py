@@ -1,0 +1,142 @@
+"""Delivery workers end to end through the runtime, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from bridge.config import load_config
+from bridge.ports import SimulatedClock
+from bridge.runtime.replay import replay
+from bridge.runtime.runner import Runner
+from bridge.store import schema as t
+from bridge.store.queries import dead_letters
+from tests.integration.runtime.conftest import ScriptedSink, write_customers
+
+
+def test_failing_sink_is_retried_with_configured_backoff(
+    tmp_path: Path, make_config: Callable[..., Path], scripted: dict[str, Any], clock: SimulatedClock
+) -> None:
+    """A sink that fails twice then succeeds is attempted at t0, t0+1s, t0+3s (backoff 1s x2, on the Clock)."""
+    scripted["legacy"] = {"steps": ["fail", "fail"], "then": "ok"}
+    cfg = make_config("{kind: scripted, name: legacy}")
+    write_customers(tmp_path / "drop" / "c.jsonl", 1)
+    t0 = clock.now()
+    with Runner(load_config(cfg), clock) as runner:
+        summary = runner.run_once()
+        with runner.ledger.engine.connect() as conn:
+            attempts = conn.execute(
+                select(t.attempts.c.started_at, t.attempts.c.status).order_by(t.attempts.c.id)
+            ).all()
+            status = conn.scalar(select(t.deliveries.c.status))
+    assert [a.status for a in attempts] == ["failed", "failed", "delivered"]
+    assert [(a.started_at - t0).total_seconds() for a in attempts] == [0.0, 1.0, 3.0]
+    assert clock.sleeps[:2] == [1.0, 2.0]
+    assert status == "delivered" and summary.drain.open_left == 0
+    assert len(ScriptedSink.CALLS["legacy"]) == 3
+
+
+def test_rejecting_sink_dead_letters_then_replay_delivers(
+    tmp_path: Path, make_config: Callable[..., Path], scripted: dict[str, Any], clock: SimulatedClock
+) -> None:
+    """A rejecting sink's delivery lands in the DLQ with the record's location; replay after the fix delivers."""
+    scripted["legacy"] = {"then": "reject"}
+    cfg = make_config("{kind: scripted, name: legacy}")
+    drop = write_customers(tmp_path / "drop" / "c.jsonl", 3)
+    with Runner(load_config(cfg), clock) as runner:
+        runner.run_once()
+        dls = dead_letters(runner.ledger.engine)
+        assert len(dls) == 3
+        assert {d["kind"] for d in dls} == {"delivery"}
+        assert dls[0]["location"]["file"] == str(drop) and dls[0]["location"]["line"] == 1
+        assert "customer unknown" in dls[0]["error"]["message"]
+        assert len(ScriptedSink.CALLS["legacy"]) == 3  # permanent: no retry
+        scripted["legacy"] = {"then": "ok"}
+        for d in dls:
+            replay(runner, d["id"], "tester")
+        runner.drain()
+        with runner.ledger.engine.connect() as conn:
+            statuses = conn.scalars(select(t.deliveries.c.status)).all()
+            audit = conn.scalars(select(t.audit_events.c.action)).all()
+        assert statuses == ["delivered"] * 3
+        assert dead_letters(runner.ledger.engine) == []
+        assert audit == ["dlq.replay"] * 3
+
+
+def test_bad_record_goes_to_dlq_and_the_file_goes_on(
+    tmp_path: Path, make_config: Callable[..., Path], scripted: dict[str, Any], clock: SimulatedClock
+) -> None:
+    """A malformed line becomes a record dead letter with its line; every other record is delivered."""
+    scripted["legacy"] = {"then": "ok"}
+    cfg = make_config("{kind: scripted, name: legacy}")
+    write_customers(tmp_path / "drop" / "c.jsonl", 5, bad_lines={2: '{"customer_number": "X", "currency": 1.5}'})
+    with Runner(load_config(cfg), clock) as runner:
+        summary = runner.run_once()
+        dls = dead_letters(runner.ledger.engine)
+    assert summary.ingest["customers"]["dead_letters"] == 1
+    assert len(ScriptedSink.CALLS["legacy"]) == 5
+    assert dls[0]["kind"] == "record" and dls[0]["location"]["line"] == 3
+    assert (tmp_path / "drop" / "archive" / "c.jsonl").exists()
+
+
+def test_xrefs_park_dependent_deliveries(
+    tmp_path: Path, make_config: Callable[..., Path], scripted: dict[str, Any], clock: SimulatedClock
+) -> None:
+    """A delivery whose reference has no xref yet is parked (DependencyPending) and goes once the xref exists."""
+    scripted["legacy"] = {"then": "ok"}
+    extra = ""
+    cfg = make_config("{kind: scripted, name: legacy}", extra=extra)
+    text = cfg.read_text().replace(
+        "      sink: {kind: scripted, name: legacy}",
+        "      sink: {kind: scripted, name: legacy}\n      references: [{entity: customer, field: customer_number,"
+        " system: erp}]",
+    )
+    cfg.write_text(text)
+    write_customers(tmp_path / "drop" / "c.jsonl", 1)
+    with Runner(load_config(cfg), clock) as runner:
+        runner.poll_all()
+        runner.drain(max_wait=5)
+        assert ScriptedSink.CALLS.get("legacy", []) == []
+        runner.ledger.put_xref("customer", "erp", "C-00001", "erp-1")
+        runner.drain(max_wait=120)
+    calls = ScriptedSink.CALLS["legacy"]
+    assert len(calls) == 1
+
+
+def test_validate_reports_every_mistake_with_its_line(tmp_path: Path) -> None:
+    """`esb-bridge validate` on a config with three distinct mistakes reports all three, each with its line."""
+    from bridge.cli.main import cli
+
+    cfg = tmp_path / "bridge.yaml"
+    cfg.write_text(
+        """store: sqlite:///x.db
+interfaces:
+  customers:
+    canonical: Custmer
+    source: {kind: folder, path: drop}
+    decoder: {kind: jsonl}
+    legacy:
+      encoder: {kind: json}
+      sink: {kind: file, path: out, colour: blue}
+    cutover: {mode: legacy_only}
+  invoices:
+    canonical: Invoice
+    source: {kind: folder, path: drop2}
+    decoder: {kind: xmll}
+    legacy:
+      encoder: {kind: json}
+      sink: {kind: file, path: out2}
+""",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli, ["--config", str(cfg), "validate"])
+    assert result.exit_code == 2
+    out = result.output
+    assert f"{cfg}:4: interfaces.customers.canonical" in out
+    assert f"{cfg}:9: interfaces.customers.legacy.sink.colour" in out
+    assert f"{cfg}:14: interfaces.invoices.decoder.kind" in out
+    assert "3 problems" in out
