@@ -1,6 +1,6 @@
 """A poller process for the SIGKILL test: polls the simulator, 'commits' records to SQLite, acknowledges.
 
-Usage: python cloud_poll_child.py SIM_URL DB_PATH SPOOL_DIR
+Usage (from the repository root): python -m tests.integration.cloud.cloud_poll_child SIM_URL DB_PATH SPOOL_DIR
 """
 
 from __future__ import annotations
@@ -9,10 +9,9 @@ import json
 import sys
 from pathlib import Path
 
-from cloud_fakes import SqliteLedger
-
 from adapters.cloud.rest_poll import RestPollSource, RestPollSourceConfig
 from bridge.ports import SourceContext, SystemClock
+from tests.integration.cloud.cloud_fakes import SqliteLedger
 
 
 def main() -> None:

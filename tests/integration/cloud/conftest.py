@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import socket
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))  # samples/ is not an installed package
-
-from cloud_fakes import MemoryLedger  # noqa: E402
-
-from bridge.ports import SourceContext, SystemClock  # noqa: E402
-from samples.cloud_sim import SimServer  # noqa: E402
+from bridge.ports import SourceContext, SystemClock
+from samples.cloud_sim import SimServer  # samples/ is importable: pytest's pythonpath is the repo root
+from tests.conftest import require_peer
+from tests.integration.cloud.cloud_fakes import MemoryLedger
 
 RABBIT = ("127.0.0.1", 5672)
 
@@ -51,9 +45,8 @@ def rabbitmq() -> str:
     """The real broker's URL; absent broker: skip locally, fail under CI=true."""
     try:
         socket.create_connection(RABBIT, timeout=2).close()
+        reachable = True
     except OSError:
-        message = f"RabbitMQ is not reachable at {RABBIT[0]}:{RABBIT[1]}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        reachable = False
+    require_peer(f"RabbitMQ at {RABBIT[0]}:{RABBIT[1]}", reachable)
     return "amqp://guest:guest@127.0.0.1:5672/%2F"

@@ -10,7 +10,6 @@ from typing import Any
 
 import pika
 import pytest
-from cloud_fakes import TcpProxy
 
 from adapters.cloud.events import (
     AMQP_PREFIX,
@@ -22,6 +21,7 @@ from adapters.cloud.events import (
 )
 from bridge.ports import ConnectionFailed, Delivery, Encoded, OutcomeStatus, PathName, Role, SimulatedClock
 from samples.cloud_sim import SimServer
+from tests.integration.cloud.cloud_fakes import TcpProxy
 
 EVENT_TYPE = "com.example.invoice.created"
 

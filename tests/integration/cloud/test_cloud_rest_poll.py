@@ -13,14 +13,14 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
-from cloud_fakes import MemoryLedger, SqliteLedger
 
 from adapters.cloud.auth import AuthConfig, OAuth2Config
 from adapters.cloud.rest_poll import CURSOR_KEY, RestPollSource, RestPollSourceConfig
 from bridge.ports import IdentityRule, SourceContext, TargetUnavailable
 from samples.cloud_sim import FaultRule, SimServer
+from tests.integration.cloud.cloud_fakes import MemoryLedger, SqliteLedger
 
-HERE = Path(__file__).parent
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def seed(sim: SimServer, n: int, prefix: str = "C") -> list[str]:
@@ -119,8 +119,8 @@ def test_cursor_resumes_after_sigkill(sim: SimServer, tmp_path: Path) -> None:
     keys = seed(sim, 40)
     sim.state.add_fault(FaultRule(path_prefix="/v1/customers", method="GET", latency=0.15))
     db = tmp_path / "ledger.sqlite"
-    cmd = [sys.executable, str(HERE / "cloud_poll_child.py"), sim.url, str(db), str(tmp_path)]
-    child = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    cmd = [sys.executable, "-m", "tests.integration.cloud.cloud_poll_child", sim.url, str(db), str(tmp_path)]
+    child = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT)
     try:
         assert child.stdout is not None
         for _ in range(3):
@@ -140,7 +140,7 @@ def test_cursor_resumes_after_sigkill(sim: SimServer, tmp_path: Path) -> None:
     assert cursor is not None and last is not None and cursor < last["updated_at"]
     first_run = len(sim.state.requests)
     sim.state.clear_faults()
-    rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=True)
+    rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=True, cwd=ROOT)
     assert rerun.stdout.strip().endswith("done")
     assert rerun.stdout.count("acked") <= 6  # 40 records, 5 a page: the first 3 pages were not read again
     resumed = parse_qs(sim.state.requests[first_run].query)

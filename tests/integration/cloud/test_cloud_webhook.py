@@ -10,12 +10,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import httpx
 import pytest
-from cloud_fakes import MemoryLedger
 
 from adapters.cloud.webhook import WebhookSource, WebhookSourceConfig
 from bridge.ports import Envelope, IdentityRule, SourceContext
 from samples.cloud_sim import SimServer
 from samples.cloud_sim.webhooks import sign
+from tests.integration.cloud.cloud_fakes import MemoryLedger
 
 SECRET = "whsec_c2VjcmV0LWtleS1mb3ItdGVzdHM="
 
