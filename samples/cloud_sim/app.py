@@ -58,9 +58,13 @@ def create_app(state: SimState | None = None, sender: WebhookSender | None = Non
             response: Response = await handler(request)
         except SimError as exc:
             response = _error(exc)
-        for rule in faults:
-            if rule.delay_response:
-                await asyncio.sleep(rule.delay_response)
+        try:
+            for rule in faults:
+                if rule.delay_response:
+                    await asyncio.sleep(rule.delay_response)
+        except asyncio.CancelledError:
+            entry.status = 499  # the client went away before the answer (it timed out); the work is done
+            raise
         entry.status = response.status_code
         return response
 
@@ -109,6 +113,19 @@ def create_app(state: SimState | None = None, sender: WebhookSender | None = Non
                     status, result = exc.status, exc.body()
                 results.append({"index": index, "idempotency_key": key, "status": status, "body": result})
             return JSONResponse({"results": results})
+
+        return await guarded(request, run)
+
+    async def ingest(request: Request) -> Response:
+        async def run(req: Request) -> Response:
+            try:
+                body = json.loads(await req.body())
+            except ValueError as exc:
+                raise SimError(400, "bad_json", f"body is not JSON: {exc}") from exc
+            status, entry, replayed = state.ingest(req.path_params["collection"], req.path_params["key"], body,
+                                                   req.headers.get("idempotency-key"))
+            headers = {"idempotent-replayed": "true"} if replayed else {}
+            return JSONResponse(entry, status_code=status, headers=headers)
 
         return await guarded(request, run)
 
@@ -231,6 +248,7 @@ def create_app(state: SimState | None = None, sender: WebhookSender | None = Non
         routes=[
             Route("/oauth/token", token, methods=["POST"]),
             Route("/v1/events", receive_event, methods=["POST"]),
+            Route("/v1/ingest/{collection}/{key:path}", ingest, methods=["POST"]),
             Route("/v1/{resource}/bulk", bulk, methods=["POST"]),
             Route("/v1/{resource}", create, methods=["POST"]),
             Route("/v1/{resource}", list_changed, methods=["GET"]),

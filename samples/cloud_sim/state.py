@@ -118,6 +118,7 @@ class SimState:
             self.faults: list[FaultRule] = []
             self.requests: list[LoggedRequest] = []
             self.events_received: list[dict[str, Any]] = []
+            self.ingested: dict[str, list[dict[str, Any]]] = {}
             self.clients: dict[str, str] = {"bridge": "s3cret"}
             self.api_keys: set[str] = {"key-123"}
             self.tokens: dict[str, float] = {}
@@ -137,11 +138,16 @@ class SimState:
             self.faults.clear()
 
     def take_faults(self, method: str, path: str) -> list[FaultRule]:
-        """The faults that apply to this request, consuming one use of each counted rule."""
+        """The faults that apply to this request (every delay, the first status rule), consuming one use of each."""
         hit: list[FaultRule] = []
         with self.lock:
+            answered = False
             for rule in list(self.faults):
                 if rule.matches(method, path):
+                    if rule.status:
+                        if answered:
+                            continue  # one injected answer per request: later status rules wait their turn
+                        answered = True
                     hit.append(rule)
                     if rule.count is not None:
                         rule.count -= 1
@@ -216,6 +222,22 @@ class SimState:
                 self.idempotency[scoped] = (fingerprint, 201, record)
             self._changed(resource, "created", record)
             return 201, record, False
+
+    def ingest(self, collection: str, key: str, body: Any, idem_key: str | None) -> tuple[int, dict[str, Any], bool]:
+        """Store a raw JSON document under (collection, key) in arrival order, honouring the idempotency key."""
+        with self.lock:
+            scoped = f"ingest:{idem_key}" if idem_key else None
+            if scoped and scoped in self.idempotency:
+                _, status, first = self.idempotency[scoped]
+                return status, first, True
+            self._seq += 1
+            entry = {"id": f"ing_{self._seq:06d}", "collection": collection, "key": key, "body": body,
+                     "received_at": self._stamp()}
+            self.ingested.setdefault(f"{collection}/{key}", []).append(entry)
+            self.creates += 1
+            if scoped:
+                self.idempotency[scoped] = ("", 201, entry)
+            return 201, entry, False
 
     def _reference(self, resource: str, key: str, field: str) -> dict[str, Any]:
         found = self.find(resource, key)
