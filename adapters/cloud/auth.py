@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 from pydantic import BaseModel, ConfigDict, SecretStr, model_validator
 
 from adapters.cloud._http import parse_retry_after, transport_error
-from bridge.ports import Clock, SecurityError, TargetUnavailable
+from bridge.ports import Clock, ConfigError, SecurityError, TargetUnavailable
 
-__all__ = ["ApiKeyConfig", "AuthConfig", "Authenticator", "OAuth2Config"]
+__all__ = ["ApiKeyConfig", "AuthConfig", "Authenticator", "AuthorizedClient", "OAuth2Config"]
 
 
 class ApiKeyConfig(BaseModel):
@@ -125,3 +126,47 @@ class Authenticator:
             self._token = token
             self._expires = self._clock.now() + timedelta(seconds=max(0.0, ttl - oauth.expiry_margin))
             return token
+
+
+class AuthorizedClient:
+    """One pooled httpx client plus its credentials: what every HTTP adapter of this package sends through.
+
+    ``request`` adds the auth headers, translates transport failures into the error tree, and on a 401 with
+    OAuth2 drops the token and sends once more with a fresh one (the only repeat anywhere in a sink: it is
+    part of making the one attempt with valid credentials). Opened and closed by its owner's context manager.
+    """
+
+    def __init__(self, auth: AuthConfig | None, clock: Clock, **client_options: Any) -> None:
+        self.auth = Authenticator(auth, clock)
+        self._options = client_options
+        self._client: httpx.Client | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._client is not None
+
+    def open(self) -> None:
+        if self._client is None:
+            self._client = httpx.Client(**self._options)
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        client = self._client
+        if client is None:
+            raise ConfigError(f"{method} {url}: HTTP client used before it was opened")
+        headers = dict(kwargs.pop("headers", None) or {})
+        for refresh in (False, True):
+            auth = self.auth.headers(client)
+            try:
+                response = client.request(method, url, headers={**headers, **auth}, **kwargs)
+            except httpx.HTTPError as exc:
+                raise transport_error(exc, where=f"{method} {url}") from exc
+            if response.status_code == 401 and self.auth.refreshable and not refresh:
+                self.auth.invalidate(auth)
+                continue
+            return response
+        raise AssertionError("unreachable: the loop returns on its second pass")

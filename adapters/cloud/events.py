@@ -18,13 +18,12 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Literal, Self
 
-import httpx
 import pika
 import pika.exceptions
 from pydantic import BaseModel, ConfigDict
 
-from adapters.cloud._http import classify, transport_error
-from adapters.cloud.auth import AuthConfig, Authenticator
+from adapters.cloud._http import classify
+from adapters.cloud.auth import AuthConfig, AuthorizedClient
 from bridge.plugins import KindConfig
 from bridge.ports import (
     BridgeError,
@@ -228,21 +227,18 @@ class HttpEventSink:
         self.settings = config.http
         self.clock = clock or SystemClock()
         self.target = config.target or self.settings.url
-        self._auth = Authenticator(self.settings.auth, self.clock)
-        self._client: httpx.Client | None = None
+        self._http = AuthorizedClient(self.settings.auth, self.clock, timeout=self.settings.timeout)
 
     def __enter__(self) -> Self:
-        self._client = httpx.Client(timeout=self.settings.timeout)
+        self._http.open()
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        self._http.close()
 
     def deliver(self, delivery: Delivery) -> Outcome:
-        if self._client is None:
+        if not self._http.is_open:
             return Outcome.from_error(ConfigError("HttpEventSink used outside its 'with' block"))
         attrs = cloud_event(delivery, self.config, self.clock)
         if self.config.mode == "structured":
@@ -256,10 +252,7 @@ class HttpEventSink:
         if delivery.dry_run:
             return Outcome.delivered(detail="dry run: not sent", metadata={"dry_run": "true"})
         try:
-            headers.update(self._auth.headers(self._client))
-            response = self._client.post(self.settings.url, content=body, headers=headers)
-        except httpx.HTTPError as exc:
-            return Outcome.from_error(transport_error(exc, where=where))
+            response = self._http.request("POST", self.settings.url, content=body, headers=headers)
         except BridgeError as exc:
             return Outcome.from_error(exc)
         outcome = classify(response.status_code, response.content, response.headers, self.clock, where=where,

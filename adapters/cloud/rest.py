@@ -21,8 +21,8 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from adapters.cloud._http import classify, json_field, transport_error
-from adapters.cloud.auth import AuthConfig, Authenticator
+from adapters.cloud._http import classify, json_field
+from adapters.cloud.auth import AuthConfig, AuthorizedClient
 from adapters.cloud.openapi import OpenApiSpec, Operation
 from bridge.plugins import KindConfig
 from bridge.ports import (
@@ -116,9 +116,11 @@ class RestSink:
         self.clock = clock or SystemClock()
         self.target = config.target or config.url.split("?")[0]
         self._spec = spec
-        self._transport = transport
-        self._auth = Authenticator(config.auth, self.clock)
-        self._client: httpx.Client | None = None
+        limits = httpx.Limits(max_connections=config.max_connections,
+                              max_keepalive_connections=config.max_connections)
+        self._http = AuthorizedClient(config.auth, self.clock, transport=transport, headers=config.headers,
+                                      timeout=httpx.Timeout(config.timeout, connect=config.connect_timeout),
+                                      limits=limits)
         self._operation: Operation | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -128,28 +130,17 @@ class RestSink:
             self._spec = OpenApiSpec.load(self.config.openapi)
         if self._spec is not None and self.config.operation:
             self._operation = self._spec.operation(self.config.method, self.config.operation)
-        limits = httpx.Limits(max_connections=self.config.max_connections,
-                              max_keepalive_connections=self.config.max_connections)
-        timeout = httpx.Timeout(self.config.timeout, connect=self.config.connect_timeout)
-        self._client = httpx.Client(timeout=timeout, limits=limits, transport=self._transport,
-                                    headers=self.config.headers)
+        self._http.open()
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        self._http.close()
 
     @property
     def token_fetches(self) -> int:
         """How many OAuth2 tokens this sink fetched (tests and metrics)."""
-        return self._auth.fetches
-
-    def _http(self) -> httpx.Client:
-        if self._client is None:
-            raise ConfigError("RestSink used outside its 'with' block")
-        return self._client
+        return self._http.auth.fetches
 
     # ------------------------------------------------------------------ one delivery
 
@@ -174,19 +165,9 @@ class RestSink:
         return headers
 
     def _send(self, method: str, url: str, body: bytes | None, headers: dict[str, str]) -> httpx.Response:
-        """Send with auth; on 401 with OAuth2, drop the token and send once more with a fresh one."""
-        client = self._http()
-        for refresh in (False, True):
-            auth = self._auth.headers(client)
-            try:
-                response = client.request(method, url, content=body, headers={**headers, **auth})
-            except httpx.HTTPError as exc:
-                raise transport_error(exc, where=f"{method} {url}") from exc
-            if response.status_code == 401 and self._auth.refreshable and not refresh:
-                self._auth.invalidate(auth)
-                continue
-            return response
-        raise AssertionError("unreachable")
+        if not self._http.is_open:
+            raise ConfigError("RestSink used outside its 'with' block")
+        return self._http.request(method, url, content=body, headers=headers)
 
     def deliver(self, delivery: Delivery) -> Outcome:
         """One attempt; every failure comes back as an Outcome."""

@@ -23,8 +23,8 @@ from typing import Any, Literal, Self
 import httpx
 from pydantic import Field
 
-from adapters.cloud._http import classify, transport_error
-from adapters.cloud.auth import AuthConfig, Authenticator
+from adapters.cloud._http import classify
+from adapters.cloud.auth import AuthConfig, AuthorizedClient
 from bridge.plugins import KindConfig
 from bridge.ports import (
     BridgeError,
@@ -96,8 +96,7 @@ class RestPollSource:
     def __init__(self, config: RestPollSourceConfig) -> None:
         self.config = config
         self._context: SourceContext | None = None
-        self._client: httpx.Client | None = None
-        self._auth: Authenticator | None = None
+        self._http: AuthorizedClient | None = None
         self._order: list[_Page] = []
         self._lock = threading.Lock()
 
@@ -106,17 +105,17 @@ class RestPollSource:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        if self._http is not None:
+            self._http.close()
 
     def open(self, context: SourceContext) -> None:
         self._context = context
-        self._auth = Authenticator(self.config.auth, context.clock)
-        self._client = httpx.Client(timeout=self.config.timeout, headers=self.config.headers)
+        self._http = AuthorizedClient(self.config.auth, context.clock, timeout=self.config.timeout,
+                                      headers=self.config.headers)
+        self._http.open()
 
     def _ctx(self) -> SourceContext:
-        if self._context is None or self._client is None:
+        if self._context is None or self._http is None or not self._http.is_open:
             raise ConfigError("rest_poll source is not open")
         return self._context
 
@@ -129,22 +128,15 @@ class RestPollSource:
         return (_parse_time(stored) - timedelta(seconds=self.config.overlap)).isoformat()
 
     def _get(self, url: str, params: dict[str, str] | None) -> httpx.Response:
-        assert self._client is not None and self._auth is not None
-        for refresh in (False, True):
-            auth = self._auth.headers(self._client)
-            try:
-                response = self._client.get(url, params=params, headers=auth)
-            except httpx.HTTPError as exc:
-                raise transport_error(exc, where=f"GET {url}") from exc
-            if response.status_code == 401 and self._auth.refreshable and not refresh:
-                self._auth.invalidate(auth)
-                continue
-            outcome = classify(response.status_code, response.content, response.headers, self._ctx().clock,
-                               where=f"GET {url}", target_id_field="")
-            if outcome.error is not None:
-                raise outcome.error
-            return response
-        raise AssertionError("unreachable")
+        """One page; answers that are not 2xx raise the classified error (429/5xx retryable, 4xx permanent)."""
+        ctx = self._ctx()
+        assert self._http is not None
+        response = self._http.request("GET", url, params=params)
+        outcome = classify(response.status_code, response.content, response.headers, ctx.clock,
+                           where=f"GET {url}", target_id_field="")
+        if outcome.error is not None:
+            raise outcome.error
+        return response
 
     def poll(self) -> Iterator[Envelope]:
         """Pages changed since the cursor (minus the overlap), oldest first, fetched one at a time."""
