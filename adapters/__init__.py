@@ -1,1 +1,4 @@
-"""Adapters: the bridge's edges (legacy ERP, cloud APIs). They move bytes and know no canonical model."""
+"""Adapters: sources and sinks that move bytes between the bridge and legacy or cloud systems.
+
+Adapters implement ``bridge.ports`` and know no canonical model; they are found through the plugin registry.
+"""

@@ -20,6 +20,8 @@ from bridge.cli.render import Progress, echo_json, table
 from bridge.config import LoadedConfig, load_config, resolve_config_path
 from bridge.plugins import registry
 from bridge.ports import BridgeError, ConfigError, SystemClock
+from cutover.cli import cutover as cutover_group
+from cutover.cli import shadow as shadow_group
 
 __all__ = ["cli", "main"]
 
@@ -68,10 +70,42 @@ def validate(c: Ctx, as_json: bool) -> None:
             click.echo(str(exc), err=True)
         sys.exit(2)
     names = sorted(loaded.config.interfaces)
+    from cutover.flags import check_config
+
+    cutover_problems = check_config(loaded)
+    if cutover_problems:
+        if as_json:
+            echo_json({"ok": False, "problems": [{"message": p} for p in cutover_problems]})
+        else:
+            click.echo("\n".join(cutover_problems), err=True)
+        sys.exit(2)
+    warnings = _flag_warnings(loaded)
     if as_json:
-        echo_json({"ok": True, "file": str(loaded.file), "interfaces": names})
+        echo_json({"ok": True, "file": str(loaded.file), "interfaces": names, "warnings": warnings})
     else:
         click.echo(f"{loaded.file}: OK, {len(names)} interface(s): {', '.join(names) or '-'}")
+        for w in warnings:
+            click.echo(f"warning: {w}", err=True)
+
+
+def _flag_warnings(loaded: LoadedConfig) -> list[str]:
+    """Where the YAML cutover blocks differ from the ledger's flags (the ledger wins); never creates a ledger."""
+    from bridge.runtime.runner import _resolve_store
+    from bridge.store.engine import make_engine
+    from bridge.store.ledger import Ledger
+    from cutover.flags import flag_drift
+
+    url = _resolve_store(loaded)
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).exists():
+        return []
+    try:
+        engine = make_engine(url)
+        try:
+            return flag_drift(loaded, Ledger(engine, SystemClock()))
+        finally:
+            engine.dispose()
+    except Exception as exc:  # an unreachable or unmigrated ledger must not fail validation of the file
+        return [f"could not compare flags with the ledger: {type(exc).__name__}"]
 
 
 # ------------------------------------------------------------------------------------------------ run
@@ -342,6 +376,12 @@ def demo(workdir: Path, seed: int, days: int, as_json: bool) -> None:
     else:
         echo_json(summary)
         click.echo(f"\ndemo finished: ledger and outputs in {workdir}", err=True)
+        for fmt, path in summary.get("reports", {}).items():
+            click.echo(f"shadow report ({fmt}): {path}", err=True)
+
+
+cli.add_command(cutover_group)
+cli.add_command(shadow_group)
 
 
 def _mount_plugin_groups() -> None:

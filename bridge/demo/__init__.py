@@ -19,6 +19,7 @@ import click
 
 from bridge.config import load_config
 from bridge.demo.generate import customer, invoice
+from bridge.demo.observed import LegacyEsb
 from bridge.ports import SimulatedClock
 from bridge.runtime.runner import Runner
 from bridge.store.queries import dead_letters, status_counts
@@ -54,9 +55,11 @@ def run_demo(workdir: Path, *, seed: int = 42, days: int = 3, progress: bool = T
     per_day: list[dict[str, Any]] = []
     customer_no = 0
     invoice_no = 0
+    legacy_esb = LegacyEsb(workdir, seed)
     with Runner(loaded, clock, seed=seed) as runner:
         for day in range(1, days + 1):
             today = clock.now().date()
+            legacy_esb.day(day, clock.now())
             customers = []
             for _ in range(rng.randint(20, 40)):
                 customer_no += 1
@@ -86,8 +89,10 @@ def run_demo(workdir: Path, *, seed: int = 42, days: int = 3, progress: bool = T
                     err=True,
                 )
             clock.set(clock.now().replace(hour=8, minute=0, second=0, microsecond=0) + timedelta(days=1))
+        runner.compare_round()  # the last day's settle windows have passed: its orphans are known
         counts = status_counts(runner.ledger.engine)
         dlq = dead_letters(runner.ledger.engine)
+        shadow, reports = write_reports(runner, workdir / "reports")
     return {
         "seed": seed,
         "days": per_day,
@@ -97,4 +102,33 @@ def run_demo(workdir: Path, *, seed: int = 42, days: int = 3, progress: bool = T
             for d in dlq
         ],
         "outputs": {p.name: len(list(p.glob("*.json"))) for p in sorted((workdir / "out").glob("*")) if p.is_dir()},
+        "shadow": shadow,
+        "reports": reports,
     }
+
+
+def write_reports(runner: Runner, folder: Path) -> tuple[dict[str, Any], dict[str, str]]:
+    """The shadow report as HTML and JSON in ``folder``; returns the per-interface counts and the paths."""
+    import orjson
+
+    from cutover.reports import build_report, render_html
+
+    data = build_report(runner.ledger.engine, runner.clock, runner.loaded)
+    folder.mkdir(parents=True, exist_ok=True)
+    html, js = folder / "shadow-report.html", folder / "shadow-report.json"
+    html.write_text(render_html(data), encoding="utf-8")
+    js.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
+    counts = {
+        name: {
+            "mode": it["mode"],
+            "compared": it["compared"],
+            "matched": it["matched"],
+            "mismatched": it["mismatched"],
+            "accepted": it["accepted_total"],
+            "orphans": it["orphan_count"],
+            "late": it["late_count"],
+            "ready": bool(it["gate"] and it["gate"]["ready"]),
+        }
+        for name, it in data["interfaces"].items()
+    }
+    return counts, {"html": str(html), "json": str(js)}

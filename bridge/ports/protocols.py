@@ -258,6 +258,9 @@ class Route:
     path: PathName
     role: Role
     dry_run: bool = False
+    sandbox: bool = True
+    """For a shadow: deliver to the path's sandbox (``shadow_sink``) when it has one. ``False`` feeds the real
+    target without making it authoritative (``legacy_feed``: a rollback then loses nothing)."""
 
 
 @dataclass(frozen=True)

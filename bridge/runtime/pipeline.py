@@ -165,7 +165,7 @@ class Ingestor:
                 target_name(
                     self.rt.name,
                     r.path.value,
-                    r.role.value == "shadow" and self.rt.paths[r.path].shadow_sink is not None,
+                    r.role.value == "shadow" and r.sandbox and self.rt.paths[r.path].shadow_sink is not None,
                 ),
                 r.dry_run,
             )

@@ -14,6 +14,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -22,10 +23,13 @@ from bridge.config.loader import LoadedConfig
 from bridge.ports import BridgeError, Clock, Envelope, Router, SourceContext
 from bridge.runtime.delivery import TargetWorker
 from bridge.runtime.pipeline import Ingestor, IngestStats, Progress
-from bridge.runtime.router import ModeRouter
 from bridge.runtime.wiring import InterfaceRuntime, build_interfaces
 from bridge.store.engine import make_engine, upgrade
 from bridge.store.ledger import Ledger
+from cutover.audit import Cutover
+from cutover.comparator import Comparator, CompareStats
+from cutover.flags import FlagStore
+from cutover.router import FlagRouter
 
 __all__ = ["DrainStats", "Runner"]
 
@@ -81,6 +85,8 @@ class Runner:
         self._waiting: dict[int, _Waiting] = {}
         self._poll_locks: dict[str, threading.Lock] = {}
         self.ledger: Ledger
+        #: how long a routed flag may be cached: a live ``cutover set`` is in force by the next poll cycle
+        self.flag_ttl = min([1.0] + [i.schedule.every / 2 for i in loaded.config.interfaces.values()])
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -92,7 +98,12 @@ class Runner:
         self.ledger.release_own_claims()
         self.ledger.release_orphaned_claims()
         self.interfaces = build_interfaces(self.loaded, self.clock, self.only)
-        self.router: Router = self._router or ModeRouter({n: i.config for n, i in self.interfaces.items()})
+        flags = FlagStore.of(self.ledger)
+        flags.seed(self.loaded)
+        self.router: Router = self._router or FlagRouter(
+            flags, {n: i.config for n, i in self.interfaces.items()}, self.clock, ttl=self.flag_ttl
+        )
+        self.comparator = self._stack.enter_context(Comparator(self.loaded, self.ledger, only=self.only))
         spool_root = self.loaded.base_dir / self.loaded.config.spool_dir
         for name, rt in self.interfaces.items():
             self._stack.enter_context(rt.source)
@@ -117,7 +128,12 @@ class Runner:
     def poll(self, name: str) -> IngestStats:
         """One poll of one interface (never two at once for the same interface)."""
         rt = self.interfaces[name]
+        lease = f"poll:{name}"
         with self._poll_locks[name]:
+            # Across processes sharing one ledger, one node polls an interface at a time (taken over on expiry).
+            if not self.ledger.acquire_lease(lease, timedelta(seconds=max(60.0, 3 * rt.config.schedule.every))):
+                log.info("poll of %s skipped: another node holds its lease", name)
+                return IngestStats()
             stats = Ingestor(rt, self.ledger, self.router, self.progress).poll(
                 SourceContext(name, self.clock, Path(), self.ledger)
             )
@@ -188,6 +204,7 @@ class Runner:
             open_work = self.ledger.open_work(targets, include_held=False) if targets else 0
             stats.open_left = open_work
             if open_work == 0:
+                self.compare_round()
                 break
             due = self.ledger.next_due(targets)
             if due is None:
@@ -269,6 +286,20 @@ class Runner:
         self.ledger.release_orphaned_claims()
         self.ledger.reap_expired_claims()
         self.acknowledge_settled()
+        try:
+            self.compare_round()
+        except Exception:
+            log.exception("comparison round failed; continuing")
+
+    def compare_round(self) -> CompareStats:
+        """Shadow comparison of what is ready (both outcomes in, or settle window over), then the guards."""
+        stats = self.comparator.compare_round()
+        cutover = Cutover(self.ledger)
+        for name in self.interfaces:
+            demoted = cutover.guard(name)
+            if demoted is not None:
+                log.warning("guard demoted %s to %s (v%s)", name, demoted.mode, demoted.version)
+        return stats
 
     def _worker_loop(self, worker: TargetWorker, stop: threading.Event, idle: float) -> None:
         while not stop.is_set():

@@ -26,6 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.expression import false
 from sqlalchemy.types import TypeDecorator
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "leases",
     "messages",
     "metadata",
+    "observations",
     "poll_state",
     "xrefs",
 ]
@@ -200,8 +202,35 @@ comparisons = Table(
     Column("status", String(20), nullable=False),
     Column("diff", JSON, nullable=True),
     _ts("created_at"),
+    # 0002 (cutover): pairing key and whether a critical field differs (gates count open critical mismatches)
+    Column("business_key", String(300), nullable=True),
+    Column("critical", Boolean, nullable=False, server_default=false()),
     UniqueConstraint("message_id", "level"),
     Index(None, "interface", "status"),
+    Index(None, "interface", "created_at"),
+)
+
+# 0002 (cutover): what an observation source saw of a legacy path the bridge does not call itself
+# (``forward``/``observe``), waiting to be paired with a message by (business key, version).
+observations = Table(
+    "observations",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("interface", String(200), nullable=False),
+    Column("side", String(10), nullable=False),
+    Column("identity", String(500), nullable=False),
+    Column("business_key", String(300), nullable=False),
+    Column("version", String(100), nullable=True),
+    Column("body", LargeBinary, nullable=False),
+    Column("media_type", String(100), nullable=True),
+    Column("origin", Text, nullable=False, default=""),
+    Column("state", String(20), nullable=False),  # pending | paired | orphan | late
+    Column("message_id", String(36), nullable=True),
+    _ts("observed_at"),
+    _ts("paired_at", nullable=True),
+    UniqueConstraint("interface", "side", "identity"),
+    Index(None, "interface", "state"),
+    Index(None, "interface", "business_key"),
 )
 
 xrefs = Table(

@@ -112,3 +112,34 @@ def test_dead_record_and_cursor_and_xref(ledger: Ledger) -> None:
     ledger.put_xref("customer", "erp", "4711", "cus_9x")
     assert ledger.lookup_xref("customer", "erp", "4711") == "cus_9x"
     assert ledger.lookup_xref("customer", "erp", "1") is None
+
+
+def test_leases_exclude_other_nodes_until_expiry(store_url: str, clock: SimulatedClock) -> None:
+    """A lease held by one node refuses another until it expires; then the other takes it over."""
+    engine = make_engine(store_url)
+    upgrade(engine)
+    a, b = Ledger(engine, clock, node="a:1"), Ledger(engine, clock, node="b:2")
+    assert a.acquire_lease("poll:x", timedelta(seconds=60))
+    assert not b.acquire_lease("poll:x", timedelta(seconds=60))
+    assert a.acquire_lease("poll:x", timedelta(seconds=60))
+    clock.advance(61)
+    assert b.acquire_lease("poll:x", timedelta(seconds=60))
+    assert not a.acquire_lease("poll:x", timedelta(seconds=60))
+    engine.dispose()
+
+
+def test_lease_of_a_dead_local_process_is_taken_over_at_once(store_url: str, clock: SimulatedClock) -> None:
+    """A lease held by a killed process of this host does not block a restarted process until expiry."""
+    import socket
+    import subprocess
+
+    engine = make_engine(store_url)
+    upgrade(engine)
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    host = socket.gethostname()
+    dead = Ledger(engine, clock, node=f"{host}:{proc.pid}")
+    assert dead.acquire_lease("poll:x", timedelta(minutes=5))
+    assert Ledger(engine, clock, node="elsewhere:1").acquire_lease("poll:x", timedelta(minutes=5)) is False
+    assert Ledger(engine, clock).acquire_lease("poll:x", timedelta(minutes=5))
+    engine.dispose()

@@ -1,0 +1,211 @@
+"""Local drop folders: :class:`FolderDropSource` (watchdog wakes the poller) and :class:`FolderSink`.
+
+Same readiness, identity and after-processing rules as SFTP (``drop.py``, ``drop_poller.py``): watchdog only
+says "something changed, poll now"; the poll decides what is ready. Nothing here decodes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
+from types import TracebackType
+from typing import Any, BinaryIO, Literal, Self
+
+from adapters.legacy.drop import DropEntry, DropSourceConfig
+from adapters.legacy.drop_poller import DropPoller
+from adapters.legacy.drop_sink import DropSinkConfig, DropWriter
+from bridge.plugins import Plugin, PluginContext, PluginRole
+from bridge.ports import BridgeError, Delivery, Envelope, Outcome, SourceContext
+
+__all__ = ["PLUGINS", "FolderDropSource", "FolderSink", "FolderSinkConfig", "FolderSourceConfig", "LocalFileSystem"]
+
+log = logging.getLogger(__name__)
+
+
+class FolderSourceConfig(DropSourceConfig):
+    """A local folder polled as a drop."""
+
+    kind: Literal["folder_drop"] = "folder_drop"
+
+
+class FolderSinkConfig(DropSinkConfig):
+    """A local folder written as a drop."""
+
+    kind: Literal["folder_drop"] = "folder_drop"
+
+
+class LocalFileSystem:
+    """The drop operations on the local file system (paths are absolute)."""
+
+    def list_folder(self, folder: str) -> list[tuple[str, bool, int, float]]:
+        found: list[tuple[str, bool, int, float]] = []
+        with os.scandir(folder) as it:
+            for item in it:
+                try:
+                    st = item.stat(follow_symlinks=False)
+                except FileNotFoundError:
+                    continue
+                if item.is_symlink():
+                    continue  # a symlink could point outside the drop
+                found.append((item.name, item.is_dir(follow_symlinks=False), st.st_size, st.st_mtime))
+        return found
+
+    def stat(self, path: str) -> DropEntry | None:
+        try:
+            st = os.stat(path, follow_symlinks=False)
+        except FileNotFoundError:
+            return None
+        return DropEntry(path, st.st_size, st.st_mtime)
+
+    def open_read(self, path: str, size: int) -> AbstractContextManager[BinaryIO]:
+        return open(path, "rb")
+
+    def rename(self, src: str, dst: str) -> None:
+        os.link(src, dst)  # fails with FileExistsError instead of replacing
+        os.unlink(src)
+
+    def replace(self, src: str, dst: str) -> None:
+        os.replace(src, dst)
+
+    def remove(self, path: str) -> None:
+        os.unlink(path)
+
+    def makedirs(self, path: str) -> None:
+        os.makedirs(path, exist_ok=True)
+
+    def write_bytes(self, path: str, data: bytes) -> None:
+        self.write_file(path, data, None)
+
+    def write_file(self, path: str, data: bytes, mode: int | None) -> None:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+        fd = os.open(path, flags, 0o644 if mode is None else mode)
+        try:
+            with os.fdopen(fd, "wb", closefd=False) as out:
+                out.write(data)
+                out.flush()
+                os.fsync(fd)
+            if mode is not None:
+                os.chmod(path, mode)
+        finally:
+            os.close(fd)
+
+    def read_bytes(self, path: str, limit: int) -> bytes:
+        with open(path, "rb") as f:
+            return f.read(limit)
+
+    def origin(self, path: str) -> str:
+        return Path(path).as_uri()
+
+
+def _wakeup(event: threading.Event) -> Any:
+    """A watchdog handler that only sets an event: the poll decides what is ready."""
+    from watchdog.events import FileSystemEventHandler
+
+    class Wakeup(FileSystemEventHandler):
+        def on_any_event(self, change: Any) -> None:
+            event.set()
+
+    return Wakeup()
+
+
+class FolderDropSource:
+    """A local drop folder as a :class:`~bridge.ports.Source`; ``wait_for_change`` blocks until watchdog fires."""
+
+    def __init__(self, config: FolderSourceConfig, *, watch: bool = True) -> None:
+        self.config = config
+        self._fs = LocalFileSystem()
+        self._poller = DropPoller(config, lambda: self._fs, scheme="file")
+        self._watch = watch
+        self._observer: Any = None
+        self._changed = threading.Event()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def open(self, context: SourceContext) -> None:
+        self._poller.open(context)
+        if self._watch and self._observer is None:
+            if not os.path.isdir(self.config.path):
+                log.warning("drop folder %s does not exist (yet); polling without change notifications",
+                            self.config.path)
+                return
+            from watchdog.observers import Observer
+
+            observer = Observer()
+            observer.schedule(_wakeup(self._changed), self.config.path, recursive=self.config.recursive)
+            observer.daemon = True
+            observer.start()
+            self._observer = observer
+
+    def close(self) -> None:
+        if self._observer is not None:
+            self._observer.stop()
+            self._observer.join(timeout=5)
+            self._observer = None
+
+    def wait_for_change(self, timeout: float) -> bool:
+        """Block until the folder changed or ``timeout`` passed; True if it changed. Clears the flag."""
+        changed = self._changed.wait(timeout)
+        self._changed.clear()
+        return changed
+
+    def scan(self) -> list[Any]:
+        return self._poller.scan()
+
+    def poll(self) -> Iterator[Envelope]:
+        return self._poller.poll()
+
+    def acknowledge(self, envelope: Envelope) -> None:
+        self._poller.acknowledge(envelope)
+
+    def fail(self, envelope: Envelope, error: BridgeError) -> None:
+        self._poller.fail(envelope, error)
+
+
+class FolderSink:
+    """Writes each delivery as one file into a local folder (temp name, fsync, verified size, rename)."""
+
+    def __init__(self, config: FolderSinkConfig, *, target: str = "") -> None:
+        self.config = config
+        self.target = target or f"folder:{config.path}"
+        self._writer = DropWriter(config)
+        self._fs = LocalFileSystem()
+
+    def __enter__(self) -> Self:
+        os.makedirs(self.config.path, exist_ok=True)
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        return None
+
+    def deliver(self, delivery: Delivery) -> Outcome:
+        return self._writer.deliver(self._fs, delivery)
+
+
+def _source(config: FolderSourceConfig, ctx: PluginContext) -> FolderDropSource:
+    return FolderDropSource(config.model_copy(update={"path": str(ctx.resolve(config.path))}))
+
+
+def _sink(config: FolderSinkConfig, ctx: PluginContext) -> FolderSink:
+    return FolderSink(config.model_copy(update={"path": str(ctx.resolve(config.path))}), target=ctx.target)
+
+
+#: Registered under the ``esb_bridge.plugins`` entry point ``folder_drop`` (the core's simpler ``folder`` kind
+#: is a different plugin): kind ``folder_drop`` as a source and as a sink.
+PLUGINS = (
+    Plugin(PluginRole.SOURCE, "folder_drop", FolderSourceConfig, _source,
+           description="poll a local drop folder (watchdog wake-up, same rules as sftp)"),
+    Plugin(PluginRole.SINK, "folder_drop", FolderSinkConfig, _sink,
+           description="write one file per message into a local folder (temp name, rename)"),
+)

@@ -1,0 +1,47 @@
+"""SFTP drops: the poll source, the upload sink, ``esb-bridge sftp`` (doctor, serve) and their plugins.
+
+The parts live in ``sftp_*`` modules (connection and trust, file operations and pipelined download, source,
+sink, CLI, embedded server) over the shared drop rules (``drop*.py``); this module re-exports them and
+declares the plugins registered under the ``esb_bridge.plugins`` entry point ``sftp``: kind ``sftp`` as a
+source and as a sink, with the ``sftp`` CLI group.
+"""
+
+from __future__ import annotations
+
+from adapters.legacy.drop import AfterConfig, ReadinessConfig, validate_shared_drop
+from adapters.legacy.sftp_cli import doctor_report, sftp_group
+from adapters.legacy.sftp_conn import SftpConnection, SftpConnectionConfig
+from adapters.legacy.sftp_sink import SftpSinkConfig, SftpUploadSink
+from adapters.legacy.sftp_source import SftpDropSource, SftpSourceConfig
+from bridge.plugins import Plugin, PluginContext, PluginRole
+
+__all__ = [
+    "PLUGINS",
+    "AfterConfig",
+    "ReadinessConfig",
+    "SftpConnection",
+    "SftpConnectionConfig",
+    "SftpDropSource",
+    "SftpSinkConfig",
+    "SftpSourceConfig",
+    "SftpUploadSink",
+    "doctor_report",
+    "sftp_group",
+    "validate_shared_drop",
+]
+
+
+def _source(config: SftpSourceConfig, ctx: PluginContext) -> SftpDropSource:
+    return SftpDropSource(config, base_dir=ctx.base_dir)
+
+
+def _sink(config: SftpSinkConfig, ctx: PluginContext) -> SftpUploadSink:
+    return SftpUploadSink(config, base_dir=ctx.base_dir, target=ctx.target)
+
+
+PLUGINS = (
+    Plugin(PluginRole.SOURCE, "sftp", SftpSourceConfig, _source, cli=sftp_group,
+           description="poll a remote SFTP drop (readiness, identity, after-processing)"),
+    Plugin(PluginRole.SINK, "sftp", SftpSinkConfig, _sink,
+           description="upload one file per message into a remote SFTP drop (temp name, rename)"),
+)

@@ -1,0 +1,142 @@
+"""``SoapCallSink`` and ``SoapReadBack``: one SOAP call per delivery, and a read-back by business key.
+
+The sink receives the operation's body element as XML (from the interface's encoder, maybe an XSLT),
+validates it against the WSDL's input message through zeep (parse into the element's type, then render),
+makes exactly ONE call and returns an :class:`Outcome`: delivered with the response body XML and the
+target's id; rejected for configured permanent faults and contract violations; failed for 5xx, timeouts,
+connection errors and every other fault. It never retries or sleeps: the runtime does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal, Self
+
+from pydantic import Field
+
+from adapters.legacy.soap_client import SoapConnection, SoapEndpointConfig, classify_fault
+from adapters.legacy.soap_xml import elements, local_path
+from bridge.ports import BridgeError, Clock, Delivery, Location, Outcome, SystemClock
+
+__all__ = ["SoapCallConfig", "SoapCallSink", "SoapReadBack", "SoapReadBackConfig"]
+
+
+class SoapCallConfig(SoapEndpointConfig):
+    """A write operation (``PostInvoice``, ``UpsertCustomer``) called once per delivery."""
+
+    kind: Literal["soap"] = "soap"
+    operation: str
+    target_id_path: str | None = Field(default=None, description="local-name path to the id in the response body")
+    message_id_header: str | None = "X-Message-Id"
+    target: str | None = None
+
+
+class SoapReadBackConfig(SoapEndpointConfig):
+    """A query (``GetInvoice``) that returns what the target holds for a business key."""
+
+    kind: Literal["soap"] = "soap"
+    operation: str
+    key_param: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    not_found_faults: list[str] = Field(default_factory=lambda: ["NotFound"])
+
+
+class _SoapResource:
+    def __init__(self, config: SoapEndpointConfig, operation: str, *, base_dir: Path, clock: Clock | None) -> None:
+        self._config = config
+        self._operation = operation
+        self._base_dir = base_dir
+        self._clock = clock or SystemClock()
+        self._conn: SoapConnection | None = None
+
+    def __enter__(self) -> Self:
+        conn = SoapConnection(self._config, base_dir=self._base_dir, clock=self._clock)
+        conn.open()
+        try:
+            conn.check_operation(self._operation)
+        except BridgeError:
+            conn.close()
+            raise
+        self._conn = conn
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    @property
+    def conn(self) -> SoapConnection:
+        if self._conn is None:
+            raise RuntimeError(f"{type(self).__name__} is not open")
+        return self._conn
+
+
+class SoapCallSink(_SoapResource):
+    """Implements :class:`bridge.ports.Sink` for one SOAP operation."""
+
+    def __init__(self, config: SoapCallConfig, *, base_dir: Path, clock: Clock | None = None, target: str = "") -> None:
+        super().__init__(config, config.operation, base_dir=base_dir, clock=clock)
+        self.config = config
+        self.target = config.target or target or config.endpoint or f"soap:{config.operation}"
+        self._target_id = local_path(config.target_id_path) if config.target_id_path else None
+
+    def deliver(self, delivery: Delivery) -> Outcome:
+        conn = self.conn
+        op = self.config.operation
+        try:
+            kwargs = conn.kwargs_from_xml(op, delivery.payload.body)
+        except BridgeError as exc:
+            return Outcome.from_error(exc.concerning(interface=delivery.interface, message_id=str(delivery.message_id)))
+        if delivery.dry_run:
+            return Outcome.delivered(
+                detail=f"dry run: {op} body valid against the WSDL",
+                metadata={"soap.operation": op, "soap.dry_run": "true"},
+            )
+        headers = {self.config.message_id_header: str(delivery.message_id)} if self.config.message_id_header else None
+        try:
+            exchange = conn.call(op, kwargs, headers=headers)
+        except BridgeError as exc:
+            exc.concerning(interface=delivery.interface, message_id=str(delivery.message_id))
+            return dataclasses.replace(Outcome.from_error(exc), metadata={"soap.operation": op, **conn.last_capture()})
+        metadata = {"soap.operation": op, "soap.endpoint": conn.address, **exchange.capture()}
+        if exchange.fault is not None:
+            error = classify_fault(exchange.fault, self.config, where=Location(file=conn.address))
+            error.concerning(interface=delivery.interface, message_id=str(delivery.message_id))
+            fault_xml = exchange.fault.detail.encode() or None
+            return dataclasses.replace(
+                Outcome.from_error(error, response=fault_xml), media_type="application/xml", metadata=metadata
+            )
+        target_id = None
+        if self._target_id is not None and exchange.body is not None:
+            found = elements(self._target_id(exchange.body))
+            target_id = (found[0].text or "").strip() or None if found else None
+        return Outcome.delivered(
+            response=exchange.body_bytes(),
+            media_type="application/xml",
+            target_id=target_id,
+            detail=f"{op} HTTP {exchange.status}",
+            metadata=metadata,
+        )
+
+
+class SoapReadBack(_SoapResource):
+    """Implements :class:`bridge.ports.ReadBack`: ``operation(key_param=business_key)`` -> response body XML."""
+
+    def __init__(self, config: SoapReadBackConfig, *, base_dir: Path, clock: Clock | None = None) -> None:
+        super().__init__(config, config.operation, base_dir=base_dir, clock=clock)
+        self.config = config
+
+    def read_back(self, business_key: str, outcome: Outcome) -> bytes | None:
+        """The target's current body for ``business_key``; None when it answers a not-found fault."""
+        conn = self.conn
+        exchange = conn.call(self.config.operation, {**self.config.params, self.config.key_param: business_key})
+        if exchange.fault is not None:
+            if exchange.fault.matches(self.config.not_found_faults, ()):
+                return None
+            raise classify_fault(exchange.fault, self.config, where=Location(file=conn.address, field=business_key))
+        return exchange.body_bytes() if exchange.body is not None else None

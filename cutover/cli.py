@@ -1,0 +1,252 @@
+"""``esb-bridge cutover status|set|rollback|history|readiness`` and ``esb-bridge shadow report``.
+
+Mounted by ``bridge.cli.main``; the root context object gives the loaded config (``ctx.obj.load()``). Every
+change is audited with the actor from ``ESB_BRIDGE_ACTOR`` (else ``USER``); changes take effect in running
+bridges within one poll cycle (the FlagRouter re-reads the ledger).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bridge.config.loader import LoadedConfig
+from bridge.ports import SystemClock
+from bridge.store.ledger import Ledger
+from cutover.audit import Cutover, CutoverError, GateClosed
+from cutover.flags import FlagStore
+from cutover.model import MODES
+from cutover.rollout import parse_rule
+
+__all__ = ["cutover", "shadow"]
+
+
+def _echo_json(data: Any) -> None:
+    import orjson
+
+    click.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS, default=str).decode())
+
+
+def _actor() -> str:
+    return os.environ.get("ESB_BRIDGE_ACTOR") or os.environ.get("USER") or "unknown"
+
+
+def _open(ctx: click.Context) -> tuple[LoadedConfig, Ledger]:
+    from bridge.runtime.runner import _resolve_store
+    from bridge.store.engine import make_engine, upgrade
+
+    loaded: LoadedConfig = ctx.find_root().obj.load()
+    engine = make_engine(_resolve_store(loaded))
+    ctx.call_on_close(engine.dispose)
+    upgrade(engine)
+    ledger = Ledger(engine, SystemClock())
+    FlagStore.of(ledger).seed(loaded)
+    return loaded, ledger
+
+
+def _known(loaded: LoadedConfig, interface: str) -> None:
+    if interface not in loaded.config.interfaces:
+        raise click.UsageError(f"unknown interface {interface!r}; known: {', '.join(sorted(loaded.config.interfaces))}")
+
+
+@click.group()
+def cutover() -> None:
+    """Cutover flags: status, gated promotion, rollback, audit history, readiness."""
+
+
+@cutover.command("status")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> None:
+    """The current flag of every interface."""
+    _, ledger = _open(ctx)
+    store = FlagStore.of(ledger)
+    out: list[dict[str, Any]] = []
+    for name, flag in sorted(store.all_current().items()):
+        last = store.events(name, limit=1)
+        out.append(
+            {
+                "interface": name,
+                "mode": flag.mode,
+                "version": flag.version,
+                "rollout": flag.rules.rollout.model_dump(mode="json") if flag.rules.rollout else None,
+                "legacy_feed": flag.rules.legacy_feed,
+                "shadow": flag.rules.shadow,
+                "changed_at": flag.created_at.isoformat(),
+                "changed_by": last[0].actor if last else None,
+            }
+        )
+    if as_json:
+        _echo_json(out)
+        return
+    for r in out:
+        roll = f" rollout={r['rollout']['percent']}%" if r["rollout"] else ""
+        who = f"({r['changed_by']}, {r['changed_at']})"
+        click.echo(f"{r['interface']:<30} {r['mode']:<15} v{r['version']}{roll}  {who}")
+
+
+@cutover.command("set")
+@click.argument("interface")
+@click.option("--mode", type=click.Choice(MODES))
+@click.option("--percent", type=click.FloatRange(0, 100), help="cloud_primary rollout percentage")
+@click.option("--rule", "rules", multiple=True, help="rollout attribute rule, e.g. 'region in [EU]' (repeatable)")
+@click.option("--clear-rollout", is_flag=True, help="remove the rollout (all keys cloud-first in cloud_primary)")
+@click.option("--legacy-feed/--no-legacy-feed", default=None, help="cloud_primary: keep feeding the legacy target")
+@click.option("--shadow", type=click.Choice(["sandbox", "dry_run", "live"]))
+@click.option("--reason", default="", help="why (mandatory with --force)")
+@click.option("--ticket", help="change ticket id")
+@click.option("--force", is_flag=True, help="promote although the readiness gate is closed (needs --reason)")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def set_flag(
+    ctx: click.Context,
+    interface: str,
+    mode: str | None,
+    percent: float | None,
+    rules: tuple[str, ...],
+    clear_rollout: bool,
+    legacy_feed: bool | None,
+    shadow: str | None,
+    reason: str,
+    ticket: str | None,
+    force: bool,
+    as_json: bool,
+) -> None:
+    """Change an interface's flag (a new audited version; promotions are gated)."""
+    loaded, ledger = _open(ctx)
+    _known(loaded, interface)
+    if force and not reason.strip():
+        raise click.UsageError("--force needs --reason")
+    iface = loaded.config.interfaces[interface]
+    if mode and ((mode != "cloud_only" and iface.legacy is None) or (mode != "legacy_only" and iface.cloud is None)):
+        raise click.UsageError(f"{interface} has no {'legacy' if iface.legacy is None else 'cloud'} path for {mode}")
+    changes: dict[str, Any] = {}
+    if mode:
+        changes["mode"] = mode
+    if legacy_feed is not None:
+        changes["legacy_feed"] = legacy_feed
+    if shadow:
+        changes["shadow"] = shadow
+    if clear_rollout:
+        changes["rollout"] = None
+    elif percent is not None or rules:
+        try:
+            parsed = [parse_rule(r).model_dump() for r in rules]
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from exc
+        current = FlagStore.of(ledger).current(interface)
+        old = current.rules.rollout if current and current.rules.rollout else None
+        changes["rollout"] = {
+            "percent": percent if percent is not None else (old.percent if old else 100.0),
+            "rules": parsed if rules else ([r.model_dump() for r in old.rules] if old else []),
+        }
+    if not changes:
+        raise click.UsageError("nothing to change: give --mode, --percent, --rule, --legacy-feed or --shadow")
+    try:
+        flag = Cutover(ledger).set(interface, changes, actor=_actor(), reason=reason, ticket=ticket, force=force)
+    except GateClosed as exc:
+        if as_json:
+            _echo_json({"ok": False, "readiness": exc.readiness.to_dict()})
+        click.echo(f"refused: {exc}", err=True)
+        sys.exit(3)
+    except CutoverError as exc:
+        raise click.ClickException(str(exc)) from exc
+    data = {"ok": True, "interface": interface, "mode": flag.mode, "version": flag.version}
+    _echo_json(data) if as_json else click.echo(f"{interface}: now {flag.mode} (flag v{flag.version})")
+
+
+@cutover.command("rollback")
+@click.argument("interface")
+@click.option("--reason", default="")
+@click.option("--ticket")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def rollback(ctx: click.Context, interface: str, reason: str, ticket: str | None, as_json: bool) -> None:
+    """Restore the flag version in force before the last promotion."""
+    loaded, ledger = _open(ctx)
+    _known(loaded, interface)
+    try:
+        flag = Cutover(ledger).rollback(interface, actor=_actor(), reason=reason, ticket=ticket)
+    except CutoverError as exc:
+        raise click.ClickException(str(exc)) from exc
+    data = {"ok": True, "interface": interface, "mode": flag.mode, "version": flag.version}
+    _echo_json(data) if as_json else click.echo(f"{interface}: rolled back to {flag.mode} (flag v{flag.version})")
+
+
+@cutover.command("history")
+@click.argument("interface", required=False)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def history(ctx: click.Context, interface: str | None, as_json: bool) -> None:
+    """Every flag change, newest first: who, when, from, to, reason, ticket, evidence."""
+    _, ledger = _open(ctx)
+    events = [e.public() for e in Cutover(ledger).history(interface)]
+    if as_json:
+        _echo_json(events)
+        return
+    for e in events:
+        click.echo(
+            f"{e['at']} {e['interface']} {e['action']:<13} v{e['from_version']}->v{e['to_version']} "
+            f"{e['from_mode']}->{e['to_mode']} by {e['actor']}: {e['reason']}"
+            + (f" [{e['ticket']}]" if e["ticket"] else "")
+        )
+
+
+@cutover.command("readiness")
+@click.argument("interface", required=False)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def readiness(ctx: click.Context, interface: str | None, as_json: bool) -> None:
+    """Whether each interface may be promoted past legacy_primary, with the gate's figures."""
+    loaded, ledger = _open(ctx)
+    names = [interface] if interface else sorted(loaded.config.interfaces)
+    for n in names:
+        _known(loaded, n)
+    out = [Cutover(ledger).readiness(n).to_dict() for n in names]
+    if as_json:
+        _echo_json(out)
+        return
+    for r in out:
+        state = "READY" if r["ready"] else "not ready: " + "; ".join(r["reasons"])
+        click.echo(
+            f"{r['interface']:<30} {r['compared']:>7} compared, lower bound {r['match_rate_lower_bound']:.4f}  {state}"
+        )
+
+
+@click.group()
+def shadow() -> None:
+    """Shadow comparison reports."""
+
+
+@shadow.command("report")
+@click.option("--interface", "-i")
+@click.option("--since", type=click.DateTime(), help="only comparisons at or after this time (UTC)")
+@click.option("--format", "fmt", type=click.Choice(["html", "json", "csv", "junit"]), default="json", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="file (default: stdout)")
+@click.pass_context
+def report(ctx: click.Context, interface: str | None, since: datetime | None, fmt: str, output: Path | None) -> None:
+    """Per interface: mode, volume, match rate and bound, chart, top fields, orphans, gate, examples."""
+    from cutover.reports import build_report, render_csv, render_html, render_junit
+
+    loaded, ledger = _open(ctx)
+    if interface:
+        _known(loaded, interface)
+    when = since.replace(tzinfo=UTC) if since is not None and since.tzinfo is None else since
+    data = build_report(ledger.engine, ledger.clock, loaded, interface=interface, since=when)
+    if fmt == "json":
+        import orjson
+
+        text = orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
+    else:
+        text = {"html": render_html, "csv": render_csv, "junit": render_junit}[fmt](data)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+        click.echo(str(output), err=True)

@@ -1,0 +1,314 @@
+"""The comparator: after deliveries, project each path's bytes, diff them and record the comparison.
+
+A message is compared once both of its paths have a final outcome, or once its settle window has passed.
+Three levels, each recorded as one ``comparisons`` row:
+
+* ``outcome``: did each path deliver, get rejected, or is it still failing? (not available for a dry run);
+* ``payload``: each path's projection of the bytes it SENT (needs a ``project`` on both paths);
+* ``readback``: each path's projection of what its target holds afterwards (a ``readback`` plugin, or the
+  target's response body with ``compare.readback_source: response``).
+
+A level whose projection is not configured on both paths is recorded ``not_available``; it is never
+computed from the shared input, so a 100 % match cannot be produced by construction. For ``forward`` and
+``observe`` legacy paths the legacy bytes are the paired observation (:mod:`cutover.pairing`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import timedelta
+from types import TracebackType
+from typing import Any, Self
+
+from pydantic import ValidationError
+from sqlalchemy import and_, exists, select
+
+from bridge.config.loader import LoadedConfig
+from bridge.config.model import InterfaceConfig, PathConfig
+from bridge.plugins import PluginContext, PluginRole, registry
+from bridge.ports import BridgeError, Outcome, OutcomeStatus, Projector, ReadBack, Record, Source, SourceContext
+from bridge.store import schema as t
+from bridge.store.ledger import Ledger
+from cutover.compare import CompareRules, Differ, Entry, status_of
+from cutover.pairing import COMPARED_MODES, Pairer
+
+__all__ = ["Comparator", "CompareStats", "projection_tree"]
+
+log = logging.getLogger("esb_bridge.cutover.comparator")
+_FINAL = ("delivered", "dead", "discarded", "cancelled")
+LEVELS = ("outcome", "payload", "readback")
+
+
+def projection_tree(record: Record) -> dict[str, Any]:
+    """The canonical JSON tree of a projection, without the observed-mode notes (reported apart)."""
+    return record.model_dump(mode="json", exclude={"notes"})
+
+
+@dataclass
+class CompareStats:
+    compared: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class _Side:
+    status: str
+    sent: bytes | None = None
+    response: bytes | None = None
+    media_type: str | None = None
+    dry_run: bool = False
+    target_id: str | None = None
+
+
+@dataclass
+class _Iface:
+    name: str
+    config: InterfaceConfig
+    rules: CompareRules
+    projectors: dict[str, Projector | None]
+    readbacks: dict[str, ReadBack | None]
+    observe: Source | None = None
+    pairer: Pairer | None = None
+
+
+class Comparator:
+    """Compares every interface of a config that runs two paths. Use as a context manager (observe sources)."""
+
+    def __init__(
+        self, loaded: LoadedConfig, ledger: Ledger, *, only: list[str] | None = None, batch: int = 2000
+    ) -> None:
+        self.loaded = loaded
+        self.ledger = ledger
+        self.clock = ledger.clock
+        self.batch = batch
+        self._stack = ExitStack()
+        self.interfaces: dict[str, _Iface] = {}
+        for name, iface in loaded.config.interfaces.items():
+            if only and name not in only:
+                continue
+            if iface.legacy is None or iface.cloud is None:
+                continue
+            self.interfaces[name] = self._build(name, iface)
+
+    def _ctx(self, name: str, iface: InterfaceConfig) -> PluginContext:
+        return PluginContext(self.loaded.base_dir, name, iface.canonical, self.clock)
+
+    def _plugin(self, name: str, where: tuple[str, ...], role: PluginRole, ctx: PluginContext) -> Any:
+        cfg = self.loaded.plugin(name, where)
+        return None if cfg is None else registry.get(role, cfg.kind).factory(cfg, ctx)
+
+    def _build(self, name: str, iface: InterfaceConfig) -> _Iface:
+        ctx = self._ctx(name, iface)
+        rules = CompareRules.model_validate(iface.compare)
+        out = _Iface(
+            name,
+            iface,
+            rules,
+            {p: self._plugin(name, (p, "project"), PluginRole.PROJECTOR, ctx) for p in ("legacy", "cloud")},
+            {p: self._plugin(name, (p, "readback"), PluginRole.READBACK, ctx) for p in ("legacy", "cloud")},
+        )
+        legacy: PathConfig = iface.legacy  # type: ignore[assignment]
+        if legacy.kind in ("forward", "observe"):
+            out.pairer = Pairer(self.ledger, name)
+            out.observe = self._plugin(name, ("legacy", "observe"), PluginRole.SOURCE, ctx)
+        return out
+
+    def __enter__(self) -> Self:
+        spool = self.loaded.base_dir / self.loaded.config.spool_dir
+        for it in self.interfaces.values():
+            if it.observe is not None:
+                self._stack.enter_context(it.observe)
+                d = spool / f"{it.name}.observe"
+                d.mkdir(parents=True, exist_ok=True)
+                it.observe.open(SourceContext(f"{it.name}.observe", self.clock, d, self.ledger))
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        self._stack.close()
+
+    # ------------------------------------------------------------------ one round
+
+    def compare_round(self) -> CompareStats:
+        """Observe, pair, then compare every message that is ready; returns what was recorded."""
+        stats = CompareStats()
+        for it in self.interfaces.values():
+            if it.observe is not None:
+                self._observe(it)
+            if it.pairer is not None:
+                it.pairer.run(timedelta(seconds=it.rules.settle))
+            self._compare_ready(it, stats)
+        return stats
+
+    def _observe(self, it: _Iface) -> None:
+        assert it.observe is not None and it.pairer is not None
+        projector = it.projectors.get("legacy")
+        try:
+            for env in it.observe.poll():
+                with env.open() as f:
+                    body = f.read()
+                key: str
+                try:
+                    if projector is None:
+                        raise BridgeError("legacy path observes but has no 'project' to read business keys with")
+                    key = str(projector.project(body, env.media_type).business_key)  # type: ignore[attr-defined]
+                except (BridgeError, ValidationError, ValueError) as exc:
+                    log.warning("%s: observation %s not readable: %s", it.name, env.origin, _safe(exc))
+                    it.observe.acknowledge(env)
+                    continue
+                it.pairer.record(env.batch_id, key, env.metadata.get("version"), body, env.media_type, env.origin)
+                it.observe.acknowledge(env)
+        except BridgeError as exc:
+            log.warning("%s: observation poll failed: %s", it.name, exc)
+
+    def _compare_ready(self, it: _Iface, stats: CompareStats) -> None:
+        m, c, d = t.messages, t.comparisons, t.deliveries
+        now = self.clock.now()
+        settle = timedelta(seconds=it.rules.settle)
+        done = exists().where(and_(c.c.message_id == m.c.id, c.c.level == "outcome"))
+        orphan = exists().where(and_(c.c.message_id == m.c.id, c.c.level == "pairing", c.c.status == "orphan"))
+        with self.ledger.engine.connect() as conn:
+            rows = conn.execute(
+                select(m.c.id, m.c.business_key, m.c.created_at)
+                .where(
+                    m.c.interface == it.name,
+                    m.c.mode.in_(COMPARED_MODES),
+                    ~done,
+                    ~orphan,
+                    m.c.state.notin_(("held", "cancelled", "suppressed")),
+                )
+                .order_by(m.c.created_at, m.c.id)
+                .limit(self.batch)
+            ).all()
+            if not rows:
+                return
+            ids = [r[0] for r in rows]
+            sides: dict[str, dict[str, _Side]] = {}
+            for i in range(0, len(ids), 500):
+                for row in conn.execute(
+                    select(
+                        d.c.message_id,
+                        d.c.path,
+                        d.c.status,
+                        d.c.sent,
+                        d.c.response,
+                        d.c.media_type,
+                        d.c.dry_run,
+                        d.c.target_id,
+                    ).where(d.c.message_id.in_(ids[i : i + 500]))
+                ):
+                    sides.setdefault(row[0], {})[row[1]] = _Side(row[2], row[3], row[4], row[5], bool(row[6]), row[7])
+        differ = Differ(it.rules, now.date())
+        for mid, key, created in rows:
+            got = sides.get(mid, {})
+            if it.pairer is not None:
+                obs = it.pairer.observation_body(mid)
+                if obs is None:
+                    continue  # the pairer turns it into an orphan when the window ends
+                got["legacy"] = _Side("delivered", obs[0], None, obs[1])
+            final = all(s.status in _FINAL for s in got.values()) and {"legacy", "cloud"} <= set(got)
+            if not final and now - created < settle:
+                continue
+            self._record(it, differ, mid, key, got, stats)
+
+    # ------------------------------------------------------------------ levels
+
+    def _record(
+        self, it: _Iface, differ: Differ, mid: str, key: str, got: Mapping[str, _Side], stats: CompareStats
+    ) -> None:
+        now = self.clock.now()
+        rows = []
+        for level in LEVELS:
+            status, diff, critical = self._level(it, differ, level, key, got)
+            rows.append(
+                {
+                    "message_id": mid,
+                    "interface": it.name,
+                    "level": level,
+                    "status": status,
+                    "diff": diff,
+                    "business_key": key,
+                    "critical": critical,
+                    "created_at": now,
+                }
+            )
+            stats.by_status[f"{level}:{status}"] = stats.by_status.get(f"{level}:{status}", 0) + 1
+        with self.ledger.engine.begin() as conn:
+            conn.execute(self.ledger._insert(t.comparisons).on_conflict_do_nothing(), rows)
+        stats.compared += 1
+
+    def _level(
+        self, it: _Iface, differ: Differ, level: str, key: str, got: Mapping[str, _Side]
+    ) -> tuple[str, dict[str, Any], bool]:
+        leg, cld = got.get("legacy"), got.get("cloud")
+        if leg is None or cld is None:
+            missing = "legacy" if leg is None else "cloud"
+            return "not_available", {"reason": f"{missing} path did not run for this message"}, False
+        if level == "outcome":
+            if leg.dry_run or cld.dry_run:
+                return "not_available", {"reason": "a dry-run shadow has no outcome"}, False
+            la, ca = _outcome(leg.status), _outcome(cld.status)
+            if la == ca:
+                return "match", {"legacy": la, "cloud": ca, "entries": []}, False
+            e = Entry("outcome", la, ca, "value")
+            return "mismatch", {"legacy": la, "cloud": ca, "entries": [e.to_dict()]}, False
+        pl, pc = it.projectors.get("legacy"), it.projectors.get("cloud")
+        if pl is None or pc is None:
+            return "not_available", {"reason": "no projection configured on " + _which(pl, pc)}, False
+        try:
+            bl = self._bytes(it, level, "legacy", key, leg)
+            bc = self._bytes(it, level, "cloud", key, cld)
+        except BridgeError as exc:
+            return "error", {"reason": f"read-back failed: {_safe(exc)}"}, False
+        if isinstance(bl, str) or isinstance(bc, str):
+            return "not_available", {"reason": bl if isinstance(bl, str) else bc}, False
+        try:
+            rl = pl.project(bl[0], bl[1])
+            rc = pc.project(bc[0], bc[1])
+        except (BridgeError, ValidationError, ValueError) as exc:
+            return "error", {"reason": f"projection failed: {_safe(exc)}"}, False
+        entries = differ.diff(projection_tree(rl), projection_tree(rc))
+        notes = {"legacy": list(getattr(rl, "notes", ())), "cloud": list(getattr(rc, "notes", ()))}
+        status = status_of(entries)
+        critical = any(e.critical and not e.accepted for e in entries)
+        return status, {"entries": [e.to_dict() for e in entries], "notes": notes}, critical
+
+    def _bytes(self, it: _Iface, level: str, path: str, key: str, side: _Side) -> tuple[bytes, str | None] | str:
+        if level == "payload":
+            if side.sent is None:
+                return f"{path} sent nothing (status {side.status})"
+            return side.sent, side.media_type
+        if it.rules.readback_source == "response":
+            if side.response is None:
+                return f"{path} target gave no response body"
+            return side.response, side.media_type
+        rb = it.readbacks.get(path)
+        if rb is None:
+            return f"no read-back configured on {path}"
+        if side.status != "delivered" or side.dry_run:
+            return f"{path} delivered nothing to read back"
+        body = rb.read_back(key, Outcome(OutcomeStatus.DELIVERED, side.response, side.media_type, side.target_id))
+        if body is None:
+            return f"{path} target holds nothing for {key}"
+        return body, None
+
+
+def _outcome(status: str) -> str:
+    return {"delivered": "delivered", "dead": "rejected", "discarded": "rejected", "cancelled": "cancelled"}.get(
+        status, "pending"
+    )
+
+
+def _which(pl: object, pc: object) -> str:
+    return " and ".join(p for p, x in (("legacy", pl), ("cloud", pc)) if x is None)
+
+
+def _safe(exc: Exception) -> str:
+    """An error text without echoed input values (pydantic errors may quote the data)."""
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_input=False)[:3]
+        )
+    return str(exc)[:300]

@@ -1,0 +1,104 @@
+"""The comparison rules of an interface (the YAML ``compare:`` block), declarative and versioned with it.
+
+```yaml
+compare:
+  ignore: [cloud_id, "**.created_at"]
+  tolerance: {"lines.*.tax_amount": 0.01, payable_amount: {abs: 0.01, rel: 0.0005}}
+  normalise: {name: [case, whitespace], updated_at: [timezone], "lines.*.tax_category": ["code:tax"]}
+  code_tables: {tax: {S: standard, VAT: standard}}
+  keyed_lists: {lines: line_id}
+  critical: [payable_amount, "lines.*.quantity"]
+  accepted: [{path: name, owner: crm-team, reason: "cloud truncates names to 35", expires: 2026-12-31}]
+  sensitive: [tax_id, "**.email"]
+  settle: 10m
+```
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from bridge.config.model import Duration
+
+__all__ = ["AcceptedDifference", "CompareRules", "NoiseRule", "Tolerance"]
+
+Normaliser = str  # case | whitespace | timezone | code:<table>
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Tolerance(_Model):
+    """Numbers within ``abs`` of each other, or within ``rel`` of the larger magnitude, are equal."""
+
+    abs: float = Field(0.0, ge=0)
+    rel: float = Field(0.0, ge=0)
+
+    def __str__(self) -> str:
+        return "tolerance(" + ", ".join(f"{k}={v:g}" for k, v in (("abs", self.abs), ("rel", self.rel)) if v) + ")"
+
+
+class AcceptedDifference(_Model):
+    """A known, explained difference: counted apart from mismatches until it expires."""
+
+    path: str
+    owner: str
+    reason: str
+    expires: date
+    legacy: Any = None
+    cloud: Any = None
+    """When given, the difference is accepted only for exactly these values."""
+
+
+class NoiseRule(_Model):
+    """A field differing in at least ``min_share`` of ``min_pairs``+ pairs with ``min_distinct``+ values on one
+    side is probable noise (generated ids, timestamps)."""
+
+    min_pairs: int = Field(20, ge=1)
+    min_share: float = Field(0.5, gt=0, le=1)
+    min_distinct: int = Field(10, ge=2)
+
+
+class CompareRules(_Model):
+    ignore: tuple[str, ...] = ()
+    tolerance: dict[str, Tolerance] = Field(default_factory=dict)
+    normalise: dict[str, tuple[Normaliser, ...]] = Field(default_factory=dict)
+    code_tables: dict[str, dict[str, str]] = Field(default_factory=dict)
+    keyed_lists: dict[str, str] = Field(default_factory=dict)
+    critical: tuple[str, ...] = ()
+    accepted: tuple[AcceptedDifference, ...] = ()
+    sensitive: tuple[str, ...] = ()
+    noise: NoiseRule = NoiseRule()
+    settle: Duration = 600.0
+    """How long to wait for the other side (or an observation) before a message is an orphan."""
+    readback_source: Literal["readback", "response"] = "readback"
+    """Read-back level bytes: the path's ReadBack plugin, or the target's response body to the delivery."""
+
+    @field_validator("tolerance", mode="before")
+    @classmethod
+    def _numbers(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: {"abs": x} if isinstance(x, int | float) else x for k, x in v.items()}
+        return v
+
+    @field_validator("normalise", mode="before")
+    @classmethod
+    def _lists(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: [x] if isinstance(x, str) else x for k, x in v.items()}
+        return v
+
+    @model_validator(mode="after")
+    def _known_normalisers(self) -> CompareRules:
+        for path, names in self.normalise.items():
+            for n in names:
+                if n in ("case", "whitespace", "timezone"):
+                    continue
+                if n.startswith("code:") and n[5:] in self.code_tables:
+                    continue
+                raise ValueError(f"normalise.{path}: unknown normaliser {n!r} (case, whitespace, timezone, code:<t>)")
+        return self

@@ -1,0 +1,175 @@
+"""Readiness gates: may an interface be promoted past ``legacy_primary``? Measured, not asserted.
+
+All of these must hold over the gate's window (default: everything compared so far):
+
+* at least ``min_compared`` compared messages (content compared at the payload or read-back level: two paths
+  that merely both said "delivered" prove nothing about parity), spread over at least ``min_days`` (on the Clock);
+* the **Wilson lower bound** of the match rate (at ``confidence``) is at least ``min_match``: a 100 % match
+  of 30 messages is not 99 % with confidence;
+* no open mismatch on a critical field;
+* the cloud path's error rate is not above the legacy path's (plus ``error_margin``);
+* the orphan rate (sides that never paired within the settle window) is at most ``max_orphan_rate``.
+
+The returned :class:`Readiness` carries every figure; it is stored as the evidence of the flag change.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from statistics import NormalDist
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from bridge.ports import Clock
+from bridge.store import schema as t
+from cutover.compare.paths import PathMatcher
+from cutover.model import GateRule
+
+__all__ = ["Readiness", "evaluate", "wilson_lower_bound"]
+
+COMPARABLE = ("match", "mismatch", "accepted", "error")
+
+
+def wilson_lower_bound(successes: int, n: int, confidence: float = 0.95) -> float:
+    """Lower end of the Wilson score interval for a binomial proportion (0 when ``n`` is 0)."""
+    if n <= 0:
+        return 0.0
+    if not 0 <= successes <= n:
+        raise ValueError("successes must be between 0 and n")
+    if successes == 0:
+        return 0.0
+    z = NormalDist().inv_cdf(1 - (1 - confidence) / 2)
+    p = successes / n
+    z2 = z * z
+    centre = p + z2 / (2 * n)
+    margin = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
+    return max(0.0, (centre - margin) / (1 + z2 / n))
+
+
+@dataclass
+class Readiness:
+    interface: str
+    ready: bool
+    reasons: list[str]
+    figures: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"interface": self.interface, "ready": self.ready, "reasons": self.reasons, **self.figures}
+
+
+def _counts(
+    engine: Engine, interface: str, since: datetime | None, gate_critical: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    c, d = t.comparisons, t.deliveries
+    where = [c.c.interface == interface]
+    if since is not None:
+        where.append(c.c.created_at >= since)
+    with engine.connect() as conn:
+        per_message: dict[str, bool] = {}
+        content: set[str] = set()
+        first = last = None
+        for mid, level, status, created in conn.execute(
+            select(c.c.message_id, c.c.level, c.c.status, c.c.created_at).where(
+                *where, c.c.level.in_(("outcome", "payload", "readback")), c.c.status.in_(COMPARABLE)
+            )
+        ):
+            ok = status in ("match", "accepted")
+            per_message[mid] = per_message.get(mid, True) and ok
+            if level != "outcome":
+                content.add(mid)
+            first = created if first is None or created < first else first
+            last = created if last is None or created > last else last
+        # Only messages whose content was compared count: outcome-only agreement proves no parity.
+        per_message = {k: v for k, v in per_message.items() if k in content}
+        critical = int(
+            conn.scalar(
+                select(func.count()).select_from(c).where(*where, c.c.critical.is_(True), c.c.status == "mismatch")
+            )
+            or 0
+        )
+        if gate_critical:
+            # The gate may name critical fields of its own, on top of those the compare rules mark.
+            match = PathMatcher(gate_critical)
+            for (diff,) in conn.execute(
+                select(c.c.diff).where(*where, c.c.critical.is_(False), c.c.status == "mismatch")
+            ):
+                entries = (diff or {}).get("entries") or []
+                critical += any(not e.get("accepted") and match.match_prefix(str(e["path"])) for e in entries)
+        pairing: dict[str, int] = dict(
+            conn.execute(
+                select(c.c.status, func.count()).where(*where, c.c.level == "pairing").group_by(c.c.status)
+            ).all()
+        )
+        dw = [d.c.interface == interface, d.c.status.in_(("delivered", "dead")), d.c.dry_run.is_(False)]
+        if since is not None:
+            dw.append(d.c.created_at >= since)
+        errors: dict[str, list[int]] = {}
+        for path, status, n in conn.execute(
+            select(d.c.path, d.c.status, func.count()).where(*dw).group_by(d.c.path, d.c.status)
+        ):
+            e = errors.setdefault(str(path), [0, 0])
+            e[1] += int(n)
+            if status == "dead":
+                e[0] += int(n)
+    compared = len(per_message)
+    matched = sum(per_message.values())
+    paired_total = sum(int(v) for v in pairing.values())
+    return {
+        "compared": compared,
+        "matched": matched,
+        "first": first,
+        "last": last,
+        "critical_open": critical,
+        "orphans": int(pairing.get("orphan", 0)),
+        "late": int(pairing.get("late", 0)),
+        "paired_total": paired_total,
+        "errors": errors,
+    }
+
+
+def evaluate(engine: Engine, clock: Clock, interface: str, rule: GateRule) -> Readiness:
+    """Measure the gate's figures now and say whether a promotion is allowed, and if not why."""
+    since = clock.now() - timedelta(seconds=rule.window) if rule.window else None
+    k = _counts(engine, interface, since, rule.critical)
+    n, x = k["compared"], k["matched"]
+    rate = x / n if n else 0.0
+    lower = wilson_lower_bound(x, n, rule.confidence)
+    days = (k["last"] - k["first"]).total_seconds() / 86400 if k["first"] and k["last"] else 0.0
+    le, lt = k["errors"].get("legacy", [0, 0])
+    ce, ct = k["errors"].get("cloud", [0, 0])
+    legacy_err = le / lt if lt else 0.0
+    cloud_err = ce / ct if ct else 0.0
+    orphan_rate = k["orphans"] / k["paired_total"] if k["paired_total"] else 0.0
+    reasons = []
+    if n < rule.min_compared:
+        reasons.append(f"compared {n} < {rule.min_compared}")
+    if days < rule.min_days:
+        reasons.append(f"evidence spans {days:.2f} days < {rule.min_days:g}")
+    if lower < rule.min_match:
+        reasons.append(f"match rate lower bound {lower:.4f} < {rule.min_match:g} ({x}/{n} matched)")
+    if k["critical_open"]:
+        reasons.append(f"{k['critical_open']} open mismatch(es) on critical fields")
+    if cloud_err > legacy_err + rule.error_margin:
+        reasons.append(f"cloud error rate {cloud_err:.4f} > legacy {legacy_err:.4f}")
+    if orphan_rate > rule.max_orphan_rate:
+        reasons.append(f"orphan rate {orphan_rate:.4f} > {rule.max_orphan_rate:g}")
+    figures = {
+        "measured_at": clock.now().isoformat(),
+        "compared": n,
+        "matched": x,
+        "match_rate": round(rate, 6),
+        "match_rate_lower_bound": round(lower, 6),
+        "confidence": rule.confidence,
+        "span_days": round(days, 4),
+        "critical_open": k["critical_open"],
+        "legacy_error_rate": round(legacy_err, 6),
+        "cloud_error_rate": round(cloud_err, 6),
+        "orphans": k["orphans"],
+        "late": k["late"],
+        "orphan_rate": round(orphan_rate, 6),
+        "rule": rule.model_dump(mode="json"),
+    }
+    return Readiness(interface, not reasons, reasons, figures)

@@ -1,0 +1,97 @@
+"""SoapPollSource cursor rules: written only on acknowledge, idempotent, never moved back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from adapters.legacy.soap_poll import PollCursor, SoapPollConfig, SoapPollSource
+from bridge.ports import Envelope, IdentityRule, Rejected, SimulatedClock, SourceContext
+
+T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def source(erp_wsdl: Path, ledger, tmp_path: Path) -> Iterator[SoapPollSource]:  # type: ignore[no-untyped-def]
+    config = SoapPollConfig(
+        wsdl=str(erp_wsdl),
+        endpoint="http://127.0.0.1:9/x",
+        operation="GetChangedInvoices",
+        records_path="invoices/invoice",
+        watermark_field="modifiedAt",
+    )
+    src = SoapPollSource(config, base_dir=erp_wsdl.parent, interface="inv")
+    src.open(SourceContext("inv", SimulatedClock(), tmp_path, ledger))
+    yield src
+    src.close()
+
+
+def _page(page: int, candidate: str, next_token: str, scan: str = "s1") -> Envelope:
+    return Envelope(
+        interface="inv",
+        batch_id=f"b{page}",
+        origin="o",
+        identity_rule=IdentityRule.CHANGE,
+        identity=f"h{page}",
+        received_at=T0,
+        transaction_id="t",
+        body=b"<r/>",
+        metadata={
+            "soap.scan": scan,
+            "soap.page": str(page),
+            "soap.since": T0.isoformat(),
+            "soap.next_page_token": next_token,
+            "soap.watermark_candidate": candidate,
+        },
+    )
+
+
+def test_no_cursor_until_acknowledged(source: SoapPollSource, ledger) -> None:  # type: ignore[no-untyped-def]
+    """Before any acknowledgement the cursor is the initial watermark and nothing was written."""
+    assert source.cursor() == PollCursor(watermark=datetime(1970, 1, 1, tzinfo=UTC))
+    assert ledger.writes == 0
+
+
+def test_acknowledging_pages_moves_token_then_watermark(source: SoapPollSource) -> None:
+    """A mid-scan ack stores the next page token; the last page's ack clears it; the watermark is the max seen."""
+    source.acknowledge(_page(0, "2026-01-05T08:10:00+00:00", "tok1"))
+    mid = source.cursor()
+    assert (mid.page_token, mid.acked_page, mid.since) == ("tok1", 0, T0)
+    source.acknowledge(_page(1, "2026-01-05T08:20:00+00:00", ""))
+    done = source.cursor()
+    assert done.page_token is None and done.since is None
+    assert done.watermark == datetime(2026, 1, 5, 8, 20, tzinfo=UTC)
+
+
+def test_repeat_or_late_acknowledgement_never_moves_back(source: SoapPollSource) -> None:
+    """Acknowledging an earlier page again keeps the later position (idempotent, monotonic)."""
+    source.acknowledge(_page(0, "2026-01-05T08:10:00+00:00", "tok1"))
+    source.acknowledge(_page(1, "2026-01-05T08:20:00+00:00", "tok2"))
+    source.acknowledge(_page(0, "2026-01-05T08:10:00+00:00", "tok1"))
+    cursor = source.cursor()
+    assert (cursor.page_token, cursor.acked_page) == ("tok2", 1)
+    assert cursor.watermark == datetime(2026, 1, 5, 8, 20, tzinfo=UTC)
+
+
+def test_empty_page_keeps_watermark(source: SoapPollSource) -> None:
+    """A page without records (no candidate) leaves the watermark where it was."""
+    source.acknowledge(_page(0, "2026-01-05T08:10:00+00:00", ""))
+    source.acknowledge(_page(0, "", "", scan="s2"))
+    assert source.cursor().watermark == datetime(2026, 1, 5, 8, 10, tzinfo=UTC)
+
+
+def test_fail_marks_batch_and_moves_past_it(source: SoapPollSource, ledger) -> None:  # type: ignore[no-untyped-def]
+    """A dead-lettered page is marked failed in the ledger and the cursor moves past it."""
+    page = _page(0, "2026-01-05T08:10:00+00:00", "tok1")
+    source.fail(page, Rejected("bad page"))
+    assert ledger.batch_state("inv", "b0") == "failed"
+    assert source.cursor().page_token == "tok1"
+
+
+def test_cursor_round_trips_through_json() -> None:
+    """The cursor's JSON form restores every field."""
+    cursor = PollCursor(watermark=T0, scan="s", since=T0, page_token="p", acked_page=3)
+    assert PollCursor.loads(cursor.dumps()) == cursor
