@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from contextlib import ExitStack
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
 from types import TracebackType
@@ -119,6 +119,9 @@ class Comparator:
     def __enter__(self) -> Self:
         spool = self.loaded.base_dir / self.loaded.config.spool_dir
         for it in self.interfaces.values():
+            for rb in it.readbacks.values():
+                if isinstance(rb, AbstractContextManager):  # a network read-back (SOAP, REST) opens here
+                    self._stack.enter_context(rb)
             if it.observe is not None:
                 self._stack.enter_context(it.observe)
                 d = spool / f"{it.name}.observe"

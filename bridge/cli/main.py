@@ -364,7 +364,7 @@ def db_upgrade(c: Ctx) -> None:
     help="where the demo writes its ledger, drops and reports",
 )
 @click.option("--seed", default=42, show_default=True)
-@click.option("--days", default=3, show_default=True, help="simulated business days")
+@click.option("--days", default=10, show_default=True, help="simulated business days")
 @click.option("--json", "as_json", is_flag=True)
 def demo(workdir: Path, seed: int, days: int, as_json: bool) -> None:
     """Run the sample scenario end to end on SQLite with simulated time, then print a summary."""

@@ -17,8 +17,10 @@ from typing import Any
 
 import click
 
+from bridge.canonical import model_for
 from bridge.config import load_config
 from bridge.demo.generate import customer, invoice
+from bridge.demo.landscape import Landscape
 from bridge.demo.observed import LegacyEsb
 from bridge.ports import SimulatedClock
 from bridge.runtime.runner import Runner
@@ -36,63 +38,93 @@ def find_scenario() -> Path:
     raise click.ClickException("samples/demo not found: run the demo from a checkout of esb-bridge")
 
 
-def _drop(path: Path, name: str, rows: list[dict[str, Any]], bad: list[str] = ()) -> None:  # type: ignore[assignment]
+def _copy_scenario(scenario: Path, workdir: Path) -> None:
+    """The scenario plus the shared mappings and the legacy WSDL it names, so the copy is self-contained."""
+    shutil.copytree(scenario, workdir)
+    shutil.copytree(scenario.parent / "mappings", workdir / "mappings")
+    shutil.copytree(scenario.parent / "legacy_erp" / "wsdl", workdir / "wsdl")
+
+
+def _drop_ubl(folder: Path, invoices: list[dict[str, Any]], broken: dict[str, Any], encoder: Any) -> None:
+    """One UBL file per invoice, written under a temporary name and renamed (the drop's readiness rule).
+    The broken invoice is written as the ERP would: a valid UBL document whose totals do not add up."""
+    folder.mkdir(parents=True, exist_ok=True)
+    model = model_for("Invoice")
+    for row in invoices:
+        _atomic(folder / f"{row['invoice_number']}.xml", encoder.render(model.model_validate(row)))
+    body = encoder.render(model.model_validate(broken)).replace(
+        f">{broken['tax_total']}</cbc:TaxAmount>".encode(), b">0.01</cbc:TaxAmount>", 1
+    )
+    _atomic(folder / f"{broken['invoice_number']}.xml", body)
+
+
+def _atomic(target: Path, body: bytes) -> None:
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_bytes(body)
+    tmp.rename(target)
+
+
+def _drop(path: Path, name: str, rows: list[dict[str, Any]]) -> None:
     path.mkdir(parents=True, exist_ok=True)
-    tmp = path / f".{name}.tmp"
-    lines = [json.dumps(r) for r in rows] + list(bad)
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    tmp.rename(path / name)
+    _atomic(path / name, ("\n".join(json.dumps(r) for r in rows) + "\n").encode("utf-8"))
 
 
-def run_demo(workdir: Path, *, seed: int = 42, days: int = 3, progress: bool = True) -> dict[str, Any]:
+def run_demo(workdir: Path, *, seed: int = 42, days: int = 10, progress: bool = True) -> dict[str, Any]:
+    """Run ``days`` simulated business days of the scenario in ``workdir`` (replaced); returns the summary."""
+    from translators.mapping.loader import load_mapping
+    from translators.xml_encoder import XmlEncoder
+
     scenario = find_scenario()
     if workdir.exists():
         shutil.rmtree(workdir)
-    shutil.copytree(scenario, workdir)
-    loaded = load_config(workdir / "bridge.yaml")
+    _copy_scenario(scenario, workdir)
+    ubl = XmlEncoder(load_mapping(workdir / "mappings" / "ubl-invoice.yaml"))
     rng = random.Random(seed)
     clock = SimulatedClock()
     per_day: list[dict[str, Any]] = []
     customer_no = 0
     invoice_no = 0
     legacy_esb = LegacyEsb(workdir, seed)
-    with Runner(loaded, clock, seed=seed) as runner:
-        for day in range(1, days + 1):
-            today = clock.now().date()
-            legacy_esb.day(day, clock.now())
-            customers = []
-            for _ in range(rng.randint(20, 40)):
-                customer_no += 1
-                customers.append(customer(rng, customer_no, clock.now()))
-            invoices = []
-            for _ in range(rng.randint(50, 80)):
-                invoice_no += 1
-                invoices.append(invoice(rng, invoice_no, today, rng.randint(1, max(1, customer_no))))
-            # One broken invoice a day: totals that do not add up -> dead letter with its line, rest goes on.
-            broken = invoice(rng, 900000 + day, today, 1)
-            broken["tax_total"] = "0.01"
-            _drop(workdir / "drops" / "customers", f"customers-{today}.jsonl", customers)
-            _drop(workdir / "drops" / "invoices", f"invoices-{today}.jsonl", invoices, [json.dumps(broken)])
-            summary = runner.run_once(max_wait=3600)
-            per_day.append(
-                {
-                    "day": day,
-                    "date": today.isoformat(),
-                    "ingest": summary.ingest,
-                    "delivery_attempts": summary.drain.attempts,
-                }
-            )
-            if progress:
-                click.echo(
-                    f"day {day} ({today}): {sum(v['records'] for v in summary.ingest.values())} records, "
-                    f"{summary.drain.attempts} delivery attempts",
-                    err=True,
+    with Landscape(workdir, scenario.parents[1]) as landscape:
+        landscape.render(workdir)
+        loaded = load_config(workdir / "bridge.yaml")
+        with Runner(loaded, clock, seed=seed) as runner:
+            for day in range(1, days + 1):
+                today = clock.now().date()
+                legacy_esb.day(day, clock.now())
+                customers = []
+                for _ in range(rng.randint(20, 40)):
+                    customer_no += 1
+                    customers.append(customer(rng, customer_no, clock.now()))
+                invoices = []
+                for _ in range(rng.randint(50, 80)):
+                    invoice_no += 1
+                    invoices.append(invoice(rng, invoice_no, today, rng.randint(1, max(1, customer_no))))
+                # One broken invoice a day: totals that do not add up -> dead letter with its line, rest goes on.
+                broken = invoice(rng, 900000 + day, today, 1)
+                _drop(workdir / "drops" / "customers", f"customers-{today}.jsonl", customers)
+                _drop_ubl(landscape.sftp_root / "out" / "invoices", invoices, broken, ubl)
+                summary = runner.run_once(max_wait=3600)
+                per_day.append(
+                    {
+                        "day": day,
+                        "date": today.isoformat(),
+                        "ingest": summary.ingest,
+                        "delivery_attempts": summary.drain.attempts,
+                    }
                 )
-            clock.set(clock.now().replace(hour=8, minute=0, second=0, microsecond=0) + timedelta(days=1))
-        runner.compare_round()  # the last day's settle windows have passed: its orphans are known
-        counts = status_counts(runner.ledger.engine)
-        dlq = dead_letters(runner.ledger.engine)
-        shadow, reports = write_reports(runner, workdir / "reports")
+                if progress:
+                    click.echo(
+                        f"day {day} ({today}): {sum(v['records'] for v in summary.ingest.values())} records, "
+                        f"{summary.drain.attempts} delivery attempts",
+                        err=True,
+                    )
+                clock.set(clock.now().replace(hour=8, minute=0, second=0, microsecond=0) + timedelta(days=1))
+            runner.compare_round()  # the last day's settle windows have passed: its orphans are known
+            counts = status_counts(runner.ledger.engine)
+            dlq = dead_letters(runner.ledger.engine)
+            shadow, reports = write_reports(runner, workdir / "reports")
+        systems = landscape.holdings()
     return {
         "seed": seed,
         "days": per_day,
@@ -102,6 +134,7 @@ def run_demo(workdir: Path, *, seed: int = 42, days: int = 3, progress: bool = T
             for d in dlq
         ],
         "outputs": {p.name: len(list(p.glob("*.json"))) for p in sorted((workdir / "out").glob("*")) if p.is_dir()},
+        "systems": systems,
         "shadow": shadow,
         "reports": reports,
     }

@@ -45,10 +45,12 @@ def invoice(rng: random.Random, n: int, issue: date, customer_no: int, lines: in
         price = Decimal(rng.randint(100, 99999)) / 100
         rate = Decimal(rng.choice(["19", "7"]))
         net = _money(qty * price)
+        sku = f"SKU-{rng.randint(1, 500):04d}"
         out_lines.append(
             {
                 "line_id": str(i),
-                "product_id": f"SKU-{rng.randint(1, 500):04d}",
+                "product_id": sku,
+                "description": f"Article {sku}",
                 "quantity": str(qty),
                 "unit_price": str(price),
                 "line_extension_amount": str(net),

@@ -39,6 +39,10 @@ def _decimal(value: str | None) -> Decimal:
         raise StoreError("ValidationFailed", f"{value!r} is not a decimal") from exc
 
 
+def _optional_decimal(value: str | None) -> Decimal | None:
+    return None if value is None else _decimal(value)
+
+
 def _when(value: str | None) -> datetime:
     try:
         parsed = datetime.fromisoformat((value or "").replace("Z", "+00:00"))
@@ -78,6 +82,7 @@ def invoice_xml(i: Invoice, tag: str = "invoice") -> etree._Element:
             C.quantity(str(ln.quantity)),
             C.unitPrice(str(ln.unit_price)),
             C.amount(str(ln.amount)),
+            *_opt(C, "taxRate", ln.tax_rate),
         )
         for ln in i.lines
     ]
@@ -87,6 +92,8 @@ def invoice_xml(i: Invoice, tag: str = "invoice") -> etree._Element:
         C.issueDate(i.issue_date.isoformat()),
         C.currency(i.currency),
         C.total(str(i.total)),
+        *_opt(C, "taxTotal", i.tax_total),
+        *_opt(C, "grossTotal", i.gross_total),
         C.status(i.status),
         *lines,
         C.changeVersion(str(i.change_version)),
@@ -126,6 +133,7 @@ def _read_invoice(el: etree._Element) -> Invoice:
             _decimal(_text(ln, "c:unitPrice")),
             _decimal(_text(ln, "c:amount")),
             _text(ln, "c:description", required=False),
+            _optional_decimal(_text(ln, "c:taxRate", required=False)),
         )
         for ln in el.findall("c:line", {"c": COMMON_NS})
     )
@@ -140,6 +148,8 @@ def _read_invoice(el: etree._Element) -> Invoice:
         currency=_text(el, "c:currency") or "",
         total=_decimal(_text(el, "c:total")),
         lines=lines,
+        tax_total=_optional_decimal(_text(el, "c:taxTotal", required=False)),
+        gross_total=_optional_decimal(_text(el, "c:grossTotal", required=False)),
     )
 
 

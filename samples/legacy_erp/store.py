@@ -51,6 +51,7 @@ class InvoiceLine:
     unit_price: Decimal
     amount: Decimal
     description: str | None = None
+    tax_rate: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -62,13 +63,16 @@ class Invoice:
     total: Decimal
     status: str = "OPEN"
     lines: tuple[InvoiceLine, ...] = ()
+    tax_total: Decimal | None = None
+    """As the sender computed it: the store keeps it and checks nothing about it (a billing system's habit)."""
+    gross_total: Decimal | None = None
     change_version: int = 1
     modified_at: datetime = datetime(2026, 1, 1, tzinfo=UTC)
     invoice_id: str = ""
 
     def content(self) -> tuple[object, ...]:
         """What makes two postings of the same invoice number the same invoice."""
-        return (self.customer_id, self.issue_date, self.currency, self.total, self.lines)
+        return (self.customer_id, self.issue_date, self.currency, self.total, self.lines, self.tax_total)
 
 
 @dataclass(frozen=True)

@@ -43,8 +43,11 @@ def test_demo_is_deterministic_and_status_dlq_commands_read_its_ledger(tmp_path:
     strip = [{k: v for k, v in d.items() if k != "location"} for d in a["dead_letters"]]
     assert strip == [{k: v for k, v in d.items() if k != "location"} for d in b["dead_letters"]]
     assert a["status"] == b["status"] and a["outputs"] == b["outputs"]
+    assert a["systems"] == b["systems"]
     inv = a["status"]["invoices-to-billing"]
-    assert inv["dead_letters_open"] == 2 and inv["messages"]["delivered"] == a["outputs"]["legacy-billing"]
+    delivered = inv["messages"]["delivered"]
+    assert inv["dead_letters_open"] == 2 and delivered == a["systems"]["legacy-billing.invoices"]
+    assert a["systems"]["cloud.invoices"] == delivered
     cfg = str(tmp_path / "a" / "bridge.yaml")
     status = json.loads(_cli("--config", cfg, "status", "--json").stdout)
     assert status == a["status"]

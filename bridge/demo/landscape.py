@@ -1,0 +1,101 @@
+"""The demo's systems, started in-process on free 127.0.0.1 ports and stopped at the end (also on error):
+
+* the ERP's SFTP drop: the embedded SFTP server serving ``<workdir>/sftp`` (host key generated per run and
+  pinned by fingerprint in the config: no unknown-host opt-in);
+* the legacy billing system: a second instance of the legacy ERP SOAP simulator;
+* the cloud landscape (billing, ERP, CRM): the cloud simulator.
+
+The scenario's YAML names them with ``${DEMO_*}`` placeholders; :meth:`Landscape.render` writes the actual
+ports and the host key fingerprint into the demo's copy of the scenario, so ``esb-bridge --config`` on that
+copy (status, dlq, messages) works after the demo without any environment. Simulators run in real time.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import secrets
+import sys
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from adapters.legacy.sftp_server import EmbeddedSftpServer
+
+__all__ = ["Landscape"]
+
+_PLACEHOLDER = re.compile(r"\$\{(DEMO_[A-Z_]+)\}")
+
+
+class Landscape:
+    """``with Landscape(workdir) as systems:`` serves every simulated system until the block ends."""
+
+    def __init__(self, workdir: Path, checkout: Path, *, customers: int = 2000) -> None:
+        self.workdir = workdir
+        self.checkout = checkout
+        self.sftp_root = workdir / "sftp"
+        self._customers = customers
+        self._stack = ExitStack()
+        self._password = secrets.token_urlsafe(16)
+        self.sftp: EmbeddedSftpServer | None = None
+        self.legacy_billing: Any = None  # samples.legacy_erp.simulator.ErpSimulator
+        self.cloud: Any = None  # samples.cloud_sim.server.SimServer
+
+    def __enter__(self) -> Self:
+        # The simulators live in the checkout's samples/ (not part of the installed distribution).
+        if str(self.checkout) not in sys.path:
+            sys.path.insert(0, str(self.checkout))
+        sim_server: Any = importlib.import_module("samples.cloud_sim.server")
+        erp_sim: Any = importlib.import_module("samples.legacy_erp.simulator")
+        erp_store: Any = importlib.import_module("samples.legacy_erp.store")
+
+        try:
+            self.sftp = self._stack.enter_context(
+                EmbeddedSftpServer(self.sftp_root, users={"erp": self._password})
+            )
+            billing = erp_store.ErpStore()
+            # Master data migrated before the demo starts: legacy billing refuses invoices of unknown customers.
+            since = datetime(2026, 1, 1, tzinfo=UTC)
+            for n in range(1, self._customers + 1):
+                cid = f"C-{n:05d}"
+                billing.customers[cid] = erp_store.Customer(cid, f"Customer {n}", "DE", modified_at=since)
+            self.legacy_billing = self._stack.enter_context(erp_sim.ErpSimulator(billing))
+            self.cloud = self._stack.enter_context(sim_server.SimServer())
+            # The cloud billing knows customers by the ERP's number; the demo does not migrate the cloud CRM.
+            self.cloud.state.config.check_references = False
+        except BaseException:
+            self._stack.close()
+            raise
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        self._stack.close()
+
+    def values(self) -> dict[str, str]:
+        """What the ``${DEMO_*}`` placeholders stand for while the landscape runs."""
+        assert self.sftp is not None and self.legacy_billing is not None and self.cloud is not None
+        return {
+            "DEMO_SFTP_PORT": str(self.sftp.port),
+            "DEMO_SFTP_PASSWORD": self._password,
+            "DEMO_SFTP_FINGERPRINT": self.sftp.fingerprint,
+            "DEMO_LEGACY_BILLING_URL": self.legacy_billing.url,
+            "DEMO_CLOUD_URL": self.cloud.url,
+        }
+
+    def holdings(self) -> dict[str, int]:
+        """How many documents each simulated target system holds (the demo summary's ``systems``)."""
+        assert self.legacy_billing is not None and self.cloud is not None
+        return {
+            "legacy-billing.invoices": len(self.legacy_billing.store.invoices),
+            "cloud.invoices": len(self.cloud.state.records["invoices"]),
+        }
+
+    def render(self, folder: Path) -> None:
+        """Replace the placeholders in every YAML file of the scenario copy in ``folder``."""
+        values = self.values()
+        for path in sorted(folder.rglob("*.yaml")):
+            text = path.read_text(encoding="utf-8")
+            if "${DEMO_" in text:
+                path.write_text(_PLACEHOLDER.sub(lambda m: values[m.group(1)], text), encoding="utf-8")
