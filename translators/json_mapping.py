@@ -79,7 +79,8 @@ def extract_json(node: Any, obj: CompiledObject) -> dict[str, Any]:
             if f.children is not None:
                 if f.many:
                     items = []
-                    for i, item in enumerate(raw):
+                    # An API that sends one object where the mapping reads a list ("address": {...}) has one item
+                    for i, item in enumerate([raw] if isinstance(raw, Mapping) else raw):
                         try:
                             items.append(finish_object(extract_json(item, f.children), f.children))
                         except FieldProblem as exc:
@@ -88,7 +89,8 @@ def extract_json(node: Any, obj: CompiledObject) -> dict[str, Any]:
                 else:
                     out[f.name] = finish_object(extract_json(raw, f.children), f.children)
             elif f.many or f.is_text_list:
-                values = [v for item in raw if (v := _value(f, item)) is not MISSING]
+                listed = raw if isinstance(raw, list) else [raw]  # one text where a list is read: one item
+                values = [v for item in listed if (v := _value(f, item)) is not MISSING]
                 if values:
                     out[f.name] = values
             else:

@@ -1,6 +1,6 @@
 """Plugin registration of the translators: decoder, encoder and projector kinds plus the CLI groups.
 
-Kinds: decoders ``xml``, ``csv``, ``fixed_width``; encoders ``xml``, ``csv``, ``json-mapped``, ``xslt``;
+Kinds: decoders ``xml``, ``csv``, ``fixed_width``, ``json``; encoders ``xml``, ``csv``, ``json-mapped``, ``xslt``;
 projectors ``xml``, ``json``, ``csv``. Every config names a ``mapping`` file relative to the config file; the
 mapping is loaded (and fully checked) when the object is built, and must map the interface's canonical type.
 """
@@ -17,6 +17,7 @@ from translators.cli import mapping_group, translate_command
 from translators.csv_decoder import CsvDecoder
 from translators.csv_encoder import CsvEncoder
 from translators.fixed_width import FixedWidthDecoder
+from translators.json_decoder import JsonDecoder
 from translators.json_encoder import JsonMappedEncoder
 from translators.mapping.compiled import CompiledMapping
 from translators.mapping.generic import generic_mapping
@@ -53,6 +54,11 @@ class CsvDecoderConfig(KindConfig):
 
 class FixedWidthDecoderConfig(KindConfig):
     kind: Literal["fixed_width"]
+    mapping: str
+
+
+class JsonDecoderConfig(KindConfig):
+    kind: Literal["json"]
     mapping: str
 
 
@@ -133,6 +139,13 @@ PLUGINS: tuple[Plugin, ...] = (
         FixedWidthDecoderConfig,
         lambda c, ctx: FixedWidthDecoder(_mapping(c.mapping, ctx, "fixed_width")),
         description="fixed-width records with trailer control totals",
+    ),
+    Plugin(
+        PluginRole.DECODER,
+        "json",
+        JsonDecoderConfig,
+        lambda c, ctx: JsonDecoder(_mapping(c.mapping, ctx, "json")),
+        description="one JSON document (webhook event, API body) via a mapping",
     ),
     Plugin(
         PluginRole.ENCODER,

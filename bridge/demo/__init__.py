@@ -8,7 +8,6 @@ The summary is plain JSON-able data and is the same on every run with the same s
 
 from __future__ import annotations
 
-import json
 import random
 import shutil
 from datetime import timedelta
@@ -19,7 +18,8 @@ import click
 
 from bridge.canonical import model_for
 from bridge.config import load_config
-from bridge.demo.generate import customer, invoice
+from bridge.demo.crm import Crm
+from bridge.demo.generate import invoice
 from bridge.demo.landscape import Landscape
 from bridge.demo.observed import LegacyEsb
 from bridge.ports import SimulatedClock
@@ -27,6 +27,9 @@ from bridge.runtime.runner import Runner
 from bridge.store.queries import dead_letters, status_counts
 
 __all__ = ["find_scenario", "run_demo"]
+
+CUSTOMERS = 400
+"""Customers the ERP's invoices refer to (migrated to legacy billing before the demo starts)."""
 
 
 def find_scenario() -> Path:
@@ -64,11 +67,6 @@ def _atomic(target: Path, body: bytes) -> None:
     tmp.rename(target)
 
 
-def _drop(path: Path, name: str, rows: list[dict[str, Any]]) -> None:
-    path.mkdir(parents=True, exist_ok=True)
-    _atomic(path / name, ("\n".join(json.dumps(r) for r in rows) + "\n").encode("utf-8"))
-
-
 def run_demo(workdir: Path, *, seed: int = 42, days: int = 10, progress: bool = True) -> dict[str, Any]:
     """Run ``days`` simulated business days of the scenario in ``workdir`` (replaced); returns the summary."""
     from translators.mapping.loader import load_mapping
@@ -82,29 +80,29 @@ def run_demo(workdir: Path, *, seed: int = 42, days: int = 10, progress: bool = 
     rng = random.Random(seed)
     clock = SimulatedClock()
     per_day: list[dict[str, Any]] = []
-    customer_no = 0
     invoice_no = 0
     legacy_esb = LegacyEsb(workdir, seed)
-    with Landscape(workdir, scenario.parents[1]) as landscape:
+    with Landscape(workdir, scenario.parents[1], customers=CUSTOMERS) as landscape:
         landscape.render(workdir)
         loaded = load_config(workdir / "bridge.yaml")
         with Runner(loaded, clock, seed=seed) as runner:
+            crm = Crm(landscape.cloud, seed)
+            crm.subscribe(runner, landscape.webhook_secret)
             for day in range(1, days + 1):
                 today = clock.now().date()
                 legacy_esb.day(day, clock.now())
-                customers = []
-                for _ in range(rng.randint(20, 40)):
-                    customer_no += 1
-                    customers.append(customer(rng, customer_no, clock.now()))
+                crm.create_day()
+                crm.pump(runner)
                 invoices = []
                 for _ in range(rng.randint(50, 80)):
                     invoice_no += 1
-                    invoices.append(invoice(rng, invoice_no, today, rng.randint(1, max(1, customer_no))))
+                    invoices.append(invoice(rng, invoice_no, today, rng.randint(1, CUSTOMERS)))
                 # One broken invoice a day: totals that do not add up -> dead letter with its line, rest goes on.
                 broken = invoice(rng, 900000 + day, today, 1)
-                _drop(workdir / "drops" / "customers", f"customers-{today}.jsonl", customers)
                 _drop_ubl(landscape.sftp_root / "out" / "invoices", invoices, broken, ubl)
                 summary = runner.run_once(max_wait=3600)
+                crm.echo_day()  # after the ERP writes: the old ESB's ERP->CRM sync sends them back
+                crm.pump(runner)
                 per_day.append(
                     {
                         "day": day,

@@ -2,8 +2,8 @@
 
 * the ERP's SFTP drop: the embedded SFTP server serving ``<workdir>/sftp`` (host key generated per run and
   pinned by fingerprint in the config: no unknown-host opt-in);
-* the legacy billing system: a second instance of the legacy ERP SOAP simulator;
-* the cloud landscape (billing, ERP, CRM): the cloud simulator.
+* the legacy ERP and the legacy billing system: two instances of the legacy ERP SOAP simulator;
+* the cloud landscape (CRM with signed webhooks, billing, ERP): the cloud simulator.
 
 The scenario's YAML names them with ``${DEMO_*}`` placeholders; :meth:`Landscape.render` writes the actual
 ports and the host key fingerprint into the demo's copy of the scenario, so ``esb-bridge --config`` on that
@@ -12,6 +12,7 @@ copy (status, dlq, messages) works after the demo without any environment. Simul
 
 from __future__ import annotations
 
+import base64
 import importlib
 import re
 import secrets
@@ -39,7 +40,9 @@ class Landscape:
         self._customers = customers
         self._stack = ExitStack()
         self._password = secrets.token_urlsafe(16)
+        self.webhook_secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
         self.sftp: EmbeddedSftpServer | None = None
+        self.legacy_erp: Any = None  # samples.legacy_erp.simulator.ErpSimulator
         self.legacy_billing: Any = None  # samples.legacy_erp.simulator.ErpSimulator
         self.cloud: Any = None  # samples.cloud_sim.server.SimServer
 
@@ -62,6 +65,7 @@ class Landscape:
                 cid = f"C-{n:05d}"
                 billing.customers[cid] = erp_store.Customer(cid, f"Customer {n}", "DE", modified_at=since)
             self.legacy_billing = self._stack.enter_context(erp_sim.ErpSimulator(billing))
+            self.legacy_erp = self._stack.enter_context(erp_sim.ErpSimulator())
             self.cloud = self._stack.enter_context(sim_server.SimServer())
             # The cloud billing knows customers by the ERP's number; the demo does not migrate the cloud CRM.
             self.cloud.state.config.check_references = False
@@ -81,6 +85,8 @@ class Landscape:
             "DEMO_SFTP_PASSWORD": self._password,
             "DEMO_SFTP_FINGERPRINT": self.sftp.fingerprint,
             "DEMO_LEGACY_BILLING_URL": self.legacy_billing.url,
+            "DEMO_LEGACY_ERP_URL": self.legacy_erp.url,
+            "DEMO_WEBHOOK_SECRET": self.webhook_secret,
             "DEMO_CLOUD_URL": self.cloud.url,
         }
 
@@ -90,6 +96,8 @@ class Landscape:
         return {
             "legacy-billing.invoices": len(self.legacy_billing.store.invoices),
             "cloud.invoices": len(self.cloud.state.records["invoices"]),
+            "legacy-erp.customers": len(self.legacy_erp.store.customers),
+            "cloud.erp-customers": sum(1 for k in self.cloud.state.ingested if k.startswith("erp-customers/")),
         }
 
     def render(self, folder: Path) -> None:

@@ -14,6 +14,7 @@ import json
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +53,8 @@ class WebhookSender:
 
     backoff: tuple[float, ...] = (0.2, 0.5, 1.0, 2.0, 4.0)
     timeout: float = 15.0
+    now: Callable[[], float] = time.time
+    """Where the signed ``webhook-timestamp`` comes from (the demo signs in its simulated time)."""
     subscribers: list[Subscriber] = field(default_factory=list)
     attempts: list[Attempt] = field(default_factory=list)
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -86,7 +89,7 @@ class WebhookSender:
     def publish(self, event_type: str, obj: dict[str, Any]) -> None:
         with self._lock:
             self._seq += 1
-            event = {"id": f"evt_{self._seq:06d}", "type": event_type, "created": int(time.time()),
+            event = {"id": f"evt_{self._seq:06d}", "type": event_type, "created": int(self.now()),
                      "data": {"object": obj}}
             self.events[event["id"]] = event
             targets = [s for s in self.subscribers if not s.types or event_type in s.types]
@@ -111,7 +114,7 @@ class WebhookSender:
                 sub, event_id, body, attempt, tamper, offset, generation = item
                 if generation != self._generation:
                     continue
-                timestamp = int(time.time()) + offset
+                timestamp = int(self.now()) + offset
                 signature = sign(sub.secret, event_id, timestamp, body + (b" " if tamper else b""))
                 headers = {"content-type": "application/json", "webhook-id": event_id,
                            "webhook-timestamp": str(timestamp), "webhook-signature": signature}

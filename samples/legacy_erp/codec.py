@@ -68,6 +68,7 @@ def customer_xml(c: Customer, tag: str = "customer") -> etree._Element:
         *_opt(C, "email", c.email),
         C.country(c.country),
         *_opt(C, "taxId", c.tax_id),
+        *_opt(C, "externalRef", c.external_ref),
         C.changeVersion(str(c.change_version)),
         C.modifiedAt(_iso(c.modified_at)),
     )
@@ -121,6 +122,7 @@ def _read_customer(el: etree._Element) -> Customer:
         country=_text(el, "c:country") or "",
         email=_text(el, "c:email", required=False),
         tax_id=_text(el, "c:taxId", required=False),
+        external_ref=_text(el, "c:externalRef", required=False),
     )
 
 

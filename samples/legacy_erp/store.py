@@ -41,6 +41,7 @@ class Customer:
     tax_id: str | None = None
     change_version: int = 1
     modified_at: datetime = datetime(2026, 1, 1, tzinfo=UTC)
+    external_ref: str | None = None
 
 
 @dataclass(frozen=True)

@@ -79,3 +79,22 @@ def test_cloud_billing_stores_its_own_per_invoice_tax_over_the_senders() -> None
         assert created.status_code == 201, created.text
         held = httpx.get(f"{sim.url}/v1/invoices/{created.json()['id']}").json()
     assert (held["subtotal"], held["tax_total"], held["total"]) == ("0.15", "0.03", "0.18")
+
+
+def test_legacy_erp_keeps_the_crm_number_of_a_new_customer() -> None:
+    """UpsertCustomer without a customerId creates the customer under the ERP's own id (the xref target) and
+    keeps the sender's number in the optional externalRef."""
+    body = (
+        f'<m:UpsertCustomer xmlns:m="{M}" xmlns:c="{C}"><m:customer><c:name>Contoso</c:name>'
+        "<c:country>FR</c:country><c:externalRef>CRM-00001</c:externalRef></m:customer></m:UpsertCustomer>"
+    ).encode()
+    with ErpSimulator() as erp:
+        config = SoapCallConfig(wsdl=str(WSDL), endpoint=erp.url, operation="UpsertCustomer",
+                                target_id_path="customerId", timeout=2, operation_timeout=5)
+        with SoapCallSink(config, base_dir=WSDL.parent) as sink:
+            outcome = sink.deliver(
+                Delivery(uuid.uuid4(), "crm", PathName.LEGACY, Role.AUTHORITATIVE, "CRM-00001", 1,
+                         Encoded(body, "application/xml"), "tx")
+            )
+        assert outcome.status is OutcomeStatus.DELIVERED and outcome.target_id == "CUST-00001", outcome
+        assert erp.store.customers["CUST-00001"].external_ref == "CRM-00001"

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import random
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import orjson
 
 from bridge.canonical import model_for
 from bridge.demo.generate import invoice
-from bridge.ports import EncodeContext, PathName
+from bridge.ports import DecodedRecord, EncodeContext, Envelope, IdentityRule, PathName, RecordFailure
+from translators.json_decoder import JsonDecoder
 from translators.json_encoder import JsonMappedEncoder
 from translators.mapping.generic import generic_mapping
 from translators.mapping.loader import load_mapping
@@ -46,3 +47,34 @@ def test_legacy_stylesheet_output_projects_back_through_the_legacy_mapping() -> 
     assert back.tax_total == record.tax_total and back.payable_amount == record.payable_amount  # type: ignore[attr-defined]
     assert [ln.tax_rate for ln in back.lines] == [ln.tax_rate for ln in record.lines]  # type: ignore[attr-defined]
     assert back.due_date is None
+
+
+def _event(obj: object) -> Envelope:
+    body = orjson.dumps({"id": "evt_1", "type": "customer.created", "data": {"object": obj}})
+    return Envelope(
+        interface="customers-from-crm",
+        batch_id="b",
+        origin="webhook",
+        identity_rule=IdentityRule.EVENT,
+        identity="evt_1",
+        received_at=datetime(2026, 1, 5, tzinfo=UTC),
+        transaction_id="t",
+        body=body,
+    )
+
+
+def test_crm_webhook_event_decodes_with_its_single_address_object_as_a_list() -> None:
+    """The json decoder reads the record at ``data.object``; the CRM's one ``address`` object (and its one
+    ``line1`` text) becomes the canonical one-item ``addresses`` list."""
+    decoder = JsonDecoder(load_mapping(MAPS / "crm-customer-event.yaml"))
+    crm = {"external_id": "CRM-1", "name": "Contoso", "address": {"line1": "Road 1", "city": "Lyon", "country": "FR"}}
+    (item,) = list(decoder.decode(_event(crm)))
+    assert isinstance(item, DecodedRecord)
+    assert item.record.customer_number == "CRM-1"  # type: ignore[attr-defined]
+    assert [(a.lines, a.city, a.country) for a in item.record.addresses] == [(("Road 1",), "Lyon", "FR")]  # type: ignore[attr-defined]
+
+
+def test_crm_event_without_a_record_object_is_a_record_failure() -> None:
+    """An event whose ``data.object`` is not an object is one failed record (a dead letter), not a crash."""
+    (item,) = list(JsonDecoder(load_mapping(MAPS / "crm-customer-event.yaml")).decode(_event("gone")))
+    assert isinstance(item, RecordFailure) and "record path" in str(item.error)
