@@ -365,12 +365,13 @@ def db_upgrade(c: Ctx) -> None:
 )
 @click.option("--seed", default=42, show_default=True)
 @click.option("--days", default=10, show_default=True, help="simulated business days")
+@click.option("--amqp", metavar="URL", help="publish the payment CloudEvents to RabbitMQ instead of HTTP")
 @click.option("--json", "as_json", is_flag=True)
-def demo(workdir: Path, seed: int, days: int, as_json: bool) -> None:
+def demo(workdir: Path, seed: int, days: int, amqp: str | None, as_json: bool) -> None:
     """Run the sample scenario end to end on SQLite with simulated time, then print a summary."""
     from bridge.demo import run_demo
 
-    summary = run_demo(workdir, seed=seed, days=days, progress=not as_json)
+    summary = run_demo(workdir, seed=seed, days=days, progress=not as_json, amqp=amqp)
     if as_json:
         echo_json(summary)
     else:

@@ -22,6 +22,7 @@ from bridge.demo.crm import Crm
 from bridge.demo.generate import invoice
 from bridge.demo.landscape import Landscape
 from bridge.demo.observed import LegacyEsb
+from bridge.demo.payments import BankDrop
 from bridge.ports import SimulatedClock
 from bridge.runtime.runner import Runner
 from bridge.store.queries import dead_letters, status_counts
@@ -67,8 +68,11 @@ def _atomic(target: Path, body: bytes) -> None:
     tmp.rename(target)
 
 
-def run_demo(workdir: Path, *, seed: int = 42, days: int = 10, progress: bool = True) -> dict[str, Any]:
-    """Run ``days`` simulated business days of the scenario in ``workdir`` (replaced); returns the summary."""
+def run_demo(
+    workdir: Path, *, seed: int = 42, days: int = 10, progress: bool = True, amqp: str | None = None
+) -> dict[str, Any]:
+    """Run ``days`` simulated business days of the scenario in ``workdir`` (replaced); returns the summary.
+    ``amqp``: publish the payment events to this RabbitMQ URL instead of the cloud simulator's HTTP endpoint."""
     from translators.mapping.loader import load_mapping
     from translators.xml_encoder import XmlEncoder
 
@@ -82,7 +86,8 @@ def run_demo(workdir: Path, *, seed: int = 42, days: int = 10, progress: bool = 
     per_day: list[dict[str, Any]] = []
     invoice_no = 0
     legacy_esb = LegacyEsb(workdir, seed)
-    with Landscape(workdir, scenario.parents[1], customers=CUSTOMERS) as landscape:
+    bank = BankDrop(workdir, seed, CUSTOMERS)
+    with Landscape(workdir, scenario.parents[1], customers=CUSTOMERS, amqp=amqp) as landscape:
         landscape.render(workdir)
         loaded = load_config(workdir / "bridge.yaml")
         with Runner(loaded, clock, seed=seed) as runner:
@@ -91,6 +96,7 @@ def run_demo(workdir: Path, *, seed: int = 42, days: int = 10, progress: bool = 
             for day in range(1, days + 1):
                 today = clock.now().date()
                 legacy_esb.day(day, clock.now())
+                bank.day(day, today)
                 crm.create_day()
                 crm.pump(runner)
                 invoices = []

@@ -28,14 +28,17 @@ from adapters.legacy.sftp_server import EmbeddedSftpServer
 __all__ = ["Landscape"]
 
 _PLACEHOLDER = re.compile(r"\$\{(DEMO_[A-Z_]+)\}")
+_EXCHANGE = "esb-bridge.events"  # the cloudevents sink's default exchange
+_QUEUE = "esb-bridge-demo.payments"
 
 
 class Landscape:
     """``with Landscape(workdir) as systems:`` serves every simulated system until the block ends."""
 
-    def __init__(self, workdir: Path, checkout: Path, *, customers: int = 2000) -> None:
+    def __init__(self, workdir: Path, checkout: Path, *, customers: int = 2000, amqp: str | None = None) -> None:
         self.workdir = workdir
         self.checkout = checkout
+        self.amqp = amqp
         self.sftp_root = workdir / "sftp"
         self._customers = customers
         self._stack = ExitStack()
@@ -69,6 +72,8 @@ class Landscape:
             self.cloud = self._stack.enter_context(sim_server.SimServer())
             # The cloud billing knows customers by the ERP's number; the demo does not migrate the cloud CRM.
             self.cloud.state.config.check_references = False
+            if self.amqp:
+                self._bind_demo_queue(self.amqp)
         except BaseException:
             self._stack.close()
             raise
@@ -76,6 +81,29 @@ class Landscape:
 
     def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
         self._stack.close()
+
+    def _bind_demo_queue(self, url: str) -> None:
+        """With ``--amqp``: the cloud's consumer queue for payment events exists before the bridge publishes
+        (the sink publishes mandatory: an unroutable event is a failure, not a silent loss). Emptied first, so
+        the summary counts this run's events."""
+        pika: Any = importlib.import_module("pika")
+        connection = pika.BlockingConnection(pika.URLParameters(url))
+        try:
+            channel = connection.channel()
+            channel.exchange_declare(exchange=_EXCHANGE, exchange_type="topic", durable=True)
+            channel.queue_declare(queue=_QUEUE, durable=True)
+            channel.queue_bind(queue=_QUEUE, exchange=_EXCHANGE, routing_key="com.example.payment.#")
+            channel.queue_purge(queue=_QUEUE)
+        finally:
+            connection.close()
+
+    def _queued_events(self) -> int:
+        pika: Any = importlib.import_module("pika")
+        connection = pika.BlockingConnection(pika.URLParameters(self.amqp))
+        try:
+            return int(connection.channel().queue_declare(queue=_QUEUE, durable=True).method.message_count)
+        finally:
+            connection.close()
 
     def values(self) -> dict[str, str]:
         """What the ``${DEMO_*}`` placeholders stand for while the landscape runs."""
@@ -87,6 +115,9 @@ class Landscape:
             "DEMO_LEGACY_BILLING_URL": self.legacy_billing.url,
             "DEMO_LEGACY_ERP_URL": self.legacy_erp.url,
             "DEMO_WEBHOOK_SECRET": self.webhook_secret,
+            "DEMO_EVENTS_TRANSPORT": (
+                f'amqp: {{url: "{self.amqp}"}}' if self.amqp else f'http: {{url: "{self.cloud.url}/v1/events"}}'
+            ),
             "DEMO_CLOUD_URL": self.cloud.url,
         }
 
@@ -98,6 +129,7 @@ class Landscape:
             "cloud.invoices": len(self.cloud.state.records["invoices"]),
             "legacy-erp.customers": len(self.legacy_erp.store.customers),
             "cloud.erp-customers": sum(1 for k in self.cloud.state.ingested if k.startswith("erp-customers/")),
+            "cloud.events": self._queued_events() if self.amqp else len(self.cloud.state.events_received),
         }
 
     def render(self, folder: Path) -> None:

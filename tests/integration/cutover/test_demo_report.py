@@ -2,7 +2,8 @@
 days; the CLI test compares two runs), with a real mismatch, an accepted difference, an orphan, a late arrival
 and one interface ready for promotion. Invoices and CRM customers run through the real simulators: the cloud
 billing rounds tax per invoice while legacy billing keeps the ERP's per-line rounding (read-back mismatches);
-the legacy ERP's 35-character names are an accepted difference; the ERP's echoes are suppressed."""
+the legacy ERP's 35-character names are an accepted difference; the ERP's echoes are suppressed; the old ESB
+loses one bank payment (an orphan) while 25 % of the payments already go cloud-first as CloudEvents."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ def test_demo_report_counts_are_fixed_and_show_every_case(tmp_path: Path) -> Non
     """`make demo`'s 10 days give these counts (fixed seed); the report holds each case the demo promises."""
     a = run_demo(tmp_path / "a", seed=42, days=10, progress=False)
     first = _counts(a["reports"]["json"])
-    assert Path(a["reports"]["html"]).read_text().count('data-interface="') == 3
+    assert Path(a["reports"]["html"]).read_text().count('data-interface="') == 4
     erp, inv, crm = first["customers-to-erp"], first["invoices-to-billing"], first["customers-from-crm"]
     assert (erp["compared"], erp["matched"], erp["mismatched"]) == (270, 201, 69)
     assert (erp["accepted_total"], erp["orphan_count"], erp["late_count"]) == (67, 9, 1)
@@ -52,11 +53,19 @@ def test_demo_report_counts_are_fixed_and_show_every_case(tmp_path: Path) -> Non
     assert inv["accepted"][0]["path"] == "due_date" and not inv["ready"]
     assert (crm["compared"], crm["matched"], crm["accepted_total"], crm["mode"]) == (107, 107, 23, "dual_write")
     assert crm["accepted"][0]["path"] == "name" and crm["ready"]
+    pay = first["payments"]
+    assert (pay["mode"], pay["compared"], pay["matched"], pay["orphan_count"], pay["ready"]) == (
+        "cloud_primary", 207, 207, 1, True)
+    assert a["status"]["payments"]["deliveries"] == {
+        "cloud/authoritative": {"delivered": 51},  # the 25 % rollout
+        "cloud/shadow": {"delivered": 157},
+    }
     assert a["systems"] == {
         "legacy-billing.invoices": 636,
         "cloud.invoices": 636,
         "legacy-erp.customers": 107,
         "cloud.erp-customers": 107,
+        "cloud.events": 208,
     }
     crm_status = a["status"]["customers-from-crm"]
     assert crm_status["messages"] == {"delivered": 107, "suppressed": 107}  # the ERP's echoes were dropped
