@@ -22,6 +22,7 @@ from bridge.demo.crm import Crm
 from bridge.demo.generate import invoice
 from bridge.demo.landscape import Landscape
 from bridge.demo.observed import LegacyEsb
+from bridge.demo.orders import PROMOTE_ON_DAY, ErpOrders
 from bridge.demo.payments import BankDrop
 from bridge.ports import SimulatedClock
 from bridge.runtime.runner import Runner
@@ -92,11 +93,15 @@ def run_demo(
         loaded = load_config(workdir / "bridge.yaml")
         with Runner(loaded, clock, seed=seed) as runner:
             crm = Crm(landscape.cloud, seed)
+            erp_orders = ErpOrders(landscape.legacy_erp, seed, CUSTOMERS)
             crm.subscribe(runner, landscape.webhook_secret)
             for day in range(1, days + 1):
                 today = clock.now().date()
                 legacy_esb.day(day, clock.now())
                 bank.day(day, today)
+                if day == PROMOTE_ON_DAY:
+                    ErpOrders.promote(runner)
+                erp_orders.day(clock.now())
                 crm.create_day()
                 crm.pump(runner)
                 invoices = []

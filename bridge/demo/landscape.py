@@ -130,6 +130,8 @@ class Landscape:
             "legacy-erp.customers": len(self.legacy_erp.store.customers),
             "cloud.erp-customers": sum(1 for k in self.cloud.state.ingested if k.startswith("erp-customers/")),
             "cloud.events": self._queued_events() if self.amqp else len(self.cloud.state.events_received),
+            "legacy-erp.orders": len(self.legacy_erp.store.orders),
+            "cloud.erp-orders": sum(1 for k in self.cloud.state.ingested if k.startswith("erp-orders/")),
         }
 
     def render(self, folder: Path) -> None:

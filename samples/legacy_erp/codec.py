@@ -74,19 +74,20 @@ def customer_xml(c: Customer, tag: str = "customer") -> etree._Element:
     )
 
 
+def _line_xml(ln: InvoiceLine) -> etree._Element:
+    return C.line(
+        C.lineNo(str(ln.line_no)),
+        C.sku(ln.sku),
+        *_opt(C, "description", ln.description),
+        C.quantity(str(ln.quantity)),
+        C.unitPrice(str(ln.unit_price)),
+        C.amount(str(ln.amount)),
+        *_opt(C, "taxRate", ln.tax_rate),
+    )
+
+
 def invoice_xml(i: Invoice, tag: str = "invoice") -> etree._Element:
-    lines = [
-        C.line(
-            C.lineNo(str(ln.line_no)),
-            C.sku(ln.sku),
-            *_opt(C, "description", ln.description),
-            C.quantity(str(ln.quantity)),
-            C.unitPrice(str(ln.unit_price)),
-            C.amount(str(ln.amount)),
-            *_opt(C, "taxRate", ln.tax_rate),
-        )
-        for ln in i.lines
-    ]
+    lines = [_line_xml(ln) for ln in i.lines]
     return getattr(M, tag)(
         C.invoiceNumber(i.invoice_number),
         C.customerId(i.customer_id),
@@ -110,6 +111,7 @@ def order_xml(o: Order) -> etree._Element:
         C.currency(o.currency),
         C.total(str(o.total)),
         C.status(o.status),
+        *[_line_xml(ln) for ln in o.lines],
         C.changeVersion(str(o.change_version)),
         C.modifiedAt(_iso(o.modified_at)),
     )

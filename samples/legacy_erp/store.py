@@ -86,6 +86,7 @@ class Order:
     status: str
     change_version: int
     modified_at: datetime
+    lines: tuple[InvoiceLine, ...] = ()
 
 
 def encode_token(modified_at: datetime, key: str) -> str:

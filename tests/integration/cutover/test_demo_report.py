@@ -3,7 +3,8 @@ days; the CLI test compares two runs), with a real mismatch, an accepted differe
 and one interface ready for promotion. Invoices and CRM customers run through the real simulators: the cloud
 billing rounds tax per invoice while legacy billing keeps the ERP's per-line rounding (read-back mismatches);
 the legacy ERP's 35-character names are an accepted difference; the ERP's echoes are suppressed; the old ESB
-loses one bank payment (an orphan) while 25 % of the payments already go cloud-first as CloudEvents."""
+loses one bank payment (an orphan) while 25 % of the payments already go cloud-first as CloudEvents; orders
+move from legacy_only to legacy_primary on day 3 through the cutover API (an audited flag change)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from click.testing import CliRunner
+
+from bridge.cli.main import cli
 from bridge.demo import run_demo
 
 KEYS = (
@@ -41,7 +45,7 @@ def test_demo_report_counts_are_fixed_and_show_every_case(tmp_path: Path) -> Non
     """`make demo`'s 10 days give these counts (fixed seed); the report holds each case the demo promises."""
     a = run_demo(tmp_path / "a", seed=42, days=10, progress=False)
     first = _counts(a["reports"]["json"])
-    assert Path(a["reports"]["html"]).read_text().count('data-interface="') == 4
+    assert Path(a["reports"]["html"]).read_text().count('data-interface="') == 5
     erp, inv, crm = first["customers-to-erp"], first["invoices-to-billing"], first["customers-from-crm"]
     assert (erp["compared"], erp["matched"], erp["mismatched"]) == (270, 201, 69)
     assert (erp["accepted_total"], erp["orphan_count"], erp["late_count"]) == (67, 9, 1)
@@ -66,6 +70,16 @@ def test_demo_report_counts_are_fixed_and_show_every_case(tmp_path: Path) -> Non
         "legacy-erp.customers": 107,
         "cloud.erp-customers": 107,
         "cloud.events": 208,
+        "legacy-erp.orders": 159,
+        "cloud.erp-orders": 122,  # shadowed from day 3 on
     }
+    orders = first["orders"]
+    assert (orders["mode"], orders["flag_version"], orders["compared"], orders["matched"]) == (
+        "legacy_primary", 2, 122, 122)
+    cfg = str(tmp_path / "a" / "bridge.yaml")
+    res = CliRunner().invoke(cli, ["--config", cfg, "cutover", "history", "orders", "--json"])
+    assert res.exit_code == 0, res.output
+    (event,) = [e for e in json.loads(res.output) if e["action"] == "change"]
+    assert (event["from_mode"], event["to_mode"], event["ticket"]) == ("legacy_only", "legacy_primary", "MIG-42")
     crm_status = a["status"]["customers-from-crm"]
     assert crm_status["messages"] == {"delivered": 107, "suppressed": 107}  # the ERP's echoes were dropped
