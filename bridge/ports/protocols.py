@@ -220,6 +220,8 @@ class Delivery:
     payload: Encoded
     transaction_id: str
     dry_run: bool = False
+    #: Resolved cross-references (e.g. ``{"customer": "cus_9x"}``) for URL templates and headers.
+    xrefs: Mapping[str, str] = field(default_factory=dict)
 
 
 @runtime_checkable

@@ -1,0 +1,263 @@
+"""CloudEvents 1.0 sinks: ``AmqpEventSink`` (RabbitMQ, AMQP 0-9-1) and ``HttpEventSink`` (binary/structured).
+
+Each delivery becomes one CloudEvent: ``id`` = message id (consumers de-duplicate on it, so a re-publish
+after a lost confirm is harmless), ``subject`` = business key, ``time`` from the Clock, ``type``/``source``/
+``dataschema`` from config, ``datacontenttype`` from the encoder. The AMQP sink publishes persistent
+messages with publisher confirms to its own declared exchange, routing key = event type; a publish counts
+as delivered only when the broker confirmed it, and a dropped connection is a retryable failure. Publishes
+are serialised on one connection (pika's BlockingConnection is not thread-safe).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import threading
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Literal, Self
+
+import pika
+import pika.exceptions
+from pydantic import BaseModel, ConfigDict
+
+from adapters.cloud._http import classify
+from adapters.cloud.auth import AuthConfig, AuthorizedClient
+from bridge.plugins import KindConfig
+from bridge.ports import (
+    BridgeError,
+    Clock,
+    ConfigError,
+    ConnectionFailed,
+    Delivery,
+    Outcome,
+    SystemClock,
+    TargetUnavailable,
+    TimeoutExpired,
+)
+
+__all__ = [
+    "AMQP_PREFIX",
+    "AmqpEventSink",
+    "AmqpSettings",
+    "CloudEventsSinkConfig",
+    "HttpEventSink",
+    "HttpSettings",
+    "cloud_event",
+    "structured_body",
+]
+
+#: Attribute prefix of the CloudEvents AMQP binding (binary content mode, application properties).
+AMQP_PREFIX = "cloudEvents:"
+STRUCTURED_MEDIA = "application/cloudevents+json; charset=utf-8"
+
+
+class AmqpSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
+    exchange: str = "esb-bridge.events"
+    exchange_type: Literal["topic", "direct", "fanout", "headers"] = "topic"
+    routing_key: str | None = None
+    mandatory: bool = True
+    socket_timeout: float = 5.0
+    heartbeat: int = 30
+
+
+class HttpSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str
+    auth: AuthConfig | None = None
+    timeout: float = 10.0
+
+
+class CloudEventsSinkConfig(KindConfig):
+    """The ``cloudevents`` sink kind: one of ``amqp`` and ``http``."""
+
+    kind: Literal["cloudevents"] = "cloudevents"
+    type: str
+    source: str
+    dataschema: str | None = None
+    mode: Literal["binary", "structured"] = "binary"
+    amqp: AmqpSettings | None = None
+    http: HttpSettings | None = None
+    target: str | None = None
+
+
+def cloud_event(delivery: Delivery, config: CloudEventsSinkConfig, clock: Clock) -> dict[str, str]:
+    """The CloudEvents 1.0 context attributes of one delivery (without ``data``)."""
+    attrs = {
+        "specversion": "1.0",
+        "id": str(delivery.message_id),
+        "source": config.source,
+        "type": config.type,
+        "subject": delivery.business_key,
+        "time": clock.now().isoformat().replace("+00:00", "Z"),
+        "datacontenttype": delivery.payload.media_type,
+        "correlationid": delivery.transaction_id,
+    }
+    if config.dataschema:
+        attrs["dataschema"] = config.dataschema
+    return attrs
+
+
+def structured_body(attrs: Mapping[str, str], data: bytes) -> bytes:
+    """Structured content mode: the attributes and the data in one JSON document."""
+    event: dict[str, Any] = dict(attrs)
+    media = attrs.get("datacontenttype", "")
+    if "json" in media:
+        try:
+            event["data"] = json.loads(data)
+        except ValueError:
+            event["data_base64"] = base64.b64encode(data).decode()
+    elif media.startswith("text/"):
+        event["data"] = data.decode("utf-8")
+    else:
+        event["data_base64"] = base64.b64encode(data).decode()
+    return json.dumps(event, separators=(",", ":")).encode()
+
+
+class AmqpEventSink:
+    """Publishes CloudEvents to RabbitMQ with publisher confirms."""
+
+    def __init__(self, config: CloudEventsSinkConfig, *, clock: Clock | None = None) -> None:
+        if config.amqp is None:
+            raise ConfigError("cloudevents sink over AMQP needs an 'amqp' block")
+        self.config = config
+        self.settings = config.amqp
+        self.clock = clock or SystemClock()
+        self.target = config.target or f"amqp:{self.settings.exchange}"
+        self._lock = threading.Lock()
+        self._connection: pika.BlockingConnection | None = None
+        self._channel: Any = None
+        self._open = False
+
+    def __enter__(self) -> Self:
+        self._open = True
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        with self._lock:
+            self._open = False
+            self._drop()
+
+    def _drop(self) -> None:
+        connection, self._connection, self._channel = self._connection, None, None
+        if connection is not None and connection.is_open:
+            with contextlib.suppress(pika.exceptions.AMQPError, OSError):
+                connection.close()  # closing a dead connection: nothing left to release
+
+    def _ensure_channel(self) -> Any:
+        """Connect, enable confirms and declare the exchange (lazily, and again after a dropped connection)."""
+        if self._channel is not None and self._channel.is_open:
+            return self._channel
+        self._drop()
+        params = pika.URLParameters(self.settings.url)
+        params.socket_timeout = self.settings.socket_timeout
+        params.blocked_connection_timeout = self.settings.socket_timeout * 2
+        params.heartbeat = self.settings.heartbeat
+        params.connection_attempts = 1
+        self._connection = pika.BlockingConnection(params)
+        channel = self._connection.channel()
+        channel.confirm_delivery()
+        channel.exchange_declare(exchange=self.settings.exchange, exchange_type=self.settings.exchange_type,
+                                 durable=True)
+        self._channel = channel
+        return channel
+
+    def deliver(self, delivery: Delivery) -> Outcome:
+        """Publish and wait for the broker's confirm: delivered only when confirmed."""
+        if not self._open:
+            return Outcome.from_error(ConfigError("AmqpEventSink used outside its 'with' block"))
+        attrs = cloud_event(delivery, self.config, self.clock)
+        if self.config.mode == "structured":
+            body = structured_body(attrs, delivery.payload.body)
+            content_type = STRUCTURED_MEDIA
+            headers: dict[str, Any] = {}
+        else:
+            body = delivery.payload.body
+            content_type = delivery.payload.media_type
+            headers = {AMQP_PREFIX + k: v for k, v in attrs.items() if k != "datacontenttype"}
+        properties = pika.BasicProperties(
+            content_type=content_type, delivery_mode=pika.DeliveryMode.Persistent, message_id=attrs["id"],
+            correlation_id=delivery.transaction_id, type=attrs["type"], headers=headers,
+            timestamp=int(self.clock.now().timestamp()),
+        )
+        routing_key = self.settings.routing_key or attrs["type"]
+        where = f"AMQP publish {self.settings.exchange}/{routing_key}"
+        if delivery.dry_run:
+            return Outcome.delivered(detail="dry run: not published", metadata={"dry_run": "true"})
+        with self._lock:
+            try:
+                channel = self._ensure_channel()
+                channel.basic_publish(self.settings.exchange, routing_key, body, properties,
+                                      mandatory=self.settings.mandatory)
+            except pika.exceptions.UnroutableError:
+                return Outcome.failed(TargetUnavailable(f"{where}: unroutable (no queue bound to the exchange)"))
+            except pika.exceptions.NackError:
+                return Outcome.failed(TargetUnavailable(f"{where}: broker refused the message (nack)"))
+            except (pika.exceptions.AMQPError, OSError) as exc:
+                # Covers a connection cut mid-publish: the confirm never came, so the event may or may not be
+                # in the broker. Retryable; the re-publish carries the same CloudEvent id for consumers to
+                # de-duplicate.
+                self._drop_quietly()
+                kind = TimeoutExpired if "timeout" in type(exc).__name__.lower() else ConnectionFailed
+                error: BridgeError = kind(f"{where}: {type(exc).__name__}: {exc}")
+                return Outcome.from_error(error.concerning(interface=delivery.interface,
+                                                           message_id=str(delivery.message_id)))
+        return Outcome.delivered(target_id=attrs["id"], metadata={"routing_key": routing_key})
+
+    def _drop_quietly(self) -> None:
+        try:
+            self._drop()
+        except Exception:  # the connection is already broken; the outcome says so
+            self._connection, self._channel = None, None
+
+
+class HttpEventSink:
+    """POSTs CloudEvents to an HTTP endpoint in binary (``ce-*`` headers) or structured content mode."""
+
+    def __init__(self, config: CloudEventsSinkConfig, *, clock: Clock | None = None) -> None:
+        if config.http is None:
+            raise ConfigError("cloudevents sink over HTTP needs an 'http' block")
+        self.config = config
+        self.settings = config.http
+        self.clock = clock or SystemClock()
+        self.target = config.target or self.settings.url
+        self._http = AuthorizedClient(self.settings.auth, self.clock, timeout=self.settings.timeout)
+
+    def __enter__(self) -> Self:
+        self._http.open()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._http.close()
+
+    def deliver(self, delivery: Delivery) -> Outcome:
+        if not self._http.is_open:
+            return Outcome.from_error(ConfigError("HttpEventSink used outside its 'with' block"))
+        attrs = cloud_event(delivery, self.config, self.clock)
+        if self.config.mode == "structured":
+            body = structured_body(attrs, delivery.payload.body)
+            headers = {"Content-Type": STRUCTURED_MEDIA}
+        else:
+            body = delivery.payload.body
+            headers = {f"ce-{k}": v for k, v in attrs.items() if k != "datacontenttype"}
+            headers["Content-Type"] = delivery.payload.media_type
+        where = f"POST {self.settings.url}"
+        if delivery.dry_run:
+            return Outcome.delivered(detail="dry run: not sent", metadata={"dry_run": "true"})
+        try:
+            response = self._http.request("POST", self.settings.url, content=body, headers=headers)
+        except BridgeError as exc:
+            return Outcome.from_error(exc)
+        outcome = classify(response.status_code, response.content, response.headers, self.clock, where=where,
+                           target_id_field="", attempt=delivery.attempt)
+        if outcome.status == "delivered":
+            return Outcome.delivered(response=response.content, media_type=outcome.media_type,
+                                     target_id=attrs["id"], metadata=outcome.metadata)
+        return outcome

@@ -1,0 +1,47 @@
+"""The cloud kinds as registry plugins (entry point ``cloud`` in group ``esb_bridge.plugins``).
+
+Factories build objects only; every network resource opens in ``__enter__``/``open``. Relative paths in a
+config (an OpenAPI file) are resolved against the config file's folder.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adapters.cloud.cli import cloud
+from adapters.cloud.events import AmqpEventSink, CloudEventsSinkConfig, HttpEventSink
+from adapters.cloud.rest import RestSink, RestSinkConfig
+from adapters.cloud.rest_poll import RestPollSource, RestPollSourceConfig
+from adapters.cloud.webhook import WebhookSource, WebhookSourceConfig
+from bridge.plugins import Plugin, PluginContext, PluginRole
+from bridge.ports import ConfigError
+
+__all__ = ["PLUGINS"]
+
+
+def _rest_sink(config: RestSinkConfig, ctx: PluginContext) -> RestSink:
+    if config.openapi:
+        config = config.model_copy(update={"openapi": str(ctx.resolve(config.openapi))})
+    if ctx.target and not config.target:
+        config = config.model_copy(update={"target": ctx.target})
+    return RestSink(config, clock=ctx.clock)
+
+
+def _event_sink(config: CloudEventsSinkConfig, ctx: PluginContext) -> Any:
+    if (config.amqp is None) == (config.http is None):
+        raise ConfigError("a cloudevents sink takes exactly one of 'amqp' and 'http'")
+    return AmqpEventSink(config, clock=ctx.clock) if config.amqp else HttpEventSink(config, clock=ctx.clock)
+
+
+PLUGINS = [
+    Plugin(PluginRole.SINK, "rest", RestSinkConfig, _rest_sink, cli=cloud,
+           description="REST API sink: idempotency key, auth, OpenAPI contract check, bulk"),
+    Plugin(PluginRole.READBACK, "rest", RestSinkConfig, _rest_sink,
+           description="REST read-back: GET by business key after delivery"),
+    Plugin(PluginRole.SINK, "cloudevents", CloudEventsSinkConfig, _event_sink,
+           description="CloudEvents 1.0 to RabbitMQ (publisher confirms) or HTTP (binary/structured)"),
+    Plugin(PluginRole.SOURCE, "webhook", WebhookSourceConfig, lambda c, _ctx: WebhookSource(c),
+           description="signed webhooks (HMAC-SHA256), 2xx only once durable"),
+    Plugin(PluginRole.SOURCE, "rest_poll", RestPollSourceConfig, lambda c, _ctx: RestPollSource(c),
+           description="REST change feed: updated_since cursor, page/offset/cursor/Link pagination"),
+]

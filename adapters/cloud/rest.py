@@ -1,0 +1,270 @@
+"""``RestSink``: one delivery attempt to a cloud REST API, classified into an Outcome; plus bulk and read-back.
+
+Every request carries ``Idempotency-Key`` = the message id (so a retry after a timeout cannot create twice)
+and the transaction id as a correlation header. The URL is a template filled from the delivery
+(``{business_key}``, ``{message_id}``, ``{interface}``, ``{xref.<name>}``, ``{body.<field>}``). When the
+interface names an OpenAPI file, the body is validated against the operation's schema before sending.
+This sink never retries, sleeps or orders: the one exception is a single OAuth2 token refresh on 401,
+which is part of making the one attempt with valid credentials.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any, Literal, Self
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field
+
+from adapters.cloud._http import classify, json_field
+from adapters.cloud.auth import AuthConfig, AuthorizedClient
+from adapters.cloud.openapi import OpenApiSpec, Operation
+from bridge.plugins import KindConfig
+from bridge.ports import (
+    BridgeError,
+    Clock,
+    ConfigError,
+    Delivery,
+    DependencyPending,
+    EncodeError,
+    Outcome,
+    SystemClock,
+    TargetUnavailable,
+)
+
+__all__ = ["BulkConfig", "RestReadBackConfig", "RestSink", "RestSinkConfig", "render_url"]
+
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.\-]*)\}")
+
+
+class BulkConfig(BaseModel):
+    """A bulk endpoint: ``{items_field: [{idempotency_key, body}]}`` in, per-item results out (by index)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str
+    batch_size: int = Field(100, ge=1, le=10_000)
+    items_field: str = "items"
+    results_field: str = "results"
+
+
+class RestReadBackConfig(BaseModel):
+    """``GET`` this URL template after delivery (``{business_key}``, ``{target_id}``) for the projection."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str
+
+
+class RestSinkConfig(KindConfig):
+    """The ``rest`` sink kind."""
+
+    kind: Literal["rest"] = "rest"
+    url: str
+    method: Literal["POST", "PUT", "PATCH"] = "POST"
+    auth: AuthConfig | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    timeout: float = Field(10.0, gt=0)
+    connect_timeout: float = Field(5.0, gt=0)
+    max_connections: int = Field(64, ge=1)
+    idempotency_header: str = "Idempotency-Key"
+    correlation_header: str = "X-Correlation-ID"
+    target_id_field: str = "id"
+    duplicate_codes: list[str] = Field(default_factory=lambda: ["idempotency_key_reused", "duplicate_request"])
+    openapi: str | None = None
+    operation: str | None = None
+    bulk: BulkConfig | None = None
+    readback: RestReadBackConfig | None = None
+    target: str | None = None
+
+
+def render_url(template: str, values: Mapping[str, str], body: bytes | None = None) -> str:
+    """Fill ``{name}`` placeholders (URL-escaped). A missing ``xref.*`` is a :class:`DependencyPending`
+    (the referenced entity is not delivered yet); any other missing value is an :class:`EncodeError`."""
+
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name.startswith("body."):
+            value: Any = json_field(body, name[5:])
+        else:
+            value = values.get(name)
+        if value is None or value == "":
+            if name.startswith("xref."):
+                raise DependencyPending(f"URL needs {name}, which has no cross-reference yet")
+            raise EncodeError(f"URL template {template!r}: no value for {{{name}}}")
+        return quote(str(value), safe="")
+
+    return _PLACEHOLDER.sub(one, template)
+
+
+def _bulk_key(deliveries: Sequence[Delivery]) -> str:
+    """A bulk request's own idempotency key: stable for the same set of messages."""
+    return "bulk-" + str(uuid.uuid5(uuid.NAMESPACE_URL, ",".join(sorted(str(d.message_id) for d in deliveries))))
+
+
+class RestSink:
+    """Delivers JSON bodies to one REST target; thread-safe (one pooled httpx client)."""
+
+    def __init__(self, config: RestSinkConfig, *, clock: Clock | None = None, spec: OpenApiSpec | None = None,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.target = config.target or config.url.split("?")[0]
+        self._spec = spec
+        limits = httpx.Limits(max_connections=config.max_connections,
+                              max_keepalive_connections=config.max_connections)
+        self._http = AuthorizedClient(config.auth, self.clock, transport=transport, headers=config.headers,
+                                      timeout=httpx.Timeout(config.timeout, connect=config.connect_timeout),
+                                      limits=limits)
+        self._operation: Operation | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def __enter__(self) -> Self:
+        if self._spec is None and self.config.openapi:
+            self._spec = OpenApiSpec.load(self.config.openapi)
+        if self._spec is not None and self.config.operation:
+            self._operation = self._spec.operation(self.config.method, self.config.operation)
+        self._http.open()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._http.close()
+
+    @property
+    def token_fetches(self) -> int:
+        """How many OAuth2 tokens this sink fetched (tests and metrics)."""
+        return self._http.auth.fetches
+
+    # ------------------------------------------------------------------ one delivery
+
+    def _values(self, delivery: Delivery) -> dict[str, str]:
+        values = {"business_key": delivery.business_key, "message_id": str(delivery.message_id),
+                  "interface": delivery.interface}
+        values.update({f"xref.{k}": v for k, v in delivery.xrefs.items()})
+        return values
+
+    def _check_contract(self, url: str, body: bytes, media_type: str) -> None:
+        if self._spec is None:
+            return
+        op = self._operation or self._spec.operation(self.config.method, url)
+        self._spec.validate_body(op, body, media_type=media_type)
+
+    def _headers(self, delivery: Delivery) -> dict[str, str]:
+        headers = dict(delivery.payload.headers)
+        headers["Content-Type"] = delivery.payload.media_type
+        headers[self.config.idempotency_header] = str(delivery.message_id)
+        if self.config.correlation_header:
+            headers[self.config.correlation_header] = delivery.transaction_id
+        return headers
+
+    def _send(self, method: str, url: str, body: bytes | None, headers: dict[str, str]) -> httpx.Response:
+        if not self._http.is_open:
+            raise ConfigError("RestSink used outside its 'with' block")
+        return self._http.request(method, url, content=body, headers=headers)
+
+    def deliver(self, delivery: Delivery) -> Outcome:
+        """One attempt; every failure comes back as an Outcome."""
+        body = delivery.payload.body
+        try:
+            url = render_url(self.config.url, self._values(delivery), body)
+            self._check_contract(url, body, delivery.payload.media_type)
+            if delivery.dry_run:
+                return Outcome.delivered(detail="dry run: validated, not sent", metadata={"dry_run": "true"})
+            response = self._send(self.config.method, url, body, self._headers(delivery))
+        except BridgeError as exc:
+            return Outcome.from_error(exc.concerning(interface=delivery.interface,
+                                                     message_id=str(delivery.message_id)))
+        return classify(response.status_code, response.content, response.headers, self.clock,
+                        where=f"{self.config.method} {url}", target_id_field=self.config.target_id_field,
+                        duplicate_codes=self.config.duplicate_codes, attempt=delivery.attempt,
+                        metadata={"url": url, **({"replayed": "true"} if response.headers.get(
+                            "idempotent-replayed") else {})})
+
+    # ------------------------------------------------------------------ bulk
+
+    def deliver_batch(self, deliveries: Sequence[Delivery]) -> list[Outcome]:
+        """Deliver through the bulk endpoint in chunks of ``batch_size``; one Outcome per delivery, in order.
+
+        A failure of the whole request applies to every delivery of its chunk; per-item results map back by
+        index. Items that break the contract are rejected locally and not sent.
+        """
+        if self.config.bulk is None:
+            return [self.deliver(d) for d in deliveries]
+        size = self.config.bulk.batch_size
+        outcomes: list[Outcome] = []
+        for start in range(0, len(deliveries), size):
+            outcomes.extend(self._bulk_chunk(deliveries[start : start + size]))
+        return outcomes
+
+    def _bulk_chunk(self, chunk: Sequence[Delivery]) -> list[Outcome]:
+        bulk = self.config.bulk
+        assert bulk is not None
+        results: list[Outcome | None] = [None] * len(chunk)
+        items: list[dict[str, Any]] = []
+        sent: list[int] = []
+        for i, d in enumerate(chunk):
+            try:
+                self._check_contract(self.config.url, d.payload.body, d.payload.media_type)
+                items.append({"idempotency_key": str(d.message_id), "body": json.loads(d.payload.body)})
+                sent.append(i)
+            except BridgeError as exc:
+                results[i] = Outcome.from_error(exc)
+            except ValueError as exc:
+                results[i] = Outcome.from_error(EncodeError(f"bulk item is not JSON: {exc}"))
+        if items:
+            txn = chunk[sent[0]].transaction_id
+            headers = {"Content-Type": "application/json",
+                       self.config.idempotency_header: _bulk_key([chunk[i] for i in sent])}
+            if self.config.correlation_header:
+                headers[self.config.correlation_header] = txn
+            try:
+                response = self._send("POST", bulk.url, json.dumps({bulk.items_field: items}).encode(), headers)
+            except BridgeError as exc:
+                for i in sent:
+                    results[i] = Outcome.from_error(exc)
+                return [r for r in results if r is not None]
+            whole = classify(response.status_code, response.content, response.headers, self.clock,
+                             where=f"POST {bulk.url}")
+            per_item = json_field(response.content, bulk.results_field) if whole.status == "delivered" else None
+            if not isinstance(per_item, list):
+                for i in sent:
+                    results[i] = whole if whole.status != "delivered" else Outcome.from_error(
+                        TargetUnavailable(f"POST {bulk.url}: no per-item results in the answer"))
+            else:
+                by_index = {int(r.get("index", n)): r for n, r in enumerate(per_item) if isinstance(r, dict)}
+                for n, i in enumerate(sent):
+                    item = by_index.get(n)
+                    if item is None:
+                        results[i] = Outcome.from_error(TargetUnavailable(f"POST {bulk.url}: item {n} missing"))
+                        continue
+                    raw = json.dumps(item.get("body")).encode()
+                    results[i] = classify(int(item.get("status", 500)), raw, {"content-type": "application/json"},
+                                          self.clock, where=f"POST {bulk.url} item {n}",
+                                          target_id_field=self.config.target_id_field,
+                                          duplicate_codes=self.config.duplicate_codes, attempt=chunk[i].attempt)
+        return [r for r in results if r is not None]
+
+    # ------------------------------------------------------------------ read-back
+
+    def read_back(self, business_key: str, outcome: Outcome) -> bytes | None:
+        """``GET`` the read-back URL: the body, or None when the target does not know the entity (404).
+
+        Raises a :class:`~bridge.ports.RetryableError` on transport errors, 408/429/5xx."""
+        if self.config.readback is None:
+            return None
+        values = {"business_key": business_key, "target_id": outcome.target_id or ""}
+        url = render_url(self.config.readback.url, values)
+        response = self._send("GET", url, None, {"Accept": "application/json"})
+        if response.status_code == 404:
+            return None
+        result = classify(response.status_code, response.content, response.headers, self.clock, where=f"GET {url}")
+        if result.error is not None:
+            raise result.error
+        return response.content
