@@ -43,6 +43,19 @@ from bridge.store.records import (
 __all__ = ["Ledger"]
 
 
+def _blocked_by_earlier(d: Any) -> Any:
+    """An earlier delivery of the same (interface, path, role, business key) is still open: per-key order."""
+    e = t.deliveries.alias("e")
+    return exists().where(
+        e.c.interface == d.c.interface,
+        e.c.path == d.c.path,
+        e.c.role == d.c.role,
+        e.c.business_key == d.c.business_key,
+        e.c.id < d.c.id,
+        e.c.status.in_(OPEN_DELIVERY),
+    )
+
+
 def _alive(holder: str) -> bool:
     """Whether the process named by ``host:pid`` still runs on this host."""
     try:
@@ -324,15 +337,8 @@ class Ledger:
     def claim(self, target: str, limit: int, lease: timedelta) -> list[ClaimedDelivery]:
         """Claim up to ``limit`` due deliveries of ``target``, at most one per business key (per-key order)."""
         now = self._now()
-        d, e, m = t.deliveries, t.deliveries.alias("e"), t.messages
-        blocking = exists().where(
-            e.c.interface == d.c.interface,
-            e.c.path == d.c.path,
-            e.c.role == d.c.role,
-            e.c.business_key == d.c.business_key,
-            e.c.id < d.c.id,
-            e.c.status.in_(OPEN_DELIVERY),
-        )
+        d, m = t.deliveries, t.messages
+        blocking = _blocked_by_earlier(d)
         pick = (
             select(d.c.id)
             .where(
@@ -546,11 +552,16 @@ class Ledger:
         return int(res.rowcount or 0)
 
     def next_due(self, targets: Iterable[str]) -> datetime | None:
-        """When the earliest pending delivery of these targets becomes due (None when nothing is pending)."""
+        """When the earliest claimable pending delivery of these targets becomes due (None: nothing claimable).
+
+        Deliveries waiting behind an earlier one of the same business key are not claimable, whatever their
+        own time says: counting them would make a waiting loop spin instead of sleeping until the head is due.
+        """
+        d = t.deliveries
         with self.engine.connect() as conn:
             value = conn.scalar(
-                select(func.min(t.deliveries.c.next_attempt_at)).where(
-                    t.deliveries.c.status == DeliveryStatus.PENDING.value, t.deliveries.c.target.in_(list(targets))
+                select(func.min(d.c.next_attempt_at)).where(
+                    d.c.status == DeliveryStatus.PENDING.value, d.c.target.in_(list(targets)), ~_blocked_by_earlier(d)
                 )
             )
         return value if isinstance(value, datetime) else None
