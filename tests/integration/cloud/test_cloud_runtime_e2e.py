@@ -54,7 +54,7 @@ retry: {{initial: 1s, multiplier: 2, jitter: 0, max_attempts: 8, max_delay: 60s}
 interfaces:
   customers:
     canonical: Customer
-    source: {{kind: folder, path: drop, pattern: "*.jsonl"}}
+    source: {{kind: folder, path: drop, include: ["*.jsonl"], readiness: {{rule: rename}}}}
     decoder: {{kind: jsonl}}
     cloud:
       encoder: {{kind: json}}

@@ -21,7 +21,7 @@ store: "sqlite:///{tmp_path / "ledger.db"}"
 interfaces:
   customers:
     canonical: Customer
-    source: {{kind: folder, path: drop, pattern: "*.jsonl"}}
+    source: {{kind: folder, path: drop, include: ["*.jsonl"], readiness: {{rule: rename}}}}
     decoder: {{kind: jsonl}}
     cloud:
       encoder: {{kind: json}}
