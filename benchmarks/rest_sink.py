@@ -37,16 +37,34 @@ def free_port() -> int:
 
 
 def body(key: str) -> bytes:
-    return json.dumps({
-        "external_id": key, "customer": "BENCH", "currency": "EUR", "issue_date": "2026-01-05",
-        "lines": [{"line_no": n, "description": f"item {n}", "quantity": "2", "unit_price": "9.99", "tax_rate": "19"}
-                  for n in range(1, 4)],
-    }).encode()
+    return json.dumps(
+        {
+            "external_id": key,
+            "customer": "BENCH",
+            "currency": "EUR",
+            "issue_date": "2026-01-05",
+            "lines": [
+                {"line_no": n, "description": f"item {n}", "quantity": "2", "unit_price": "9.99", "tax_rate": "19"}
+                for n in range(1, 4)
+            ],
+        }
+    ).encode()
 
 
 def deliveries(tag: str, n: int) -> list[Delivery]:
-    return [Delivery(uuid.uuid4(), "bench", PathName.CLOUD, Role.AUTHORITATIVE, f"{tag}-{i}", 1,
-                     Encoded(body(f"{tag}-{i}"), "application/json"), "txn-bench") for i in range(n)]
+    return [
+        Delivery(
+            uuid.uuid4(),
+            "bench",
+            PathName.CLOUD,
+            Role.AUTHORITATIVE,
+            f"{tag}-{i}",
+            1,
+            Encoded(body(f"{tag}-{i}"), "application/json"),
+            "txn-bench",
+        )
+        for i in range(n)
+    ]
 
 
 def timed(work: Callable[[], int]) -> tuple[float, int]:
@@ -56,19 +74,29 @@ def timed(work: Callable[[], int]) -> tuple[float, int]:
 
 
 def run_sink_single(url: str, batch: Sequence[Delivery], threads: int) -> int:
-    with RestSink(RestSinkConfig(url=url + "/v1/invoices", max_connections=threads)) as sink, \
-            ThreadPoolExecutor(threads) as pool:
+    with (
+        RestSink(RestSinkConfig(url=url + "/v1/invoices", max_connections=threads)) as sink,
+        ThreadPoolExecutor(threads) as pool,
+    ):
         return sum(o.status is OutcomeStatus.DELIVERED for o in pool.map(sink.deliver, batch))
 
 
 def run_bare_single(url: str, batch: Sequence[Delivery], threads: int) -> int:
     limits = httpx.Limits(max_connections=threads, max_keepalive_connections=threads)
     with httpx.Client(limits=limits, timeout=30) as client, ThreadPoolExecutor(threads) as pool:
+
         def post(d: Delivery) -> bool:
-            r = client.post(url + "/v1/invoices", content=d.payload.body,
-                            headers={"Content-Type": "application/json", "Idempotency-Key": str(d.message_id),
-                                     "X-Correlation-ID": d.transaction_id})
+            r = client.post(
+                url + "/v1/invoices",
+                content=d.payload.body,
+                headers={
+                    "Content-Type": "application/json",
+                    "Idempotency-Key": str(d.message_id),
+                    "X-Correlation-ID": d.transaction_id,
+                },
+            )
             return r.status_code == 201
+
         return sum(pool.map(post, batch))
 
 
@@ -77,8 +105,11 @@ def chunks(batch: Sequence[Delivery], size: int) -> list[Sequence[Delivery]]:
 
 
 def run_sink_bulk(url: str, batch: Sequence[Delivery], threads: int, size: int) -> int:
-    cfg = RestSinkConfig(url=url + "/v1/invoices", max_connections=threads,
-                         bulk=BulkConfig(url=url + "/v1/invoices/bulk", batch_size=size))
+    cfg = RestSinkConfig(
+        url=url + "/v1/invoices",
+        max_connections=threads,
+        bulk=BulkConfig(url=url + "/v1/invoices/bulk", batch_size=size),
+    )
     with RestSink(cfg) as sink, ThreadPoolExecutor(threads) as pool:
         results = pool.map(sink.deliver_batch, chunks(batch, size))
         return sum(o.status is OutcomeStatus.DELIVERED for chunk in results for o in chunk)
@@ -87,10 +118,12 @@ def run_sink_bulk(url: str, batch: Sequence[Delivery], threads: int, size: int) 
 def run_bare_bulk(url: str, batch: Sequence[Delivery], threads: int, size: int) -> int:
     limits = httpx.Limits(max_connections=threads, max_keepalive_connections=threads)
     with httpx.Client(limits=limits, timeout=60) as client, ThreadPoolExecutor(threads) as pool:
+
         def post(chunk: Sequence[Delivery]) -> int:
             items = [{"idempotency_key": str(d.message_id), "body": json.loads(d.payload.body)} for d in chunk]
             r = client.post(url + "/v1/invoices/bulk", json={"items": items})
             return sum(1 for x in r.json()["results"] if x["status"] == 201)
+
         return sum(pool.map(post, chunks(batch, size)))
 
 
@@ -102,8 +135,13 @@ def main() -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    server = subprocess.Popen([sys.executable, "-m", "samples.cloud_sim", "--port", str(port)], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "samples.cloud_sim", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 15
         while True:
@@ -117,8 +155,10 @@ def main() -> None:
         httpx.post(url + "/v1/customers", json={"external_id": "BENCH", "name": "Bench"}).raise_for_status()
         # Warm the server up (imports, lazily compiled schema validators, allocator) before measuring both sides.
         run_bare_single(url, deliveries("warm", 1000), 8)
-        print(f"RestSink vs bare httpx -> cloud simulator (uvicorn, separate process), {args.records} records, "
-              f"bulk batch {args.batch}, {os.cpu_count()} CPUs")
+        print(
+            f"RestSink vs bare httpx -> cloud simulator (uvicorn, separate process), {args.records} records, "
+            f"bulk batch {args.batch}, {os.cpu_count()} CPUs"
+        )
         print(f"{'mode':7} {'threads':>7} {'RestSink rec/s':>15} {'bare httpx rec/s':>17} {'ratio':>6}")
         for mode in ("single", "bulk"):
             for threads in (1, 8, 32):

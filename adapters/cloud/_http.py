@@ -118,9 +118,13 @@ def classify(
         return Outcome.delivered(response=body, media_type=media, target_id=target, metadata=meta)
     code = _error_code(body)
     if status == 409 and (code in set(duplicate_codes) or attempt > 1):
-        return Outcome.delivered(response=body, media_type=media, target_id=target,
-                                 detail=f"duplicate: target already holds it (409 {code or ''})".strip(),
-                                 metadata={**meta, "duplicate": "true"})
+        return Outcome.delivered(
+            response=body,
+            media_type=media,
+            target_id=target,
+            detail=f"duplicate: target already holds it (409 {code or ''})".strip(),
+            metadata={**meta, "duplicate": "true"},
+        )
     if status in RETRYABLE_STATUS or status >= 500:
         wait = parse_retry_after(headers.get("retry-after"), clock)
         err = TargetUnavailable(f"{where}: HTTP {status}", retry_after=wait, detail={"status": status})

@@ -41,14 +41,19 @@ def _load(path: str) -> OpenApiSpec:
 
 
 @cloud.command("check")
-@click.option("--spec", "spec_path", type=click.Path(exists=True, dir_okay=False),
-              help="Raw mode: the target's OpenAPI 3 file; SAMPLES are then JSON request bodies.")
+@click.option(
+    "--spec",
+    "spec_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Raw mode: the target's OpenAPI 3 file; SAMPLES are then JSON request bodies.",
+)
 @click.option("--operation", help='Raw mode: operationId or "POST /path".')
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.argument("args", nargs=-1, required=True)
 @click.pass_context
-def check(ctx: click.Context, spec_path: str | None, operation: str | None, as_json: bool,
-          args: tuple[str, ...]) -> None:
+def check(
+    ctx: click.Context, spec_path: str | None, operation: str | None, as_json: bool, args: tuple[str, ...]
+) -> None:
     """INTERFACE SAMPLE... : decode each sample file with the interface's decoder, encode every record with
     its cloud encoder and validate the body against the cloud sink's OpenAPI spec (nothing is sent).
 
@@ -104,12 +109,17 @@ def _check_bodies(spec_path: str, operation: str, samples: tuple[str, ...]) -> d
 @click.argument("new", type=click.Path(exists=True, dir_okay=False))
 @click.option("--operation", required=True, help='operationId or "POST /path" (as named in OLD).')
 @click.option("--fields", default="", help="Comma-separated field paths the mapping uses (lines.*.amount).")
-@click.option("--sample", "sample", type=click.Path(exists=True, dir_okay=False),
-              help="A JSON body the mapping produces: each of its leaf fields counts as used.")
+@click.option(
+    "--sample",
+    "sample",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A JSON body the mapping produces: each of its leaf fields counts as used.",
+)
 @click.option("--interface", default=None, help="Interface name, for the report.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def diff_spec(old: str, new: str, operation: str, fields: str, sample: str | None, interface: str | None,
-              as_json: bool) -> None:
+def diff_spec(
+    old: str, new: str, operation: str, fields: str, sample: str | None, interface: str | None, as_json: bool
+) -> None:
     """Report changes from OLD to NEW that break the used fields; exit 1 when there is any."""
     used = [f.strip() for f in fields.split(",") if f.strip()]
     if sample:
@@ -119,8 +129,11 @@ def diff_spec(old: str, new: str, operation: str, fields: str, sample: str | Non
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
-        click.echo(json.dumps({"interface": interface, "operation": operation,
-                               "breaking": [c.to_dict() for c in changes]}, indent=2))
+        click.echo(
+            json.dumps(
+                {"interface": interface, "operation": operation, "breaking": [c.to_dict() for c in changes]}, indent=2
+            )
+        )
     else:
         head = f"{interface}: " if interface else ""
         click.echo(f"{head}{operation}: {len(changes)} breaking change(s)")

@@ -70,9 +70,16 @@ def check_interface(loaded: Any, interface: str, samples: list[Path]) -> list[Sa
     reports: list[SampleReport] = []
     for sample in samples:
         data = sample.read_bytes()
-        envelope = Envelope(interface=interface, batch_id=f"check:{sample}", origin=str(sample),
-                            identity_rule=IdentityRule.FILE, identity=hashlib.sha256(data).hexdigest(),
-                            received_at=ctx.clock.now(), transaction_id=f"check-{uuid.uuid4()}", body=data)
+        envelope = Envelope(
+            interface=interface,
+            batch_id=f"check:{sample}",
+            origin=str(sample),
+            identity_rule=IdentityRule.FILE,
+            identity=hashlib.sha256(data).hexdigest(),
+            received_at=ctx.clock.now(),
+            transaction_id=f"check-{uuid.uuid4()}",
+            body=data,
+        )
         report = SampleReport(str(sample))
         try:
             for item in decoder.decode(envelope):
@@ -84,8 +91,9 @@ def check_interface(loaded: Any, interface: str, samples: list[Path]) -> list[Sa
                 mid = message_id(interface, record_identity(envelope, ordinal=item.ordinal))
                 try:
                     encoded = encoder.encode(item.record, EncodeContext(interface, mid, key, PathName.CLOUD))
-                    op = _operation(spec, sink, {"business_key": key, "message_id": str(mid),
-                                                 "interface": interface}, encoded.body)
+                    op = _operation(
+                        spec, sink, {"business_key": key, "message_id": str(mid), "interface": interface}, encoded.body
+                    )
                     spec.validate_body(op, encoded.body, media_type=encoded.media_type)
                 except BridgeError as exc:
                     where = exc.location.field if exc.location and exc.location.field else "(body)"

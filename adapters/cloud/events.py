@@ -138,8 +138,9 @@ class AmqpEventSink:
         self._open = True
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         with self._lock:
             self._open = False
             self._drop()
@@ -163,8 +164,9 @@ class AmqpEventSink:
         self._connection = pika.BlockingConnection(params)
         channel = self._connection.channel()
         channel.confirm_delivery()
-        channel.exchange_declare(exchange=self.settings.exchange, exchange_type=self.settings.exchange_type,
-                                 durable=True)
+        channel.exchange_declare(
+            exchange=self.settings.exchange, exchange_type=self.settings.exchange_type, durable=True
+        )
         self._channel = channel
         return channel
 
@@ -182,8 +184,12 @@ class AmqpEventSink:
             content_type = delivery.payload.media_type
             headers = {AMQP_PREFIX + k: v for k, v in attrs.items() if k != "datacontenttype"}
         properties = pika.BasicProperties(
-            content_type=content_type, delivery_mode=pika.DeliveryMode.Persistent, message_id=attrs["id"],
-            correlation_id=delivery.transaction_id, type=attrs["type"], headers=headers,
+            content_type=content_type,
+            delivery_mode=pika.DeliveryMode.Persistent,
+            message_id=attrs["id"],
+            correlation_id=delivery.transaction_id,
+            type=attrs["type"],
+            headers=headers,
             timestamp=int(self.clock.now().timestamp()),
         )
         routing_key = self.settings.routing_key or attrs["type"]
@@ -193,8 +199,9 @@ class AmqpEventSink:
         with self._lock:
             try:
                 channel = self._ensure_channel()
-                channel.basic_publish(self.settings.exchange, routing_key, body, properties,
-                                      mandatory=self.settings.mandatory)
+                channel.basic_publish(
+                    self.settings.exchange, routing_key, body, properties, mandatory=self.settings.mandatory
+                )
             except pika.exceptions.UnroutableError:
                 return Outcome.failed(TargetUnavailable(f"{where}: unroutable (no queue bound to the exchange)"))
             except pika.exceptions.NackError:
@@ -206,8 +213,9 @@ class AmqpEventSink:
                 self._drop_quietly()
                 kind = TimeoutExpired if "timeout" in type(exc).__name__.lower() else ConnectionFailed
                 error: BridgeError = kind(f"{where}: {type(exc).__name__}: {exc}")
-                return Outcome.from_error(error.concerning(interface=delivery.interface,
-                                                           message_id=str(delivery.message_id)))
+                return Outcome.from_error(
+                    error.concerning(interface=delivery.interface, message_id=str(delivery.message_id))
+                )
         return Outcome.delivered(target_id=attrs["id"], metadata={"routing_key": routing_key})
 
     def _drop_quietly(self) -> None:
@@ -233,8 +241,9 @@ class HttpEventSink:
         self._http.open()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self._http.close()
 
     def deliver(self, delivery: Delivery) -> Outcome:
@@ -255,9 +264,20 @@ class HttpEventSink:
             response = self._http.request("POST", self.settings.url, content=body, headers=headers)
         except BridgeError as exc:
             return Outcome.from_error(exc)
-        outcome = classify(response.status_code, response.content, response.headers, self.clock, where=where,
-                           target_id_field="", attempt=delivery.attempt)
+        outcome = classify(
+            response.status_code,
+            response.content,
+            response.headers,
+            self.clock,
+            where=where,
+            target_id_field="",
+            attempt=delivery.attempt,
+        )
         if outcome.status == "delivered":
-            return Outcome.delivered(response=response.content, media_type=outcome.media_type,
-                                     target_id=attrs["id"], metadata=outcome.metadata)
+            return Outcome.delivered(
+                response=response.content,
+                media_type=outcome.media_type,
+                target_id=attrs["id"],
+                metadata=outcome.metadata,
+            )
         return outcome

@@ -34,14 +34,40 @@ def _event_sink(config: CloudEventsSinkConfig, ctx: PluginContext) -> Any:
 
 
 PLUGINS = [
-    Plugin(PluginRole.SINK, "rest", RestSinkConfig, _rest_sink, cli=cloud,
-           description="REST API sink: idempotency key, auth, OpenAPI contract check, bulk"),
-    Plugin(PluginRole.READBACK, "rest", RestSinkConfig, _rest_sink,
-           description="REST read-back: GET by business key after delivery"),
-    Plugin(PluginRole.SINK, "cloudevents", CloudEventsSinkConfig, _event_sink,
-           description="CloudEvents 1.0 to RabbitMQ (publisher confirms) or HTTP (binary/structured)"),
-    Plugin(PluginRole.SOURCE, "webhook", WebhookSourceConfig, lambda c, _ctx: WebhookSource(c),
-           description="signed webhooks (HMAC-SHA256), 2xx only once durable"),
-    Plugin(PluginRole.SOURCE, "rest_poll", RestPollSourceConfig, lambda c, _ctx: RestPollSource(c),
-           description="REST change feed: updated_since cursor, page/offset/cursor/Link pagination"),
+    Plugin(
+        PluginRole.SINK,
+        "rest",
+        RestSinkConfig,
+        _rest_sink,
+        cli=cloud,
+        description="REST API sink: idempotency key, auth, OpenAPI contract check, bulk",
+    ),
+    Plugin(
+        PluginRole.READBACK,
+        "rest",
+        RestSinkConfig,
+        _rest_sink,
+        description="REST read-back: GET by business key after delivery",
+    ),
+    Plugin(
+        PluginRole.SINK,
+        "cloudevents",
+        CloudEventsSinkConfig,
+        _event_sink,
+        description="CloudEvents 1.0 to RabbitMQ (publisher confirms) or HTTP (binary/structured)",
+    ),
+    Plugin(
+        PluginRole.SOURCE,
+        "webhook",
+        WebhookSourceConfig,
+        lambda c, _ctx: WebhookSource(c),
+        description="signed webhooks (HMAC-SHA256), 2xx only once durable",
+    ),
+    Plugin(
+        PluginRole.SOURCE,
+        "rest_poll",
+        RestPollSourceConfig,
+        lambda c, _ctx: RestPollSource(c),
+        description="REST change feed: updated_since cursor, page/offset/cursor/Link pagination",
+    ),
 ]

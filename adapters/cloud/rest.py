@@ -110,17 +110,27 @@ def _bulk_key(deliveries: Sequence[Delivery]) -> str:
 class RestSink:
     """Delivers JSON bodies to one REST target; thread-safe (one pooled httpx client)."""
 
-    def __init__(self, config: RestSinkConfig, *, clock: Clock | None = None, spec: OpenApiSpec | None = None,
-                 transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        config: RestSinkConfig,
+        *,
+        clock: Clock | None = None,
+        spec: OpenApiSpec | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self.config = config
         self.clock = clock or SystemClock()
         self.target = config.target or config.url.split("?")[0]
         self._spec = spec
-        limits = httpx.Limits(max_connections=config.max_connections,
-                              max_keepalive_connections=config.max_connections)
-        self._http = AuthorizedClient(config.auth, self.clock, transport=transport, headers=config.headers,
-                                      timeout=httpx.Timeout(config.timeout, connect=config.connect_timeout),
-                                      limits=limits)
+        limits = httpx.Limits(max_connections=config.max_connections, max_keepalive_connections=config.max_connections)
+        self._http = AuthorizedClient(
+            config.auth,
+            self.clock,
+            transport=transport,
+            headers=config.headers,
+            timeout=httpx.Timeout(config.timeout, connect=config.connect_timeout),
+            limits=limits,
+        )
         self._operation: Operation | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -133,8 +143,9 @@ class RestSink:
         self._http.open()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self._http.close()
 
     @property
@@ -145,8 +156,11 @@ class RestSink:
     # ------------------------------------------------------------------ one delivery
 
     def _values(self, delivery: Delivery) -> dict[str, str]:
-        values = {"business_key": delivery.business_key, "message_id": str(delivery.message_id),
-                  "interface": delivery.interface}
+        values = {
+            "business_key": delivery.business_key,
+            "message_id": str(delivery.message_id),
+            "interface": delivery.interface,
+        }
         values.update({f"xref.{k}": v for k, v in delivery.xrefs.items()})
         return values
 
@@ -179,13 +193,18 @@ class RestSink:
                 return Outcome.delivered(detail="dry run: validated, not sent", metadata={"dry_run": "true"})
             response = self._send(self.config.method, url, body, self._headers(delivery))
         except BridgeError as exc:
-            return Outcome.from_error(exc.concerning(interface=delivery.interface,
-                                                     message_id=str(delivery.message_id)))
-        return classify(response.status_code, response.content, response.headers, self.clock,
-                        where=f"{self.config.method} {url}", target_id_field=self.config.target_id_field,
-                        duplicate_codes=self.config.duplicate_codes, attempt=delivery.attempt,
-                        metadata={"url": url, **({"replayed": "true"} if response.headers.get(
-                            "idempotent-replayed") else {})})
+            return Outcome.from_error(exc.concerning(interface=delivery.interface, message_id=str(delivery.message_id)))
+        return classify(
+            response.status_code,
+            response.content,
+            response.headers,
+            self.clock,
+            where=f"{self.config.method} {url}",
+            target_id_field=self.config.target_id_field,
+            duplicate_codes=self.config.duplicate_codes,
+            attempt=delivery.attempt,
+            metadata={"url": url, **({"replayed": "true"} if response.headers.get("idempotent-replayed") else {})},
+        )
 
     # ------------------------------------------------------------------ bulk
 
@@ -220,8 +239,10 @@ class RestSink:
                 results[i] = Outcome.from_error(EncodeError(f"bulk item is not JSON: {exc}"))
         if items:
             txn = chunk[sent[0]].transaction_id
-            headers = {"Content-Type": "application/json",
-                       self.config.idempotency_header: _bulk_key([chunk[i] for i in sent])}
+            headers = {
+                "Content-Type": "application/json",
+                self.config.idempotency_header: _bulk_key([chunk[i] for i in sent]),
+            }
             if self.config.correlation_header:
                 headers[self.config.correlation_header] = txn
             try:
@@ -230,13 +251,19 @@ class RestSink:
                 for i in sent:
                     results[i] = Outcome.from_error(exc)
                 return [r for r in results if r is not None]
-            whole = classify(response.status_code, response.content, response.headers, self.clock,
-                             where=f"POST {bulk.url}")
+            whole = classify(
+                response.status_code, response.content, response.headers, self.clock, where=f"POST {bulk.url}"
+            )
             per_item = json_field(response.content, bulk.results_field) if whole.status == "delivered" else None
             if not isinstance(per_item, list):
                 for i in sent:
-                    results[i] = whole if whole.status != "delivered" else Outcome.from_error(
-                        TargetUnavailable(f"POST {bulk.url}: no per-item results in the answer"))
+                    results[i] = (
+                        whole
+                        if whole.status != "delivered"
+                        else Outcome.from_error(
+                            TargetUnavailable(f"POST {bulk.url}: no per-item results in the answer")
+                        )
+                    )
             else:
                 by_index = {int(r.get("index", n)): r for n, r in enumerate(per_item) if isinstance(r, dict)}
                 for n, i in enumerate(sent):
@@ -245,10 +272,16 @@ class RestSink:
                         results[i] = Outcome.from_error(TargetUnavailable(f"POST {bulk.url}: item {n} missing"))
                         continue
                     raw = json.dumps(item.get("body")).encode()
-                    results[i] = classify(int(item.get("status", 500)), raw, {"content-type": "application/json"},
-                                          self.clock, where=f"POST {bulk.url} item {n}",
-                                          target_id_field=self.config.target_id_field,
-                                          duplicate_codes=self.config.duplicate_codes, attempt=chunk[i].attempt)
+                    results[i] = classify(
+                        int(item.get("status", 500)),
+                        raw,
+                        {"content-type": "application/json"},
+                        self.clock,
+                        where=f"POST {bulk.url} item {n}",
+                        target_id_field=self.config.target_id_field,
+                        duplicate_codes=self.config.duplicate_codes,
+                        attempt=chunk[i].attempt,
+                    )
         return [r for r in results if r is not None]
 
     # ------------------------------------------------------------------ read-back

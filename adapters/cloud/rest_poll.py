@@ -103,15 +103,17 @@ class RestPollSource:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self._http is not None:
             self._http.close()
 
     def open(self, context: SourceContext) -> None:
         self._context = context
-        self._http = AuthorizedClient(self.config.auth, context.clock, timeout=self.config.timeout,
-                                      headers=self.config.headers)
+        self._http = AuthorizedClient(
+            self.config.auth, context.clock, timeout=self.config.timeout, headers=self.config.headers
+        )
         self._http.open()
 
     def _ctx(self) -> SourceContext:
@@ -132,8 +134,9 @@ class RestPollSource:
         ctx = self._ctx()
         assert self._http is not None
         response = self._http.request("GET", url, params=params)
-        outcome = classify(response.status_code, response.content, response.headers, ctx.clock,
-                           where=f"GET {url}", target_id_field="")
+        outcome = classify(
+            response.status_code, response.content, response.headers, ctx.clock, where=f"GET {url}", target_id_field=""
+        )
         if outcome.error is not None:
             raise outcome.error
         return response
@@ -171,8 +174,9 @@ class RestPollSource:
             if url is None:
                 return
 
-    def _next(self, url: str, params: dict[str, str] | None, page: Any, response: httpx.Response,
-              items: list[Any]) -> tuple[Any, dict[str, str] | None]:
+    def _next(
+        self, url: str, params: dict[str, str] | None, page: Any, response: httpx.Response, items: list[Any]
+    ) -> tuple[Any, dict[str, str] | None]:
         """The next page's URL and query, or (None, None) at the end."""
         cfg = self.config
         body = page if isinstance(page, dict) else {}
@@ -202,9 +206,17 @@ class RestPollSource:
             meta["watermark"] = watermark
         batch_id = f"restpoll:{digest}"
         return Envelope(
-            interface=ctx.interface, batch_id=batch_id, origin=url, identity_rule=IdentityRule.CHANGE,
-            identity=batch_id, received_at=ctx.clock.now(), transaction_id=f"poll-{digest[:16]}", body=body,
-            media_type="application/json", size=len(body), metadata=meta,
+            interface=ctx.interface,
+            batch_id=batch_id,
+            origin=url,
+            identity_rule=IdentityRule.CHANGE,
+            identity=batch_id,
+            received_at=ctx.clock.now(),
+            transaction_id=f"poll-{digest[:16]}",
+            body=body,
+            media_type="application/json",
+            size=len(body),
+            metadata=meta,
         )
 
     # ------------------------------------------------------------------ acknowledgement

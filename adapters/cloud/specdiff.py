@@ -82,8 +82,14 @@ def _compare_leaf(field: str, old: Mapping[str, Any], new: Mapping[str, Any]) ->
             out.append(BreakingChange("enum_added", field, f"now restricted to {new['enum']}"))
         elif lost:
             out.append(BreakingChange("enum_narrowed", field, f"values removed: {lost}"))
-    for key, tighter in (("maxLength", min), ("maximum", min), ("maxItems", min),
-                         ("minLength", max), ("minimum", max), ("minItems", max)):
+    for key, tighter in (
+        ("maxLength", min),
+        ("maximum", min),
+        ("maxItems", min),
+        ("minLength", max),
+        ("minimum", max),
+        ("minItems", max),
+    ):
         if key in new and (key not in old or tighter(old[key], new[key]) != old[key]):
             out.append(BreakingChange("constraint", field, f"{key} {old.get(key, 'none')} -> {new[key]}"))
     if "pattern" in new and new.get("pattern") != old.get("pattern"):
@@ -91,16 +97,24 @@ def _compare_leaf(field: str, old: Mapping[str, Any], new: Mapping[str, Any]) ->
     return out
 
 
-def _walk(old_spec: OpenApiSpec, new_spec: OpenApiSpec, old_schema: Any, new_schema: Any, parts: list[str],
-          done: list[str], used: set[str], out: list[BreakingChange], seen_levels: set[str]) -> None:
+def _walk(
+    old_spec: OpenApiSpec,
+    new_spec: OpenApiSpec,
+    old_schema: Any,
+    new_schema: Any,
+    parts: list[str],
+    done: list[str],
+    used: set[str],
+    out: list[BreakingChange],
+    seen_levels: set[str],
+) -> None:
     old, new = _flatten(old_spec, old_schema), _flatten(new_spec, new_schema)
     here = ".".join(done)
     if here not in seen_levels and (old.get("properties") or new.get("properties")):
         seen_levels.add(here)
         for name in new.get("required") or []:
             path = f"{here}.{name}" if here else name
-            if name not in (old.get("required") or []) and not any(u == path or u.startswith(path + ".")
-                                                                      for u in used):
+            if name not in (old.get("required") or []) and not any(u == path or u.startswith(path + ".") for u in used):
                 out.append(BreakingChange("new_required", path, "required now; the mapping does not fill it"))
     out.extend(_compare_leaf(here or "(body)", old, new) if not parts else [])
     if not parts:
@@ -128,8 +142,9 @@ def _walk(old_spec: OpenApiSpec, new_spec: OpenApiSpec, old_schema: Any, new_sch
     _walk(old_spec, new_spec, old_props[head], new_props[head], rest, [*done, head], used, out, seen_levels)
 
 
-def diff_operation(old: OpenApiSpec, new: OpenApiSpec, operation: str,
-                   used_fields: Iterable[str] | None = None) -> list[BreakingChange]:
+def diff_operation(
+    old: OpenApiSpec, new: OpenApiSpec, operation: str, used_fields: Iterable[str] | None = None
+) -> list[BreakingChange]:
     """Breaking changes of ``operation``'s request body between ``old`` and ``new`` for ``used_fields``
     (default: every property of the old request schema)."""
     op_old = old.operation("post", operation)
@@ -146,8 +161,17 @@ def diff_operation(old: OpenApiSpec, new: OpenApiSpec, operation: str,
     used_set = set(used)
     _walk(old, new, op_old.body_schema, op_new.body_schema, [], [], used_set, out, levels)
     for field in used:
-        _walk(old, new, op_old.body_schema, op_new.body_schema, [p for p in field.split(".") if p], [], used_set,
-              out, levels)
+        _walk(
+            old,
+            new,
+            op_old.body_schema,
+            op_new.body_schema,
+            [p for p in field.split(".") if p],
+            [],
+            used_set,
+            out,
+            levels,
+        )
     unique: list[BreakingChange] = []
     for change in out:
         if change not in unique:

@@ -110,8 +110,9 @@ class WebhookSource:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         server, self._server = self._server, None
         with self._lock:
             for handoff in self._pending.values():
@@ -150,8 +151,9 @@ class WebhookSource:
         except OSError as exc:
             raise ConfigError(f"webhook: cannot listen on {self.config.host}:{self.config.port}: {exc}") from exc
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name=f"webhook-{context.interface}",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name=f"webhook-{context.interface}", daemon=True
+        )
         self._thread.start()
 
     @property
@@ -217,8 +219,9 @@ class WebhookSource:
             raise SecurityError("webhook signature does not match")
         return msg_id
 
-    def _envelope(self, ctx: SourceContext, req: BaseHTTPRequestHandler, event_id: str, batch_id: str,
-                  body: bytes) -> Envelope:
+    def _envelope(
+        self, ctx: SourceContext, req: BaseHTTPRequestHandler, event_id: str, batch_id: str, body: bytes
+    ) -> Envelope:
         meta = {"webhook_id": event_id, "webhook_timestamp": req.headers.get(self.config.timestamp_header, "")}
         try:
             parsed = json.loads(body)
@@ -227,11 +230,17 @@ class WebhookSource:
         except ValueError:
             pass  # not JSON: the decoder will say so; the source only moves bytes
         return Envelope(
-            interface=ctx.interface, batch_id=batch_id, origin=f"webhook:{self.config.path}",
-            identity_rule=IdentityRule.EVENT, identity=event_id, received_at=ctx.clock.now().astimezone(UTC),
-            transaction_id=req.headers.get("x-correlation-id") or event_id, body=body,
+            interface=ctx.interface,
+            batch_id=batch_id,
+            origin=f"webhook:{self.config.path}",
+            identity_rule=IdentityRule.EVENT,
+            identity=event_id,
+            received_at=ctx.clock.now().astimezone(UTC),
+            transaction_id=req.headers.get("x-correlation-id") or event_id,
+            body=body,
             media_type=req.headers.get("Content-Type", "application/json").split(";")[0].strip(),
-            size=len(body), metadata=meta,
+            size=len(body),
+            metadata=meta,
         )
 
     # ------------------------------------------------------------------ Source
@@ -268,4 +277,3 @@ class WebhookSource:
     def fail(self, envelope: Envelope, error: BridgeError) -> None:
         """The event was recorded as failed (dead letter): the sender gets 200 and stops retrying."""
         self._finish(envelope, "failed", detail=str(error))
-

@@ -29,6 +29,7 @@ from bridge.ports.errors import (
 )
 from bridge.ports.outcome import Outcome, OutcomeStatus
 from bridge.ports.protocols import (
+    ChangeNotifier,
     DecodedRecord,
     Decoder,
     Delivery,
@@ -53,6 +54,7 @@ from bridge.ports.protocols import (
 __all__ = [
     "MESSAGE_NAMESPACE",
     "BridgeError",
+    "ChangeNotifier",
     "Clock",
     "ConfigError",
     "ConfigProblem",

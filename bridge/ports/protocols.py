@@ -23,6 +23,7 @@ from bridge.ports.errors import BridgeError, Location
 from bridge.ports.outcome import Outcome
 
 __all__ = [
+    "ChangeNotifier",
     "DecodedRecord",
     "Decoder",
     "Delivery",
@@ -125,6 +126,17 @@ class Source(_Resource, Protocol):
     def acknowledge(self, envelope: Envelope) -> None: ...
 
     def fail(self, envelope: Envelope, error: BridgeError) -> None: ...
+
+
+@runtime_checkable
+class ChangeNotifier(Protocol):
+    """Optional capability of a source that can tell when new input arrived (e.g. watchdog on a folder).
+
+    Contract: ``wait_for_change(timeout)`` blocks at most ``timeout`` seconds and returns True when something
+    changed since the last call. It only *wakes* the poller early; what is ready is still decided by ``poll``.
+    """
+
+    def wait_for_change(self, timeout: float) -> bool: ...
 
 
 # --------------------------------------------------------------------------------------------- decoding

@@ -105,6 +105,7 @@ class TargetWorker:
                     encoded,
                     c.transaction_id,
                     c.dry_run,
+                    xrefs=xrefs,
                 )
             )
         except BridgeError as exc:

@@ -20,7 +20,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from bridge.config.loader import LoadedConfig
-from bridge.ports import BridgeError, Clock, Envelope, Router, SourceContext
+from bridge.ports import BridgeError, ChangeNotifier, Clock, Envelope, Router, SourceContext
 from bridge.runtime.delivery import TargetWorker
 from bridge.runtime.pipeline import Ingestor, IngestStats, Progress
 from bridge.runtime.wiring import InterfaceRuntime, build_interfaces
@@ -255,6 +255,13 @@ class Runner:
         scheduler.add_job(self._housekeeping, "interval", seconds=5, id="housekeeping", max_instances=1, coalesce=True)
         scheduler.start()
         threads = []
+        for name, rt in self.interfaces.items():
+            if isinstance(rt.source, ChangeNotifier):
+                th = threading.Thread(
+                    target=self._wake_loop, args=(name, rt.source, stop), daemon=True, name=f"wake-{name}"
+                )
+                th.start()
+                threads.append(th)
         for worker in self.workers.values():
             for i in range(worker.path.limits.concurrency):
                 th = threading.Thread(
@@ -273,6 +280,12 @@ class Runner:
             self.clock.wake()
             for th in threads:
                 th.join(timeout=30)
+
+    def _wake_loop(self, name: str, source: ChangeNotifier, stop: threading.Event) -> None:
+        """Poll as soon as a source reports new input, instead of waiting for the next scheduled poll."""
+        while not stop.is_set():
+            if source.wait_for_change(1.0) and not stop.is_set():
+                self._safe_poll(name)
 
     def _safe_poll(self, name: str) -> None:
         try:

@@ -36,9 +36,14 @@ def create_app(state: SimState | None = None, sender: WebhookSender | None = Non
 
     async def guarded(request: Request, handler: Any) -> Response:
         """Log, inject faults, check auth, run the handler: the path every /v1 request takes."""
-        entry = LoggedRequest(request.method, request.url.path, request.url.query, time.monotonic(),
-                              idempotency_key=request.headers.get("idempotency-key"),
-                              correlation_id=request.headers.get("x-correlation-id"))
+        entry = LoggedRequest(
+            request.method,
+            request.url.path,
+            request.url.query,
+            time.monotonic(),
+            idempotency_key=request.headers.get("idempotency-key"),
+            correlation_id=request.headers.get("x-correlation-id"),
+        )
         state.log(entry)
         faults = state.take_faults(request.method, request.url.path)
         for rule in faults:
@@ -48,12 +53,18 @@ def create_app(state: SimState | None = None, sender: WebhookSender | None = Non
             if rule.status:
                 headers = {"retry-after": rule.retry_after} if rule.retry_after else {}
                 entry.status = rule.status
-                return JSONResponse({"error": {"code": "injected", "message": f"injected {rule.status}"}},
-                                    status_code=rule.status, headers=headers)
+                return JSONResponse(
+                    {"error": {"code": "injected", "message": f"injected {rule.status}"}},
+                    status_code=rule.status,
+                    headers=headers,
+                )
         if not state.authorized(request.headers.get("authorization"), request.headers.get("x-api-key")):
             entry.status = 401
-            return JSONResponse({"error": {"code": "unauthorized", "message": "missing or expired credentials"}},
-                                status_code=401, headers={"www-authenticate": "Bearer"})
+            return JSONResponse(
+                {"error": {"code": "unauthorized", "message": "missing or expired credentials"}},
+                status_code=401,
+                headers={"www-authenticate": "Bearer"},
+            )
         try:
             response: Response = await handler(request)
         except SimError as exc:
@@ -103,9 +114,14 @@ def create_app(state: SimState | None = None, sender: WebhookSender | None = Non
                 key = item.get("idempotency_key")
                 found = spec.violations(op, item.get("body"))
                 if found:
-                    results.append({"index": index, "idempotency_key": key, "status": 422,
-                                    "body": {"error": {"code": "invalid", "field": found[0][0],
-                                                       "message": found[0][1]}}})
+                    results.append(
+                        {
+                            "index": index,
+                            "idempotency_key": key,
+                            "status": 422,
+                            "body": {"error": {"code": "invalid", "field": found[0][0], "message": found[0][1]}},
+                        }
+                    )
                     continue
                 try:
                     status, result, _ = state.create(resource, item["body"], key)
@@ -122,8 +138,9 @@ def create_app(state: SimState | None = None, sender: WebhookSender | None = Non
                 body = json.loads(await req.body())
             except ValueError as exc:
                 raise SimError(400, "bad_json", f"body is not JSON: {exc}") from exc
-            status, entry, replayed = state.ingest(req.path_params["collection"], req.path_params["key"], body,
-                                                   req.headers.get("idempotency-key"))
+            status, entry, replayed = state.ingest(
+                req.path_params["collection"], req.path_params["key"], body, req.headers.get("idempotency-key")
+            )
             headers = {"idempotent-replayed": "true"} if replayed else {}
             return JSONResponse(entry, status_code=status, headers=headers)
 
@@ -223,8 +240,9 @@ def create_app(state: SimState | None = None, sender: WebhookSender | None = Non
                 sender.subscribe(body["url"], body["secret"], tuple(body.get("types", ())))
             return JSONResponse([a.__dict__ for a in sender.attempts])
         elif action == "resend":
-            sender.resend(body["event_id"], tamper=bool(body.get("tamper")),
-                          timestamp_offset=int(body.get("timestamp_offset", 0)))
+            sender.resend(
+                body["event_id"], tamper=bool(body.get("tamper")), timestamp_offset=int(body.get("timestamp_offset", 0))
+            )
         elif action == "touch":
             return JSONResponse(state.touch(body["resource"], body["key"], **body.get("changes", {})))
         elif action == "requests":
@@ -233,8 +251,14 @@ def create_app(state: SimState | None = None, sender: WebhookSender | None = Non
             return JSONResponse({"error": "unknown admin action"}, status_code=404)
         with state.lock:
             counts = {r: len(t) for r, t in state.records.items()}
-            return JSONResponse({"counts": counts, "creates": state.creates, "tokens_issued": state.tokens_issued,
-                                 "events_received": state.events_received})
+            return JSONResponse(
+                {
+                    "counts": counts,
+                    "creates": state.creates,
+                    "tokens_issued": state.tokens_issued,
+                    "events_received": state.events_received,
+                }
+            )
 
     @asynccontextmanager
     async def lifespan(app: Starlette):  # type: ignore[no-untyped-def]
@@ -260,4 +284,3 @@ def create_app(state: SimState | None = None, sender: WebhookSender | None = Non
     app.state.sim = state
     app.state.sender = sender
     return app
-

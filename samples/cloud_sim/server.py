@@ -37,8 +37,15 @@ class SimServer:
         return f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> Self:
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False,
-                                lifespan="on", timeout_keep_alive=30)
+        config = uvicorn.Config(
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            timeout_keep_alive=30,
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name=f"cloud-sim-{self.port}", daemon=True)
         self._thread.start()
@@ -49,8 +56,9 @@ class SimServer:
             time.sleep(0.02)
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:

@@ -23,8 +23,13 @@ RESOURCES = {
     "payments": "pay",
     "subscriptions": "sub",
 }
-SINGULAR = {"customers": "customer", "invoices": "invoice", "orders": "order", "payments": "payment",
-            "subscriptions": "subscription"}
+SINGULAR = {
+    "customers": "customer",
+    "invoices": "invoice",
+    "orders": "order",
+    "payments": "payment",
+    "subscriptions": "subscription",
+}
 CENT = Decimal("0.01")
 
 
@@ -211,8 +216,11 @@ class SimState:
                 first_fp, status, first = self.idempotency[scoped]
                 if self.config.idempotency_mode == "conflict" or first_fp != fingerprint:
                     code = "idempotency_key_reused"
-                    return 409, {"error": {"code": code, "message": "Idempotency-Key already used"},
-                                 "id": first.get("id")}, True
+                    return (
+                        409,
+                        {"error": {"code": code, "message": "Idempotency-Key already used"}, "id": first.get("id")},
+                        True,
+                    )
                 return status, first, True
             record = self._build(resource, body)
             self.records[resource][record["id"]] = record
@@ -231,8 +239,13 @@ class SimState:
                 _, status, first = self.idempotency[scoped]
                 return status, first, True
             self._seq += 1
-            entry = {"id": f"ing_{self._seq:06d}", "collection": collection, "key": key, "body": body,
-                     "received_at": self._stamp()}
+            entry = {
+                "id": f"ing_{self._seq:06d}",
+                "collection": collection,
+                "key": key,
+                "body": body,
+                "received_at": self._stamp(),
+            }
             self.ingested.setdefault(f"{collection}/{key}", []).append(entry)
             self.creates += 1
             if scoped:
@@ -247,12 +260,16 @@ class SimState:
 
     def _build(self, resource: str, body: dict[str, Any]) -> dict[str, Any]:
         if self.find(resource, body["external_id"]) is not None:
-            raise SimError(409, "already_exists", f"{SINGULAR[resource]} {body['external_id']!r} exists",
-                           "external_id")
+            raise SimError(409, "already_exists", f"{SINGULAR[resource]} {body['external_id']!r} exists", "external_id")
         self._seq += 1
         stamp = self._stamp()
-        record: dict[str, Any] = {"id": f"{RESOURCES[resource]}_{self._seq:06d}", **body, "version": 1,
-                                  "created_at": stamp, "updated_at": stamp}
+        record: dict[str, Any] = {
+            "id": f"{RESOURCES[resource]}_{self._seq:06d}",
+            **body,
+            "version": 1,
+            "created_at": stamp,
+            "updated_at": stamp,
+        }
         if resource == "invoices":
             record["customer"] = self._reference("customers", body["customer"], "customer")["id"]
             record.setdefault("kind", "invoice")
@@ -270,8 +287,11 @@ class SimState:
             record["invoice"] = invoice["id"]
             if "total" in invoice:
                 paid = Decimal(invoice["amount_paid"]) + Decimal(body["amount"])
-                self._update(invoice, amount_paid=_money(paid),
-                             status="paid" if paid >= Decimal(invoice["total"]) else "partially_paid")
+                self._update(
+                    invoice,
+                    amount_paid=_money(paid),
+                    status="paid" if paid >= Decimal(invoice["total"]) else "partially_paid",
+                )
         elif resource == "subscriptions":
             record["customer"] = self._reference("customers", body["customer"], "customer")["id"]
             qty = Decimal(body.get("quantity", 1))

@@ -58,8 +58,7 @@ class WebhookSender:
     subscribers: list[Subscriber] = field(default_factory=list)
     attempts: list[Attempt] = field(default_factory=list)
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
-    _queue: queue.Queue[tuple[Subscriber, str, bytes, int, bool, int, int] | None] = field(
-        default_factory=queue.Queue)
+    _queue: queue.Queue[tuple[Subscriber, str, bytes, int, bool, int, int] | None] = field(default_factory=queue.Queue)
     _generation: int = 0
     _thread: threading.Thread | None = None
     _seq: int = 0
@@ -89,8 +88,12 @@ class WebhookSender:
     def publish(self, event_type: str, obj: dict[str, Any]) -> None:
         with self._lock:
             self._seq += 1
-            event = {"id": f"evt_{self._seq:06d}", "type": event_type, "created": int(self.now()),
-                     "data": {"object": obj}}
+            event = {
+                "id": f"evt_{self._seq:06d}",
+                "type": event_type,
+                "created": int(self.now()),
+                "data": {"object": obj},
+            }
             self.events[event["id"]] = event
             targets = [s for s in self.subscribers if not s.types or event_type in s.types]
         body = json.dumps(event).encode()
@@ -116,8 +119,12 @@ class WebhookSender:
                     continue
                 timestamp = int(self.now()) + offset
                 signature = sign(sub.secret, event_id, timestamp, body + (b" " if tamper else b""))
-                headers = {"content-type": "application/json", "webhook-id": event_id,
-                           "webhook-timestamp": str(timestamp), "webhook-signature": signature}
+                headers = {
+                    "content-type": "application/json",
+                    "webhook-id": event_id,
+                    "webhook-timestamp": str(timestamp),
+                    "webhook-signature": signature,
+                }
                 status: int | None = None
                 error = ""
                 try:

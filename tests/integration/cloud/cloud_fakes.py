@@ -50,8 +50,9 @@ class SqliteLedger:
         self._db.execute("create table if not exists records (message_key primary key, body)")
 
     def batch_state(self, interface: str, batch_id: str) -> str | None:
-        row = self._db.execute("select state from batches where interface=? and batch_id=?",
-                               (interface, batch_id)).fetchone()
+        row = self._db.execute(
+            "select state from batches where interface=? and batch_id=?", (interface, batch_id)
+        ).fetchone()
         return row[0] if row else None
 
     def mark_batch(self, interface: str, batch_id: str, state: str, *, origin: str = "", detail: str = "") -> None:

@@ -28,9 +28,16 @@ EVENT_TYPE = "com.example.invoice.created"
 
 def delivery(key: str, *, mid: uuid.UUID | None = None, attempt: int = 1) -> Delivery:
     body = json.dumps({"external_id": key, "total": "13.09"}).encode()
-    return Delivery(message_id=mid or uuid.uuid4(), interface="invoices-events", path=PathName.CLOUD,
-                    role=Role.AUTHORITATIVE, business_key=key, attempt=attempt,
-                    payload=Encoded(body, "application/json"), transaction_id="txn-7")
+    return Delivery(
+        message_id=mid or uuid.uuid4(),
+        interface="invoices-events",
+        path=PathName.CLOUD,
+        role=Role.AUTHORITATIVE,
+        business_key=key,
+        attempt=attempt,
+        payload=Encoded(body, "application/json"),
+        transaction_id="txn-7",
+    )
 
 
 class Consumer:
@@ -74,9 +81,13 @@ def exchange(rabbitmq: str) -> Iterator[str]:
 
 
 def amqp_config(url: str, exchange: str, mode: str = "binary") -> CloudEventsSinkConfig:
-    return CloudEventsSinkConfig(type=EVENT_TYPE, source="/esb-bridge/invoices", mode=mode,  # type: ignore[arg-type]
-                                 dataschema="https://schemas.example/invoice/1",
-                                 amqp=AmqpSettings(url=url, exchange=exchange))
+    return CloudEventsSinkConfig(
+        type=EVENT_TYPE,
+        source="/esb-bridge/invoices",
+        mode=mode,  # type: ignore[arg-type]
+        dataschema="https://schemas.example/invoice/1",
+        amqp=AmqpSettings(url=url, exchange=exchange),
+    )
 
 
 def test_amqp_binary_attributes(rabbitmq: str, exchange: str) -> None:
@@ -87,7 +98,7 @@ def test_amqp_binary_attributes(rabbitmq: str, exchange: str) -> None:
     try:
         with AmqpEventSink(amqp_config(rabbitmq, exchange), clock=clock) as sink:
             outcome = sink.deliver(d)
-        (props, body), = consumer.drain(1)
+        ((props, body),) = consumer.drain(1)
     finally:
         consumer.close()
     assert outcome.status is OutcomeStatus.DELIVERED and outcome.target_id == str(d.message_id)
@@ -110,7 +121,7 @@ def test_amqp_structured_mode(rabbitmq: str, exchange: str) -> None:
     try:
         with AmqpEventSink(amqp_config(rabbitmq, exchange, "structured"), clock=SimulatedClock()) as sink:
             assert sink.deliver(d).status is OutcomeStatus.DELIVERED
-        (props, body), = consumer.drain(1)
+        ((props, body),) = consumer.drain(1)
     finally:
         consumer.close()
     event = json.loads(body)
@@ -169,8 +180,12 @@ def test_broker_unreachable_is_retryable() -> None:
 @pytest.mark.parametrize("mode", ["binary", "structured"])
 def test_http_content_modes(sim: SimServer, mode: str) -> None:
     """HTTP binary mode sends ce-* headers; structured mode one JSON document; both carry the same attributes."""
-    cfg = CloudEventsSinkConfig(type=EVENT_TYPE, source="/esb-bridge/invoices", mode=mode,  # type: ignore[arg-type]
-                                http=HttpSettings(url=sim.url + "/v1/events"))
+    cfg = CloudEventsSinkConfig(
+        type=EVENT_TYPE,
+        source="/esb-bridge/invoices",
+        mode=mode,  # type: ignore[arg-type]
+        http=HttpSettings(url=sim.url + "/v1/events"),
+    )
     d = delivery("INV-9")
     with HttpEventSink(cfg, clock=SimulatedClock()) as sink:
         outcome = sink.deliver(d)

@@ -56,8 +56,9 @@ def drain(source: RestPollSource, *, ack: bool = True) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("style", ["cursor", "page", "offset", "link"])
-def test_every_pagination_style_reads_everything_in_order(sim: SimServer, poller: Any, ledger: MemoryLedger,
-                                                          style: str) -> None:
+def test_every_pagination_style_reads_everything_in_order(
+    sim: SimServer, poller: Any, ledger: MemoryLedger, style: str
+) -> None:
     """Each pagination style yields every changed record once, oldest first, and the cursor ends at the last."""
     keys = seed(sim, 23)
     source = poller(pagination=style, page_size=5)
@@ -108,8 +109,9 @@ def test_oauth2_poll(sim: SimServer, poller: Any) -> None:
     """Polling an API that needs OAuth2 fetches a token once and reuses it across pages."""
     seed(sim, 12)
     sim.state.config.auth_required = True
-    auth = AuthConfig(oauth2=OAuth2Config(token_url=sim.url + "/oauth/token", client_id="bridge",
-                                          client_secret="s3cret"))  # type: ignore[arg-type]
+    auth = AuthConfig(
+        oauth2=OAuth2Config(token_url=sim.url + "/oauth/token", client_id="bridge", client_secret="s3cret")
+    )  # type: ignore[arg-type]
     assert len(drain(poller(auth=auth, page_size=5))) == 12
     assert sim.state.tokens_issued == 1
 

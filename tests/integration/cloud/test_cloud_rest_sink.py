@@ -33,7 +33,10 @@ from samples.cloud_sim import FaultRule, SimServer
 
 def invoice(key: str, customer: str = "C1", **extra: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "external_id": key, "customer": customer, "currency": "EUR", "issue_date": "2026-01-05",
+        "external_id": key,
+        "customer": customer,
+        "currency": "EUR",
+        "issue_date": "2026-01-05",
         "lines": [
             {"line_no": 1, "description": "widget", "quantity": "3", "unit_price": "0.335", "tax_rate": "19"},
             {"line_no": 2, "description": "gadget", "quantity": "1", "unit_price": "9.99", "tax_rate": "19"},
@@ -43,12 +46,23 @@ def invoice(key: str, customer: str = "C1", **extra: Any) -> dict[str, Any]:
     return body
 
 
-def delivery(body: dict[str, Any], *, key: str | None = None, attempt: int = 1, mid: uuid.UUID | None = None,
-             xrefs: dict[str, str] | None = None) -> Delivery:
+def delivery(
+    body: dict[str, Any],
+    *,
+    key: str | None = None,
+    attempt: int = 1,
+    mid: uuid.UUID | None = None,
+    xrefs: dict[str, str] | None = None,
+) -> Delivery:
     return Delivery(
-        message_id=mid or uuid.uuid4(), interface="invoices-to-billing", path=PathName.CLOUD,
-        role=Role.AUTHORITATIVE, business_key=key or str(body.get("external_id")), attempt=attempt,
-        payload=Encoded(json.dumps(body).encode(), "application/json"), transaction_id="txn-42",
+        message_id=mid or uuid.uuid4(),
+        interface="invoices-to-billing",
+        path=PathName.CLOUD,
+        role=Role.AUTHORITATIVE,
+        business_key=key or str(body.get("external_id")),
+        attempt=attempt,
+        payload=Encoded(json.dumps(body).encode(), "application/json"),
+        transaction_id="txn-42",
         xrefs=xrefs or {},
     )
 
@@ -201,8 +215,9 @@ def test_oauth2_token_cached_and_refreshed_once_on_401(sim: SimServer, customer:
     """The token is fetched once, reused, refreshed once after a 401, and again when the Clock passes expiry."""
     sim.state.config.auth_required = True
     clock = SimulatedClock()
-    auth = AuthConfig(oauth2=OAuth2Config(token_url=sim.url + "/oauth/token", client_id="bridge",
-                                          client_secret="s3cret"))  # type: ignore[arg-type]
+    auth = AuthConfig(
+        oauth2=OAuth2Config(token_url=sim.url + "/oauth/token", client_id="bridge", client_secret="s3cret")
+    )  # type: ignore[arg-type]
     with make_sink(sim, auth=auth, clock=clock) as sink:
         for n in range(3):
             assert sink.deliver(delivery(invoice(f"INV-A{n}"))).status is OutcomeStatus.DELIVERED
@@ -220,8 +235,11 @@ def test_oauth2_token_cached_and_refreshed_once_on_401(sim: SimServer, customer:
 def test_oauth2_wrong_secret_is_a_security_rejection(sim: SimServer, customer: str) -> None:
     """Refused client credentials are permanent (SecurityError), and no API call is made."""
     sim.state.config.auth_required = True
-    auth = AuthConfig(oauth2=OAuth2Config(token_url=sim.url + "/oauth/token", client_id="bridge",
-                                          client_secret="wrong", client_auth="basic"))  # type: ignore[arg-type]
+    auth = AuthConfig(
+        oauth2=OAuth2Config(
+            token_url=sim.url + "/oauth/token", client_id="bridge", client_secret="wrong", client_auth="basic"
+        )
+    )  # type: ignore[arg-type]
     with make_sink(sim, auth=auth) as sink:
         outcome = sink.deliver(delivery(invoice("INV-D")))
     assert outcome.status is OutcomeStatus.REJECTED and isinstance(outcome.error, SecurityError)

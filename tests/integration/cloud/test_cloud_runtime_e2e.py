@@ -46,14 +46,15 @@ def run(runner: Runner, clock: SimulatedClock, *, step: float = 0.25, limit: flo
 
 def write_config(tmp_path: Path, sim: SimServer, concurrency: int = 8) -> Path:
     cfg = tmp_path / "bridge.yaml"
-    cfg.write_text(f"""
-store: "sqlite:///{tmp_path / 'ledger.db'}"
+    cfg.write_text(
+        f"""
+store: "sqlite:///{tmp_path / "ledger.db"}"
 spool_dir: spool
 retry: {{initial: 1s, multiplier: 2, jitter: 0, max_attempts: 8, max_delay: 60s}}
 interfaces:
   customers:
     canonical: Customer
-    source: {{kind: folder, path: drop, pattern: "*.jsonl"}}
+    source: {{kind: folder, path: drop, include: ["*.jsonl"], readiness: {{rule: rename}}}}
     decoder: {{kind: jsonl}}
     cloud:
       encoder: {{kind: json}}
@@ -61,7 +62,9 @@ interfaces:
       limits: {{concurrency: {concurrency}}}
       xref: {{entity: customer, system: cloud-crm}}
     cutover: {{mode: cloud_only}}
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return cfg
 
 
@@ -91,8 +94,9 @@ def test_retry_after_backoff_and_per_key_order_through_http(sim: SimServer, tmp_
         run(runner, clock)
         with runner.ledger.engine.connect() as conn:
             attempts = conn.execute(
-                select(t.attempts.c.delivery_id, t.attempts.c.started_at, t.attempts.c.status,
-                       t.attempts.c.retry_after).order_by(t.attempts.c.id)
+                select(
+                    t.attempts.c.delivery_id, t.attempts.c.started_at, t.attempts.c.status, t.attempts.c.retry_after
+                ).order_by(t.attempts.c.id)
             ).all()
             statuses = conn.scalars(select(t.deliveries.c.status)).all()
     assert statuses == ["delivered"] * (KEYS * VERSIONS)

@@ -57,11 +57,16 @@ def webhook(source_context: SourceContext) -> Iterator[WebhookSource]:
         yield source
 
 
-def post(source: WebhookSource, event_id: str, body: bytes, *, stamp: int | None = None,
-         secret: str = SECRET) -> httpx.Response:
+def post(
+    source: WebhookSource, event_id: str, body: bytes, *, stamp: int | None = None, secret: str = SECRET
+) -> httpx.Response:
     ts = int(time.time()) if stamp is None else stamp
-    headers = {"webhook-id": event_id, "webhook-timestamp": str(ts),
-               "webhook-signature": sign(secret, event_id, ts, body), "content-type": "application/json"}
+    headers = {
+        "webhook-id": event_id,
+        "webhook-timestamp": str(ts),
+        "webhook-signature": sign(secret, event_id, ts, body),
+        "content-type": "application/json",
+    }
     return httpx.post(source.url, content=body, headers=headers, timeout=10)
 
 
@@ -126,8 +131,9 @@ def test_retry_while_in_flight_waits_on_the_same_hand_off(webhook: WebhookSource
     ],
     ids=["bad-signature", "old-timestamp", "future-timestamp"],
 )
-def test_refused_requests_emit_nothing(webhook: WebhookSource, mutate: Callable[[], dict[str, object]],
-                                       status: int) -> None:
+def test_refused_requests_emit_nothing(
+    webhook: WebhookSource, mutate: Callable[[], dict[str, object]], status: int
+) -> None:
     """A wrong signature or a timestamp outside the tolerance is refused and never handed on."""
     response = post(webhook, "evt_5", b"{}", **mutate())  # type: ignore[arg-type]
     assert response.status_code == status
@@ -137,8 +143,11 @@ def test_refused_requests_emit_nothing(webhook: WebhookSource, mutate: Callable[
 def test_tampered_body_and_missing_headers_are_refused(webhook: WebhookSource) -> None:
     """The signature covers the body; an unsigned request is refused."""
     ts = int(time.time())
-    headers = {"webhook-id": "evt_6", "webhook-timestamp": str(ts),
-               "webhook-signature": sign(SECRET, "evt_6", ts, b"{}")}
+    headers = {
+        "webhook-id": "evt_6",
+        "webhook-timestamp": str(ts),
+        "webhook-signature": sign(SECRET, "evt_6", ts, b"{}"),
+    }
     assert httpx.post(webhook.url, content=b'{"x":1}', headers=headers).status_code == 401
     assert httpx.post(webhook.url, content=b"{}").status_code == 401
     assert list(webhook.poll()) == []

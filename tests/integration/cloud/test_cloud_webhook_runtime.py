@@ -30,8 +30,9 @@ SECRET = "whsec_cmV2ZXJzZS1kaXJlY3Rpb24="
 @pytest.fixture
 def runner(tmp_path: Path) -> Iterator[Runner]:
     cfg = tmp_path / "bridge.yaml"
-    cfg.write_text(f"""
-store: "sqlite:///{tmp_path / 'ledger.db'}"
+    cfg.write_text(
+        f"""
+store: "sqlite:///{tmp_path / "ledger.db"}"
 spool_dir: spool
 interfaces:
   crm-customers:
@@ -42,9 +43,12 @@ interfaces:
       encoder: {{kind: json}}
       sink: {{kind: file, path: out}}
     cutover: {{mode: legacy_only}}
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     stop = threading.Event()
     with Runner(load_config(cfg), SystemClock()) as r:
+
         def loop() -> None:
             while not stop.is_set():
                 r.poll("crm-customers")
@@ -62,8 +66,12 @@ interfaces:
 
 def post(url: str, event_id: str, body: bytes, secret: str = SECRET) -> httpx.Response:
     ts = int(time.time())
-    headers = {"webhook-id": event_id, "webhook-timestamp": str(ts),
-               "webhook-signature": sign(secret, event_id, ts, body), "content-type": "application/x-ndjson"}
+    headers = {
+        "webhook-id": event_id,
+        "webhook-timestamp": str(ts),
+        "webhook-signature": sign(secret, event_id, ts, body),
+        "content-type": "application/x-ndjson",
+    }
     return httpx.post(url, content=body, headers=headers, timeout=15)
 
 

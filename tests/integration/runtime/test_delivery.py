@@ -140,3 +140,23 @@ interfaces:
     assert f"{cfg}:9: interfaces.customers.legacy.sink.colour" in out
     assert f"{cfg}:14: interfaces.invoices.decoder.kind" in out
     assert "3 problems" in out
+
+
+def test_drain_sleeps_until_a_blocked_keys_head_is_due(
+    tmp_path: Path, make_config: Callable[..., Path], scripted: dict[str, Any], clock: SimulatedClock
+) -> None:
+    """Two versions of one key behind a failing first attempt: drain sleeps on the Clock, then delivers in order."""
+    import json
+
+    scripted["legacy"] = {"steps": ["fail"], "then": "ok"}
+    cfg = make_config("{kind: scripted, name: legacy}")
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    row = {"customer_number": "C-1", "name": "First", "currency": "EUR"}
+    (drop / "x.tmp").write_text(json.dumps(row) + "\n" + json.dumps({**row, "name": "Second"}) + "\n")
+    (drop / "x.tmp").rename(drop / "x.jsonl")
+    with Runner(load_config(cfg), clock) as runner:
+        summary = runner.run_once(max_wait=60)
+    names = [json.loads(c.payload.body)["name"] for c in ScriptedSink.CALLS["legacy"]]
+    assert names == ["First", "First", "Second"]
+    assert summary.drain.open_left == 0 and summary.drain.rounds < 10

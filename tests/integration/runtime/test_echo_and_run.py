@@ -85,3 +85,29 @@ def test_continuous_run_delivers_new_drops_and_stops_on_sigterm(
             proc.kill()
             proc.wait(30)
         log.close()
+
+
+def test_watchdog_wakes_the_poller_long_before_the_schedule(tmp_path: Path, make_config: Callable[..., Path]) -> None:
+    """With polls scheduled hourly, a file dropped into a watched folder is still delivered within seconds."""
+    cfg = make_config("{kind: file, path: out}")
+    cfg.write_text(cfg.read_text().replace("    decoder: {kind: jsonl}", "    decoder: {kind: jsonl}\n    schedule: {every: 1h}"))
+    (tmp_path / "drop").mkdir()
+    log = (tmp_path / "run.log").open("wb")
+    proc = subprocess.Popen([sys.executable, "-m", "bridge", "--config", str(cfg), "run"], stdout=log, stderr=log,
+                            env=os.environ.copy())
+    try:
+        time.sleep(3)  # the start-up poll has run and found nothing
+        write_customers(tmp_path / "drop" / "woken.jsonl", 2)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(list((tmp_path / "out").glob("*.json"))) < 2:
+            time.sleep(0.2)
+        assert len(list((tmp_path / "out").glob("*.json"))) == 2, (tmp_path / "run.log").read_text()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(30)
+        log.close()

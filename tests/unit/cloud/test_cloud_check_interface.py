@@ -15,18 +15,21 @@ SPEC = Path(__file__).resolve().parents[3] / "samples" / "cloud_sim" / "openapi.
 
 def write(tmp_path: Path, operation: str) -> tuple[Path, Path]:
     cfg = tmp_path / "bridge.yaml"
-    cfg.write_text(f"""
-store: "sqlite:///{tmp_path / 'ledger.db'}"
+    cfg.write_text(
+        f"""
+store: "sqlite:///{tmp_path / "ledger.db"}"
 interfaces:
   customers:
     canonical: Customer
-    source: {{kind: folder, path: drop, pattern: "*.jsonl"}}
+    source: {{kind: folder, path: drop, include: ["*.jsonl"], readiness: {{rule: rename}}}}
     decoder: {{kind: jsonl}}
     cloud:
       encoder: {{kind: json}}
       sink: {{kind: rest, url: "http://127.0.0.1:9/v1/customers", openapi: "{SPEC}", operation: {operation}}}
     cutover: {{mode: cloud_only}}
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     rng = random.Random(3)
     sample = tmp_path / "sample.jsonl"
     sample.write_text("\n".join(json.dumps(customer(rng, n)) for n in (1, 2)) + "\n", encoding="utf-8")
@@ -34,8 +37,12 @@ interfaces:
 
 
 def run(cfg: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bridge", "--config", str(cfg), "cloud", "check", *args],
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "bridge", "--config", str(cfg), "cloud", "check", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_mapping_that_breaks_the_contract_is_reported_per_record(tmp_path: Path) -> None:

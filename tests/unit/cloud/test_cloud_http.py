@@ -122,12 +122,19 @@ def test_cloud_event_attributes_and_structured_body() -> None:
     """Attributes come from the delivery, config and Clock; structured mode embeds JSON data or base64."""
     mid = uuid.uuid4()
     d = Delivery(mid, "i", PathName.CLOUD, Role.SHADOW, "K-1", 1, Encoded(b'{"a": 1}', "application/json"), "t-1")
-    cfg = CloudEventsSinkConfig(type="com.x.created", source="/x", dataschema="urn:s",
-                                http={"url": "http://x"})  # type: ignore[arg-type]
+    cfg = CloudEventsSinkConfig(type="com.x.created", source="/x", dataschema="urn:s", http={"url": "http://x"})  # type: ignore[arg-type]
     attrs = cloud_event(d, cfg, SimulatedClock())
-    assert attrs == {"specversion": "1.0", "id": str(mid), "source": "/x", "type": "com.x.created",
-                     "subject": "K-1", "time": "2026-01-05T08:00:00Z", "datacontenttype": "application/json",
-                     "correlationid": "t-1", "dataschema": "urn:s"}
+    assert attrs == {
+        "specversion": "1.0",
+        "id": str(mid),
+        "source": "/x",
+        "type": "com.x.created",
+        "subject": "K-1",
+        "time": "2026-01-05T08:00:00Z",
+        "datacontenttype": "application/json",
+        "correlationid": "t-1",
+        "dataschema": "urn:s",
+    }
     assert json.loads(structured_body(attrs, b'{"a": 1}'))["data"] == {"a": 1}
     binary = json.loads(structured_body({**attrs, "datacontenttype": "application/xml"}, b"<a/>"))
     assert base64.b64decode(binary["data_base64"]) == b"<a/>"

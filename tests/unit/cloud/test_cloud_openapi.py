@@ -18,7 +18,11 @@ from bridge.ports import ConfigError, ContractViolation
 
 SPEC = Path(__file__).resolve().parents[3] / "samples" / "cloud_sim" / "openapi.yaml"
 GOOD = {
-    "external_id": "INV-1", "customer": "C1", "currency": "EUR", "issue_date": "2026-01-05", "kind": "invoice",
+    "external_id": "INV-1",
+    "customer": "C1",
+    "currency": "EUR",
+    "issue_date": "2026-01-05",
+    "kind": "invoice",
     "lines": [{"line_no": 1, "description": "w", "quantity": "1", "unit_price": "2.50", "tax_rate": "19"}],
 }
 
@@ -62,9 +66,19 @@ def test_valid_body_passes_and_violations_name_fields(spec: OpenApiSpec) -> None
 
 def test_openapi_30_nullable(tmp_path: Path) -> None:
     """An OpenAPI 3.0 ``nullable`` property accepts null."""
-    doc = {"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {"/x": {"post": {"requestBody": {
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/X"}}}}, "responses": {}}}},
-        "components": {"schemas": {"X": {"type": "object", "properties": {"n": {"type": "string", "nullable": True}}}}}}
+    doc = {
+        "openapi": "3.0.3",
+        "info": {"title": "t", "version": "1"},
+        "paths": {
+            "/x": {
+                "post": {
+                    "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/X"}}}},
+                    "responses": {},
+                }
+            }
+        },
+        "components": {"schemas": {"X": {"type": "object", "properties": {"n": {"type": "string", "nullable": True}}}}},
+    }
     spec = OpenApiSpec(doc)
     op = spec.operation("post", "/x")
     assert spec.violations(op, {"n": None}) == []
@@ -73,8 +87,18 @@ def test_openapi_30_nullable(tmp_path: Path) -> None:
 
 def test_leaf_paths() -> None:
     """Sample bodies give their leaf paths, with * for arrays."""
-    assert leaf_paths(GOOD) == ["external_id", "customer", "currency", "issue_date", "kind", "lines.*.line_no",
-                                "lines.*.description", "lines.*.quantity", "lines.*.unit_price", "lines.*.tax_rate"]
+    assert leaf_paths(GOOD) == [
+        "external_id",
+        "customer",
+        "currency",
+        "issue_date",
+        "kind",
+        "lines.*.line_no",
+        "lines.*.description",
+        "lines.*.quantity",
+        "lines.*.unit_price",
+        "lines.*.tax_rate",
+    ]
 
 
 def test_diff_reports_breaking_changes_for_used_fields(spec: OpenApiSpec, tmp_path: Path) -> None:
@@ -119,11 +143,27 @@ def test_cli_check_and_diff_spec(tmp_path: Path) -> None:
     assert res.exit_code == 1 and json.loads(res.output)["results"][str(bad)][0]["field"] == "currency"
 
     new = edited(tmp_path, lambda s: s["InvoiceLine"]["properties"].pop("tax_rate"))
-    diff = runner.invoke(cloud, ["diff-spec", str(SPEC), str(new), "--operation", "createInvoice",
-                                 "--sample", str(good), "--interface", "invoices-to-billing", "--json"])
+    diff = runner.invoke(
+        cloud,
+        [
+            "diff-spec",
+            str(SPEC),
+            str(new),
+            "--operation",
+            "createInvoice",
+            "--sample",
+            str(good),
+            "--interface",
+            "invoices-to-billing",
+            "--json",
+        ],
+    )
     assert diff.exit_code == 1
-    assert json.loads(diff.output)["breaking"] == [{"kind": "removed", "field": "lines.*.tax_rate",
-                                                    "detail": "property removed"}]
-    clean = runner.invoke(cloud, ["diff-spec", str(SPEC), str(new), "--operation", "createInvoice",
-                                  "--fields", "customer,lines.*.quantity"])
+    assert json.loads(diff.output)["breaking"] == [
+        {"kind": "removed", "field": "lines.*.tax_rate", "detail": "property removed"}
+    ]
+    clean = runner.invoke(
+        cloud,
+        ["diff-spec", str(SPEC), str(new), "--operation", "createInvoice", "--fields", "customer,lines.*.quantity"],
+    )
     assert clean.exit_code == 0 and "0 breaking" in clean.output

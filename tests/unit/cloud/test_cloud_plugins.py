@@ -11,17 +11,38 @@ from bridge.plugins import PluginContext, PluginRole, registry
 from bridge.ports import ConfigError
 
 CASES = [
-    (PluginRole.SINK, {"kind": "rest", "url": "http://127.0.0.1:9/v1/x/{business_key}",
-                       "auth": {"oauth2": {"token_url": "http://127.0.0.1:9/t", "client_id": "a",
-                                           "client_secret": "b"}}}, RestSink),
-    (PluginRole.READBACK, {"kind": "rest", "url": "http://127.0.0.1:9/v1/x",
-                           "readback": {"url": "http://127.0.0.1:9/v1/x/{business_key}"}}, RestSink),
+    (
+        PluginRole.SINK,
+        {
+            "kind": "rest",
+            "url": "http://127.0.0.1:9/v1/x/{business_key}",
+            "auth": {"oauth2": {"token_url": "http://127.0.0.1:9/t", "client_id": "a", "client_secret": "b"}},
+        },
+        RestSink,
+    ),
+    (
+        PluginRole.READBACK,
+        {
+            "kind": "rest",
+            "url": "http://127.0.0.1:9/v1/x",
+            "readback": {"url": "http://127.0.0.1:9/v1/x/{business_key}"},
+        },
+        RestSink,
+    ),
     (PluginRole.SINK, {"kind": "cloudevents", "type": "t", "source": "/s", "amqp": {"exchange": "x"}}, AmqpEventSink),
-    (PluginRole.SINK, {"kind": "cloudevents", "type": "t", "source": "/s", "mode": "structured",
-                       "http": {"url": "http://127.0.0.1:9/e"}}, HttpEventSink),
+    (
+        PluginRole.SINK,
+        {
+            "kind": "cloudevents",
+            "type": "t",
+            "source": "/s",
+            "mode": "structured",
+            "http": {"url": "http://127.0.0.1:9/e"},
+        },
+        HttpEventSink,
+    ),
     (PluginRole.SOURCE, {"kind": "webhook", "secret": "s", "port": 0}, WebhookSource),
-    (PluginRole.SOURCE, {"kind": "rest_poll", "url": "http://127.0.0.1:9/v1/x", "pagination": "link"},
-     RestPollSource),
+    (PluginRole.SOURCE, {"kind": "rest_poll", "url": "http://127.0.0.1:9/v1/x", "pagination": "link"}, RestPollSource),
 ]
 
 

@@ -143,3 +143,27 @@ def test_lease_of_a_dead_local_process_is_taken_over_at_once(store_url: str, clo
     assert Ledger(engine, clock, node="elsewhere:1").acquire_lease("poll:x", timedelta(minutes=5)) is False
     assert Ledger(engine, clock).acquire_lease("poll:x", timedelta(minutes=5))
     engine.dispose()
+
+
+def test_next_due_ignores_deliveries_blocked_behind_their_key(ledger: Ledger, clock: SimulatedClock) -> None:
+    """A due delivery queued behind a backing-off one of the same key is not 'due': the head's time is."""
+    batch = ledger.open_batch("i", "b1", "o")
+    ledger.record_chunk("i", batch, [_msg(1, "A"), _msg(2, "A")], [])
+    ledger.release_batch("i", batch)
+    [head] = ledger.claim("t1", 10, timedelta(minutes=1))
+    now = clock.now()
+    later = now + timedelta(seconds=30)
+    ledger.finish(
+        [
+            AttemptResult(
+                delivery=head,
+                number=1,
+                started_at=now,
+                finished_at=now,
+                outcome="failed",
+                next_status="pending",
+                next_attempt_at=later,
+            )
+        ]
+    )
+    assert ledger.next_due(["t1"]) == later

@@ -1,0 +1,269 @@
+"""The ledger's poll side: batch states, cursors, chunked recording of messages, release and cancel."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Connection
+
+from bridge.store import schema as t
+from bridge.store._core import LedgerCore
+from bridge.store.records import (
+    OPEN_DELIVERY,
+    BatchState,
+    DeliveryStatus,
+    MessageState,
+    NewDeadLetter,
+    NewMessage,
+)
+
+__all__ = ["BatchLedger"]
+
+
+class BatchLedger(LedgerCore):
+    # ------------------------------------------------------------------ SourceLedger
+
+    def batch_state(self, interface: str, batch_id: str) -> str | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(t.batches.c.state).where(t.batches.c.interface == interface, t.batches.c.batch_id == batch_id)
+            ).first()
+        return None if row is None else str(row[0])
+
+    def mark_batch(self, interface: str, batch_id: str, state: str, *, origin: str = "", detail: str = "") -> None:
+        with self.engine.begin() as conn:
+            self._upsert_batch(conn, interface, batch_id, state, origin, detail)
+
+    def open_batch(self, interface: str, batch_id: str, origin: str) -> int:
+        """The batch row id for ``batch_id`` (created if new), set to ``claimed`` unless already finished."""
+        with self.engine.begin() as conn:
+            return self._upsert_batch(conn, interface, batch_id, BatchState.CLAIMED.value, origin, "", keep_final=True)
+
+    def _upsert_batch(
+        self,
+        conn: Connection,
+        interface: str,
+        batch_id: str,
+        state: str,
+        origin: str,
+        detail: str,
+        keep_final: bool = False,
+    ) -> int:
+        now = self._now()
+        b = t.batches
+        row = conn.execute(
+            select(b.c.id, b.c.state).where(b.c.interface == interface, b.c.batch_id == batch_id)
+        ).first()
+        if row is None:
+            ins = (
+                self._insert(b)
+                .values(
+                    interface=interface,
+                    batch_id=batch_id,
+                    origin=origin,
+                    state=state,
+                    detail=detail,
+                    records=0,
+                    failures=0,
+                    created_at=now,
+                    updated_at=now,
+                )
+                .on_conflict_do_nothing()
+            )
+            conn.execute(ins)
+            row = conn.execute(
+                select(b.c.id, b.c.state).where(b.c.interface == interface, b.c.batch_id == batch_id)
+            ).one()
+            return int(row[0])
+        if keep_final and row[1] in (BatchState.ACKNOWLEDGED.value, BatchState.FAILED.value):
+            return int(row[0])
+        values: dict[str, Any] = {"state": state, "updated_at": now}
+        if detail:
+            values["detail"] = detail
+        if origin:
+            values["origin"] = origin
+        conn.execute(update(b).where(b.c.id == row[0]).values(**values))
+        return int(row[0])
+
+    def get_cursor(self, interface: str, key: str) -> str | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(t.poll_state.c.value).where(t.poll_state.c.interface == interface, t.poll_state.c.key == key)
+            ).first()
+        return None if row is None else str(row[0])
+
+    def set_cursor(self, interface: str, key: str, value: str) -> None:
+        ins = self._insert(t.poll_state).values(interface=interface, key=key, value=value, updated_at=self._now())
+        ins = ins.on_conflict_do_update(
+            index_elements=["interface", "key"],
+            set_={"value": ins.excluded.value, "updated_at": ins.excluded.updated_at},
+        )
+        with self.engine.begin() as conn:
+            conn.execute(ins)
+
+    # ------------------------------------------------------------------ poll side
+
+    def record_chunk(
+        self, interface: str, batch: int | None, messages: Sequence[NewMessage], dead: Sequence[NewDeadLetter]
+    ) -> int:
+        """Write one chunk in ONE transaction; returns how many messages were new. Re-recording is a no-op."""
+        now = self._now()
+        new = 0
+        with self.engine.begin() as conn:
+            if messages:
+                ids = [m.id for m in messages]
+                existing = set(conn.scalars(select(t.messages.c.id).where(t.messages.c.id.in_(ids))))
+                new = len(ids) - len(existing)
+                ins = self._insert(t.messages)
+                # A held message re-read under a new batch row moves to it, so that batch's release frees it.
+                ins = ins.on_conflict_do_update(
+                    index_elements=["id"],
+                    set_={"batch": ins.excluded.batch},
+                    where=t.messages.c.state == MessageState.HELD.value,
+                )
+                conn.execute(
+                    ins,
+                    [
+                        {
+                            "id": m.id,
+                            "interface": interface,
+                            "batch": batch,
+                            "ordinal": m.ordinal,
+                            "identity": m.identity,
+                            "canonical": m.canonical,
+                            "business_key": m.business_key,
+                            "version": m.version,
+                            "content_hash": m.content_hash,
+                            "payload": m.payload,
+                            "location": m.location,
+                            "state": MessageState.SUPPRESSED.value if m.suppressed else MessageState.HELD.value,
+                            "mode": m.mode,
+                            "flag_version": m.flag_version,
+                            "rollout": m.rollout,
+                            "transaction_id": m.transaction_id,
+                            "created_at": now,
+                        }
+                        for m in messages
+                    ],
+                )
+                rows = [
+                    {
+                        "message_id": m.id,
+                        "interface": interface,
+                        "path": r.path,
+                        "role": r.role,
+                        "dry_run": r.dry_run,
+                        "target": r.target,
+                        "business_key": m.business_key,
+                        "status": DeliveryStatus.HELD.value,
+                        "attempts": 0,
+                        "next_attempt_at": now,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for m in messages
+                    if m.id not in existing and not m.suppressed
+                    for r in m.routes
+                ]
+                if rows:
+                    conn.execute(self._insert(t.deliveries).on_conflict_do_nothing(), rows)
+            if dead:
+                self._insert_dead(conn, interface, batch, dead, now)
+            if batch is not None:
+                conn.execute(
+                    update(t.batches)
+                    .where(t.batches.c.id == batch)
+                    .values(
+                        records=t.batches.c.records + len(messages),
+                        failures=t.batches.c.failures + len(dead),
+                        updated_at=now,
+                    )
+                )
+        return new
+
+    def _insert_dead(
+        self, conn: Connection, interface: str, batch: int | None, dead: Sequence[NewDeadLetter], now: datetime
+    ) -> None:
+        conn.execute(
+            self._insert(t.dead_letters).on_conflict_do_nothing(),
+            [
+                {
+                    "interface": interface,
+                    "kind": d.kind,
+                    "message_id": d.message_id,
+                    "delivery_id": 0,
+                    "batch": batch,
+                    "error": d.error,
+                    "location": d.location,
+                    "fragment": d.fragment,
+                    "status": "open",
+                    "created_at": now,
+                }
+                for d in dead
+            ],
+        )
+
+    def release_batch(self, interface: str, batch: int) -> int:
+        """The batch is fully decoded: its held deliveries become pending; returns how many."""
+        now = self._now()
+        with self.engine.begin() as conn:
+            ids = select(t.messages.c.id).where(t.messages.c.batch == batch).scalar_subquery()
+            res = conn.execute(
+                update(t.deliveries)
+                .where(t.deliveries.c.status == DeliveryStatus.HELD.value, t.deliveries.c.message_id.in_(ids))
+                .values(status=DeliveryStatus.PENDING.value, next_attempt_at=now, updated_at=now)
+            )
+            conn.execute(
+                update(t.messages)
+                .where(t.messages.c.batch == batch, t.messages.c.state == MessageState.HELD.value)
+                .values(state=MessageState.ACCEPTED.value)
+            )
+            conn.execute(
+                update(t.batches).where(t.batches.c.id == batch).values(state=BatchState.DECODED.value, updated_at=now)
+            )
+            return int(res.rowcount or 0)
+
+    def cancel_batch(self, batch: int, detail: str) -> None:
+        """A batch-level error: nothing of it is delivered; its held messages are cancelled."""
+        now = self._now()
+        with self.engine.begin() as conn:
+            ids = select(t.messages.c.id).where(t.messages.c.batch == batch).scalar_subquery()
+            conn.execute(
+                update(t.deliveries)
+                .where(t.deliveries.c.status == DeliveryStatus.HELD.value, t.deliveries.c.message_id.in_(ids))
+                .values(status=DeliveryStatus.CANCELLED.value, updated_at=now)
+            )
+            conn.execute(
+                update(t.messages)
+                .where(t.messages.c.batch == batch, t.messages.c.state == MessageState.HELD.value)
+                .values(state=MessageState.CANCELLED.value)
+            )
+            conn.execute(
+                update(t.batches)
+                .where(t.batches.c.id == batch)
+                .values(state=BatchState.FAILED.value, detail=detail, updated_at=now)
+            )
+
+    def batch_settled(self, batch: int) -> bool:
+        """True when no authoritative delivery of the batch is still open (used by ``acknowledge: on_delivery``)."""
+        d, m = t.deliveries, t.messages
+        with self.engine.connect() as conn:
+            open_row = conn.execute(
+                select(d.c.id)
+                .join(m, m.c.id == d.c.message_id)
+                .where(m.c.batch == batch, d.c.role == "authoritative", d.c.status.in_(OPEN_DELIVERY))
+                .limit(1)
+            ).first()
+        return open_row is None
+
+    def batches_in_state(self, interface: str, state: str) -> list[tuple[int, str]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.batches.c.id, t.batches.c.batch_id).where(
+                    t.batches.c.interface == interface, t.batches.c.state == state
+                )
+            ).all()
+        return [(int(r[0]), str(r[1])) for r in rows]

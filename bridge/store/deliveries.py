@@ -1,0 +1,283 @@
+"""The ledger's delivery side: per-key ordered claims, outcomes in one transaction, claim recovery."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, exists, func, select, update
+
+from bridge.store import schema as t
+from bridge.store._core import LedgerCore, alive
+from bridge.store.records import (
+    OPEN_DELIVERY,
+    AttemptResult,
+    ClaimedDelivery,
+    DeliveryStatus,
+    MessageState,
+)
+
+__all__ = ["DeliveryLedger"]
+
+
+def _blocked_by_earlier(d: Any) -> Any:
+    """An earlier delivery of the same (interface, path, role, business key) is still open: per-key order."""
+    e = t.deliveries.alias("e")
+    return exists().where(
+        e.c.interface == d.c.interface,
+        e.c.path == d.c.path,
+        e.c.role == d.c.role,
+        e.c.business_key == d.c.business_key,
+        e.c.id < d.c.id,
+        e.c.status.in_(OPEN_DELIVERY),
+    )
+
+
+class DeliveryLedger(LedgerCore):
+    # ------------------------------------------------------------------ delivery side
+
+    def claim(self, target: str, limit: int, lease: timedelta) -> list[ClaimedDelivery]:
+        """Claim up to ``limit`` due deliveries of ``target``, at most one per business key (per-key order)."""
+        now = self._now()
+        d, m = t.deliveries, t.messages
+        blocking = _blocked_by_earlier(d)
+        pick = (
+            select(d.c.id)
+            .where(
+                d.c.status == DeliveryStatus.PENDING.value, d.c.target == target, d.c.next_attempt_at <= now, ~blocking
+            )
+            .order_by(d.c.id)
+            .limit(limit)
+        )
+        if not self._sqlite:
+            pick = pick.with_for_update(skip_locked=True, of=d)
+        with self.engine.begin() as conn:
+            ids = list(conn.scalars(pick))
+            if not ids:
+                return []
+            conn.execute(
+                update(d)
+                .where(d.c.id.in_(ids))
+                .values(
+                    status=DeliveryStatus.IN_PROGRESS.value,
+                    claimed_by=self.node,
+                    claimed_until=now + lease,
+                    updated_at=now,
+                )
+            )
+            rows = conn.execute(
+                select(
+                    d.c.id,
+                    d.c.message_id,
+                    d.c.interface,
+                    d.c.path,
+                    d.c.role,
+                    d.c.dry_run,
+                    d.c.target,
+                    d.c.business_key,
+                    d.c.attempts,
+                    d.c.first_attempt_at,
+                    m.c.canonical,
+                    m.c.payload,
+                    m.c.content_hash,
+                    m.c.transaction_id,
+                )
+                .join(m, m.c.id == d.c.message_id)
+                .where(d.c.id.in_(ids))
+                .order_by(d.c.id)
+            ).all()
+        return [ClaimedDelivery(*row) for row in rows]  # type: ignore[call-arg]
+
+    def finish(self, results: Sequence[AttemptResult]) -> None:
+        """Record many attempts in ONE transaction: attempts, delivery states, dead letters, xrefs, echoes."""
+        if not results:
+            return
+        now = self._now()
+        d = t.deliveries
+        with self.engine.begin() as conn:
+            conn.execute(
+                t.attempts.insert(),
+                [
+                    {
+                        "delivery_id": r.delivery.id,
+                        "number": r.number,
+                        "started_at": r.started_at,
+                        "finished_at": r.finished_at,
+                        "status": r.outcome,
+                        "detail": r.detail[:2000],
+                        "error": r.error,
+                        "retry_after": r.retry_after,
+                        "next_attempt_at": r.next_attempt_at,
+                    }
+                    for r in results
+                ],
+            )
+            conn.execute(
+                update(d)
+                .where(d.c.id == bindparam("b_id"))
+                .values(
+                    status=bindparam("b_status"),
+                    attempts=bindparam("b_attempts"),
+                    next_attempt_at=bindparam("b_next"),
+                    first_attempt_at=bindparam("b_first"),
+                    claimed_by=None,
+                    claimed_until=None,
+                    last_error=bindparam("b_error"),
+                    response=bindparam("b_response"),
+                    media_type=bindparam("b_media"),
+                    sent=bindparam("b_sent"),
+                    target_id=bindparam("b_target_id"),
+                    updated_at=now,
+                    finished_at=bindparam("b_finished"),
+                ),
+                [
+                    {
+                        "b_id": r.delivery.id,
+                        "b_status": r.next_status,
+                        "b_attempts": r.number,
+                        "b_next": r.next_attempt_at or now,
+                        "b_first": r.delivery.first_attempt_at or r.started_at,
+                        "b_error": r.error,
+                        "b_response": r.response,
+                        "b_media": r.media_type,
+                        "b_sent": r.sent,
+                        "b_target_id": r.target_id,
+                        "b_finished": r.finished_at if r.next_status != DeliveryStatus.PENDING.value else None,
+                    }
+                    for r in results
+                ],
+            )
+            dead = [r for r in results if r.next_status == DeliveryStatus.DEAD.value]
+            if dead:
+                m = t.messages
+                where: dict[str, Any] = dict(
+                    conn.execute(
+                        select(m.c.id, m.c.location).where(m.c.id.in_([r.delivery.message_id for r in dead]))
+                    ).all()
+                )
+                ins = self._insert(t.dead_letters)
+                # A replayed delivery that dies again reopens its dead letter with the new error.
+                ins = ins.on_conflict_do_update(
+                    index_elements=["interface", "kind", "message_id", "delivery_id"],
+                    set_={
+                        "status": "open",
+                        "error": ins.excluded.error,
+                        "response": ins.excluded.response,
+                        "created_at": ins.excluded.created_at,
+                        "resolved_at": None,
+                        "resolved_by": None,
+                        "resolution": None,
+                    },
+                )
+                conn.execute(
+                    ins,
+                    [
+                        {
+                            "interface": r.delivery.interface,
+                            "kind": "delivery",
+                            "message_id": r.delivery.message_id,
+                            "delivery_id": r.delivery.id,
+                            "batch": None,
+                            "error": r.error or {},
+                            "location": where.get(r.delivery.message_id),
+                            "fragment": "",
+                            "response": r.response,
+                            "status": "open",
+                            "created_at": now,
+                        }
+                        for r in dead
+                    ],
+                )
+            for r in results:
+                if r.xref is not None:
+                    self._upsert_xref(conn, *r.xref, message_id=r.delivery.message_id, now=now)
+                if r.last_write is not None:
+                    self._upsert_last_write(conn, *r.last_write, message_id=r.delivery.message_id, now=now)
+            auth = [r for r in results if r.delivery.role == "authoritative" and r.next_status != "pending"]
+            if auth:
+                conn.execute(
+                    update(t.messages).where(t.messages.c.id == bindparam("b_mid")).values(state=bindparam("b_state")),
+                    [
+                        {
+                            "b_mid": r.delivery.message_id,
+                            "b_state": MessageState.DELIVERED.value if r.next_status == "delivered" else "dead",
+                        }
+                        for r in auth
+                    ],
+                )
+
+    def reap_expired_claims(self) -> int:
+        """Claims whose lease ran out (their worker died) go back to pending; returns how many."""
+        now = self._now()
+        with self.engine.begin() as conn:
+            res = conn.execute(
+                update(t.deliveries)
+                .where(t.deliveries.c.status == DeliveryStatus.IN_PROGRESS.value, t.deliveries.c.claimed_until < now)
+                .values(status=DeliveryStatus.PENDING.value, claimed_by=None, claimed_until=None, updated_at=now)
+            )
+        return int(res.rowcount or 0)
+
+    def release_own_claims(self) -> int:
+        """At start-up: this node's earlier claims (from before a crash) are pending again."""
+        now = self._now()
+        with self.engine.begin() as conn:
+            res = conn.execute(
+                update(t.deliveries)
+                .where(
+                    t.deliveries.c.status == DeliveryStatus.IN_PROGRESS.value, t.deliveries.c.claimed_by == self.node
+                )
+                .values(status=DeliveryStatus.PENDING.value, claimed_by=None, claimed_until=None, updated_at=now)
+            )
+        return int(res.rowcount or 0)
+
+    def release_orphaned_claims(self) -> int:
+        """Claims held by processes of this host that no longer exist (killed) are pending again at once.
+
+        Other hosts' claims are left to the lease (``reap_expired_claims``): we cannot see their processes.
+        """
+        host = self.node.rsplit(":", 1)[0]
+        d = t.deliveries
+        with self.engine.connect() as conn:
+            holders = conn.scalars(
+                select(d.c.claimed_by).where(d.c.status == DeliveryStatus.IN_PROGRESS.value).distinct()
+            ).all()
+        dead = [h for h in holders if h and h.rsplit(":", 1)[0] == host and h != self.node and not alive(h)]
+        if not dead:
+            return 0
+        now = self._now()
+        with self.engine.begin() as conn:
+            res = conn.execute(
+                update(d)
+                .where(d.c.status == DeliveryStatus.IN_PROGRESS.value, d.c.claimed_by.in_(dead))
+                .values(status=DeliveryStatus.PENDING.value, claimed_by=None, claimed_until=None, updated_at=now)
+            )
+        return int(res.rowcount or 0)
+
+    def next_due(self, targets: Iterable[str]) -> datetime | None:
+        """When the earliest claimable pending delivery of these targets becomes due (None: nothing claimable).
+
+        Deliveries waiting behind an earlier one of the same business key are not claimable, whatever their
+        own time says: counting them would make a waiting loop spin instead of sleeping until the head is due.
+        """
+        d = t.deliveries
+        with self.engine.connect() as conn:
+            value = conn.scalar(
+                select(func.min(d.c.next_attempt_at)).where(
+                    d.c.status == DeliveryStatus.PENDING.value, d.c.target.in_(list(targets)), ~_blocked_by_earlier(d)
+                )
+            )
+        return value if isinstance(value, datetime) else None
+
+    def open_work(self, targets: Iterable[str], *, include_held: bool = True) -> int:
+        """Deliveries of these targets not finished yet (held, pending or in progress)."""
+        states = OPEN_DELIVERY if include_held else OPEN_DELIVERY[1:]
+        with self.engine.connect() as conn:
+            return int(
+                conn.scalar(
+                    select(func.count())
+                    .select_from(t.deliveries)
+                    .where(t.deliveries.c.status.in_(states), t.deliveries.c.target.in_(list(targets)))
+                )
+                or 0
+            )
