@@ -1,9 +1,14 @@
-"""``esb-bridge demo``: the sample scenario, end to end, on SQLite, with simulated time and a fixed seed.
+"""``esb-bridge demo``: the quote-to-cash scenario, end to end, on SQLite, with simulated time and a fixed seed.
 
 The scenario lives in ``samples/demo`` (``bridge.yaml`` plus one file per interface in ``interfaces/``, so
-new interfaces are added without editing a shared file). Each simulated business day drops that day's files,
-runs one pass of the bridge (poll, deliver, retry on the Clock) and moves the Clock to the next morning.
-The summary is plain JSON-able data and is the same on every run with the same seed.
+new interfaces are added without editing a shared file). The demo starts the simulated systems on free
+127.0.0.1 ports (:mod:`bridge.demo.landscape`: the ERP's SFTP drop, legacy ERP and legacy billing over SOAP,
+the cloud CRM/billing/ERP), writes their addresses into its copy of the scenario, and stops them at the end,
+also on error. Each simulated business day the ERP, the bank, the CRM users and the old ESB produce that
+day's input (:mod:`~bridge.demo.generate`, :mod:`~bridge.demo.crm`, :mod:`~bridge.demo.orders`,
+:mod:`~bridge.demo.payments`, :mod:`~bridge.demo.observed`), the bridge runs one pass (poll, deliver, retry
+on the Clock) and the Clock moves to the next morning. The runtime runs on the simulated Clock, the simulators
+in real time. The summary and the shadow report's counts are the same on every run with the same seed.
 """
 
 from __future__ import annotations
@@ -88,6 +93,8 @@ def run_demo(
     invoice_no = 0
     legacy_esb = LegacyEsb(workdir, seed)
     bank = BankDrop(workdir, seed, CUSTOMERS)
+    for folder in (legacy_esb.drop, legacy_esb.out, bank.drop, bank.out):
+        folder.mkdir(parents=True, exist_ok=True)  # watched from the first poll on
     with Landscape(workdir, scenario.parents[1], customers=CUSTOMERS, amqp=amqp) as landscape:
         landscape.render(workdir)
         loaded = load_config(workdir / "bridge.yaml")
