@@ -13,6 +13,7 @@ in real time. The summary and the shadow report's counts are the same on every r
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
 from datetime import timedelta
@@ -97,7 +98,7 @@ def run_demo(
         folder.mkdir(parents=True, exist_ok=True)  # watched from the first poll on
     with Landscape(workdir, scenario.parents[1], customers=CUSTOMERS, amqp=amqp) as landscape:
         landscape.render(workdir)
-        loaded = load_config(workdir / "bridge.yaml")
+        loaded = load_config(workdir / "bridge.yaml", env={**os.environ, **landscape.secrets()})
         with Runner(loaded, clock, seed=seed) as runner:
             crm = Crm(landscape.cloud, seed)
             erp_orders = ErpOrders(landscape.legacy_erp, seed, CUSTOMERS)

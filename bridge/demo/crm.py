@@ -52,8 +52,12 @@ class Crm:
             body: dict[str, Any] = {
                 "external_id": f"CRM-{self.number:05d}",
                 "name": name,
-                "address": {"line1": f"Harbour Road {self.rng.randint(1, 99)}", "city": city,
-                            "postal_code": postal, "country": country},
+                "address": {
+                    "line1": f"Harbour Road {self.rng.randint(1, 99)}",
+                    "city": city,
+                    "postal_code": postal,
+                    "country": country,
+                },
             }
             if self.rng.random() < 0.5:
                 body["tax_id"] = f"{country}{self.rng.randint(10**8, 10**9 - 1)}"

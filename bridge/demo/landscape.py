@@ -28,6 +28,7 @@ from adapters.legacy.sftp_server import EmbeddedSftpServer
 __all__ = ["Landscape"]
 
 _PLACEHOLDER = re.compile(r"\$\{(DEMO_[A-Z_]+)\}")
+_SECRETS = frozenset({"DEMO_SFTP_PASSWORD", "DEMO_WEBHOOK_SECRET"})
 _EXCHANGE = "esb-bridge.events"  # the cloudevents sink's default exchange
 _QUEUE = "esb-bridge-demo.payments"
 
@@ -58,9 +59,7 @@ class Landscape:
         erp_store: Any = importlib.import_module("samples.legacy_erp.store")
 
         try:
-            self.sftp = self._stack.enter_context(
-                EmbeddedSftpServer(self.sftp_root, users={"erp": self._password})
-            )
+            self.sftp = self._stack.enter_context(EmbeddedSftpServer(self.sftp_root, users={"erp": self._password}))
             billing = erp_store.ErpStore()
             # Master data migrated before the demo starts: legacy billing refuses invoices of unknown customers.
             since = datetime(2026, 1, 1, tzinfo=UTC)
@@ -135,9 +134,23 @@ class Landscape:
         }
 
     def render(self, folder: Path) -> None:
-        """Replace the placeholders in every YAML file of the scenario copy in ``folder``."""
+        """Replace the address placeholders in every YAML file of the scenario copy in ``folder``.
+
+        Secrets are not written into the copy: they stay ``${VAR:-}`` references, filled from :meth:`secrets`
+        while the demo runs (and empty afterwards, when the simulators are gone anyway).
+        """
         values = self.values()
+
+        def fill(m: re.Match[str]) -> str:
+            name = m.group(1)
+            return f"${{{name}:-}}" if name in _SECRETS else values[name]
+
         for path in sorted(folder.rglob("*.yaml")):
             text = path.read_text(encoding="utf-8")
             if "${DEMO_" in text:
-                path.write_text(_PLACEHOLDER.sub(lambda m: values[m.group(1)], text), encoding="utf-8")
+                path.write_text(_PLACEHOLDER.sub(fill, text), encoding="utf-8")
+
+    def secrets(self) -> dict[str, str]:
+        """The secret values, for the environment the demo loads its config with (never written to disk)."""
+        values = self.values()
+        return {name: values[name] for name in _SECRETS}

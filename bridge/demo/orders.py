@@ -40,9 +40,15 @@ class ErpOrders:
                 lines.append(store.InvoiceLine(n, sku, qty, price, qty * price))
             number = f"SO-{self.number:06d}"
             self.erp.store.orders[number] = store.Order(
-                number, f"C-{self.rng.randint(1, self.customers):05d}", now.date(), "EUR",
-                sum((ln.amount for ln in lines), Decimal(0)), self.rng.choice(["OPEN", "CONFIRMED"]), 1,
-                now + timedelta(seconds=i), tuple(lines),
+                number,
+                f"C-{self.rng.randint(1, self.customers):05d}",
+                now.date(),
+                "EUR",
+                sum((ln.amount for ln in lines), Decimal(0)),
+                self.rng.choice(["OPEN", "CONFIRMED"]),
+                1,
+                now + timedelta(seconds=i),
+                tuple(lines),
             )
         return self.number
 

@@ -41,8 +41,17 @@ class BankDrop:
             pid, customer = f"PAY-{self.number:06d}", f"C-{self.rng.randint(1, self.customers):05d}"
             reference = f"INV-2026-{self.rng.randint(1, 700):06d}"
             rows.append(f"{pid};{customer};{str(amount).replace('.', ',')};EUR;{today:%d.%m.%Y};{code};{reference}")
-            docs.append({"payment_id": pid, "customer_id": customer, "amount": str(amount), "currency": "EUR",
-                         "value_date": today.isoformat(), "method": _METHODS[code], "reference": reference})
+            docs.append(
+                {
+                    "payment_id": pid,
+                    "customer_id": customer,
+                    "amount": str(amount),
+                    "currency": "EUR",
+                    "value_date": today.isoformat(),
+                    "method": _METHODS[code],
+                    "reference": reference,
+                }
+            )
         lost = self.rng.randrange(len(docs)) if day == 2 else None
         self.drop.mkdir(parents=True, exist_ok=True)
         self.out.mkdir(parents=True, exist_ok=True)

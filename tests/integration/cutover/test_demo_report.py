@@ -59,7 +59,12 @@ def test_demo_report_counts_are_fixed_and_show_every_case(tmp_path: Path) -> Non
     assert crm["accepted"][0]["path"] == "name" and crm["ready"]
     pay = first["payments"]
     assert (pay["mode"], pay["compared"], pay["matched"], pay["orphan_count"], pay["ready"]) == (
-        "cloud_primary", 207, 207, 1, True)
+        "cloud_primary",
+        207,
+        207,
+        1,
+        True,
+    )
     assert a["status"]["payments"]["deliveries"] == {
         "cloud/authoritative": {"delivered": 51},  # the 25 % rollout
         "cloud/shadow": {"delivered": 157},
@@ -75,7 +80,11 @@ def test_demo_report_counts_are_fixed_and_show_every_case(tmp_path: Path) -> Non
     }
     orders = first["orders"]
     assert (orders["mode"], orders["flag_version"], orders["compared"], orders["matched"]) == (
-        "legacy_primary", 2, 122, 122)
+        "legacy_primary",
+        2,
+        122,
+        122,
+    )
     cfg = str(tmp_path / "a" / "bridge.yaml")
     res = CliRunner().invoke(cli, ["--config", cfg, "cutover", "history", "orders", "--json"])
     assert res.exit_code == 0, res.output

@@ -49,15 +49,24 @@ def test_legacy_billing_keeps_tax_and_gross_total_as_sent(billing: ErpSimulator)
     sink = SoapCallSink(config, base_dir=WSDL.parent)
     with sink:
         outcome = sink.deliver(
-            Delivery(uuid.uuid4(), "inv", PathName.LEGACY, Role.AUTHORITATIVE, "INV-1", 1,
-                     Encoded(body, "application/xml"), "tx")
+            Delivery(
+                uuid.uuid4(),
+                "inv",
+                PathName.LEGACY,
+                Role.AUTHORITATIVE,
+                "INV-1",
+                1,
+                Encoded(body, "application/xml"),
+                "tx",
+            )
         )
     assert outcome.status is OutcomeStatus.DELIVERED, outcome
     stored = billing.store.invoices["INV-1"]
     assert (stored.tax_total, stored.gross_total) == (Decimal("3.82"), Decimal("23.92"))
     assert [ln.tax_rate for ln in stored.lines] == [Decimal("19"), Decimal("19")]
-    readback = SoapReadBack(SoapReadBackConfig(**common, operation="GetInvoice", key_param="invoiceNumber"),
-                            base_dir=WSDL.parent)
+    readback = SoapReadBack(
+        SoapReadBackConfig(**common, operation="GetInvoice", key_param="invoiceNumber"), base_dir=WSDL.parent
+    )
     with readback:
         held = readback.read_back("INV-1", Outcome(OutcomeStatus.DELIVERED))
     assert held is not None
@@ -70,11 +79,24 @@ def test_cloud_billing_stores_its_own_per_invoice_tax_over_the_senders() -> None
     three lines of 0.05 at 19 % are 0.0285 tax, 0.03 rounded once per invoice (per line it would be 0.00)."""
     with SimServer() as sim:
         sim.state.config.check_references = False
-        line = {"sku": "A", "description": "a", "quantity": "1", "unit_price": "0.05", "amount": "0.05",
-                "tax_rate": "19"}
-        body = {"external_id": "INV-1", "customer": "C-00001", "currency": "EUR", "issue_date": "2026-01-05",
-                "lines": [{**line, "line_no": i} for i in (1, 2, 3)],
-                "subtotal": "0.15", "tax_total": "0.00", "total": "0.15"}
+        line = {
+            "sku": "A",
+            "description": "a",
+            "quantity": "1",
+            "unit_price": "0.05",
+            "amount": "0.05",
+            "tax_rate": "19",
+        }
+        body = {
+            "external_id": "INV-1",
+            "customer": "C-00001",
+            "currency": "EUR",
+            "issue_date": "2026-01-05",
+            "lines": [{**line, "line_no": i} for i in (1, 2, 3)],
+            "subtotal": "0.15",
+            "tax_total": "0.00",
+            "total": "0.15",
+        }
         created = httpx.post(f"{sim.url}/v1/invoices", json=body)
         assert created.status_code == 201, created.text
         held = httpx.get(f"{sim.url}/v1/invoices/{created.json()['id']}").json()
@@ -89,12 +111,26 @@ def test_legacy_erp_keeps_the_crm_number_of_a_new_customer() -> None:
         "<c:country>FR</c:country><c:externalRef>CRM-00001</c:externalRef></m:customer></m:UpsertCustomer>"
     ).encode()
     with ErpSimulator() as erp:
-        config = SoapCallConfig(wsdl=str(WSDL), endpoint=erp.url, operation="UpsertCustomer",
-                                target_id_path="customerId", timeout=2, operation_timeout=5)
+        config = SoapCallConfig(
+            wsdl=str(WSDL),
+            endpoint=erp.url,
+            operation="UpsertCustomer",
+            target_id_path="customerId",
+            timeout=2,
+            operation_timeout=5,
+        )
         with SoapCallSink(config, base_dir=WSDL.parent) as sink:
             outcome = sink.deliver(
-                Delivery(uuid.uuid4(), "crm", PathName.LEGACY, Role.AUTHORITATIVE, "CRM-00001", 1,
-                         Encoded(body, "application/xml"), "tx")
+                Delivery(
+                    uuid.uuid4(),
+                    "crm",
+                    PathName.LEGACY,
+                    Role.AUTHORITATIVE,
+                    "CRM-00001",
+                    1,
+                    Encoded(body, "application/xml"),
+                    "tx",
+                )
             )
         assert outcome.status is OutcomeStatus.DELIVERED and outcome.target_id == "CUST-00001", outcome
         assert erp.store.customers["CUST-00001"].external_ref == "CRM-00001"

@@ -90,11 +90,14 @@ def test_continuous_run_delivers_new_drops_and_stops_on_sigterm(
 def test_watchdog_wakes_the_poller_long_before_the_schedule(tmp_path: Path, make_config: Callable[..., Path]) -> None:
     """With polls scheduled hourly, a file dropped into a watched folder is still delivered within seconds."""
     cfg = make_config("{kind: file, path: out}")
-    cfg.write_text(cfg.read_text().replace("    decoder: {kind: jsonl}", "    decoder: {kind: jsonl}\n    schedule: {every: 1h}"))
+    cfg.write_text(
+        cfg.read_text().replace("    decoder: {kind: jsonl}", "    decoder: {kind: jsonl}\n    schedule: {every: 1h}")
+    )
     (tmp_path / "drop").mkdir()
     log = (tmp_path / "run.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "bridge", "--config", str(cfg), "run"], stdout=log, stderr=log,
-                            env=os.environ.copy())
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bridge", "--config", str(cfg), "run"], stdout=log, stderr=log, env=os.environ.copy()
+    )
     try:
         time.sleep(3)  # the start-up poll has run and found nothing
         write_customers(tmp_path / "drop" / "woken.jsonl", 2)
