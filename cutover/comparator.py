@@ -32,6 +32,7 @@ from bridge.plugins import PluginContext, PluginRole, registry
 from bridge.ports import BridgeError, Outcome, OutcomeStatus, Projector, ReadBack, Record, Source, SourceContext
 from bridge.store import schema as t
 from bridge.store.ledger import Ledger
+from bridge.store.records import FORWARD
 from cutover.compare import CompareRules, Differ, Entry, status_of
 from cutover.pairing import COMPARED_MODES, Pairer
 
@@ -177,6 +178,7 @@ class Comparator:
                 select(m.c.id, m.c.business_key, m.c.created_at)
                 .where(
                     m.c.interface == it.name,
+                    m.c.canonical != FORWARD,
                     m.c.mode.in_(COMPARED_MODES),
                     ~done,
                     ~orphan,

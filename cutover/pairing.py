@@ -19,6 +19,7 @@ from sqlalchemy import Connection, and_, exists, select, update
 from bridge.ports import MESSAGE_NAMESPACE
 from bridge.store import schema as t
 from bridge.store.ledger import Ledger
+from bridge.store.records import FORWARD
 
 __all__ = ["Pairer", "PairingStats", "observation_message_id"]
 
@@ -112,6 +113,7 @@ class Pairer:
             lonely = conn.execute(
                 select(m.c.id, m.c.business_key).where(
                     m.c.interface == self.interface,
+                    m.c.canonical != FORWARD,
                     m.c.mode.in_(COMPARED_MODES),
                     m.c.created_at <= now - settle,
                     ~paired,

@@ -29,6 +29,7 @@ from bridge.ports import (
     Record,
     Role,
 )
+from bridge.runtime.forward import FORWARD, discard_spool, forwarded_bytes, forwarded_bytes_path
 from bridge.runtime.limits import RateLimiter
 from bridge.runtime.retry import backoff_delay
 from bridge.runtime.wiring import InterfaceRuntime, PathRuntime
@@ -74,6 +75,9 @@ class TargetWorker:
             return 0
         results = [self._attempt(c) for c in claimed]
         self.ledger.finish(results)
+        for r in results:  # forwarded bytes are kept until the delivery is durably recorded as delivered
+            if r.delivery.canonical == FORWARD and r.next_status == "delivered" and not r.delivery.dry_run:
+                discard_spool(forwarded_bytes_path(r.delivery.payload))
         return len(results)
 
     # ----------------------------------------------------------------- one attempt
@@ -82,14 +86,17 @@ class TargetWorker:
         number = c.attempts + 1
         started = self.clock.now()
         sent: bytes | None = None
-        record: Record | None = None
         try:
-            record = self._model.model_validate_json(c.payload)
-            xrefs = self._resolve(record)
-            assert self.path.encoder is not None, "a delivered path has an encoder"
-            encoded = self.path.encoder.encode(
-                record, EncodeContext(c.interface, UUID(c.message_id), c.business_key, PathName(c.path), xrefs)
-            )
+            xrefs: dict[str, str] = {}
+            if c.canonical == FORWARD:
+                encoded = forwarded_bytes(c.payload)[0]  # the original bytes, unchanged
+            else:
+                record = self._model.model_validate_json(c.payload)
+                xrefs = self._resolve(record)
+                assert self.path.encoder is not None, "a delivered path has an encoder"
+                encoded = self.path.encoder.encode(
+                    record, EncodeContext(c.interface, UUID(c.message_id), c.business_key, PathName(c.path), xrefs)
+                )
             sent = encoded.body
             sink = self.path.sink_for(self.shadow_sink)
             assert sink is not None

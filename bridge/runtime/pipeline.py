@@ -13,6 +13,7 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bridge.plugins.jsonl import canonical_json
 from bridge.ports import (
@@ -20,12 +21,15 @@ from bridge.ports import (
     DecodeError,
     Envelope,
     Location,
+    PathName,
+    Role,
     Router,
     SourceContext,
     message_id,
     record_identity,
 )
 from bridge.runtime.failpoints import failpoint
+from bridge.runtime.forward import ForwardPlan, forward_message
 from bridge.runtime.wiring import InterfaceRuntime, target_name
 from bridge.store.ledger import Ledger
 from bridge.store.records import NewDeadLetter, NewMessage, NewRoute
@@ -56,11 +60,17 @@ class Ingestor:
         self.ledger = ledger
         self.router = router
         self.progress = progress
+        legacy = rt.paths.get(PathName.LEGACY)
+        self.forwarding = legacy is not None and legacy.config.kind == "forward"
+        self._plan = ForwardPlan()
+        self._mode = ""
+        self._spool = Path()
 
     def poll(self, context: SourceContext, stats: IngestStats | None = None) -> IngestStats:
         """One poll: every ready envelope is recorded; returns what happened."""
         stats = stats or IngestStats()
         source = self.rt.source
+        self._spool = context.spool_dir / "forward"
         for envelope in source.poll():
             stats.batches += 1
             batch = self.ledger.open_batch(self.rt.name, envelope.batch_id, envelope.origin)
@@ -97,6 +107,7 @@ class Ingestor:
         return stats
 
     def _ingest(self, envelope: Envelope, batch: int, stats: IngestStats) -> None:
+        self._plan = ForwardPlan()
         chunk: list[NewMessage] = []
         dead: list[NewDeadLetter] = []
         size = self.rt.config.chunk_size
@@ -125,6 +136,16 @@ class Ingestor:
                 chunk, dead = [], []
                 failpoint("after_chunk")
         self._flush(batch, chunk, dead, stats)
+        if self.forwarding and self._plan.routed:
+            self._record_forward(envelope, batch)
+
+    def _record_forward(self, envelope: Envelope, batch: int) -> None:
+        """The batch's original bytes, one delivery to the old ESB's inbox (``forward`` legacy path kind)."""
+        legacy = self.rt.paths[PathName.LEGACY]
+        to_sandbox = not self._plan.authoritative and self._plan.sandbox and legacy.shadow_sink is not None
+        target = target_name(self.rt.name, PathName.LEGACY.value, to_sandbox)
+        msg = forward_message(self.rt.name, envelope, self._plan, self._spool, target, self._mode)
+        self.ledger.record_chunk(self.rt.name, batch, [msg], [])
 
     def _flush(self, batch: int, chunk: list[NewMessage], dead: list[NewDeadLetter], stats: IngestStats) -> None:
         if not chunk and not dead:
@@ -158,20 +179,18 @@ class Ingestor:
             envelope, ordinal=item.ordinal, business_key=key, version=item.version, content_hash=digest
         )
         decision = self.router.route(self.rt.name, record, key)
-        routes = tuple(
-            NewRoute(
-                r.path.value,
-                r.role.value,
-                target_name(
-                    self.rt.name,
-                    r.path.value,
-                    r.role.value == "shadow" and r.sandbox and self.rt.paths[r.path].shadow_sink is not None,
-                ),
-                r.dry_run,
+        self._mode = decision.mode
+        routes = []
+        for r in decision.routes:
+            if r.path not in self.rt.paths:
+                continue
+            if self.forwarding and r.path is PathName.LEGACY:
+                self._plan.see(r.role, r.dry_run, r.sandbox)  # the batch is forwarded whole, not per record
+                continue
+            shadow_target = r.role is Role.SHADOW and r.sandbox and self.rt.paths[r.path].shadow_sink is not None
+            routes.append(
+                NewRoute(r.path.value, r.role.value, target_name(self.rt.name, r.path.value, shadow_target), r.dry_run)
             )
-            for r in decision.routes
-            if r.path in self.rt.paths
-        )
         return NewMessage(
             id=str(message_id(self.rt.name, identity)),
             ordinal=item.ordinal,
@@ -182,7 +201,7 @@ class Ingestor:
             payload=body.decode(),
             transaction_id=envelope.transaction_id,
             mode=decision.mode,
-            routes=routes,
+            routes=tuple(routes),
             version=item.version,
             location=item.location.to_dict(),
             flag_version=decision.flag_version,

@@ -84,6 +84,7 @@ class Runner:
         self.workers: dict[str, TargetWorker] = {}
         self._waiting: dict[int, _Waiting] = {}
         self._poll_locks: dict[str, threading.Lock] = {}
+        self._spools: dict[str, Path] = {}
         self.ledger: Ledger
         #: how long a routed flag may be cached: a live ``cutover set`` is in force by the next poll cycle
         self.flag_ttl = min([1.0] + [i.schedule.every / 2 for i in loaded.config.interfaces.values()])
@@ -109,6 +110,7 @@ class Runner:
             self._stack.enter_context(rt.source)
             spool = spool_root / name
             spool.mkdir(parents=True, exist_ok=True)
+            self._spools[name] = spool
             rt.source.open(SourceContext(name, self.clock, spool, self.ledger))
             self._poll_locks[name] = threading.Lock()
             for target, (path, shadow) in rt.targets().items():
@@ -135,7 +137,7 @@ class Runner:
                 log.info("poll of %s skipped: another node holds its lease", name)
                 return IngestStats()
             stats = Ingestor(rt, self.ledger, self.router, self.progress).poll(
-                SourceContext(name, self.clock, Path(), self.ledger)
+                SourceContext(name, self.clock, self._spools[name], self.ledger)
             )
             for batch, env in stats.waiting_ack.items():
                 self._waiting[batch] = _Waiting(name, batch, env)

@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 __all__ = [
+    "FORWARD",
     "AttemptResult",
     "BatchState",
     "ClaimedDelivery",
@@ -55,6 +56,10 @@ class DeliveryStatus(StrEnum):
     CANCELLED = "cancelled"
     DISCARDED = "discarded"
 
+
+#: ``messages.canonical`` of a batch forwarded whole (``forward`` legacy path kind): not a canonical record, so
+#: comparisons, pairing and report volumes leave it out.
+FORWARD = "forward"
 
 OPEN_DELIVERY = (DeliveryStatus.HELD.value, DeliveryStatus.PENDING.value, DeliveryStatus.IN_PROGRESS.value)
 

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, func, select
 from bridge.config.loader import LoadedConfig
 from bridge.ports import Clock
 from bridge.store import schema as t
+from bridge.store.records import FORWARD
 from cutover.compare import CompareRules, find_noise
 from cutover.compare.noise import generalise
 from cutover.flags import FlagStore
@@ -67,7 +68,7 @@ def _interface(
     since: datetime | None,
 ) -> dict[str, Any]:
     m, c = t.messages, t.comparisons
-    mw = [m.c.interface == name]
+    mw = [m.c.interface == name, m.c.canonical != FORWARD]
     cw = [c.c.interface == name]
     if since is not None:
         mw.append(m.c.created_at >= since)

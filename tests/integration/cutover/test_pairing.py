@@ -78,3 +78,28 @@ def test_pairing_orphans_and_late_arrivals(
     assert payload == {"C-00001": "match", "C-00002": "mismatch", "C-00003": "match"}
     assert (report["orphan_count"], report["late_count"]) == (2, 1)
     assert report["gate"]["orphans"] == 2 and not report["gate"]["ready"]
+
+
+def test_forwarded_batches_pair_by_key_and_are_not_compared_themselves(
+    tmp_path: Path, two_path_config: Callable[..., Path], clock: SimulatedClock
+) -> None:
+    """forward: the file reaches the old ESB's inbox; its observed output pairs per key; the forward is no orphan."""
+    forwarded = f"""
+      kind: forward
+      sink: {{kind: folder, path: '{tmp_path / "inbox"}', name_template: '{{name}}'}}
+      observe: {{kind: folder, path: observed, include: ["*.json"], readiness: {{rule: rename}}}}
+      project: {{kind: canonical-json}}"""
+    cfg = two_path_config(legacy=forwarded, compare="{settle: 10m}")
+    drop = write_customers(tmp_path / "drop" / "a.jsonl", [1, 2])
+    original = drop.read_bytes()
+    _observe(tmp_path, 1)
+    _observe(tmp_path, 2)
+    with Runner(load_config(cfg), clock) as runner:
+        runner.run_once()
+        clock.advance(601)
+        runner.compare_round()
+        pairs = _pairing(runner)
+        report = build_report(runner.ledger.engine, clock, runner.loaded)["interfaces"]["customers"]
+    assert (tmp_path / "inbox" / "a.jsonl").read_bytes() == original
+    assert {k: s for k, (s, _) in pairs.items()} == {"C-00001": "paired", "C-00002": "paired"}
+    assert report["orphan_count"] == 0 and report["volume"] == 2
