@@ -28,7 +28,7 @@ from bridge.demo.crm import Crm
 from bridge.demo.generate import invoice
 from bridge.demo.landscape import Landscape
 from bridge.demo.observed import LegacyEsb
-from bridge.demo.orders import PROMOTE_ON_DAY, ErpOrders
+from bridge.demo.orders import PROMOTE_ON_DAY, ErpOrders, OldEsbOrders
 from bridge.demo.payments import BankDrop
 from bridge.ports import SimulatedClock
 from bridge.runtime.runner import Runner
@@ -94,7 +94,8 @@ def run_demo(
     invoice_no = 0
     legacy_esb = LegacyEsb(workdir, seed)
     bank = BankDrop(workdir, seed, CUSTOMERS)
-    for folder in (legacy_esb.drop, legacy_esb.out, bank.drop, bank.out):
+    old_esb_orders = OldEsbOrders(workdir)
+    for folder in (legacy_esb.drop, legacy_esb.out, bank.drop, bank.out, old_esb_orders.inbox, old_esb_orders.out):
         folder.mkdir(parents=True, exist_ok=True)  # watched from the first poll on
     with Landscape(workdir, scenario.parents[1], customers=CUSTOMERS, amqp=amqp) as landscape:
         landscape.render(workdir)
@@ -120,6 +121,7 @@ def run_demo(
                 broken = invoice(rng, 900000 + day, today, 1)
                 _drop_ubl(landscape.sftp_root / "out" / "invoices", invoices, broken, ubl)
                 summary = runner.run_once(max_wait=3600)
+                old_esb_orders.process(clock.now())  # the old ESB works through what was forwarded to it
                 crm.echo_day()  # after the ERP writes: the old ESB's ERP->CRM sync sends them back
                 crm.pump(runner)
                 per_day.append(

@@ -8,12 +8,14 @@ import importlib
 import random
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+from bridge.ports import DecodedRecord, Envelope, IdentityRule
 from bridge.runtime.runner import Runner
 from cutover.audit import Cutover
 
-__all__ = ["PROMOTE_ON_DAY", "ErpOrders"]
+__all__ = ["PROMOTE_ON_DAY", "ErpOrders", "OldEsbOrders"]
 
 PROMOTE_ON_DAY = 3
 INTERFACE = "orders"
@@ -63,3 +65,47 @@ class ErpOrders:
             reason="start shadowing the cloud ERP",
             ticket="MIG-42",
         )
+
+
+class OldEsbOrders:
+    """The demo's old ESB for ``orders``: it reads what the bridge forwards into its inbox (the legacy ERP's
+    change-feed pages, byte for byte) and writes one order document per order into its output folder, which
+    the bridge observes (legacy path ``forward`` + ``observe``)."""
+
+    def __init__(self, workdir: Path) -> None:
+        from translators.mapping.loader import load_mapping
+        from translators.xml_decoder import XmlDecoder
+        from translators.xml_encoder import XmlEncoder
+
+        mapping = load_mapping(workdir / "maps" / "erp-order.yaml")
+        self.decoder = XmlDecoder(mapping)
+        self.encoder = XmlEncoder(mapping)
+        self.inbox = workdir / "legacy-esb" / "inbox" / "orders"
+        self.out = workdir / "legacy-esb" / "out" / "orders"
+        self.done = self.inbox / "processed"
+
+    def process(self, now: datetime) -> int:
+        """Turn every forwarded page in the inbox into order documents; returns how many orders."""
+        count = 0
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.done.mkdir(parents=True, exist_ok=True)
+        for page in sorted(p for p in self.inbox.glob("*.xml") if p.is_file()):
+            envelope = Envelope(
+                interface="old-esb",
+                batch_id=page.name,
+                origin=str(page),
+                identity_rule=IdentityRule.FILE,
+                identity=page.name,
+                received_at=now,
+                transaction_id=page.stem,
+                body=page.read_bytes(),
+            )
+            for item in self.decoder.decode(envelope):
+                if isinstance(item, DecodedRecord):
+                    key = item.record.business_key  # type: ignore[attr-defined]
+                    tmp = self.out / f".{key}.tmp"
+                    tmp.write_bytes(self.encoder.render(item.record))
+                    tmp.rename(self.out / f"{key}.xml")
+                    count += 1
+            page.rename(self.done / page.name)
+        return count

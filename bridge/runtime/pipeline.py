@@ -101,6 +101,7 @@ class Ingestor:
             if self.rt.config.acknowledge == "on_commit":
                 failpoint("before_ack")
                 source.acknowledge(envelope)
+                self.ledger.mark_batch(self.rt.name, envelope.batch_id, "acknowledged", origin=envelope.origin)
                 stats.acknowledged += 1
             else:
                 stats.waiting_ack[batch] = envelope

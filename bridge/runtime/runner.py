@@ -162,6 +162,7 @@ class Runner:
 
                 failpoint("before_ack")
                 self.interfaces[w.interface].source.acknowledge(w.envelope)
+                self.ledger.mark_batch(w.interface, w.envelope.batch_id, "acknowledged", origin=w.envelope.origin)
                 del self._waiting[batch]
                 done += 1
         return done

@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, exists, func, select, update
 from bridge.store import schema as t
 from bridge.store._core import LedgerCore, alive
 from bridge.store.records import (
+    FORWARD,
     OPEN_DELIVERY,
     AttemptResult,
     ClaimedDelivery,
@@ -206,6 +207,16 @@ class DeliveryLedger(LedgerCore):
                         for r in auth
                     ],
                 )
+                # A forwarded batch is the legacy delivery of every record in it (their only legacy route).
+                m, fwd = t.messages, t.messages.alias("fwd")
+                for r in auth:
+                    if r.delivery.canonical == FORWARD:
+                        of_batch = select(fwd.c.batch).where(fwd.c.id == r.delivery.message_id).scalar_subquery()
+                        conn.execute(
+                            update(m)
+                            .where(m.c.batch == of_batch, m.c.state == MessageState.ACCEPTED.value)
+                            .values(state=MessageState.DELIVERED.value if r.next_status == "delivered" else "dead")
+                        )
 
     def reap_expired_claims(self) -> int:
         """Claims whose lease ran out (their worker died) go back to pending; returns how many."""
