@@ -26,6 +26,7 @@ from translators.mapping.compiled import (
     Step,
     finish_object,
 )
+from translators.mapping.converters import sign_last_only
 
 __all__ = ["XmlDecoder", "extract_element"]
 
@@ -38,7 +39,7 @@ class _Node:
     actions: list[_Action] = field(default_factory=list)
     handlers: dict[str, _Action] = field(default_factory=dict)
     """Per child tag, one function doing that child's whole work (built by :meth:`finalize`)."""
-    leaves: dict[str, tuple[str, Any, str]] = field(default_factory=dict)
+    leaves: dict[str, tuple[str, Any, str, bool]] = field(default_factory=dict)
     """Per child tag that is a plain text leaf: (field name, converter or None, dotted path), run inline."""
 
     def child(self, step: Step) -> _Node:
@@ -62,7 +63,7 @@ class _Node:
                 self.handlers[tag] = _handler(entries)
 
 
-def _plain_leaf(entries: list[tuple[Step, _Node]]) -> tuple[str, Any, str] | None:
+def _plain_leaf(entries: list[tuple[Step, _Node]]) -> tuple[str, Any, str, bool] | None:
     if len(entries) != 1 or entries[0][0].pred_value is not None:
         return None
     node = entries[0][1]
@@ -103,6 +104,7 @@ def _scalar_action(f: CompiledField, attr: str | None) -> _Action:
     if attr is None and f.trim and f.codes is None and f.function is None:
         # the common case, inlined: element text, trimmed, converted at most once
         conv, dotted = f.conv, f.dotted
+        lazy = sign_last_only(conv)
 
         def fast(element: Any, out: dict[str, Any]) -> None:
             if name not in out:
@@ -110,7 +112,7 @@ def _scalar_action(f: CompiledField, attr: str | None) -> _Action:
                 if text is not None:
                     text = text.strip()
                     if text:
-                        if conv is None:
+                        if conv is None or (lazy and text[-1] not in "+-"):
                             out[name] = text
                             return
                         try:
@@ -118,7 +120,7 @@ def _scalar_action(f: CompiledField, attr: str | None) -> _Action:
                         except ValueError as exc:
                             raise FieldProblem(dotted, str(exc)) from None
 
-        fast.leaf = (name, conv, dotted)  # type: ignore[attr-defined]
+        fast.leaf = (name, conv, dotted, lazy)  # type: ignore[attr-defined]
         return fast
 
     def act(element: Any, out: dict[str, Any]) -> None:
@@ -223,13 +225,14 @@ def _walk(element: Any, node: _Node, out: dict[str, Any]) -> None:
         tag = child.tag
         leaf = leaves.get(tag)
         if leaf is not None:  # the hot path, inlined: a text leaf mapped to one field
-            name, conv, dotted = leaf
+            name, conv, dotted, lazy = leaf
             if name not in out:
                 text = child.text
                 if text is not None:
                     text = text.strip()
                     if text:
-                        if conv is None:
+                        # a plain decimal's text goes to pydantic as it is unless it ends with a sign
+                        if conv is None or (lazy and text[-1] not in "+-"):
                             out[name] = text
                         else:
                             try:

@@ -18,6 +18,7 @@ from pydantic_core import PydanticCustomError
 __all__ = [
     "MODELS",
     "CanonicalModel",
+    "RuledModel",
     "ValidationMode",
     "json_schemas",
     "model_for",
@@ -56,7 +57,7 @@ class CanonicalModel(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         frozen=True,
-        validate_default=True,
+        validate_default=False,
         use_attribute_docstrings=True,
         ser_json_inf_nan="strings",
     )
@@ -79,9 +80,23 @@ class CanonicalModel(BaseModel):
         """Return one message per violated cross-field rule, each naming the field path and both values.
 
         May also set derived fields (e.g. ``Invoice.tax_rounding``) with ``object.__setattr__``; it runs once,
-        at the end of validation, on a frozen instance nobody else has seen yet.
+        at the end of validation, on a frozen instance nobody else has seen yet. Only a :class:`RuledModel`
+        runs it: a class that overrides it must derive from that.
         """
         return []
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "_business_rules" in cls.__dict__ and not issubclass(cls, RuledModel):
+            raise TypeError(f"{cls.__name__} defines _business_rules: derive it from RuledModel so they run")
+
+
+class RuledModel(CanonicalModel):
+    """A canonical model with cross-field business rules, checked after its fields validate.
+
+    Separate from :class:`CanonicalModel` because the check is a Python call from pydantic-core for every
+    instance: an invoice's lines and addresses have no rules of their own and skip it.
+    """
 
     @model_validator(mode="after")
     def _apply_business_rules(self, info: ValidationInfo) -> Self:

@@ -10,21 +10,23 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import CanonicalModel, register
+from ._base import CanonicalModel, RuledModel, register
 from ._money import (
     Amount,
     AwareDateTime,
     CurrencyCode,
+    NonNegativeAmount,
+    PositiveQuantity,
     Quantity,
     TaxCategoryCode,
     TaxRate,
     decimal_str,
-    exceeds_minor_units,
+    money_quantum,
     round_money,
     sum_decimals,
 )
@@ -58,7 +60,7 @@ class AllowanceCharge(CanonicalModel):
     """
 
     is_charge: bool
-    amount: Annotated[Amount, Field(ge=0)]
+    amount: NonNegativeAmount
     base_amount: Amount | None = None
     percent: TaxRate | None = None
     reason: str | None = None
@@ -90,8 +92,8 @@ class InvoiceLine(CanonicalModel):
     description: str | None = None
     quantity: Quantity
     unit_code: Annotated[str, Field(min_length=1, max_length=3)] = "EA"
-    unit_price: Annotated[Amount, Field(ge=0)]
-    price_base_quantity: Annotated[Quantity, Field(gt=0)] = Decimal(1)
+    unit_price: NonNegativeAmount
+    price_base_quantity: PositiveQuantity = Decimal(1)
     allowance_charges: tuple[AllowanceCharge, ...] = ()
     line_extension_amount: Amount
     tax_category: TaxCategoryCode = "S"
@@ -107,8 +109,12 @@ class InvoiceLine(CanonicalModel):
 
     def expected_net(self, currency: str) -> Decimal:
         """The net amount the quantity, price and line allowances/charges imply, rounded to minor units."""
-        gross = self.quantity * self.unit_price / self.price_base_quantity
-        return round_money(gross + sum_decimals(ac.signed_amount for ac in self.allowance_charges), currency)
+        gross = self.quantity * self.unit_price
+        if self.price_base_quantity != 1:
+            gross /= self.price_base_quantity
+        for ac in self.allowance_charges:
+            gross += ac.signed_amount
+        return gross.quantize(money_quantum(currency), rounding=ROUND_HALF_UP)
 
 
 class TaxLine(CanonicalModel):
@@ -127,7 +133,7 @@ class TaxLine(CanonicalModel):
 
 
 @register
-class Invoice(CanonicalModel):
+class Invoice(RuledModel):
     """An invoice or credit note with lines, document allowances/charges, tax subtotals and totals."""
 
     invoice_number: Annotated[str, Field(min_length=1)]
@@ -152,8 +158,8 @@ class Invoice(CanonicalModel):
     allowance_charges: tuple[AllowanceCharge, ...] = ()
     tax_lines: tuple[TaxLine, ...] = ()
     line_extension_total: Amount
-    allowance_total: Annotated[Amount, Field(ge=0)] = Decimal(0)
-    charge_total: Annotated[Amount, Field(ge=0)] = Decimal(0)
+    allowance_total: NonNegativeAmount = Decimal(0)
+    charge_total: NonNegativeAmount = Decimal(0)
     tax_exclusive_amount: Amount
     tax_total: Amount
     tax_inclusive_amount: Amount
@@ -169,24 +175,43 @@ class Invoice(CanonicalModel):
         return self.invoice_number
 
     def _business_rules(self) -> list[str]:
+        # One pass over the lines gathers what every rule needs: this runs for every record of every file,
+        # so it avoids per-rule generator passes and keeps Python calls per line to a minimum.
         cur = self.currency
+        quantum = money_quantum(cur)
         out: list[str] = []
-        for line_id, count in Counter(line.line_id for line in self.lines).items():
-            if count > 1:
-                out.append(f"lines: line_id {line_id!r} used {count} times")
+        lines = self.lines
+        if len({line.line_id for line in lines}) != len(lines):
+            for line_id, count in Counter(line.line_id for line in lines).items():
+                if count > 1:
+                    out.append(f"lines: line_id {line_id!r} used {count} times")
         if self.due_date is not None and self.due_date < self.issue_date:
             out.append(f"due_date: {self.due_date} is before issue_date {self.issue_date}")
-        for i, line in enumerate(self.lines):
+        groups = _TaxGroups(quantum)
+        line_sum = Decimal(0)
+        for i, line in enumerate(lines):
+            net = line.line_extension_amount
+            line_sum += net
+            groups.add(line.tax_category, line.tax_rate, net)
             expected = line.expected_net(cur)
-            if line.line_extension_amount != expected:
-                out.append(f"lines[{i}].line_extension_amount: {_s(line.line_extension_amount)} != {_s(expected)}")
-            out += _check_percentages(f"lines[{i}].allowance_charges", line.allowance_charges, cur)
-        out += _check_percentages("allowance_charges", self.allowance_charges, cur)
-        for j, ac in enumerate(self.allowance_charges):
-            if ac.tax_category is None or ac.tax_rate is None:
-                out.append(f"allowance_charges[{j}]: tax_category and tax_rate are required at document level")
-        out += self._check_sums()
-        out += self._check_tax()
+            if net != expected:
+                out.append(f"lines[{i}].line_extension_amount: {_s(net)} != {_s(expected)}")
+            if line.allowance_charges:
+                out += _check_percentages(f"lines[{i}].allowance_charges", line.allowance_charges, cur)
+        allowances = charges = Decimal(0)
+        if self.allowance_charges:
+            out += _check_percentages("allowance_charges", self.allowance_charges, cur)
+            for j, ac in enumerate(self.allowance_charges):
+                if ac.is_charge:
+                    charges += ac.amount
+                else:
+                    allowances += ac.amount
+                if ac.tax_category is None or ac.tax_rate is None:
+                    out.append(f"allowance_charges[{j}]: tax_category and tax_rate are required at document level")
+                else:
+                    groups.add(ac.tax_category, ac.tax_rate, ac.signed_amount)
+        out += self._check_sums(line_sum, allowances, charges)
+        out += self._check_tax(groups)
         if self.kind == "credit_note" and self.tax_inclusive_amount < 0:
             out.append(
                 f"tax_inclusive_amount: {_s(self.tax_inclusive_amount)} is negative; "
@@ -194,35 +219,20 @@ class Invoice(CanonicalModel):
             )
         for name in _TOTALS:
             value: Decimal = getattr(self, name)
-            if exceeds_minor_units(value, cur):
+            if value != value.quantize(quantum, rounding=ROUND_HALF_UP):
                 out.append(f"{name}: {_s(value)} has more decimals than {cur} allows")
         return out
 
-    def _check_sums(self) -> list[str]:
+    def _check_sums(self, line_sum: Decimal, allowances: Decimal, charges: Decimal) -> list[str]:
         out: list[str] = []
 
         def check(path: str, actual: Decimal, expected: Decimal, how: str) -> None:
             if actual != expected:
                 out.append(f"{path}: {_s(actual)} != {how} {_s(expected)}")
 
-        check(
-            "line_extension_total",
-            self.line_extension_total,
-            sum_decimals(line.line_extension_amount for line in self.lines),
-            "sum of lines",
-        )
-        check(
-            "allowance_total",
-            self.allowance_total,
-            sum_decimals(ac.amount for ac in self.allowance_charges if not ac.is_charge),
-            "sum of allowances",
-        )
-        check(
-            "charge_total",
-            self.charge_total,
-            sum_decimals(ac.amount for ac in self.allowance_charges if ac.is_charge),
-            "sum of charges",
-        )
+        check("line_extension_total", self.line_extension_total, line_sum, "sum of lines")
+        check("allowance_total", self.allowance_total, allowances, "sum of allowances")
+        check("charge_total", self.charge_total, charges, "sum of charges")
         check(
             "tax_exclusive_amount",
             self.tax_exclusive_amount,
@@ -243,40 +253,18 @@ class Invoice(CanonicalModel):
         )
         return out
 
-    def _tax_groups(self) -> tuple[dict[_TaxKey, Decimal], dict[_TaxKey, Decimal], dict[_TaxKey, Decimal]]:
-        """Per (category, rate): taxable amount, tax rounded per line, tax rounded per document."""
-        cur = self.currency
-        items: list[tuple[_TaxKey, Decimal]] = [
-            ((line.tax_category, line.tax_rate), line.line_extension_amount) for line in self.lines
-        ]
-        items += [
-            ((ac.tax_category, ac.tax_rate), ac.signed_amount)
-            for ac in self.allowance_charges
-            if ac.tax_category is not None and ac.tax_rate is not None
-        ]
-        taxable: dict[_TaxKey, Decimal] = {}
-        per_line: dict[_TaxKey, Decimal] = {}
-        for (cat, rate), net in items:
-            key = (cat, rate.normalize())
-            taxable[key] = taxable.get(key, Decimal(0)) + net
-            per_line[key] = per_line.get(key, Decimal(0)) + round_money(net * rate / 100, cur)
-        per_doc = {key: round_money(amount * key[1] / 100, cur) for key, amount in taxable.items()}
-        return taxable, per_line, per_doc
-
-    def _check_tax(self) -> list[str]:
-        taxable, per_line, per_doc = self._tax_groups()
+    def _check_tax(self, groups: _TaxGroups) -> list[str]:
+        taxable, per_line = groups.taxable, groups.per_line
+        per_doc = groups.per_document()
         out: list[str] = []
-        line_ok = self.tax_total == sum_decimals(per_line.values())
-        doc_ok = self.tax_total == sum_decimals(per_doc.values())
+        line_sum, doc_sum = sum_decimals(per_line.values()), sum_decimals(per_doc.values())
+        line_ok, doc_ok = self.tax_total == line_sum, self.tax_total == doc_sum
         if not (line_ok or doc_ok):
-            out.append(
-                f"tax_total: {_s(self.tax_total)} != per-line {_s(sum_decimals(per_line.values()))}"
-                f" / per-document {_s(sum_decimals(per_doc.values()))}"
-            )
+            out.append(f"tax_total: {_s(self.tax_total)} != per-line {_s(line_sum)} / per-document {_s(doc_sum)}")
         if self.tax_lines:
             seen: set[_TaxKey] = set()
             for i, tl in enumerate(self.tax_lines):
-                key = (tl.tax_category, tl.tax_rate.normalize())
+                key = (tl.tax_category, tl.tax_rate)
                 if key not in taxable or key in seen:
                     why = "duplicate" if key in seen else "no line or allowance/charge has"
                     out.append(f"tax_lines[{i}]: {why} tax category {tl.tax_category} at {_s(tl.tax_rate)} %")
@@ -293,7 +281,7 @@ class Invoice(CanonicalModel):
                     )
                 line_ok, doc_ok = line_ok and tl_line_ok, doc_ok and tl_doc_ok
             for cat, rate in taxable.keys() - seen:
-                out.append(f"tax_lines: missing tax category {cat} at {_s(rate)} %")
+                out.append(f"tax_lines: missing tax category {cat} at {_s(rate.normalize())} %")
             total = sum_decimals(tl.tax_amount for tl in self.tax_lines)
             if total != self.tax_total:
                 out.append(f"tax_total: {_s(self.tax_total)} != sum of tax_lines {_s(total)}")
@@ -309,6 +297,37 @@ class Invoice(CanonicalModel):
         elif given is None or found is None:
             object.__setattr__(self, "tax_rounding", found)
         return out
+
+
+class _TaxGroups:
+    """Per (category, rate): the taxable amount and the tax rounded per line, gathered in the lines' pass.
+
+    Rates key by value, not by spelling: ``Decimal`` equality and hashing make 19 and 19.00 the same key.
+    """
+
+    __slots__ = ("per_line", "quantum", "taxable")
+
+    def __init__(self, quantum: Decimal) -> None:
+        self.quantum = quantum
+        self.taxable: dict[_TaxKey, Decimal] = {}
+        self.per_line: dict[_TaxKey, Decimal] = {}
+
+    def add(self, category: str, rate: Decimal, net: Decimal) -> None:
+        key = (category, rate)
+        tax = (net * rate / 100).quantize(self.quantum, rounding=ROUND_HALF_UP)
+        previous = self.taxable.get(key)
+        if previous is None:
+            self.taxable[key], self.per_line[key] = net, tax
+        else:
+            self.taxable[key], self.per_line[key] = previous + net, self.per_line[key] + tax
+
+    def per_document(self) -> dict[_TaxKey, Decimal]:
+        """Tax per group rounded once on the group's taxable amount."""
+        quantum = self.quantum
+        return {
+            key: (amount * key[1] / 100).quantize(quantum, rounding=ROUND_HALF_UP)
+            for key, amount in self.taxable.items()
+        }
 
 
 def _check_percentages(path: str, acs: tuple[AllowanceCharge, ...], currency: str) -> list[str]:

@@ -13,11 +13,13 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import CanonicalModel, register
+from ._base import CanonicalModel, RuledModel, register
 from ._money import (
     Amount,
     AwareDateTime,
     CurrencyCode,
+    NonNegativeAmount,
+    PositiveQuantity,
     Quantity,
     TaxCategoryCode,
     TaxRate,
@@ -40,9 +42,9 @@ class SalesOrderLine(CanonicalModel):
     description: str | None = None
     quantity: Quantity
     unit_code: Annotated[str, Field(min_length=1, max_length=3)] = "EA"
-    unit_price: Annotated[Amount, Field(ge=0)]
-    price_base_quantity: Annotated[Quantity, Field(gt=0)] = Decimal(1)
-    discount_amount: Annotated[Amount, Field(ge=0)] = Decimal(0)
+    unit_price: NonNegativeAmount
+    price_base_quantity: PositiveQuantity = Decimal(1)
+    discount_amount: NonNegativeAmount = Decimal(0)
     line_amount: Amount
     tax_category: TaxCategoryCode = "S"
     tax_rate: TaxRate | None = None
@@ -60,7 +62,7 @@ class SalesOrderLine(CanonicalModel):
 
 
 @register
-class SalesOrder(CanonicalModel):
+class SalesOrder(RuledModel):
     """A sales order; ``total_amount = line_total + tax_total``."""
 
     order_number: Annotated[str, Field(min_length=1)]

@@ -11,15 +11,21 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import CanonicalModel, register
-from ._money import Amount, AwareDateTime, CountryCode, CurrencyCode, TaxRate
+from ._base import CanonicalModel, RuledModel, register
+from ._money import (
+    AwareDateTime,
+    CountryCode,
+    CurrencyCode,
+    NonNegativeAmount,
+    TaxRate,
+)
 
 __all__ = ["Address", "Contact", "Customer", "PaymentTerms"]
 
 NonEmpty = Annotated[str, Field(min_length=1)]
 
 
-class PaymentTerms(CanonicalModel):
+class PaymentTerms(RuledModel):
     """When a party pays: net days and an optional early-payment discount (UBL PaymentTerms)."""
 
     code: str | None = None
@@ -72,7 +78,7 @@ class Contact(CanonicalModel):
 
 
 @register
-class Customer(CanonicalModel):
+class Customer(RuledModel):
     """A customer (buyer party) as the ERP knows it; ``customer_number`` is the ERP's identity."""
 
     customer_number: NonEmpty
@@ -87,7 +93,7 @@ class Customer(CanonicalModel):
     """Default invoicing currency."""
     language: Annotated[str, Field(pattern=r"^[a-z]{2}(-[A-Z]{2})?$")] | None = None
     payment_terms: PaymentTerms | None = None
-    credit_limit: Annotated[Amount, Field(ge=0)] | None = None
+    credit_limit: NonNegativeAmount | None = None
     addresses: tuple[Address, ...] = ()
     contacts: tuple[Contact, ...] = ()
     customer_since: date | None = None

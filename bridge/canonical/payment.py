@@ -9,8 +9,15 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import CanonicalModel, register
-from ._money import Amount, AwareDateTime, CurrencyCode, decimal_str, exceeds_minor_units, sum_decimals
+from ._base import CanonicalModel, RuledModel, register
+from ._money import (
+    AwareDateTime,
+    CurrencyCode,
+    PositiveAmount,
+    decimal_str,
+    exceeds_minor_units,
+    sum_decimals,
+)
 
 __all__ = ["Payment", "PaymentAllocation"]
 
@@ -19,7 +26,7 @@ class PaymentAllocation(CanonicalModel):
     """The part of a payment applied to one invoice (or credit note)."""
 
     invoice_number: Annotated[str, Field(min_length=1)]
-    amount: Annotated[Amount, Field(gt=0)]
+    amount: PositiveAmount
 
     @property
     def business_key(self) -> str:
@@ -28,7 +35,7 @@ class PaymentAllocation(CanonicalModel):
 
 
 @register
-class Payment(CanonicalModel):
+class Payment(RuledModel):
     """A payment; its allocations may leave part of it unapplied, never more than it."""
 
     payment_id: Annotated[str, Field(min_length=1)]
@@ -36,7 +43,7 @@ class Payment(CanonicalModel):
     status: Literal["pending", "completed", "failed", "refunded", "cancelled"] = "completed"
     customer_id: str | None = None
     """Customer number of the paying (or paid) party."""
-    amount: Annotated[Amount, Field(gt=0)]
+    amount: PositiveAmount
     currency: CurrencyCode
     value_date: date
     received_at: AwareDateTime | None = None

@@ -6,14 +6,20 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import CanonicalModel, register
-from ._money import Amount, AwareDateTime, CurrencyCode, TaxCategoryCode, TaxRate
+from ._base import RuledModel, register
+from ._money import (
+    AwareDateTime,
+    CurrencyCode,
+    NonNegativeAmount,
+    TaxCategoryCode,
+    TaxRate,
+)
 
 __all__ = ["Product"]
 
 
 @register
-class Product(CanonicalModel):
+class Product(RuledModel):
     """A sellable item; prices here are list prices, documents carry their own agreed prices."""
 
     sku: Annotated[str, Field(min_length=1)]
@@ -24,7 +30,7 @@ class Product(CanonicalModel):
     unit_code: Annotated[str, Field(min_length=1, max_length=3)] = "EA"
     """UN/ECE Recommendation 20 unit code (EA, HUR, KGM...)."""
     gtin: Annotated[str, Field(pattern=r"^\d{8}$|^\d{12,14}$")] | None = None
-    list_price: Annotated[Amount, Field(ge=0)] | None = None
+    list_price: NonNegativeAmount | None = None
     currency: CurrencyCode | None = None
     tax_category: TaxCategoryCode = "S"
     tax_rate: TaxRate | None = None

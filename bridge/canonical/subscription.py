@@ -9,12 +9,13 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ._base import CanonicalModel, register
+from ._base import CanonicalModel, RuledModel, register
 from ._money import (
     Amount,
     AwareDateTime,
     CurrencyCode,
-    Quantity,
+    NonNegativeAmount,
+    PositiveQuantity,
     TaxCategoryCode,
     TaxRate,
     decimal_str,
@@ -35,8 +36,8 @@ class SubscriptionItem(CanonicalModel):
     product_id: Annotated[str, Field(min_length=1)]
     """SKU of the subscribed product or plan component."""
     description: str | None = None
-    quantity: Annotated[Quantity, Field(gt=0)]
-    unit_price: Annotated[Amount, Field(ge=0)]
+    quantity: PositiveQuantity
+    unit_price: NonNegativeAmount
     tax_category: TaxCategoryCode | None = None
     tax_rate: TaxRate | None = None
 
@@ -47,7 +48,7 @@ class SubscriptionItem(CanonicalModel):
 
 
 @register
-class Subscription(CanonicalModel):
+class Subscription(RuledModel):
     """A customer's subscription to a plan, billed every ``billing_interval`` ``billing_period``s."""
 
     subscription_id: Annotated[str, Field(min_length=1)]

@@ -16,7 +16,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from translators.mapping.spec import ConvertSpec
 
-__all__ = ["Forward", "Reverse", "forward", "load_hook", "reverse"]
+__all__ = ["SIGN_LAST", "Forward", "Reverse", "forward", "load_hook", "reverse", "sign_last_only"]
+
+#: The last characters that make a plain decimal's text need converting ("12.50-" is SAP's -12.50).
+SIGN_LAST = ("-", "+")
+
+
+def sign_last_only(conv: Forward | None) -> bool:
+    """True when ``conv`` returns its text unchanged unless the text ends with one of :data:`SIGN_LAST`."""
+    return bool(getattr(conv, "sign_last_only", False))
+
 
 Forward = Callable[[str], Any]
 Reverse = Callable[[Any], str]
@@ -74,18 +83,20 @@ def _decimal(spec: ConvertSpec) -> Forward:
     if plain:
 
         def convert_plain(text: str) -> Any:
-            if text.endswith(("-", "+")):
+            if text.endswith(SIGN_LAST):
                 return convert(text)
             return text  # pydantic builds the Decimal from the text (and rejects what is not one)
 
+        # Tells hot loops they may skip the call when the text does not end with a sign (see SIGN_LAST).
+        convert_plain.sign_last_only = True  # type: ignore[attr-defined]
         return convert_plain
     return convert
 
 
-def _date(spec: ConvertSpec) -> Forward:
+def _date(spec: ConvertSpec) -> Forward | None:
     fmt = spec.format
     if fmt is None:
-        return lambda text: text
+        return None  # ISO text: pydantic parses it (and names the field when it is not a date)
 
     def convert(text: str) -> Any:
         try:

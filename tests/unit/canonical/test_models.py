@@ -143,3 +143,28 @@ def test_observed_notes_are_not_duplicated_on_revalidation(samples: dict[str, di
     observed = validate_observed(Subscription, {**samples["Subscription"], "recurring_amount": "60.00"})
     again = validate_observed(Subscription, observed.model_dump(mode="json"))
     assert again.notes == observed.notes == ("recurring_amount: 60.00 != sum of items 62.50",)
+
+
+def test_rules_need_a_ruled_model() -> None:
+    """A model defining business rules without deriving from RuledModel is refused at class creation.
+
+    Only RuledModel runs the rules; without this check the rules would silently never run.
+    """
+    from bridge.canonical._base import CanonicalModel, RuledModel
+
+    with pytest.raises(TypeError, match="derive it from RuledModel"):
+
+        class Forgetful(CanonicalModel):
+            amount: int
+
+            def _business_rules(self) -> list[str]:
+                return ["always"]
+
+    class Careful(RuledModel):
+        amount: int
+
+        def _business_rules(self) -> list[str]:
+            return ["amount: always wrong"] if self.amount < 0 else []
+
+    with pytest.raises(ValueError, match="amount: always wrong"):
+        Careful.model_validate({"amount": -1})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +23,7 @@ from bridge.canonical import (
 
 def test_float_money_rejected(samples: dict[str, dict[str, Any]]) -> None:
     """A float amount is a type error in strict mode, with a message saying floats are not accepted."""
-    with pytest.raises(ValidationError, match=r"float 100\.0 is not accepted"):
+    with pytest.raises(ValidationError, match=r"a float is not accepted.*input_value=100\.0, input_type=float"):
         validate_strict(Payment, {**samples["Payment"], "amount": 100.0, "allocations": []})
 
 
@@ -94,3 +95,65 @@ def test_minor_units_and_rounding() -> None:
     assert (minor_units("EUR"), minor_units("JPY"), minor_units("KWD")) == (2, 0, 3)
     assert round_half_up(Decimal("0.125"), 2) == Decimal("0.13")
     assert round_half_up(Decimal("-0.125"), 2) == Decimal("-0.13")
+
+
+@pytest.mark.parametrize("value", ["12.50", -3, Decimal("-0.01")])
+def test_amount_json_schema_accepts_what_validation_accepts(value: object) -> None:
+    """The published JSON Schema admits decimal strings and ints (never floats), with the bounds as keywords."""
+    schema = Invoice.model_json_schema(mode="validation")
+    amount = schema["properties"]["payable_amount"]
+    assert {"type": "number"} not in amount["anyOf"]
+    kinds = {branch["type"] for branch in amount["anyOf"]}
+    assert kinds == {"string", "integer"}
+    non_negative = schema["properties"]["allowance_total"]["anyOf"]
+    assert {"type": "integer", "minimum": 0} in non_negative
+    pattern = next(b["pattern"] for b in amount["anyOf"] if b["type"] == "string")
+    assert re.match(pattern, str(value))
+
+
+def _decimal_inside(node: object) -> bool:
+    """True when a decimal schema sits in ``node`` without crossing into a nested model."""
+    if isinstance(node, dict):
+        if node.get("type") == "decimal":
+            return True
+        if node.get("type") == "model":
+            return False
+        return any(_decimal_inside(v) for k, v in node.items() if k != "serialization")
+    if isinstance(node, list):
+        return any(_decimal_inside(v) for v in node)
+    return False
+
+
+def _python_validators_on_decimals(node: object, trail: str) -> list[str]:
+    found: list[str] = []
+    if isinstance(node, dict):
+        kind = str(node.get("type", ""))
+        if kind.startswith("function-") and _decimal_inside(node.get("schema")):
+            found.append(f"{trail} ({kind})")
+        for key, child in node.items():
+            if key != "serialization":
+                found += _python_validators_on_decimals(child, f"{trail}.{key}")
+    elif isinstance(node, list):
+        for i, child in enumerate(node):
+            found += _python_validators_on_decimals(child, f"{trail}[{i}]")
+    return found
+
+
+def test_decimal_fields_validate_without_python_callbacks() -> None:
+    """Money and quantity checks run in pydantic-core: no Python function validator around any decimal field.
+
+    A per-field Python callback (a BeforeValidator, or a Field bound pydantic cannot push into the core schema)
+    costs more than the rest of an invoice's validation; this guards the fast path.
+    """
+    from typing import Annotated
+
+    from pydantic import BaseModel, Field
+
+    from bridge.canonical import MODELS, Amount
+
+    class Slow(BaseModel):
+        amount: Annotated[Amount, Field(ge=0)]  # the bound pydantic can only add as a Python function
+
+    assert _python_validators_on_decimals(Slow.__pydantic_core_schema__, "Slow") != []
+    for name, model in MODELS.items():
+        assert _python_validators_on_decimals(model.__pydantic_core_schema__, name) == [], name
