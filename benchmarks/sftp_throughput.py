@@ -3,7 +3,8 @@
 Starts a private OpenSSH sshd on a free 127.0.0.1 port (temporary keys and config; stopped at the end), then:
 
 1. downloads the same file (default 500 MB) with ``sftp -b`` (OpenSSH client) and with ``SftpDropSource.poll``
-   (spooled, hashed), and prints both absolute rates and their ratio (goal: >= 0.55);
+   (spooled, hashed), and prints both absolute rates and their ratio (goal: >= 0.55); as a reference it also
+   times paramiko's own ``SFTPClient.get`` (default ciphers, and AES-GCM first), the issue's yardstick;
 2. runs a large file (default 1 GB) through the source in a fresh child process that streams the spooled
    envelope into a counting "decoder", and prints the child's peak RSS (goal: < 200 MB).
 
@@ -180,6 +181,38 @@ print(json.dumps({"seconds": download, "bytes": counted, "peak_rss_mb": peak, "c
 """
 
 
+PLAIN_GET = r"""
+import json, sys, time
+import paramiko
+fields, remote, local, gcm = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4] == "gcm"
+transport = paramiko.Transport(("127.0.0.1", fields["port"]))
+if gcm:  # the issue's "when AES-GCM is negotiated" variant: only the cipher preference differs
+    options = transport.get_security_options()
+    options.ciphers = ("aes128-gcm@openssh.com",) + tuple(c for c in options.ciphers if "gcm" not in c)
+transport.connect(username=fields["user"], pkey=paramiko.Ed25519Key.from_private_key_file(fields["key_file"]))
+client = paramiko.SFTPClient.from_transport(transport)
+started = time.perf_counter()
+client.get(remote, local)  # paramiko's own prefetching get, defaults otherwise
+elapsed = time.perf_counter() - started
+cipher = transport.remote_cipher
+client.close(); transport.close()
+print(json.dumps({"seconds": elapsed, "cipher": cipher}))
+"""
+
+
+def plain_get(sshd: Sshd, remote: Path, local: Path, cipher: str) -> float:
+    """paramiko's own ``SFTPClient.get`` (the issue's reference point), in a child process."""
+    fields = sshd.source_fields(remote.parent)
+    out = subprocess.run(
+        [sys.executable, "-c", PLAIN_GET, json.dumps(fields), str(remote), str(local), cipher],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    local.unlink()
+    return float(json.loads(out.stdout.strip().splitlines()[-1])["seconds"])
+
+
 def source_download(sshd: Sshd, folder: Path, spool: Path, **extra: object) -> dict[str, float]:
     fields = {**sshd.source_fields(folder), **extra}
     out = subprocess.run(
@@ -200,6 +233,12 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=None, help="SSH channel window (bytes)")
     parser.add_argument("--packet", type=int, default=None, help="SSH max packet size (bytes)")
     parser.add_argument("--cipher", default=None, help="force one cipher (e.g. aes128-ctr)")
+    parser.add_argument(
+        "--no-paramiko-get",
+        dest="paramiko_get",
+        action="store_false",
+        help="skip the reference runs of paramiko's own SFTPClient.get (default and AES-GCM ciphers)",
+    )
     parser.add_argument(
         "--workdir",
         default=default_workdir(),
@@ -231,10 +270,14 @@ def main() -> None:
             make_file(big, args.size_mb)
             size = big.stat().st_size
             ours, theirs = [], []
+            plain: dict[str, list[float]] = {"default": [], "gcm": []}
             ticks_before = cpu_ticks()
             for _ in range(args.runs):
                 theirs.append(openssh_download(sshd, big, work / "openssh.copy"))
                 ours.append(source_download(sshd, drop, spool, **extra))
+                if args.paramiko_get:
+                    for variant, times in plain.items():
+                        times.append(plain_get(sshd, big, work / "paramiko.copy", variant))
             ticks_after = cpu_ticks()
             t_theirs = min(theirs)
             best = min(ours, key=lambda r: r["seconds"])
@@ -259,6 +302,13 @@ def main() -> None:
                 f"ratio source/OpenSSH: best/best {t_theirs / best['seconds']:.2f}, "
                 f"median of runs {pairs[len(pairs) // 2]:.2f} (goal >= 0.55)"
             )
+            for variant, times in plain.items():
+                if times:
+                    ratios = sorted(t / p for t, p in zip(theirs, times, strict=True))
+                    print(
+                        f"paramiko get ({variant} ciphers): {mb / min(times):8.1f} MB/s best, ratio to OpenSSH "
+                        f"median {ratios[len(ratios) // 2]:.2f} (the issue's reference: 0.49 default, 0.59 GCM)"
+                    )
             big.unlink()
             if args.rss_size_mb:
                 huge = drop / "rss.dat"
