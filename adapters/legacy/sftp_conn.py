@@ -18,6 +18,7 @@ from typing import Any
 import paramiko
 from pydantic import BaseModel, Field, SecretStr
 
+from adapters.legacy.sftp_pipe import install
 from bridge.ports import ConnectionFailed, Location, RetryableError, SecurityError, TimeoutExpired
 
 __all__ = [
@@ -154,12 +155,7 @@ class SftpConnection:
             transport.start_client(timeout=cfg.connect_timeout)
             self._verify_host_key(transport)
             self._authenticate(transport)
-            sftp = paramiko.SFTPClient.from_transport(transport)
-            if sftp is None:
-                raise ConnectionFailed(f"{what}: the server refused the sftp subsystem")
-            channel = sftp.get_channel()
-            if channel is not None:
-                channel.settimeout(cfg.read_timeout)
+            sftp = self._open_sftp(transport, what)
             transport.set_keepalive(max(1, int(min(cfg.idle_timeout, 60) / 2)))
         except (SecurityError, RetryableError):
             if transport is not None:
@@ -171,6 +167,18 @@ class SftpConnection:
             sock.close()
             raise translate_error(exc, what) from exc
         self._transport, self._sftp = transport, sftp
+
+    def _open_sftp(self, transport: paramiko.Transport, what: str) -> paramiko.SFTPClient:
+        """``SFTPClient.from_transport``, with the channel's receive buffer swapped first (see sftp_pipe)."""
+        cfg = self.config
+        channel = transport.open_session(window_size=cfg.window_size, max_packet_size=cfg.max_packet_size)
+        install(channel)
+        channel.settimeout(cfg.read_timeout)
+        try:
+            channel.invoke_subsystem("sftp")
+        except paramiko.SSHException as exc:
+            raise ConnectionFailed(f"{what}: the server refused the sftp subsystem: {exc}") from exc
+        return paramiko.SFTPClient(channel)
 
     def _verify_host_key(self, transport: paramiko.Transport) -> None:
         cfg = self.config
