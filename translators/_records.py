@@ -66,7 +66,8 @@ def build_record(
         if mapping.hook is not None:
             data = mapping.hook(data)
         model: type[BaseModel] = mapping.model
-        return model.model_validate(data, context=context)
+        # model_validate without its Python wrapper frame: this runs once per record
+        return model.__pydantic_validator__.validate_python(data, context=context)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         first = dotted_loc(errors[0]["loc"]) if errors else None
