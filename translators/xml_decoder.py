@@ -273,7 +273,38 @@ class XmlDecoder:
         self._context = mode if mode is not None else STRICT
         self._schema: etree.XMLSchema | None = None
         self._record_tag = mapping.record_steps[-1].tag
+        #: the record's ancestors' tags, nearest first, up to the document root
+        self._ancestors = tuple(step.tag for step in reversed(mapping.record_steps[:-1]))
         self._xpath = mapping.spec.record or ""
+
+    def _ends_at_record_path(self, element: Any) -> bool:
+        """True when the path from the root to ``element`` ends with the record path.
+
+        A suffix, not the whole path: a wrapper above the records (a batch of UBL invoices) is allowed.
+        """
+        node = element.getparent()
+        for tag in self._ancestors:
+            if node is None or node.tag != tag:
+                return False
+            node = node.getparent()
+        return True
+
+    def _is_record(self, element: Any) -> bool:
+        """True for an element at the record path that is not inside another record.
+
+        ``iterparse`` filters by tag only: the same name nested in a record (a related product in a product) or
+        elsewhere in the document (an archive section) must neither become a record nor be cleared out of the
+        record that contains it.
+        """
+        if not self._ends_at_record_path(element):
+            return False
+        tag = self._record_tag
+        node = element.getparent()
+        while node is not None:
+            if node.tag == tag and self._ends_at_record_path(node):
+                return False
+            node = node.getparent()
+        return True
 
     def _load_schema(self) -> etree.XMLSchema | None:
         if self.mapping.xsd_path is None:
@@ -291,7 +322,11 @@ class XmlDecoder:
         origin = envelope.origin
         root_obj, mapping, context, xpath = self.mapping.root, self.mapping, self._context, self._xpath
         with envelope.open() as stream:
-            for ordinal, element in enumerate(safe_iterparse(stream, tag=self._record_tag, origin=origin)):
+            ordinal = -1
+            for element in safe_iterparse(stream, tag=self._record_tag, origin=origin):
+                if not self._is_record(element):
+                    continue  # part of a record (decoded with it) or outside the records
+                ordinal += 1
                 line: Any = element.sourceline
                 where = location(origin, line, xpath=f"{xpath}[{ordinal + 1}]")
                 try:

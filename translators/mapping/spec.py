@@ -156,8 +156,10 @@ class MappingSpec(_Spec):
     description: str = ""
     namespaces: dict[str, str] = {}
     record: str | None = None
-    """XML: path of the record element from the document root (``/inv:Invoice``, ``/ORDERS05/IDOC``);
-    JSON: dotted path of the record list (empty: the body is one record)."""
+    """XML: path of the record element (``/inv:Invoice``, ``/ORDERS05/IDOC``), matched against the end of an
+    element's path from the root, so a wrapper around the records (a batch of UBL invoices) is allowed; an
+    element of the same name elsewhere, or inside a record, is not a record. JSON: dotted path of the record
+    list (empty: the body is one record)."""
     xsd: str | None = None
     csv: CsvOptions | None = None
     fixed_width: FixedWidthOptions | None = None

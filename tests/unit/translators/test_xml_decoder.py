@@ -185,3 +185,42 @@ def test_sap_trailing_minus_sign_is_read() -> None:
     data = (SAMPLES / "idoc" / "invoic02.xml").read_bytes().replace(b"<SUMME>19.00</SUMME>", b"<SUMME>19.00-</SUMME>")
     _, failed = _decode("idoc-invoic02.yaml", data)
     assert "tax_total: -19.00" in str(failed[0].error)
+
+
+_NESTED_NAMES = """
+canonical: Product
+format: xml
+record: {record}
+fields:
+  sku: Sku
+  name: Name
+  currency: Cur
+  list_price: {path: Price, convert: decimal}
+"""
+
+
+@pytest.mark.parametrize("record", ["/Catalog/Products/Product", "/Products/Product"])
+def test_record_path_is_matched_as_a_path_not_by_element_name(tmp_path: Path, record: str) -> None:
+    """Only elements at the record path are records: a same-named element nested in a record, or elsewhere in
+    the document, is neither decoded as a record nor cleared away from the record that contains it. The path
+    may leave out wrappers above it (the end of the element's path must match)."""
+    mapping = tmp_path / "products.yaml"
+    mapping.write_text(_NESTED_NAMES.replace("{record}", record), encoding="utf-8")
+    document = b"""<?xml version="1.0"?>
+<Catalog>
+  <Archive><Product><Sku>OLD-1</Sku><Name>Retired</Name></Product></Archive>
+  <Products>
+    <Product><Sku>A-1</Sku><Related><Product><Sku>B-2</Sku></Product></Related><Name>Anvil</Name>
+      <Cur>EUR</Cur><Price>10.00</Price></Product>
+    <Product><Sku>C-3</Sku><Name>Cable</Name><Cur>EUR</Cur><Price>2.50</Price></Product>
+  </Products>
+</Catalog>
+"""
+    ok, failed = split(XmlDecoder(load_mapping(mapping)).decode(envelope(document)))
+    assert failed == []
+    assert [(r.record.sku, r.record.name, str(r.record.list_price)) for r in ok] == [
+        ("A-1", "Anvil", "10.00"),
+        ("C-3", "Cable", "2.50"),
+    ]
+    assert [r.ordinal for r in ok] == [0, 1]
+    assert ok[1].location.xpath == f"{record}[2]"
