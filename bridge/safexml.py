@@ -56,10 +56,20 @@ def translate_syntax_error(exc: etree.XMLSyntaxError, origin: str | None) -> Dec
     return cls(f"XML is not well-formed or exceeds parser limits: {message}", location=location)
 
 
-def parse_bytes(data: bytes, *, origin: str | None = None) -> etree._Element:
-    """Parse a whole (small) document, e.g. a SOAP body, a stylesheet or a projected response."""
+def parse_bytes(data: bytes, *, origin: str | None = None, resolver: etree.Resolver | None = None) -> etree._Element:
+    """Parse a whole (small) document, e.g. a SOAP body, a stylesheet or a projected response.
+
+    ``resolver`` (for a stylesheet whose ``xsl:include`` it confines) stays attached to the document's parser;
+    ``origin`` is then also the base URL that relative references resolve against.
+    """
+    parser = safe_parser()
+    if resolver is not None:
+        parser.resolvers.add(resolver)
     try:
-        root = etree.fromstring(data, parser=safe_parser())
+        if resolver is not None and origin is not None:
+            root = etree.fromstring(data, parser=parser, base_url=origin)
+        else:
+            root = etree.fromstring(data, parser=parser)
     except etree.XMLSyntaxError as exc:
         raise translate_syntax_error(exc, origin) from exc
     if root is None:
