@@ -298,8 +298,7 @@ class XmlDecoder:
         """
         if not self._ends_at_record_path(element):
             return False
-        tag = self._record_tag
-        node = element.getparent()
+        tag, node = self._record_tag, element.getparent()
         while node is not None:
             if node.tag == tag and self._ends_at_record_path(node):
                 return False
@@ -321,10 +320,18 @@ class XmlDecoder:
         schema = self._load_schema()
         origin = envelope.origin
         root_obj, mapping, context, xpath = self.mapping.root, self.mapping, self._context, self._xpath
+        # Siblings share the answer of _is_record (it depends on the ancestors only). lxml hands out the same
+        # proxy for a node while one is referenced, so holding the last parent makes `is` exact; it is dropped
+        # with the generator's frame (a held proxy keeps the whole parsed document alive).
+        last_parent: Any = None
+        last_answer = False
         with envelope.open() as stream:
             ordinal = -1
             for element in safe_iterparse(stream, tag=self._record_tag, origin=origin):
-                if not self._is_record(element):
+                parent = element.getparent()
+                if parent is None or parent is not last_parent:
+                    last_parent, last_answer = parent, self._is_record(element)
+                if not last_answer:
                     continue  # part of a record (decoded with it) or outside the records
                 ordinal += 1
                 line: Any = element.sourceline
@@ -347,7 +354,6 @@ class XmlDecoder:
                     fragment = etree.tostring(element, encoding="unicode")
                     yield RecordFailure(ordinal, exc, fragment)
                 element.clear()
-                parent = element.getparent()
                 if parent is not None:
                     while element.getprevious() is not None:
                         del parent[0]

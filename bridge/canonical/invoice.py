@@ -193,7 +193,10 @@ class Invoice(RuledModel):
             net = line.line_extension_amount
             line_sum += net
             groups.add(line.tax_category, line.tax_rate, net)
-            expected = line.expected_net(cur)
+            if line.allowance_charges or line.price_base_quantity != 1:
+                expected = line.expected_net(cur)
+            else:  # the common line, inlined: quantity * price, rounded half-up
+                expected = (line.quantity * line.unit_price).quantize(quantum, rounding=ROUND_HALF_UP)
             if net != expected:
                 out.append(f"lines[{i}].line_extension_amount: {_s(net)} != {_s(expected)}")
             if line.allowance_charges:
@@ -217,40 +220,41 @@ class Invoice(RuledModel):
                 f"tax_inclusive_amount: {_s(self.tax_inclusive_amount)} is negative; "
                 "a credit note carries positive amounts"
             )
+        fields = self.__dict__
         for name in _TOTALS:
-            value: Decimal = getattr(self, name)
+            value: Decimal = fields[name]
             if value != value.quantize(quantum, rounding=ROUND_HALF_UP):
                 out.append(f"{name}: {_s(value)} has more decimals than {cur} allows")
         return out
 
     def _check_sums(self, line_sum: Decimal, allowances: Decimal, charges: Decimal) -> list[str]:
         out: list[str] = []
-
-        def check(path: str, actual: Decimal, expected: Decimal, how: str) -> None:
+        totals = (
+            ("line_extension_total", self.line_extension_total, line_sum, "sum of lines"),
+            ("allowance_total", self.allowance_total, allowances, "sum of allowances"),
+            ("charge_total", self.charge_total, charges, "sum of charges"),
+            (
+                "tax_exclusive_amount",
+                self.tax_exclusive_amount,
+                self.line_extension_total - self.allowance_total + self.charge_total,
+                "line_extension_total - allowance_total + charge_total",
+            ),
+            (
+                "tax_inclusive_amount",
+                self.tax_inclusive_amount,
+                self.tax_exclusive_amount + self.tax_total,
+                "tax_exclusive_amount + tax_total",
+            ),
+            (
+                "payable_amount",
+                self.payable_amount,
+                self.tax_inclusive_amount - self.prepaid_amount + self.rounding_amount,
+                "tax_inclusive_amount - prepaid_amount + rounding_amount",
+            ),
+        )
+        for path, actual, expected, how in totals:
             if actual != expected:
                 out.append(f"{path}: {_s(actual)} != {how} {_s(expected)}")
-
-        check("line_extension_total", self.line_extension_total, line_sum, "sum of lines")
-        check("allowance_total", self.allowance_total, allowances, "sum of allowances")
-        check("charge_total", self.charge_total, charges, "sum of charges")
-        check(
-            "tax_exclusive_amount",
-            self.tax_exclusive_amount,
-            self.line_extension_total - self.allowance_total + self.charge_total,
-            "line_extension_total - allowance_total + charge_total",
-        )
-        check(
-            "tax_inclusive_amount",
-            self.tax_inclusive_amount,
-            self.tax_exclusive_amount + self.tax_total,
-            "tax_exclusive_amount + tax_total",
-        )
-        check(
-            "payable_amount",
-            self.payable_amount,
-            self.tax_inclusive_amount - self.prepaid_amount + self.rounding_amount,
-            "tax_inclusive_amount - prepaid_amount + rounding_amount",
-        )
         return out
 
     def _check_tax(self, groups: _TaxGroups) -> list[str]:
