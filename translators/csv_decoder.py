@@ -63,6 +63,8 @@ class _Plan:
     lines: tuple[CompiledField, _Plan] | None = None
     fn: Callable[[list[str]], dict[str, Any]] | None = None
     """The plan compiled to one function (see :mod:`translators._rowcode`)."""
+    record_fn: Callable[[list[str]], dict[str, Any]] | None = None
+    """``fn`` plus the record's constants, defaults and required checks, for one-row records."""
 
 
 def _index(names: list[str]) -> dict[str, int]:
@@ -228,13 +230,16 @@ class CsvDecoder:
     ) -> Iterator[DecodedRecord | RecordFailure]:
         """The hot path: one row, one record."""
         root, mapping, context = self.mapping.root, self.mapping, self._context
+        if plan.record_fn is None:
+            plan.record_fn = compile_row_plan(plan, finish=root)
+        extract = plan.record_fn
         ordinal = 0
         for row in reader:
             if not row:
                 continue
             where = location(origin, base + reader.line_num, record=ordinal)
             try:
-                data = finish_object(extract_row(row, plan), root)
+                data = extract(row)
                 yield decoded(ordinal, build_record(mapping, data, where, context), where)
             except FieldProblem as exc:
                 yield RecordFailure(ordinal, problem_error(exc, where), _fragment([row], self.options, delimiter))

@@ -133,3 +133,30 @@ def test_line_row_before_header_row_fails(tmp_path: Path) -> None:
     with pytest.raises(DecodeError, match="before any header") as info:
         _decode("orders-header-lines-csv.yaml", b"L;10;SKU-1;x;1;EA;1.00;0;1.00;S;19;\n")
     assert info.value.location.line == 1
+
+
+def test_empty_required_cell_is_a_record_failure_naming_the_field(tmp_path: Path) -> None:
+    """A row whose required cell is empty becomes a dead letter naming the field and line; the rest decode."""
+    mapping = _customer_csv(tmp_path, "", [])
+    ok, failed = _decode(mapping, b"KdNr;Name;Limit;WKZ\n1;A;10,00;EUR\n2; ;5,00;EUR\n3;C;1.012,50;EUR\n")
+    assert [r.record.customer_number for r in ok] == ["1", "3"]
+    assert str(ok[1].record.credit_limit) == "1012.50"
+    [failure] = failed
+    assert failure.error.location is not None
+    assert failure.error.location.field == "name" and failure.error.location.line == 3
+    assert "required field is missing" in str(failure.error)
+
+
+def test_plain_decimal_with_sign_last_is_converted(tmp_path: Path) -> None:
+    """A plain decimal column passes its text on, except one written with its sign last ("12.50+", "3-")."""
+    (tmp_path / "m.yaml").write_text(
+        "canonical: Customer\nformat: csv\ncsv: {delimiter: ';', encoding: utf-8}\nfields:\n"
+        "  customer_number: {column: KdNr, required: true}\n  name: {column: Name, required: true}\n"
+        "  credit_limit: {column: Limit, convert: decimal}\n  currency: WKZ\n",
+        encoding="utf-8",
+    )
+    ok, failed = _decode(tmp_path / "m.yaml", b"KdNr;Name;Limit;WKZ\n1;A;12.50+;EUR\n2;B;7.25;EUR\n3;C;3-;EUR\n")
+    assert [str(r.record.credit_limit) for r in ok] == ["12.50", "7.25"]
+    [failure] = failed  # -3 is read exactly, then refused: a credit limit cannot be negative
+    assert failure.error.location is not None and failure.error.location.line == 4
+    assert "credit_limit" in str(failure.error)
