@@ -140,17 +140,17 @@ class ExactDecimal:
     ``Field(ge=...)``, which pydantic could only apply as a Python function after this custom schema.
     """
 
-    __slots__ = ("_ge", "_gt", "_le", "bounds")
+    __slots__ = ("bounds",)
 
     def __init__(self, *, ge: int | None = None, gt: int | None = None, le: int | None = None) -> None:
         self.bounds = {k: v for k, v in (("ge", ge), ("gt", gt), ("le", le)) if v is not None}
-        self._ge, self._gt, self._le = ge, gt, le
 
     def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> cs.CoreSchema:
-        def bound(value: int | None) -> Decimal | None:
+        def bound(name: str) -> Decimal | None:
+            value = self.bounds.get(name)
             return None if value is None else Decimal(value)
 
-        decimal = cs.decimal_schema(allow_inf_nan=False, ge=bound(self._ge), gt=bound(self._gt), le=bound(self._le))
+        decimal = cs.decimal_schema(allow_inf_nan=False, ge=bound("ge"), gt=bound("gt"), le=bound("le"))
 
         def accepted(*types: cs.CoreSchema) -> cs.CoreSchema:
             # Type check only (values pass through unchanged); the decimal step parses and bounds them.
