@@ -28,8 +28,19 @@ from sqlalchemy import and_, exists, select
 
 from bridge.config.loader import LoadedConfig
 from bridge.config.model import InterfaceConfig, PathConfig
-from bridge.plugins import PluginContext, PluginRole, registry
-from bridge.ports import BridgeError, Outcome, OutcomeStatus, Projector, ReadBack, Record, Source, SourceContext
+from bridge.plugins import registry
+from bridge.ports import (
+    BridgeError,
+    Outcome,
+    OutcomeStatus,
+    PluginContext,
+    PluginRole,
+    Projector,
+    ReadBack,
+    Record,
+    Source,
+    SourceContext,
+)
 from bridge.store import schema as t
 from bridge.store.ledger import Ledger
 from bridge.store.records import FORWARD
@@ -99,7 +110,7 @@ class Comparator:
 
     def _plugin(self, name: str, where: tuple[str, ...], role: PluginRole, ctx: PluginContext) -> Any:
         cfg = self.loaded.plugin(name, where)
-        return None if cfg is None else registry.get(role, cfg.kind).factory(cfg, ctx)
+        return None if cfg is None else registry.build(role, cfg, ctx)
 
     def _build(self, name: str, iface: InterfaceConfig) -> _Iface:
         ctx = self._ctx(name, iface)

@@ -2,18 +2,19 @@
 
 For paths whose target speaks the bridge's canonical JSON (the ``json`` encoder's output, a file drop, an
 old ESB writing canonical documents). Validated in ``observed`` mode, so a business-rule violation in the
-target's data becomes a note on the projection (a diff note), not an error. Pure.
+target's data becomes a note on the projection (a diff note), not an error. Pure. Registered through the
+entry point ``canonical-json-projector``.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from bridge.canonical import model_for, validate_observed
-from bridge.plugins import KindConfig, Plugin, PluginContext, PluginRole
-from bridge.ports import Record
+from bridge.ports import KindConfig, Plugin, PluginContext, Record
+from bridge.ports.plugins import PROJECTOR, plugin
 
-__all__ = ["PLUGIN", "CanonicalJsonProjector", "CanonicalJsonProjectorConfig"]
+__all__ = ["PLUGINS", "CanonicalJsonProjector", "CanonicalJsonProjectorConfig"]
 
 
 class CanonicalJsonProjectorConfig(KindConfig):
@@ -28,10 +29,12 @@ class CanonicalJsonProjector:
         return validate_observed(self.model, body)
 
 
-PLUGIN = Plugin(
-    PluginRole.PROJECTOR,
-    "canonical-json",
-    CanonicalJsonProjectorConfig,
-    CanonicalJsonProjector,
-    description="canonical JSON bytes -> canonical record (observed mode)",
+PLUGINS: tuple[Plugin[Any, Any], ...] = (
+    plugin(
+        PROJECTOR,
+        "canonical-json",
+        CanonicalJsonProjectorConfig,
+        CanonicalJsonProjector,
+        description="canonical JSON bytes -> canonical record (observed mode)",
+    ),
 )

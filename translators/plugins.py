@@ -1,18 +1,22 @@
 """Plugin registration of the translators: decoder, encoder and projector kinds plus the CLI groups.
 
-Kinds: decoders ``xml``, ``csv``, ``fixed_width``, ``json``; encoders ``xml``, ``csv``, ``json-mapped``, ``xslt``;
-projectors ``xml``, ``json``, ``csv``. Every config names a ``mapping`` file relative to the config file; the
-mapping is loaded (and fully checked) when the object is built, and must map the interface's canonical type.
+Kinds: decoders ``xml``, ``csv``, ``fixed_width``, ``json``, ``jsonl``; encoders ``xml``, ``csv``, ``json-mapped``,
+``xslt``, ``json``; projectors ``xml``, ``json``, ``csv``. Every config but ``jsonl``'s and the ``json`` encoder's
+(canonical JSON, no mapping: ``translators.canonical_json``) names a ``mapping`` file relative to the config
+file; the mapping is loaded (and fully checked) when the object is built, and must map the interface's
+canonical type. Registered through the entry point ``translators`` (one ``PLUGINS`` list).
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, Literal, Protocol
 
 from pydantic import Field
 
-from bridge.plugins import KindConfig, Plugin, PluginContext, PluginRole
-from bridge.ports import ConfigError
+from bridge.ports import ConfigError, KindConfig, Plugin, PluginContext, Projector
+from bridge.ports.plugins import DECODER, ENCODER, PROJECTOR, plugin
+from translators.canonical_json import JsonEncoder, JsonEncoderConfig, JsonLinesConfig, JsonLinesDecoder
 from translators.cli import mapping_group, translate_command
 from translators.csv_decoder import CsvDecoder
 from translators.csv_encoder import CsvEncoder
@@ -109,67 +113,74 @@ def _xslt(config: XsltEncoderConfig, context: PluginContext) -> XsltEncoder:
     return XsltEncoder(context.resolve(config.stylesheet), mapping, params=config.params, media_type=config.media_type)
 
 
-def _projector(fmt: str) -> Any:
-    def build(config: Any, context: PluginContext) -> MappingProjector:
+class _MappedConfig(Protocol):
+    @property
+    def mapping(self) -> str: ...
+
+
+def _projector(fmt: str) -> Callable[[_MappedConfig, PluginContext], Projector]:
+    def build(config: _MappedConfig, context: PluginContext) -> MappingProjector:
         return MappingProjector(_mapping(config.mapping, context, fmt), origin=f"{context.interface} projection")
 
     return build
 
 
-PLUGINS: tuple[Plugin, ...] = (
-    Plugin(
-        PluginRole.DECODER,
+PLUGINS: tuple[Plugin[Any, Any], ...] = (
+    plugin(
+        DECODER,
         "xml",
         XmlDecoderConfig,
         lambda c, ctx: XmlDecoder(_mapping(c.mapping, ctx, "xml")),
         cli=mapping_group,
         description="streaming XML via a declarative mapping",
     ),
-    Plugin(
-        PluginRole.DECODER,
+    plugin(
+        DECODER,
         "csv",
         CsvDecoderConfig,
         lambda c, ctx: CsvDecoder(_mapping(c.mapping, ctx, "csv")),
         cli=translate_command,
         description="CSV (dialects, encodings, multi-row grouping) via a mapping",
     ),
-    Plugin(
-        PluginRole.DECODER,
+    plugin(
+        DECODER,
         "fixed_width",
         FixedWidthDecoderConfig,
         lambda c, ctx: FixedWidthDecoder(_mapping(c.mapping, ctx, "fixed_width")),
         description="fixed-width records with trailer control totals",
     ),
-    Plugin(
-        PluginRole.DECODER,
+    plugin(
+        DECODER,
         "json",
         JsonDecoderConfig,
         lambda c, ctx: JsonDecoder(_mapping(c.mapping, ctx, "json")),
         description="one JSON document (webhook event, API body) via a mapping",
     ),
-    Plugin(
-        PluginRole.ENCODER,
+    plugin(
+        ENCODER,
         "xml",
         XmlEncoderConfig,
         lambda c, ctx: XmlEncoder(_mapping(c.mapping, ctx, "xml"), pretty=c.pretty),
         description="canonical -> XML through a mapping in reverse",
     ),
-    Plugin(
-        PluginRole.ENCODER,
+    plugin(
+        ENCODER,
         "csv",
         CsvEncoderConfig,
         lambda c, ctx: CsvEncoder(_mapping(c.mapping, ctx, "csv"), header=c.header),
         description="canonical -> CSV through a mapping in reverse",
     ),
-    Plugin(
-        PluginRole.ENCODER,
+    plugin(
+        ENCODER,
         "json-mapped",
         JsonMappedEncoderConfig,
         lambda c, ctx: JsonMappedEncoder(_mapping(c.mapping, ctx, "json"), decimals=c.decimals),
         description="canonical -> JSON shaped by a mapping (orjson)",
     ),
-    Plugin(PluginRole.ENCODER, "xslt", XsltEncoderConfig, _xslt, description="legacy XSLT 1.0 stylesheet, sandboxed"),
-    Plugin(PluginRole.PROJECTOR, "xml", XmlProjectorConfig, _projector("xml"), description="XML body -> canonical"),
-    Plugin(PluginRole.PROJECTOR, "json", JsonProjectorConfig, _projector("json"), description="JSON body -> canonical"),
-    Plugin(PluginRole.PROJECTOR, "csv", CsvProjectorConfig, _projector("csv"), description="CSV body -> canonical"),
+    plugin(ENCODER, "xslt", XsltEncoderConfig, _xslt, description="legacy XSLT 1.0 stylesheet, sandboxed"),
+    plugin(PROJECTOR, "xml", XmlProjectorConfig, _projector("xml"), description="XML body -> canonical"),
+    plugin(PROJECTOR, "json", JsonProjectorConfig, _projector("json"), description="JSON body -> canonical"),
+    plugin(PROJECTOR, "csv", CsvProjectorConfig, _projector("csv"), description="CSV body -> canonical"),
+    plugin(DECODER, "jsonl", JsonLinesConfig, JsonLinesDecoder, description="canonical JSON lines"),
+    plugin(ENCODER, "json", JsonEncoderConfig, JsonEncoder, description="canonical JSON"),
 )

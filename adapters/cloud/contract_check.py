@@ -3,7 +3,8 @@
 Each sample file (in the interface's *input* format) is decoded by the interface's own decoder, every record
 encoded by the cloud path's encoder, and the body validated against the operation the cloud sink would call;
 nothing is sent. The config comes from the root CLI's context object (anything with ``load()`` returning a
-loaded config), so this module needs no import from the CLI or config layers above it.
+loaded config whose ``build()`` makes the interface's decoder and encoder through the plugin registry), so
+this module needs no import from the CLI, config or plugin layers above it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from typing import Any
 
 from adapters.cloud.openapi import OpenApiSpec, Operation
 from adapters.cloud.rest import RestSinkConfig, render_url
-from bridge.plugins import PluginContext, PluginRole, registry
 from bridge.ports import (
     BridgeError,
     ConfigError,
@@ -26,6 +26,7 @@ from bridge.ports import (
     Envelope,
     IdentityRule,
     PathName,
+    PluginContext,
     SystemClock,
     message_id,
     record_identity,
@@ -63,10 +64,8 @@ def check_interface(loaded: Any, interface: str, samples: list[Path]) -> list[Sa
         raise ConfigError(f"interface {interface!r}: the cloud sink is not a 'rest' sink with an 'openapi' file")
     ctx = PluginContext(base_dir=loaded.base_dir, interface=interface, canonical=iface.canonical, clock=SystemClock())
     spec = OpenApiSpec.load(ctx.resolve(sink.openapi))
-    decoder_cfg = loaded.plugin(interface, ("decoder",))
-    encoder_cfg = loaded.plugin(interface, ("cloud", "encoder"))
-    decoder = registry.get(PluginRole.DECODER, decoder_cfg.kind).factory(decoder_cfg, ctx)
-    encoder = registry.get(PluginRole.ENCODER, encoder_cfg.kind).factory(encoder_cfg, ctx)
+    decoder = loaded.build(interface, ("decoder",), ctx)
+    encoder = loaded.build(interface, ("cloud", "encoder"), ctx)
     reports: list[SampleReport] = []
     for sample in samples:
         data = sample.read_bytes()

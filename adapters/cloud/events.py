@@ -24,13 +24,13 @@ from pydantic import BaseModel, ConfigDict
 
 from adapters.cloud._http import classify
 from adapters.cloud.auth import AuthConfig, AuthorizedClient
-from bridge.plugins import KindConfig
 from bridge.ports import (
     BridgeError,
     Clock,
     ConfigError,
     ConnectionFailed,
     Delivery,
+    KindConfig,
     Outcome,
     SystemClock,
     TargetUnavailable,

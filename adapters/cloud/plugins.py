@@ -13,8 +13,8 @@ from adapters.cloud.events import AmqpEventSink, CloudEventsSinkConfig, HttpEven
 from adapters.cloud.rest import RestSink, RestSinkConfig
 from adapters.cloud.rest_poll import RestPollSource, RestPollSourceConfig
 from adapters.cloud.webhook import WebhookSource, WebhookSourceConfig
-from bridge.plugins import Plugin, PluginContext, PluginRole
-from bridge.ports import ConfigError
+from bridge.ports import ConfigError, Plugin, PluginContext, Sink
+from bridge.ports.plugins import READBACK, SINK, SOURCE, plugin
 
 __all__ = ["PLUGINS"]
 
@@ -27,47 +27,47 @@ def _rest_sink(config: RestSinkConfig, ctx: PluginContext) -> RestSink:
     return RestSink(config, clock=ctx.clock)
 
 
-def _event_sink(config: CloudEventsSinkConfig, ctx: PluginContext) -> Any:
+def _event_sink(config: CloudEventsSinkConfig, ctx: PluginContext) -> Sink:
     if (config.amqp is None) == (config.http is None):
         raise ConfigError("a cloudevents sink takes exactly one of 'amqp' and 'http'")
     return AmqpEventSink(config, clock=ctx.clock) if config.amqp else HttpEventSink(config, clock=ctx.clock)
 
 
-PLUGINS = [
-    Plugin(
-        PluginRole.SINK,
+PLUGINS: tuple[Plugin[Any, Any], ...] = (
+    plugin(
+        SINK,
         "rest",
         RestSinkConfig,
         _rest_sink,
         cli=cloud,
         description="REST API sink: idempotency key, auth, OpenAPI contract check, bulk",
     ),
-    Plugin(
-        PluginRole.READBACK,
+    plugin(
+        READBACK,
         "rest",
         RestSinkConfig,
         _rest_sink,
         description="REST read-back: GET by business key after delivery",
     ),
-    Plugin(
-        PluginRole.SINK,
+    plugin(
+        SINK,
         "cloudevents",
         CloudEventsSinkConfig,
         _event_sink,
         description="CloudEvents 1.0 to RabbitMQ (publisher confirms) or HTTP (binary/structured)",
     ),
-    Plugin(
-        PluginRole.SOURCE,
+    plugin(
+        SOURCE,
         "webhook",
         WebhookSourceConfig,
         lambda c, _ctx: WebhookSource(c),
         description="signed webhooks (HMAC-SHA256), 2xx only once durable",
     ),
-    Plugin(
-        PluginRole.SOURCE,
+    plugin(
+        SOURCE,
         "rest_poll",
         RestPollSourceConfig,
         lambda c, _ctx: RestPollSource(c),
         description="REST change feed: updated_since cursor, page/offset/cursor/Link pagination",
     ),
-]
+)

@@ -24,7 +24,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from adapters.cloud._http import classify, json_field
 from adapters.cloud.auth import AuthConfig, AuthorizedClient
 from adapters.cloud.openapi import OpenApiSpec, Operation
-from bridge.plugins import KindConfig
 from bridge.ports import (
     BridgeError,
     Clock,
@@ -32,6 +31,7 @@ from bridge.ports import (
     Delivery,
     DependencyPending,
     EncodeError,
+    KindConfig,
     Outcome,
     SystemClock,
     TargetUnavailable,

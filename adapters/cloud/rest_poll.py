@@ -25,13 +25,13 @@ from pydantic import Field
 
 from adapters.cloud._http import classify
 from adapters.cloud.auth import AuthConfig, AuthorizedClient
-from bridge.plugins import KindConfig
 from bridge.ports import (
     BridgeError,
     ConfigError,
     DecodeError,
     Envelope,
     IdentityRule,
+    KindConfig,
     SourceContext,
 )
 

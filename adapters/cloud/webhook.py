@@ -27,13 +27,13 @@ from typing import Literal, Self
 
 from pydantic import Field, SecretStr
 
-from bridge.plugins import KindConfig
 from bridge.ports import (
     BridgeError,
     Clock,
     ConfigError,
     Envelope,
     IdentityRule,
+    KindConfig,
     SecurityError,
     SourceContext,
 )

@@ -17,8 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from bridge.plugins import KindConfig
-from bridge.ports import ConfigError, ConfigProblem, HostileInput, Location
+from bridge.ports import ConfigError, ConfigProblem, HostileInput, KindConfig, Location
 
 __all__ = [
     "AfterConfig",

@@ -42,7 +42,7 @@ from bridge.ports import (
 
 __all__ = ["CHUNK_SIZE", "Candidate", "DropFileSystem", "DropPoller", "Readable"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("esb_bridge.legacy.drop")
 
 #: Bytes read per call while streaming a file to the spool folder.
 CHUNK_SIZE = 1 << 20

@@ -4,7 +4,8 @@ A reader of the drop (the legacy ERP) must never see a partial file, and a redel
 must not produce a second file. So the file name is derived from the message id (template), the bytes are
 written under a temporary name the reader ignores, the size is verified, and only then is the file renamed
 to its final name. A file already there with the same bytes is the same delivery: ``delivered`` again.
-One attempt per call; errors become an :class:`~bridge.ports.Outcome`, never a retry.
+One attempt per call; errors become an :class:`~bridge.ports.Outcome`, never a retry. (The ``file`` sink,
+``file_sink.py``, also writes one file per message but is not a drop: its module docstring says why.)
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from typing import Any, Literal, Protocol
 from pydantic import Field, field_validator
 
 from adapters.legacy.drop import DropEntry, safe_name
-from bridge.plugins import KindConfig
 from bridge.ports import (
     BridgeError,
     Delivery,
+    KindConfig,
     Location,
     Outcome,
     PermanentError,
@@ -32,7 +33,7 @@ from bridge.ports import (
 
 __all__ = ["DropSinkConfig", "DropWriter", "WriteFileSystem", "render_name"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("esb_bridge.legacy.drop")
 
 _EXTENSIONS = {
     "application/xml": ".xml",

@@ -1,7 +1,9 @@
-"""Local drop folders: :class:`FolderDropSource` (watchdog wakes the poller) and :class:`FolderSink`.
+"""Local folders: :class:`FolderDropSource` (watchdog wakes the poller), :class:`FolderSink` and their plugins.
 
 Same readiness, identity and after-processing rules as SFTP (``drop.py``, ``drop_poller.py``): watchdog only
-says "something changed, poll now"; the poll decides what is ready. Nothing here decodes.
+says "something changed, poll now"; the poll decides what is ready. Nothing here decodes. The ``PLUGINS`` list
+(entry point ``folder``) also registers the ``file`` sink (``file_sink.py``), which writes local files too but
+is not a drop: its module docstring says why ``file`` and ``folder`` are two sinks.
 """
 
 from __future__ import annotations
@@ -12,18 +14,18 @@ import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
-from types import TracebackType
-from typing import Any, BinaryIO, Literal, Self
+from typing import Any, BinaryIO, Literal
 
 from adapters.legacy.drop import DropEntry, DropSourceConfig
 from adapters.legacy.drop_poller import DropPoller
 from adapters.legacy.drop_sink import DropSinkConfig, DropWriter
-from bridge.plugins import Plugin, PluginContext, PluginRole
-from bridge.ports import BridgeError, Delivery, Envelope, Outcome, SourceContext
+from adapters.legacy.file_sink import FileSink, FileSinkConfig
+from bridge.ports import BridgeError, Delivery, Envelope, Outcome, Plugin, PluginContext, Resource, SourceContext
+from bridge.ports.plugins import SINK, SOURCE, plugin
 
 __all__ = ["PLUGINS", "FolderDropSource", "FolderSink", "FolderSinkConfig", "FolderSourceConfig", "LocalFileSystem"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("esb_bridge.legacy.folder")
 
 
 class FolderSourceConfig(DropSourceConfig):
@@ -112,7 +114,7 @@ def _wakeup(event: threading.Event) -> Any:
     return Wakeup()
 
 
-class FolderDropSource:
+class FolderDropSource(Resource):
     """A local drop folder as a :class:`~bridge.ports.Source`; ``wait_for_change`` blocks until watchdog fires."""
 
     def __init__(self, config: FolderSourceConfig, *, watch: bool = True) -> None:
@@ -122,14 +124,6 @@ class FolderDropSource:
         self._watch = watch
         self._observer: Any = None
         self._changed = threading.Event()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def open(self, context: SourceContext) -> None:
         self._poller.open(context)
@@ -172,8 +166,12 @@ class FolderDropSource:
         self._poller.fail(envelope, error)
 
 
-class FolderSink:
-    """Writes each delivery as one file into a local folder (temp name, fsync, verified size, rename)."""
+class FolderSink(Resource):
+    """Writes each delivery as one file into a local drop folder (temp name, fsync, verified size, rename).
+
+    A drop for another system to read, with the same rules as an SFTP upload; the ``file`` sink
+    (:class:`~adapters.legacy.file_sink.FileSink`) is the bridge's own output, see its module for the difference.
+    """
 
     def __init__(self, config: FolderSinkConfig, *, target: str = "") -> None:
         self.config = config
@@ -181,14 +179,8 @@ class FolderSink:
         self._writer = DropWriter(config)
         self._fs = LocalFileSystem()
 
-    def __enter__(self) -> Self:
+    def on_enter(self) -> None:
         os.makedirs(self.config.path, exist_ok=True)
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        return None
 
     def deliver(self, delivery: Delivery) -> Outcome:
         return self._writer.deliver(self._fs, delivery)
@@ -202,21 +194,22 @@ def _sink(config: FolderSinkConfig, ctx: PluginContext) -> FolderSink:
     return FolderSink(config.model_copy(update={"path": str(ctx.resolve(config.path))}), target=ctx.target)
 
 
-#: Registered under the ``esb_bridge.plugins`` entry point ``folder`` (the core's simpler ``folder`` kind
-#: is a different plugin): kind ``folder`` as a source and as a sink.
-PLUGINS = (
-    Plugin(
-        PluginRole.SOURCE,
+#: Registered under the ``esb_bridge.plugins`` entry point ``folder``: kind ``folder`` as a source and as a
+#: sink, and the ``file`` sink.
+PLUGINS: tuple[Plugin[Any, Any], ...] = (
+    plugin(
+        SOURCE,
         "folder",
         FolderSourceConfig,
         _source,
         description="poll a local drop folder (watchdog wake-up, same rules as sftp)",
     ),
-    Plugin(
-        PluginRole.SINK,
+    plugin(
+        SINK,
         "folder",
         FolderSinkConfig,
         _sink,
         description="write one file per message into a local folder (temp name, rename)",
     ),
+    plugin(SINK, "file", FileSinkConfig, FileSink, description="files in a folder, idempotent"),
 )

@@ -8,12 +8,15 @@ source and as a sink, with the ``sftp`` CLI group.
 
 from __future__ import annotations
 
+from typing import Any
+
 from adapters.legacy.drop import AfterConfig, ReadinessConfig, validate_shared_drop
 from adapters.legacy.sftp_cli import doctor_report, sftp_group
 from adapters.legacy.sftp_conn import SftpConnection, SftpConnectionConfig
 from adapters.legacy.sftp_sink import SftpSinkConfig, SftpUploadSink
 from adapters.legacy.sftp_source import SftpDropSource, SftpSourceConfig
-from bridge.plugins import Plugin, PluginContext, PluginRole
+from bridge.ports import Plugin, PluginContext
+from bridge.ports.plugins import SINK, SOURCE, plugin
 
 __all__ = [
     "PLUGINS",
@@ -39,17 +42,17 @@ def _sink(config: SftpSinkConfig, ctx: PluginContext) -> SftpUploadSink:
     return SftpUploadSink(config, base_dir=ctx.base_dir, target=ctx.target)
 
 
-PLUGINS = (
-    Plugin(
-        PluginRole.SOURCE,
+PLUGINS: tuple[Plugin[Any, Any], ...] = (
+    plugin(
+        SOURCE,
         "sftp",
         SftpSourceConfig,
         _source,
         cli=sftp_group,
         description="poll a remote SFTP drop (readiness, identity, after-processing)",
     ),
-    Plugin(
-        PluginRole.SINK,
+    plugin(
+        SINK,
         "sftp",
         SftpSinkConfig,
         _sink,

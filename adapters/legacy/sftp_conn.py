@@ -29,7 +29,7 @@ __all__ = [
     "translate_error",
 ]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("esb_bridge.legacy.sftp")
 
 #: Algorithms paramiko still offers that we only enable by explicit per-interface allow-list.
 LEGACY_ALGORITHMS: dict[str, tuple[str, ...]] = {

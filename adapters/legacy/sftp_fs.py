@@ -26,7 +26,7 @@ from bridge.ports import BridgeError, ConnectionFailed
 
 __all__ = ["SftpFileSystem"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("esb_bridge.legacy.sftp")
 
 
 class _PipelinedReader:

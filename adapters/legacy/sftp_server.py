@@ -29,7 +29,7 @@ from paramiko.sftp import SFTP_FAILURE, SFTP_NO_SUCH_FILE, SFTP_OK, SFTP_PERMISS
 
 __all__ = ["EmbeddedSftpServer"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("esb_bridge.legacy.sftp_server")
 
 
 def _status(exc: OSError) -> int:

@@ -7,6 +7,8 @@ point ``soap``. The kind ``soap`` exists as a source, a sink and a read-back.
 
 from __future__ import annotations
 
+from typing import Any
+
 from adapters.legacy.soap_call import SoapCallConfig, SoapCallSink, SoapReadBack, SoapReadBackConfig
 from adapters.legacy.soap_client import (
     BasicAuthConfig,
@@ -20,7 +22,8 @@ from adapters.legacy.soap_inspect import inspect_wsdl, soap_group
 from adapters.legacy.soap_poll import PollCursor, SoapPollConfig, SoapPollSource
 from adapters.legacy.soap_transport import LimitedTransport
 from adapters.legacy.soap_xml import SoapFault, parse_xml
-from bridge.plugins import Plugin, PluginContext, PluginRole
+from bridge.ports import Plugin, PluginContext
+from bridge.ports.plugins import READBACK, SINK, SOURCE, plugin
 
 __all__ = [
     "PLUGINS",
@@ -57,24 +60,24 @@ def _readback(config: SoapReadBackConfig, context: PluginContext) -> SoapReadBac
     return SoapReadBack(config, base_dir=context.base_dir, clock=context.clock)
 
 
-PLUGINS: tuple[Plugin, ...] = (
-    Plugin(
-        PluginRole.SOURCE,
+PLUGINS: tuple[Plugin[Any, Any], ...] = (
+    plugin(
+        SOURCE,
         "soap",
         SoapPollConfig,
         _source,
         cli=soap_group,
         description="poll a SOAP change-feed operation by watermark and page token",
     ),
-    Plugin(
-        PluginRole.SINK,
+    plugin(
+        SINK,
         "soap",
         SoapCallConfig,
         _sink,
         description="call one SOAP operation per delivery with the encoded body element",
     ),
-    Plugin(
-        PluginRole.READBACK,
+    plugin(
+        READBACK,
         "soap",
         SoapReadBackConfig,
         _readback,

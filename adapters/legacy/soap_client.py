@@ -26,7 +26,6 @@ from zeep.cache import SqliteCache
 
 from adapters.legacy.soap_transport import ClockedUsernameToken, LimitedTransport
 from adapters.legacy.soap_xml import SoapFault, body_child, parse_envelope, parse_xml, read_fault, redact
-from bridge.plugins import KindConfig
 from bridge.ports import (
     BridgeError,
     Clock,
@@ -34,6 +33,7 @@ from bridge.ports import (
     ContractViolation,
     DecodeError,
     HostileInput,
+    KindConfig,
     Location,
     Rejected,
     RetryableError,

@@ -27,6 +27,7 @@ from ._money import (
     round_half_up,
     round_money,
 )
+from .content import canonical_json
 from .invoice import AllowanceCharge, Invoice, InvoiceLine, TaxLine, TaxRounding
 from .order import SalesOrder, SalesOrderLine
 from .party import Address, Contact, Customer, PaymentTerms
@@ -63,6 +64,7 @@ __all__ = [
     "TaxRate",
     "TaxRounding",
     "ValidationMode",
+    "canonical_json",
     "json_schemas",
     "minor_units",
     "model_for",

@@ -70,16 +70,18 @@ def validate(c: Ctx, as_json: bool) -> None:
             click.echo(str(exc), err=True)
         sys.exit(2)
     names = sorted(loaded.config.interfaces)
+    from bridge.plugins.check import check_plugins
     from cutover.flags import check_config
 
-    cutover_problems = check_config(loaded)
+    plugin_check = check_plugins(loaded)
+    cutover_problems = plugin_check.errors + check_config(loaded)
     if cutover_problems:
         if as_json:
             echo_json({"ok": False, "problems": [{"message": p} for p in cutover_problems]})
         else:
             click.echo("\n".join(cutover_problems), err=True)
         sys.exit(2)
-    warnings = _flag_warnings(loaded)
+    warnings = plugin_check.warnings + _flag_warnings(loaded)
     if as_json:
         echo_json({"ok": True, "file": str(loaded.file), "interfaces": names, "warnings": warnings})
     else:
@@ -389,7 +391,7 @@ def _mount_plugin_groups() -> None:
     seen = set(cli.commands)
     for plugin in registry.all():
         group = plugin.cli
-        if group is not None and group.name not in seen:
+        if group is not None and group.name and group.name not in seen:
             cli.add_command(group)
             seen.add(group.name)
 

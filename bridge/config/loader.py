@@ -1,9 +1,9 @@
 """Load and validate a config file: every problem of every file reported at once, each with its line.
 
 Validation runs in two phases: the core schema (``bridge.config.model``), then every plugin block through
-the plugin registered for its ``kind`` (``bridge.plugins``). Both phases collect problems instead of
-stopping at the first; each problem names the YAML path, the file and line, and what was expected, never
-the offending value (it may be a secret).
+the plugin registered for its ``kind`` (``bridge.plugins``; the contract is ``bridge.ports.plugins``). Both
+phases collect problems instead of stopping at the first; each problem names the YAML path, the file and
+line, and what was expected, never the offending value (it may be a secret).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from pydantic import BaseModel, ValidationError
 
 from bridge.config.model import BridgeConfig, InterfaceConfig
 from bridge.config.yamlsource import LineMap, PathKey, _dotted, read_yaml
-from bridge.plugins import KindConfig, PluginRole, registry
-from bridge.ports import ConfigError, ConfigProblem
+from bridge.plugins import registry
+from bridge.ports import ConfigError, ConfigProblem, KindConfig, PluginContext, PluginRole
 
 __all__ = ["DEFAULT_CONFIG", "PLUGIN_BLOCKS", "LoadedConfig", "load_config", "resolve_config_path"]
 
@@ -44,6 +44,8 @@ PLUGIN_BLOCKS: tuple[tuple[PathKey, PluginRole], ...] = (
     (("cloud", "observe"), PluginRole.SOURCE),
 )
 
+_ROLES: dict[PathKey, PluginRole] = dict(PLUGIN_BLOCKS)
+
 
 @dataclass
 class LoadedConfig:
@@ -57,6 +59,15 @@ class LoadedConfig:
 
     def plugin(self, interface: str, where: PathKey) -> KindConfig | None:
         return self.plugins.get((interface, where))
+
+    def build(self, interface: str, where: PathKey, context: PluginContext) -> Any:
+        """The object of the plugin block at ``where`` (None when absent), checked against its role's port.
+
+        For code below the composition root that is handed a config (``cloud check``) and must not import
+        the registry itself.
+        """
+        cfg = self.plugin(interface, where)
+        return None if cfg is None else registry.build(_ROLES[where], cfg, context)
 
     def line_of(self, path: PathKey) -> tuple[str | None, int | None]:
         return self.lines.locate(path)

@@ -28,6 +28,18 @@ from bridge.ports.errors import (
     error_from_dict,
 )
 from bridge.ports.outcome import Outcome, OutcomeStatus
+from bridge.ports.plugins import (
+    ENTRY_POINT_GROUP,
+    PLUGIN_API,
+    PORTS,
+    KindConfig,
+    Plugin,
+    PluginContext,
+    PluginContractError,
+    PluginRole,
+    Port,
+    plugin,
+)
 from bridge.ports.protocols import (
     ChangeNotifier,
     DecodedRecord,
@@ -50,9 +62,13 @@ from bridge.ports.protocols import (
     SourceContext,
     SourceLedger,
 )
+from bridge.ports.resource import Resource
 
 __all__ = [
+    "ENTRY_POINT_GROUP",
     "MESSAGE_NAMESPACE",
+    "PLUGIN_API",
+    "PORTS",
     "BridgeError",
     "ChangeNotifier",
     "Clock",
@@ -72,18 +88,25 @@ __all__ = [
     "Envelope",
     "HostileInput",
     "IdentityRule",
+    "KindConfig",
     "LeaseLost",
     "Location",
     "Outcome",
     "OutcomeStatus",
     "PathName",
     "PermanentError",
+    "Plugin",
+    "PluginContext",
+    "PluginContractError",
+    "PluginRole",
+    "Port",
     "Projector",
     "ReadBack",
     "Record",
     "RecordFailure",
     "RecordInvalid",
     "Rejected",
+    "Resource",
     "RetryableError",
     "Role",
     "Route",
@@ -100,5 +123,6 @@ __all__ = [
     "TimeoutExpired",
     "error_from_dict",
     "message_id",
+    "plugin",
     "record_identity",
 ]

@@ -38,7 +38,7 @@ from bridge.store.records import AttemptResult, ClaimedDelivery
 
 __all__ = ["TargetWorker"]
 
-log = logging.getLogger("esb_bridge.delivery")
+log = logging.getLogger("esb_bridge.runtime.delivery")
 
 
 class TargetWorker:

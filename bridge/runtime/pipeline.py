@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bridge.plugins.jsonl import canonical_json
+from bridge.canonical import canonical_json
 from bridge.ports import (
     DecodedRecord,
     DecodeError,
@@ -36,7 +36,7 @@ from bridge.store.records import NewDeadLetter, NewMessage, NewRoute
 
 __all__ = ["IngestStats", "Ingestor"]
 
-log = logging.getLogger("esb_bridge.pipeline")
+log = logging.getLogger("esb_bridge.runtime.pipeline")
 Progress = Callable[[str, int], None]
 
 

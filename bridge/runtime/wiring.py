@@ -12,8 +12,8 @@ from typing import Any
 
 from bridge.config.loader import LoadedConfig
 from bridge.config.model import InterfaceConfig, Limits, PathConfig, Reference, RetryPolicy, XrefRule
-from bridge.plugins import PluginContext, PluginRole, registry
-from bridge.ports import Clock, Decoder, Encoder, PathName, Sink, Source
+from bridge.plugins import registry
+from bridge.ports import Clock, Decoder, Encoder, PathName, PluginContext, PluginRole, Sink, Source
 
 __all__ = ["InterfaceRuntime", "PathRuntime", "build_interfaces", "target_name"]
 
@@ -64,7 +64,7 @@ def _build(loaded: LoadedConfig, name: str, where: tuple[str, ...], role: Plugin
     cfg = loaded.plugin(name, where)
     if cfg is None:
         return None
-    return registry.get(role, cfg.kind).factory(cfg, ctx)
+    return registry.build(role, cfg, ctx)
 
 
 def build_interfaces(loaded: LoadedConfig, clock: Clock, only: list[str] | None = None) -> dict[str, InterfaceRuntime]:

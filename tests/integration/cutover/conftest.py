@@ -14,8 +14,8 @@ import pytest
 from pydantic import Field
 
 from bridge.demo.generate import customer
-from bridge.plugins import KindConfig, Plugin, PluginContext, PluginRole, registry
-from bridge.ports import EncodeContext, Encoded, Outcome, Record
+from bridge.plugins import registry
+from bridge.ports import EncodeContext, Encoded, KindConfig, Outcome, Plugin, PluginContext, PluginRole, Record
 
 
 class MangleConfig(KindConfig):

@@ -12,8 +12,8 @@ from typing import Any, ClassVar, Literal, Self
 import pytest
 
 from bridge.demo.generate import customer
-from bridge.plugins import KindConfig, Plugin, PluginContext, PluginRole, registry
-from bridge.ports import Delivery, Outcome, Rejected, TargetUnavailable
+from bridge.plugins import registry
+from bridge.ports import Delivery, KindConfig, Outcome, Plugin, PluginContext, PluginRole, Rejected, TargetUnavailable
 
 
 class ScriptedConfig(KindConfig):

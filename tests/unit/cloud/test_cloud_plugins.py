@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from adapters.cloud import AmqpEventSink, HttpEventSink, RestPollSource, RestSink, WebhookSource
-from bridge.plugins import PluginContext, PluginRole, registry
-from bridge.ports import ConfigError
+from bridge.plugins import registry
+from bridge.ports import ConfigError, PluginContext, PluginRole
 
 CASES = [
     (

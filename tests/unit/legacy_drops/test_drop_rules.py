@@ -21,8 +21,17 @@ from adapters.legacy.drop import (
 from adapters.legacy.drop_sink import render_name
 from adapters.legacy.folder import FolderSinkConfig, FolderSourceConfig
 from adapters.legacy.sftp import SftpSourceConfig
-from bridge.plugins import Plugin, PluginRole
-from bridge.ports import ConfigError, Delivery, Encoded, HostileInput, PathName, Role, SimulatedClock
+from bridge.ports import (
+    ConfigError,
+    Delivery,
+    Encoded,
+    HostileInput,
+    PathName,
+    Plugin,
+    PluginRole,
+    Role,
+    SimulatedClock,
+)
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -164,7 +173,7 @@ def test_simulated_clock_drives_readiness() -> None:
 
 
 def test_entry_points_register_the_kinds() -> None:
-    """The sftp and folder entry points expose source and sink plugins with their config models."""
+    """The sftp and folder entry points expose source and sink plugins (and the file sink) with their config models."""
     ours = [ep for ep in entry_points(group="esb_bridge.plugins") if ep.name in ("sftp", "folder")]
     loaded = {ep.name: ep.load() for ep in ours}
     kinds = {(p.role, p.kind) for plugins in loaded.values() for p in plugins if isinstance(p, Plugin)}
@@ -173,6 +182,7 @@ def test_entry_points_register_the_kinds() -> None:
         (PluginRole.SINK, "sftp"),
         (PluginRole.SOURCE, "folder"),
         (PluginRole.SINK, "folder"),
+        (PluginRole.SINK, "file"),
     }
     sftp_source = next(p for p in loaded["sftp"] if p.role is PluginRole.SOURCE)
     assert sftp_source.cli is not None and "doctor" in sftp_source.cli.commands

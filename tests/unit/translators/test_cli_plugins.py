@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bridge.plugins import PluginContext, PluginRole, registry
-from bridge.ports import ConfigError, Decoder, Encoder, Projector
+from bridge.plugins import registry
+from bridge.ports import ConfigError, Decoder, Encoder, PluginContext, PluginRole, Projector
 from tests.unit.translators.support import MAPPINGS, SAMPLES
 from translators.cli import mapping_group, translate_command
 

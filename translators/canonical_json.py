@@ -1,8 +1,10 @@
-"""``jsonl`` decoder and ``json`` encoder: canonical records as JSON, one per line.
+"""``jsonl`` decoder and ``json`` encoder: canonical records as JSON, one per line, without a mapping.
 
 The simplest lossless format for canonical data (Decimals as strings, aware datetimes as ISO 8601); used by
 the demo, the crash tests and for exchanging canonical records with other tools. The decoder streams line by
-line; a bad line is a :class:`RecordFailure` with its line number and the original text.
+line; a bad line is a :class:`RecordFailure` with its line number and the original text. Registered with the
+other translators in ``translators.plugins``. The sorted-key form content hashes use is
+:func:`bridge.canonical.canonical_json`, not this encoder's output.
 """
 
 from __future__ import annotations
@@ -10,24 +12,24 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Literal
 
-import orjson
 from pydantic import ValidationError
 
 from bridge.canonical import model_for
-from bridge.plugins import KindConfig, Plugin, PluginContext, PluginRole
 from bridge.ports import (
     DecodedRecord,
     DecodeError,
     EncodeContext,
     Encoded,
     Envelope,
+    KindConfig,
     Location,
+    PluginContext,
     Record,
     RecordFailure,
     RecordInvalid,
 )
 
-__all__ = ["JSON_ENCODER_PLUGIN", "PLUGIN", "JsonEncoder", "JsonLinesDecoder"]
+__all__ = ["JsonEncoder", "JsonEncoderConfig", "JsonLinesConfig", "JsonLinesDecoder"]
 
 
 class JsonLinesConfig(KindConfig):
@@ -95,12 +97,3 @@ class JsonEncoder:
     def encode(self, record: Record, context: EncodeContext) -> Encoded:
         body = record.model_dump_json(indent=self.indent, exclude_defaults=False).encode()
         return Encoded(body=body, media_type="application/json", name=f"{context.message_id}.json")
-
-
-def canonical_json(record: Record) -> bytes:
-    """Deterministic JSON of a record (sorted keys): the basis of content hashes."""
-    return orjson.dumps(record.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
-
-
-PLUGIN = Plugin(PluginRole.DECODER, "jsonl", JsonLinesConfig, JsonLinesDecoder, description="canonical JSON lines")
-JSON_ENCODER_PLUGIN = Plugin(PluginRole.ENCODER, "json", JsonEncoderConfig, JsonEncoder, description="canonical JSON")

@@ -1,6 +1,22 @@
-"""``file`` sink: delivers into a folder, idempotent per message id by construction.
+"""``file`` sink: the bridge's own output into a folder, idempotent per message id by construction.
 
-Two modes:
+Why there are two sinks that write one file per message, this one and ``folder`` (``adapters.legacy.folder``,
+over the drop rules of ``drop_sink.py``): they promise different things to whoever reads the folder, and a
+config valid for either must keep meaning what it means today.
+
+* ``folder`` is a *legacy drop*: another system (the ERP) polls it, so it follows the drop conventions shared
+  with ``sftp`` uploads: temp names the reader is configured to ignore (``temp_prefix``/``temp_suffix``),
+  an optional done file, a ``conflict`` policy that by default refuses to touch a file with other bytes
+  (``fail``; or ``replace``, ``unique``), file permissions, names whose fields are made file-name safe with
+  an ``{ext}`` from the media type, always fsync.
+* ``file`` is the bridge's *own output* (canonical JSON for the demo, crash tests, exchange with tools): the
+  latest delivery of a message id wins (a file with other bytes is replaced), names come from a plain
+  ``str.format`` template whose result must already be a plain file name (no field is rewritten; a bad name
+  rejects the delivery), fsync can be turned off, and it has an ``append`` mode (one JSON-lines batch file)
+  that no drop has.
+
+Merging them would change either file names or conflict behaviour for configs in use; what they do share
+(the local file operations) is small. Two modes:
 
 * ``file`` (default): one file per message, named from the message id, written to a temp name and renamed
   (readers never see a partial file). A file that already holds exactly these bytes is not written again,
@@ -17,13 +33,11 @@ import json
 import os
 import threading
 from pathlib import Path
-from types import TracebackType
-from typing import Literal, Self
+from typing import Literal
 
-from bridge.plugins import KindConfig, Plugin, PluginContext, PluginRole
-from bridge.ports import Delivery, Outcome, Rejected, TargetUnavailable
+from bridge.ports import Delivery, KindConfig, Outcome, PluginContext, Rejected, Resource, TargetUnavailable
 
-__all__ = ["PLUGIN", "FileSink", "FileSinkConfig"]
+__all__ = ["FileSink", "FileSinkConfig"]
 
 
 class FileSinkConfig(KindConfig):
@@ -34,7 +48,7 @@ class FileSinkConfig(KindConfig):
     fsync: bool = True
 
 
-class FileSink:
+class FileSink(Resource):
     """Writes into ``path``; see the module docstring for the two modes."""
 
     def __init__(self, config: FileSinkConfig, context: PluginContext) -> None:
@@ -45,11 +59,10 @@ class FileSink:
         self._lock = threading.Lock()
         self._known: dict[Path, set[str]] = {}
 
-    def __enter__(self) -> Self:
+    def on_enter(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
-        return self
 
-    def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+    def close(self) -> None:
         self._known.clear()
 
     def _name(self, delivery: Delivery) -> str:
@@ -124,6 +137,3 @@ def _ids_in(path: Path) -> set[str]:
             except (ValueError, KeyError):
                 continue
     return ids
-
-
-PLUGIN = Plugin(PluginRole.SINK, "file", FileSinkConfig, FileSink, description="files in a folder, idempotent")
