@@ -15,8 +15,7 @@ import contextlib
 import json
 import threading
 from collections.abc import Mapping
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 import pika
 import pika.exceptions
@@ -32,6 +31,7 @@ from bridge.ports import (
     Delivery,
     KindConfig,
     Outcome,
+    Resource,
     SystemClock,
     TargetUnavailable,
     TimeoutExpired,
@@ -119,7 +119,7 @@ def structured_body(attrs: Mapping[str, str], data: bytes) -> bytes:
     return json.dumps(event, separators=(",", ":")).encode()
 
 
-class AmqpEventSink:
+class AmqpEventSink(Resource):
     """Publishes CloudEvents to RabbitMQ with publisher confirms."""
 
     def __init__(self, config: CloudEventsSinkConfig, *, clock: Clock | None = None) -> None:
@@ -134,13 +134,10 @@ class AmqpEventSink:
         self._channel: Any = None
         self._open = False
 
-    def __enter__(self) -> Self:
+    def on_enter(self) -> None:
         self._open = True
-        return self
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def close(self) -> None:
         with self._lock:
             self._open = False
             self._drop()
@@ -225,7 +222,7 @@ class AmqpEventSink:
             self._connection, self._channel = None, None
 
 
-class HttpEventSink:
+class HttpEventSink(Resource):
     """POSTs CloudEvents to an HTTP endpoint in binary (``ce-*`` headers) or structured content mode."""
 
     def __init__(self, config: CloudEventsSinkConfig, *, clock: Clock | None = None) -> None:
@@ -237,13 +234,10 @@ class HttpEventSink:
         self.target = config.target or self.settings.url
         self._http = AuthorizedClient(self.settings.auth, self.clock, timeout=self.settings.timeout)
 
-    def __enter__(self) -> Self:
+    def on_enter(self) -> None:
         self._http.open()
-        return self
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def close(self) -> None:
         self._http.close()
 
     def deliver(self, delivery: Delivery) -> Outcome:

@@ -14,8 +14,7 @@ import json
 import re
 import uuid
 from collections.abc import Mapping, Sequence
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 from urllib.parse import quote
 
 import httpx
@@ -33,6 +32,7 @@ from bridge.ports import (
     EncodeError,
     KindConfig,
     Outcome,
+    Resource,
     SystemClock,
     TargetUnavailable,
 )
@@ -107,7 +107,7 @@ def _bulk_key(deliveries: Sequence[Delivery]) -> str:
     return "bulk-" + str(uuid.uuid5(uuid.NAMESPACE_URL, ",".join(sorted(str(d.message_id) for d in deliveries))))
 
 
-class RestSink:
+class RestSink(Resource):
     """Delivers JSON bodies to one REST target; thread-safe (one pooled httpx client)."""
 
     def __init__(
@@ -135,17 +135,14 @@ class RestSink:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def __enter__(self) -> Self:
+    def on_enter(self) -> None:
         if self._spec is None and self.config.openapi:
             self._spec = OpenApiSpec.load(self.config.openapi)
         if self._spec is not None and self.config.operation:
             self._operation = self._spec.operation(self.config.method, self.config.operation)
         self._http.open()
-        return self
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def close(self) -> None:
         self._http.close()
 
     @property

@@ -17,8 +17,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 import httpx
 from pydantic import Field
@@ -32,6 +31,7 @@ from bridge.ports import (
     Envelope,
     IdentityRule,
     KindConfig,
+    Resource,
     SourceContext,
 )
 
@@ -90,7 +90,7 @@ class _Page:
     done: bool = False
 
 
-class RestPollSource:
+class RestPollSource(Resource):
     """A REST change feed as a Source."""
 
     def __init__(self, config: RestPollSourceConfig) -> None:
@@ -100,12 +100,7 @@ class RestPollSource:
         self._order: list[_Page] = []
         self._lock = threading.Lock()
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def close(self) -> None:
         if self._http is not None:
             self._http.close()
 

@@ -22,8 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Literal, Self
+from typing import Literal
 
 from pydantic import Field, SecretStr
 
@@ -34,6 +33,7 @@ from bridge.ports import (
     Envelope,
     IdentityRule,
     KindConfig,
+    Resource,
     SecurityError,
     SourceContext,
 )
@@ -93,7 +93,7 @@ class _HandOff:
     result: str = ""
 
 
-class WebhookSource:
+class WebhookSource(Resource):
     """A webhook endpoint as a Source. ``url`` is known after ``open``."""
 
     def __init__(self, config: WebhookSourceConfig) -> None:
@@ -107,12 +107,7 @@ class WebhookSource:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def close(self) -> None:
         server, self._server = self._server, None
         with self._lock:
             for handoff in self._pending.values():

@@ -15,8 +15,7 @@ import socket
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import paramiko
 from paramiko.common import (
@@ -26,6 +25,8 @@ from paramiko.common import (
     OPEN_SUCCEEDED,
 )
 from paramiko.sftp import SFTP_FAILURE, SFTP_NO_SUCH_FILE, SFTP_OK, SFTP_PERMISSION_DENIED
+
+from bridge.ports import Resource
 
 __all__ = ["EmbeddedSftpServer"]
 
@@ -194,7 +195,7 @@ class _Gatekeeper(paramiko.ServerInterface):
         return OPEN_SUCCEEDED if kind == "session" else OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
 
 
-class EmbeddedSftpServer:
+class EmbeddedSftpServer(Resource):
     """Serve ``root`` over SFTP on ``host:port`` (port 0 picks a free one) until the context exits."""
 
     def __init__(
@@ -238,7 +239,7 @@ class EmbeddedSftpServer:
         host = self.host if self.port == 22 else f"[{self.host}]:{self.port}"
         return f"{host} {self.host_key.get_name()} {self.host_key.get_base64()}\n"
 
-    def __enter__(self) -> Self:
+    def on_enter(self) -> None:
         if self.host_key is None:
             self.host_key = paramiko.ECDSAKey.generate()
         self.root.mkdir(parents=True, exist_ok=True)
@@ -254,11 +255,8 @@ class EmbeddedSftpServer:
         log.info(
             "embedded SFTP server on %s:%d serving %s (host key %s)", self.host, self.port, self.root, self.fingerprint
         )
-        return self
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def close(self) -> None:
         self._stop.set()
         with self._lock:
             transports = list(self._transports)

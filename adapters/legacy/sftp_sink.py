@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from types import TracebackType
-from typing import Literal, Self
+from typing import Literal
 
 from adapters.legacy.drop_sink import DropSinkConfig, DropWriter
 from adapters.legacy.sftp_conn import SftpConnection, SftpConnectionConfig
 from adapters.legacy.sftp_fs import SftpFileSystem
-from bridge.ports import Delivery, Outcome, PermanentError, RetryableError
+from bridge.ports import Delivery, Outcome, PermanentError, Resource, RetryableError
 
 __all__ = ["SftpSinkConfig", "SftpUploadSink"]
 
@@ -26,7 +25,7 @@ class SftpSinkConfig(DropSinkConfig, SftpConnectionConfig):
     kind: Literal["sftp"] = "sftp"
 
 
-class SftpUploadSink:
+class SftpUploadSink(Resource):
     """Uploads deliveries over one shared SFTP session (deliveries are serialised on it)."""
 
     def __init__(self, config: SftpSinkConfig, *, base_dir: Path | None = None, target: str = "") -> None:
@@ -37,12 +36,7 @@ class SftpUploadSink:
         self._writer = DropWriter(config)
         self._lock = threading.Lock()
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def close(self) -> None:
         self.connection.close()
 
     def deliver(self, delivery: Delivery) -> Outcome:

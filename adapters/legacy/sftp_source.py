@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
-from typing import Literal, Self
+from typing import Literal
 
 from adapters.legacy.drop import DropSourceConfig
 from adapters.legacy.drop_poller import Candidate, DropPoller
 from adapters.legacy.sftp_conn import SftpConnection, SftpConnectionConfig
 from adapters.legacy.sftp_fs import SftpFileSystem
-from bridge.ports import BridgeError, Envelope, SourceContext
+from bridge.ports import BridgeError, Envelope, Resource, SourceContext
 
 __all__ = ["SftpDropSource", "SftpSourceConfig"]
 
@@ -27,7 +26,7 @@ class SftpSourceConfig(DropSourceConfig, SftpConnectionConfig):
     kind: Literal["sftp"] = "sftp"
 
 
-class SftpDropSource:
+class SftpDropSource(Resource):
     """A remote SFTP folder as a :class:`~bridge.ports.Source`.
 
     The connection opens lazily on the first poll and is reused; a dropped connection surfaces as
@@ -39,14 +38,6 @@ class SftpDropSource:
         self.connection = SftpConnection(config, base_dir=base_dir)
         self._fs = SftpFileSystem(self.connection)
         self._poller = DropPoller(config, lambda: self._fs, scheme="sftp")
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def open(self, context: SourceContext) -> None:
         self._poller.open(context)

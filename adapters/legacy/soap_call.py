@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 from pydantic import Field
 
 from adapters.legacy.soap_client import SoapConnection, SoapEndpointConfig, classify_fault
 from adapters.legacy.soap_xml import elements, local_path
-from bridge.ports import BridgeError, Clock, Delivery, Location, Outcome, SystemClock
+from bridge.ports import BridgeError, Clock, Delivery, Location, Outcome, Resource, SystemClock
 
 __all__ = ["SoapCallConfig", "SoapCallSink", "SoapReadBack", "SoapReadBackConfig"]
 
@@ -43,7 +42,7 @@ class SoapReadBackConfig(SoapEndpointConfig):
     not_found_faults: list[str] = Field(default_factory=lambda: ["NotFound"])
 
 
-class _SoapResource:
+class _SoapResource(Resource):
     def __init__(self, config: SoapEndpointConfig, operation: str, *, base_dir: Path, clock: Clock | None) -> None:
         self._config = config
         self._operation = operation
@@ -51,7 +50,7 @@ class _SoapResource:
         self._clock = clock or SystemClock()
         self._conn: SoapConnection | None = None
 
-    def __enter__(self) -> Self:
+    def on_enter(self) -> None:
         conn = SoapConnection(self._config, base_dir=self._base_dir, clock=self._clock)
         conn.open()
         try:
@@ -60,11 +59,8 @@ class _SoapResource:
             conn.close()
             raise
         self._conn = conn
-        return self
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None

@@ -17,8 +17,7 @@ from collections.abc import Generator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 from lxml import etree
 from pydantic import Field
@@ -31,6 +30,7 @@ from bridge.ports import (
     Envelope,
     IdentityRule,
     Location,
+    Resource,
     SourceContext,
 )
 
@@ -97,7 +97,7 @@ def _parse_time(text: str, *, where: Location) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-class SoapPollSource:
+class SoapPollSource(Resource):
     """Polls ``config.operation`` page by page; see the module docstring for the cursor rules."""
 
     def __init__(self, config: SoapPollConfig, *, base_dir: Path, interface: str = "") -> None:
@@ -115,14 +115,6 @@ class SoapPollSource:
         return f"soap:{self.config.operation}"
 
     # ------------------------------------------------------------------ lifecycle
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def open(self, context: SourceContext) -> None:
         self._context = context
