@@ -1,7 +1,9 @@
 """Ports: every extension point of esb-bridge and the types that cross them.
 
 Adapters and translators implement these protocols; the runtime depends on nothing else. This package
-imports nothing of ours above it.
+imports nothing of ours above it. The plugin contract (how an implementation registers, what the core
+checks and guarantees) is :mod:`bridge.ports.plugins`; :data:`PLUGIN_API` is its version, which
+third-party plugins may check.
 """
 
 from bridge.ports.clock import Clock, SimulatedClock, SystemClock

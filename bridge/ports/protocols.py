@@ -2,7 +2,8 @@
 
 Adapters and translators implement these protocols; the runtime only ever talks to them. A contract says
 what a method may raise, when it may be called and what it must not do. Constructors of implementations
-do no I/O: resources open in ``__enter__`` and close in ``__exit__``.
+do no I/O: resources open in ``__enter__`` and close in ``__exit__`` (:class:`bridge.ports.Resource` writes
+both once). How an implementation becomes a plugin, and how the core checks it, is :mod:`bridge.ports.plugins`.
 """
 
 from __future__ import annotations
