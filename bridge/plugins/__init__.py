@@ -30,7 +30,17 @@ from bridge.ports.plugins import (
     PluginRole,
 )
 
-__all__ = ["ENTRY_POINT_GROUP", "KindConfig", "Plugin", "PluginContext", "PluginRole", "Registry", "registry"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "IN_CODE",
+    "KindConfig",
+    "Plugin",
+    "PluginContext",
+    "PluginRole",
+    "Registry",
+    "check_plugin",
+    "registry",
+]
 
 IN_CODE = "registered in code"
 
