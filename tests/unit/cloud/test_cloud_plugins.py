@@ -48,10 +48,10 @@ CASES = [
 
 @pytest.mark.parametrize(("role", "block", "cls"), CASES, ids=[f"{c[0].value}-{c[1]['kind']}" for c in CASES])
 def test_kind_builds_from_config(role: PluginRole, block: dict[str, object], cls: type, tmp_path: Path) -> None:
-    """Each kind validates its block with its own model and its factory returns the adapter, unopened."""
+    """Each kind validates its block with its own model and builds the adapter, unopened, checked against its port."""
     plugin = registry.get(role, str(block["kind"]))
     config = plugin.config_model.model_validate(block)
-    built = plugin.factory(config, PluginContext(base_dir=tmp_path, interface="i", canonical="Customer"))
+    built = plugin.build(config, PluginContext(base_dir=tmp_path, interface="i", canonical="Customer"))
     assert isinstance(built, cls)
 
 

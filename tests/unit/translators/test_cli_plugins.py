@@ -34,7 +34,7 @@ def test_factories_build_port_objects(role: PluginRole, kind: str, block: dict, 
     """A validated config block builds an object implementing the port, mapping resolved against base_dir."""
     plugin = registry.get(role, kind)
     config = plugin.config_model.model_validate({"kind": kind, **block})
-    built = plugin.factory(config, PluginContext(base_dir=MAPPINGS, interface="i", canonical="Invoice"))
+    built = plugin.build(config, PluginContext(base_dir=MAPPINGS, interface="i", canonical="Invoice"))
     assert isinstance(built, port)
 
 
