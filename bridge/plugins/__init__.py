@@ -4,6 +4,7 @@ A plugin is found through the entry-point group ``esb_bridge.plugins``; the entr
 :class:`Plugin` (or a sequence of them). The core validates a config block's ``kind`` against the registry
 and delegates the rest of the block to the plugin's own pydantic model, so YAML errors inside a plugin's
 block still name their path and line. The core never imports an adapter: only this registry knows them.
+A ``command`` plugin (e.g. the separately installed demo) only adds a CLI command and builds nothing.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ class PluginRole(StrEnum):
     SINK = "sink"
     PROJECTOR = "projector"
     READBACK = "readback"
+    COMMAND = "command"
+    """Adds only its ``cli`` command (e.g. ``esb-bridge demo``); builds no object, no config block names it."""
 
 
 class KindConfig(BaseModel):

@@ -13,9 +13,9 @@ import orjson
 import pytest
 from pydantic import Field
 
-from bridge.demo.generate import customer
 from bridge.plugins import KindConfig, Plugin, PluginContext, PluginRole, registry
 from bridge.ports import EncodeContext, Encoded, Outcome, Record
+from samples.demo_app.generate import customer
 
 
 class MangleConfig(KindConfig):

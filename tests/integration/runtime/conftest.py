@@ -11,9 +11,9 @@ from typing import Any, ClassVar, Literal, Self
 
 import pytest
 
-from bridge.demo.generate import customer
 from bridge.plugins import KindConfig, Plugin, PluginContext, PluginRole, registry
 from bridge.ports import Delivery, Outcome, Rejected, TargetUnavailable
+from samples.demo_app.generate import customer
 
 
 class ScriptedConfig(KindConfig):
