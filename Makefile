@@ -9,12 +9,13 @@ PYTEST_ARGS ?=
 $(BIN)/python:
 	bash scripts/bootstrap-venv.sh $(VENV)
 
-$(VENV)/.base-installed: $(BIN)/python pyproject.toml
-	$(PY) -m pip install -q --disable-pip-version-check -e .
+# The bridge and, as its own distribution, the demo with its simulators (samples/pyproject.toml).
+$(VENV)/.base-installed: $(BIN)/python pyproject.toml samples/pyproject.toml
+	$(PY) -m pip install -q --disable-pip-version-check -e . -e ./samples
 	touch $@
 
-$(VENV)/.dev-installed: $(BIN)/python pyproject.toml
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+$(VENV)/.dev-installed: $(BIN)/python pyproject.toml samples/pyproject.toml
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]' -e ./samples
 	touch $@ $(VENV)/.base-installed
 
 venv: $(VENV)/.base-installed

@@ -19,8 +19,8 @@ from typing import Any
 import orjson
 from deepdiff import DeepDiff
 
-from bridge.demo.generate import invoice
 from cutover.compare import CompareRules, Differ, status_of
+from samples.demo_app.generate import invoice
 
 RULES = CompareRules.model_validate(
     {

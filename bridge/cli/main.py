@@ -1,7 +1,8 @@
 """``esb-bridge``: the command line. Root option ``--config`` (env ``ESB_BRIDGE_CONFIG``, default
 ``./bridge.yaml``) applies to every command; reporting commands take ``--json``; failures exit non-zero.
 
-Plugin command groups (``sftp``, ``soap``, ``cloud``, ``mapping``, ...) are mounted from the plugin registry.
+Plugin command groups (``sftp``, ``soap``, ``cloud``, ``mapping``, ...) are mounted from the plugin registry,
+and so is ``demo`` when the separate distribution ``esb-bridge-demo`` (``samples/``) is installed.
 """
 
 from __future__ import annotations
@@ -351,36 +352,6 @@ def db_upgrade(c: Ctx) -> None:
     """Apply the ledger migrations (also done at start-up)."""
     engine = _engine(c)
     click.echo(f"ledger at {engine.url.render_as_string(hide_password=True)} is up to date")
-
-
-# ------------------------------------------------------------------------------------------------ demo
-
-
-@cli.command()
-@click.option(
-    "--dir",
-    "workdir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("out/demo"),
-    show_default=True,
-    help="where the demo writes its ledger, drops and reports",
-)
-@click.option("--seed", default=42, show_default=True)
-@click.option("--days", default=10, show_default=True, help="simulated business days")
-@click.option("--amqp", metavar="URL", help="publish the payment CloudEvents to RabbitMQ instead of HTTP")
-@click.option("--json", "as_json", is_flag=True)
-def demo(workdir: Path, seed: int, days: int, amqp: str | None, as_json: bool) -> None:
-    """Run the sample scenario end to end on SQLite with simulated time, then print a summary."""
-    from bridge.demo import run_demo
-
-    summary = run_demo(workdir, seed=seed, days=days, progress=not as_json, amqp=amqp)
-    if as_json:
-        echo_json(summary)
-    else:
-        echo_json(summary)
-        click.echo(f"\ndemo finished: ledger and outputs in {workdir}", err=True)
-        for fmt, path in summary.get("reports", {}).items():
-            click.echo(f"shadow report ({fmt}): {path}", err=True)
 
 
 cli.add_command(cutover_group)

@@ -64,6 +64,8 @@ def check_plugin(plugin: object, origin: str) -> Plugin[Any, Any]:
         raise PluginContractError(f"{what}: factory {plugin.factory!r} is not callable")
     if plugin.cli is not None and not isinstance(plugin.cli, click.Command):
         raise PluginContractError(f"{what}: cli {plugin.cli!r} is not a click command")
+    if plugin.role is PluginRole.COMMAND and plugin.cli is None:
+        raise PluginContractError(f"{what}: a command plugin must bring its cli command")
     return plugin
 
 

@@ -17,7 +17,9 @@ What a plugin provides
     opens its resources in ``__enter__`` (sources also in ``open``) and releases them in ``__exit__``
     (:class:`~bridge.ports.resource.Resource` writes both once). The object implements the role's protocol
     in :mod:`bridge.ports.protocols` and keeps its contract (what it may raise, when it is called).
-    ``cli`` may add a ``click`` command group as ``esb-bridge <name>``.
+    ``cli`` may add a ``click`` command group as ``esb-bridge <name>``. A plugin of the role ``command`` only
+    adds its ``cli`` (the separately installed demo adds ``esb-bridge demo`` this way): it has no port, no
+    config block can name it, and the core never calls its factory.
 
 What the core guarantees
     - A config block reaches the factory only after the plugin's config model validated it; errors inside
@@ -89,6 +91,8 @@ class PluginRole(StrEnum):
     SINK = "sink"
     PROJECTOR = "projector"
     READBACK = "readback"
+    COMMAND = "command"
+    """Adds only its ``cli`` command (e.g. ``esb-bridge demo``); builds no object, no config block names it."""
 
 
 class KindConfig(BaseModel):
@@ -178,6 +182,8 @@ class Plugin(Generic[ConfigT, PortT]):
         config is not this plugin's model or the object misses a member of the port.
         """
         where = f" ({origin})" if origin else ""
+        if self.role not in PORTS:
+            raise PluginContractError(f"{self.role.value} plugin {self.kind!r}{where} adds a command and builds nothing")
         if not isinstance(config, self.config_model):
             raise PluginContractError(
                 f"{self.role.value} plugin {self.kind!r}{where} was given a {type(config).__name__}, "

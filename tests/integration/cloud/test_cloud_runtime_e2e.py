@@ -15,11 +15,11 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bridge.config import load_config
-from bridge.demo.generate import customer
 from bridge.ports import SimulatedClock
 from bridge.runtime.runner import Runner
 from bridge.store import schema as t
 from samples.cloud_sim import FaultRule, SimServer
+from samples.demo_app.generate import customer
 
 KEYS = 10
 VERSIONS = 3

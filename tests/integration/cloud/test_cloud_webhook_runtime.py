@@ -18,11 +18,11 @@ import pytest
 from sqlalchemy import func, select
 
 from bridge.config import load_config
-from bridge.demo.generate import customer
 from bridge.ports import SystemClock
 from bridge.runtime.runner import Runner
 from bridge.store import schema as t
 from samples.cloud_sim.webhooks import sign
+from samples.demo_app.generate import customer
 
 SECRET = "whsec_cmV2ZXJzZS1kaXJlY3Rpb24="
 

@@ -13,9 +13,9 @@ import orjson
 import pytest
 from pydantic import Field
 
-from bridge.demo.generate import customer
 from bridge.plugins import registry
 from bridge.ports import EncodeContext, Encoded, KindConfig, Outcome, Plugin, PluginContext, PluginRole, Record
+from samples.demo_app.generate import customer
 
 
 class MangleConfig(KindConfig):

@@ -15,7 +15,7 @@ from typing import Any
 from click.testing import CliRunner
 
 from bridge.cli.main import cli
-from bridge.demo import run_demo
+from samples.demo_app import run_demo
 
 KEYS = (
     "volume",

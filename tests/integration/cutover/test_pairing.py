@@ -10,11 +10,11 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bridge.config import load_config
-from bridge.demo.generate import customer
 from bridge.ports import SimulatedClock
 from bridge.runtime.runner import Runner
 from bridge.store import schema as t
 from cutover.reports import build_report
+from samples.demo_app.generate import customer
 from tests.integration.cutover.conftest import write_customers
 
 OBSERVED = """

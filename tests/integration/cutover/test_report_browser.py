@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import websocket
 
-from bridge.demo import run_demo
+from samples.demo_app import run_demo
 from tests.conftest import require_peer
 
 COUNTS = ("volume", "compared", "matched", "mismatched", "accepted_total", "orphan_count", "late_count")

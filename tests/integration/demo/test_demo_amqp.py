@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from bridge.demo import run_demo
+from samples.demo_app import run_demo
 from tests.conftest import require_peer
 
 AMQP = "amqp://guest:guest@127.0.0.1:5672/%2F"

@@ -11,9 +11,9 @@ from typing import Any, ClassVar, Literal, Self
 
 import pytest
 
-from bridge.demo.generate import customer
 from bridge.plugins import registry
 from bridge.ports import Delivery, KindConfig, Outcome, Plugin, PluginContext, PluginRole, Rejected, TargetUnavailable
+from samples.demo_app.generate import customer
 
 
 class ScriptedConfig(KindConfig):

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bridge.demo.generate import customer
+from samples.demo_app.generate import customer
 
 SPEC = Path(__file__).resolve().parents[3] / "samples" / "cloud_sim" / "openapi.yaml"
 

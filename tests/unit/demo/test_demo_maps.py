@@ -11,8 +11,8 @@ from pathlib import Path
 import orjson
 
 from bridge.canonical import model_for
-from bridge.demo.generate import invoice
 from bridge.ports import DecodedRecord, EncodeContext, Envelope, IdentityRule, PathName, RecordFailure
+from samples.demo_app.generate import invoice
 from translators.json_decoder import JsonDecoder
 from translators.json_encoder import JsonMappedEncoder
 from translators.mapping.generic import generic_mapping

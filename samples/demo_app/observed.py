@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from bridge.demo.generate import customer
+from samples.demo_app.generate import customer
 
 __all__ = ["LegacyEsb"]
 

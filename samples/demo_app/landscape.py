@@ -13,17 +13,18 @@ copy (status, dlq, messages) works after the demo without any environment. Simul
 from __future__ import annotations
 
 import base64
-import importlib
 import re
 import secrets
-import sys
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Self
 
 from adapters.legacy.sftp_server import EmbeddedSftpServer
+from samples.cloud_sim.server import SimServer
+from samples.legacy_erp.simulator import ErpSimulator
+from samples.legacy_erp.store import Customer, ErpStore
 
 __all__ = ["Landscape"]
 
@@ -36,9 +37,8 @@ _QUEUE = "esb-bridge-demo.payments"
 class Landscape:
     """``with Landscape(workdir) as systems:`` serves every simulated system until the block ends."""
 
-    def __init__(self, workdir: Path, checkout: Path, *, customers: int = 2000, amqp: str | None = None) -> None:
+    def __init__(self, workdir: Path, *, customers: int = 2000, amqp: str | None = None) -> None:
         self.workdir = workdir
-        self.checkout = checkout
         self.amqp = amqp
         self.sftp_root = workdir / "sftp"
         self._customers = customers
@@ -46,29 +46,22 @@ class Landscape:
         self._password = secrets.token_urlsafe(16)
         self.webhook_secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
         self.sftp: EmbeddedSftpServer | None = None
-        self.legacy_erp: Any = None  # samples.legacy_erp.simulator.ErpSimulator
-        self.legacy_billing: Any = None  # samples.legacy_erp.simulator.ErpSimulator
-        self.cloud: Any = None  # samples.cloud_sim.server.SimServer
+        self.legacy_erp: ErpSimulator | None = None
+        self.legacy_billing: ErpSimulator | None = None
+        self.cloud: SimServer | None = None
 
     def __enter__(self) -> Self:
-        # The simulators live in the checkout's samples/ (not part of the installed distribution).
-        if str(self.checkout) not in sys.path:
-            sys.path.insert(0, str(self.checkout))
-        sim_server: Any = importlib.import_module("samples.cloud_sim.server")
-        erp_sim: Any = importlib.import_module("samples.legacy_erp.simulator")
-        erp_store: Any = importlib.import_module("samples.legacy_erp.store")
-
         try:
             self.sftp = self._stack.enter_context(EmbeddedSftpServer(self.sftp_root, users={"erp": self._password}))
-            billing = erp_store.ErpStore()
+            billing = ErpStore()
             # Master data migrated before the demo starts: legacy billing refuses invoices of unknown customers.
             since = datetime(2026, 1, 1, tzinfo=UTC)
             for n in range(1, self._customers + 1):
                 cid = f"C-{n:05d}"
-                billing.customers[cid] = erp_store.Customer(cid, f"Customer {n}", "DE", modified_at=since)
-            self.legacy_billing = self._stack.enter_context(erp_sim.ErpSimulator(billing))
-            self.legacy_erp = self._stack.enter_context(erp_sim.ErpSimulator())
-            self.cloud = self._stack.enter_context(sim_server.SimServer())
+                billing.customers[cid] = Customer(cid, f"Customer {n}", "DE", modified_at=since)
+            self.legacy_billing = self._stack.enter_context(ErpSimulator(billing))
+            self.legacy_erp = self._stack.enter_context(ErpSimulator())
+            self.cloud = self._stack.enter_context(SimServer())
             # The cloud billing knows customers by the ERP's number; the demo does not migrate the cloud CRM.
             self.cloud.state.config.check_references = False
             if self.amqp:
@@ -85,7 +78,8 @@ class Landscape:
         """With ``--amqp``: the cloud's consumer queue for payment events exists before the bridge publishes
         (the sink publishes mandatory: an unroutable event is a failure, not a silent loss). Emptied first, so
         the summary counts this run's events."""
-        pika: Any = importlib.import_module("pika")
+        import pika  # only with --amqp
+
         connection = pika.BlockingConnection(pika.URLParameters(url))
         try:
             channel = connection.channel()
@@ -97,7 +91,8 @@ class Landscape:
             connection.close()
 
     def _queued_events(self) -> int:
-        pika: Any = importlib.import_module("pika")
+        import pika  # only with --amqp
+
         connection = pika.BlockingConnection(pika.URLParameters(self.amqp))
         try:
             return int(connection.channel().queue_declare(queue=_QUEUE, durable=True).method.message_count)
@@ -106,7 +101,8 @@ class Landscape:
 
     def values(self) -> dict[str, str]:
         """What the ``${DEMO_*}`` placeholders stand for while the landscape runs."""
-        assert self.sftp is not None and self.legacy_billing is not None and self.cloud is not None
+        assert self.sftp is not None and self.legacy_billing is not None and self.legacy_erp is not None
+        assert self.cloud is not None
         return {
             "DEMO_SFTP_PORT": str(self.sftp.port),
             "DEMO_SFTP_PASSWORD": self._password,
@@ -122,7 +118,7 @@ class Landscape:
 
     def holdings(self) -> dict[str, int]:
         """How many documents each simulated target system holds (the demo summary's ``systems``)."""
-        assert self.legacy_billing is not None and self.cloud is not None
+        assert self.legacy_billing is not None and self.legacy_erp is not None and self.cloud is not None
         return {
             "legacy-billing.invoices": len(self.legacy_billing.store.invoices),
             "cloud.invoices": len(self.cloud.state.records["invoices"]),

@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 from bridge.runtime.runner import Runner
+from samples.cloud_sim.server import SimServer
 
 __all__ = ["Crm"]
 
@@ -28,7 +29,7 @@ _CITIES = [("Hamburg", "DE", "20095"), ("Lyon", "FR", "69001"), ("Porto", "PT", 
 class Crm:
     """Creates the day's CRM customers and replays the ERP's echo of them through the cloud simulator."""
 
-    def __init__(self, cloud: Any, seed: int) -> None:
+    def __init__(self, cloud: SimServer, seed: int) -> None:
         self.cloud = cloud  # samples.cloud_sim.server.SimServer
         self.rng = random.Random(f"{seed}:crm")
         self.number = 0

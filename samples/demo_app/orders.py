@@ -4,16 +4,16 @@ from legacy_only to legacy_primary through the cutover API, as ``esb-bridge cuto
 
 from __future__ import annotations
 
-import importlib
 import random
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from bridge.ports import DecodedRecord, Envelope, IdentityRule
 from bridge.runtime.runner import Runner
 from cutover.audit import Cutover
+from samples.legacy_erp.simulator import ErpSimulator
+from samples.legacy_erp.store import InvoiceLine, Order
 
 __all__ = ["PROMOTE_ON_DAY", "ErpOrders", "OldEsbOrders"]
 
@@ -24,24 +24,23 @@ INTERFACE = "orders"
 class ErpOrders:
     """Enters the day's orders in the legacy ERP simulator."""
 
-    def __init__(self, erp: Any, seed: int, customers: int) -> None:
-        self.erp = erp  # samples.legacy_erp.simulator.ErpSimulator
+    def __init__(self, erp: ErpSimulator, seed: int, customers: int) -> None:
+        self.erp = erp
         self.rng = random.Random(f"{seed}:orders")
         self.customers = customers
         self.number = 0
 
     def day(self, now: datetime) -> int:
         """Enter today's orders, changed one second apart from ``now`` (simulated time); returns how many."""
-        store: Any = importlib.import_module("samples.legacy_erp.store")
         for i in range(self.rng.randint(10, 20)):
             self.number += 1
             lines = []
             for n in range(1, self.rng.randint(1, 4) + 1):
                 qty, price = Decimal(self.rng.randint(1, 12)), Decimal(self.rng.randint(500, 20000)) / 100
                 sku = f"SKU-{self.rng.randint(1, 500):04d}"
-                lines.append(store.InvoiceLine(n, sku, qty, price, qty * price))
+                lines.append(InvoiceLine(n, sku, qty, price, qty * price))
             number = f"SO-{self.number:06d}"
-            self.erp.store.orders[number] = store.Order(
+            self.erp.store.orders[number] = Order(
                 number,
                 f"C-{self.rng.randint(1, self.customers):05d}",
                 now.date(),

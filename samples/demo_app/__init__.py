@@ -1,12 +1,14 @@
 """``esb-bridge demo``: the quote-to-cash scenario, end to end, on SQLite, with simulated time and a fixed seed.
 
-The scenario lives in ``samples/demo`` (``bridge.yaml`` plus one file per interface in ``interfaces/``, so
-new interfaces are added without editing a shared file). The demo starts the simulated systems on free
-127.0.0.1 ports (:mod:`bridge.demo.landscape`: the ERP's SFTP drop, legacy ERP and legacy billing over SOAP,
+The demo is not part of the bridge: it is the separate distribution ``esb-bridge-demo`` (``samples/``), a plugin
+that adds the ``demo`` command (:mod:`samples.demo_app.cli`). The scenario lives in ``samples/demo`` (``bridge.yaml``
+plus one file per interface in ``interfaces/``, so new interfaces are added without editing a shared file) and
+ships as package data with the simulators it drives. The demo starts the simulated systems on free
+127.0.0.1 ports (:mod:`samples.demo_app.landscape`: the ERP's SFTP drop, legacy ERP and legacy billing over SOAP,
 the cloud CRM/billing/ERP), writes their addresses into its copy of the scenario, and stops them at the end,
 also on error. Each simulated business day the ERP, the bank, the CRM users and the old ESB produce that
-day's input (:mod:`~bridge.demo.generate`, :mod:`~bridge.demo.crm`, :mod:`~bridge.demo.orders`,
-:mod:`~bridge.demo.payments`, :mod:`~bridge.demo.observed`), the bridge runs one pass (poll, deliver, retry
+day's input (:mod:`~samples.demo_app.generate`, :mod:`~samples.demo_app.crm`, :mod:`~samples.demo_app.orders`,
+:mod:`~samples.demo_app.payments`, :mod:`~samples.demo_app.observed`), the bridge runs one pass (poll, deliver, retry
 on the Clock) and the Clock moves to the next morning. The runtime runs on the simulated Clock, the simulators
 in real time. The summary and the shadow report's counts are the same on every run with the same seed.
 """
@@ -24,29 +26,31 @@ import click
 
 from bridge.canonical import model_for
 from bridge.config import load_config
-from bridge.demo.crm import Crm
-from bridge.demo.generate import invoice
-from bridge.demo.landscape import Landscape
-from bridge.demo.observed import LegacyEsb
-from bridge.demo.orders import PROMOTE_ON_DAY, ErpOrders, OldEsbOrders
-from bridge.demo.payments import BankDrop
 from bridge.ports import SimulatedClock
 from bridge.runtime.runner import Runner
 from bridge.store.queries import dead_letters, status_counts
+from samples.demo_app.crm import Crm
+from samples.demo_app.generate import invoice
+from samples.demo_app.landscape import Landscape
+from samples.demo_app.observed import LegacyEsb
+from samples.demo_app.orders import PROMOTE_ON_DAY, ErpOrders, OldEsbOrders
+from samples.demo_app.payments import BankDrop
 
 __all__ = ["find_scenario", "run_demo"]
 
 CUSTOMERS = 400
 """Customers the ERP's invoices refer to (migrated to legacy billing before the demo starts)."""
 
+SAMPLES = Path(__file__).resolve().parents[1]
+"""The ``samples`` package: the scenario, the shared mappings and the legacy WSDL are its package data."""
+
 
 def find_scenario() -> Path:
-    """``samples/demo`` next to the package (source checkout / editable install), else under the cwd."""
-    for base in (Path(__file__).resolve().parents[2], Path.cwd()):
-        candidate = base / "samples" / "demo"
-        if (candidate / "bridge.yaml").exists():
-            return candidate
-    raise click.ClickException("samples/demo not found: run the demo from a checkout of esb-bridge")
+    """``samples/demo``: the scenario ships inside the ``samples`` package (checkout, editable or wheel install)."""
+    candidate = SAMPLES / "demo"
+    if not (candidate / "bridge.yaml").exists():
+        raise click.ClickException(f"the demo scenario is missing from {candidate}: reinstall esb-bridge-demo")
+    return candidate
 
 
 def _copy_scenario(scenario: Path, workdir: Path) -> None:
@@ -97,10 +101,11 @@ def run_demo(
     old_esb_orders = OldEsbOrders(workdir)
     for folder in (legacy_esb.drop, legacy_esb.out, bank.drop, bank.out, old_esb_orders.inbox, old_esb_orders.out):
         folder.mkdir(parents=True, exist_ok=True)  # watched from the first poll on
-    with Landscape(workdir, scenario.parents[1], customers=CUSTOMERS, amqp=amqp) as landscape:
+    with Landscape(workdir, customers=CUSTOMERS, amqp=amqp) as landscape:
         landscape.render(workdir)
         loaded = load_config(workdir / "bridge.yaml", env={**os.environ, **landscape.secrets()})
         with Runner(loaded, clock, seed=seed) as runner:
+            assert landscape.cloud is not None and landscape.legacy_erp is not None  # started by the with block
             crm = Crm(landscape.cloud, seed)
             erp_orders = ErpOrders(landscape.legacy_erp, seed, CUSTOMERS)
             crm.subscribe(runner, landscape.webhook_secret)
