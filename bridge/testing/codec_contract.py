@@ -92,10 +92,10 @@ class DecoderContract:
         first, failed = _split(case.decoder.decode(envelope_of(case.good, media_type=case.media_type)))
         assert failed == [], f"the good input has failures: {[str(f.error) for f in failed]}"
         assert len(first) >= 2, "the good input must hold at least two records"
-        assert [r.ordinal for r in first] == list(range(len(first)))
+        assert [r.ordinal for r in first] == list(range(len(first))), "ordinals are not 0, 1, 2, ..."
         second, _ = _split(case.decoder.decode(envelope_of(case.good, media_type=case.media_type)))
-        assert _plain(second) == _plain(first)
-        assert [r.location for r in second] == [r.location for r in first]
+        assert _plain(second) == _plain(first), "the same input decoded to different records"
+        assert [r.location for r in second] == [r.location for r in first], "locations differ between runs"
 
     def test_bad_record_is_a_located_failure_and_the_rest_goes_on(self, decoder_case: DecoderCase) -> None:
         """One invalid record is yielded as a RecordFailure with its location; every other record decodes."""
@@ -103,9 +103,9 @@ class DecoderContract:
         items = list(case.decoder.decode(envelope_of(case.bad, media_type=case.media_type)))
         assert [i.ordinal for i in items] == list(range(case.records)), "one item per record, in order"
         ok, failed = _split(items)
-        assert [f.ordinal for f in failed] == [case.bad_ordinal], [str(f.error) for f in failed]
+        assert [f.ordinal for f in failed] == [case.bad_ordinal], f"failures: {[str(f.error) for f in failed]}"
         assert failed[0].error.location is not None, "a record failure says where"
-        assert len(ok) == case.records - 1
+        assert len(ok) == case.records - 1, "the records around the bad one did not all decode"
 
     def test_empty_input(self, decoder_case: DecoderCase) -> None:
         """Empty input is refused with a located DecodeError where the format has no empty form; otherwise it
@@ -117,7 +117,7 @@ class DecoderContract:
             assert case.empty_is_error, f"empty input refused, but the case says it is valid: {exc}"
             return
         assert not case.empty_is_error, f"empty input silently accepted ({len(items)} items)"
-        assert items == []
+        assert items == [], f"empty input decoded to {len(items)} items"
 
 
 @dataclass(frozen=True)
@@ -149,10 +149,11 @@ class EncoderContract:
         bodies = []
         for record in case.records:
             first, second = case.encoder.encode(record, case.context), case.encoder.encode(record, case.context)
-            assert (first.body, first.media_type, first.name) == (second.body, second.media_type, second.name)
-            assert first.body and first.media_type
+            same = (first.body, first.media_type, first.name) == (second.body, second.media_type, second.name)
+            assert same, f"the same record encoded differently: {first.body[:80]!r} / {second.body[:80]!r}"
+            assert first.body and first.media_type, "an encoding has a body and a media type"
             if case.media_type is not None:
-                assert first.media_type == case.media_type
+                assert first.media_type == case.media_type, f"media type {first.media_type!r}"
             bodies.append(first.body)
         assert len(set(bodies)) == len(bodies), "different records rendered to the same bytes"
 
@@ -166,5 +167,6 @@ class EncoderContract:
         for record in case.records:
             encoded = case.encoder.encode(record, case.context)
             ok, failed = _split(case.decoder.decode(envelope_of(encoded.body, media_type=encoded.media_type)))
-            assert failed == [], [str(f.error) for f in failed]
-            assert [r.record.model_dump(mode="json") for r in ok] == [record.model_dump(mode="json")]
+            assert failed == [], f"the encoded record does not decode: {[str(f.error) for f in failed]}"
+            back = [r.record.model_dump(mode="json") for r in ok]
+            assert back == [record.model_dump(mode="json")], f"round trip changed the record: {back}"

@@ -88,7 +88,7 @@ class SinkContract:
         leaves the peer as the first left it; another message still lands as its own effect."""
         first, other = sink_peer.delivery(0), sink_peer.delivery(1)
         with sink_peer.open_sink() as sink:
-            assert sink.deliver(first).status is OutcomeStatus.DELIVERED
+            assert sink.deliver(first).status is OutcomeStatus.DELIVERED, "first delivery not delivered"
             after_one = list(sink_peer.effects(first))
             repeat = sink.deliver(first)
             assert repeat.status is OutcomeStatus.DELIVERED, f"repeat: {repeat.status}: {repeat.detail}"
@@ -96,8 +96,8 @@ class SinkContract:
         assert len(after_one) == 1, f"effects after one delivery: {after_one}"
         assert after_two == after_one, f"a repeat changed the peer: {after_one} -> {after_two}"
         with sink_peer.open_sink() as sink:  # as after a restart: the sink has no memory of the first
-            assert sink.deliver(first).status is OutcomeStatus.DELIVERED
-            assert sink.deliver(other).status is OutcomeStatus.DELIVERED
+            assert sink.deliver(first).status is OutcomeStatus.DELIVERED, "repeat after a restart not delivered"
+            assert sink.deliver(other).status is OutcomeStatus.DELIVERED, "another message not delivered"
         assert list(sink_peer.effects(first)) == after_one, "a repeat after a restart changed the peer"
         assert len(sink_peer.effects(other)) == 1, "a second message did not land as its own effect"
 

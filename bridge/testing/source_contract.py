@@ -139,14 +139,15 @@ class SourceContract:
         envelopes = collect(source_peer, source, 1)
         assert len(envelopes) == 1, f"one input, {len(envelopes)} envelopes: {_describe(envelopes)}"
         (envelope,) = envelopes
-        assert envelope.interface == source_peer.interface
-        assert envelope.batch_id and envelope.identity and envelope.origin and envelope.transaction_id
-        assert isinstance(envelope.identity_rule, IdentityRule)
-        assert envelope.received_at.utcoffset() is not None
+        assert envelope.interface == source_peer.interface, f"envelope of interface {envelope.interface!r}"
+        ids = (envelope.batch_id, envelope.identity, envelope.origin, envelope.transaction_id)
+        assert all(ids), f"batch id, identity, origin and transaction id must all be set: {ids}"
+        assert isinstance(envelope.identity_rule, IdentityRule), "the envelope declares its identity rule"
+        assert envelope.received_at.utcoffset() is not None, "received_at is timezone-aware"
         body = _payload(envelope)
         assert source_peer.marker(0) in body, f"the payload does not carry input 0: {body[:200]!r}"
         assert _payload(envelope) == body, "Envelope.open() must give the same bytes every time"
-        assert envelope.size is None or envelope.size == len(body)
+        assert envelope.size is None or envelope.size == len(body), f"size {envelope.size} of {len(body)} bytes"
         missing = source_peer.metadata_keys - set(_keys(envelope.metadata))
         assert not missing, f"envelope metadata lacks {sorted(missing)}: {dict(envelope.metadata)}"
 
@@ -186,7 +187,7 @@ class SourceContract:
         source_peer.put(1)
         fresh = collect(source_peer, restarted, 1)
         assert fresh and source_peer.marker(1) in _payload(fresh[-1]), "new input is not handed on any more"
-        assert fresh[-1].batch_id not in acked.batches
+        assert fresh[-1].batch_id not in acked.batches, "new input came as an acknowledged batch"
 
 
 class _Acknowledged:
