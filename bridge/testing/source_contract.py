@@ -25,7 +25,16 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import ClassVar
 
-from bridge.ports import Envelope, IdentityRule, Source, SourceContext, SourceLedger, SystemClock
+from bridge.ports import (
+    DecodeError,
+    Envelope,
+    IdentityRule,
+    Location,
+    Source,
+    SourceContext,
+    SourceLedger,
+    SystemClock,
+)
 from bridge.testing.ledger import MemorySourceLedger
 
 __all__ = ["SourceContract", "SourcePeer"]
@@ -128,17 +137,30 @@ def _describe(envelopes: list[Envelope]) -> list[tuple[str, str]]:
     return [(e.batch_id, e.identity) for e in envelopes]
 
 
+def _first_input(peer: SourcePeer, ledger: SourceLedger) -> tuple[Source, Envelope]:
+    """A source opened on ``ledger``, then input 0 put at the peer: the source and its one envelope."""
+    source = peer.open_source(ledger)
+    peer.put(0)
+    envelopes = collect(peer, source, 1)
+    assert len(envelopes) == 1, f"one input, {len(envelopes)} envelopes: {_describe(envelopes)}"
+    return source, envelopes[0]
+
+
+def _new_input_still_comes(peer: SourcePeer, source: Source) -> Envelope:
+    """Input 1 put at the peer arrives through ``source`` (a source that went quiet proves nothing)."""
+    peer.put(1)
+    fresh = collect(peer, source, 1)
+    assert fresh and peer.marker(1) in _payload(fresh[-1]), "new input is not handed on any more"
+    return fresh[-1]
+
+
 class SourceContract:
     """Behaviour every source must show against its real peer. Needs a ``source_peer`` fixture."""
 
     def test_envelope_says_what_and_where(self, source_peer: SourcePeer) -> None:
         """One unit of input arrives as one envelope: its bytes, ids, origin, time and declared metadata."""
         ledger = MemorySourceLedger()
-        source = source_peer.open_source(ledger)
-        source_peer.put(0)
-        envelopes = collect(source_peer, source, 1)
-        assert len(envelopes) == 1, f"one input, {len(envelopes)} envelopes: {_describe(envelopes)}"
-        (envelope,) = envelopes
+        _, envelope = _first_input(source_peer, ledger)
         assert envelope.interface == source_peer.interface, f"envelope of interface {envelope.interface!r}"
         ids = (envelope.batch_id, envelope.identity, envelope.origin, envelope.transaction_id)
         assert all(ids), f"batch id, identity, origin and transaction id must all be set: {ids}"
@@ -155,13 +177,10 @@ class SourceContract:
         """Input handed on but never acknowledged (the process died) is handed on again after a restart,
         with the same batch id and identity, so the runtime derives the same message ids."""
         ledger = MemorySourceLedger()
-        first = source_peer.open_source(ledger)
-        source_peer.put(0)
-        before = collect(source_peer, first, 1)
-        assert len(before) == 1, f"one input, {len(before)} envelopes: {_describe(before)}"
+        first, before = _first_input(source_peer, ledger)
         source_peer.stop(first)
         again = collect(source_peer, source_peer.open_source(ledger), 1)
-        assert _describe(again) == _describe(before), "re-polled unacknowledged input changed identity"
+        assert _describe(again) == _describe([before]), "re-polled unacknowledged input changed identity"
 
     def test_nothing_is_handed_on_again_after_acknowledge(self, source_peer: SourcePeer) -> None:
         """Once acknowledged (as the runtime does it: ``acknowledge``, then the batch marked acknowledged),
@@ -169,11 +188,7 @@ class SourceContract:
         a restart; new input still is. A change feed may re-read acknowledged records once more through its
         overlap (the port makes that a no-op by record identity), but never an acknowledged batch."""
         ledger = MemorySourceLedger()
-        source = source_peer.open_source(ledger)
-        source_peer.put(0)
-        envelopes = collect(source_peer, source, 1)
-        assert len(envelopes) == 1, f"one input, {len(envelopes)} envelopes: {_describe(envelopes)}"
-        (envelope,) = envelopes
+        source, envelope = _first_input(source_peer, ledger)
         acked = _Acknowledged(source_peer, ledger)
         acked.acknowledge(source, envelope)
         source.acknowledge(envelope)  # the port: acknowledge is idempotent
@@ -184,14 +199,25 @@ class SourceContract:
         restarted = source_peer.open_source(ledger)
         source_peer.offer_again()
         acked.settle(restarted, "after a restart")
-        source_peer.put(1)
-        fresh = collect(source_peer, restarted, 1)
-        assert fresh and source_peer.marker(1) in _payload(fresh[-1]), "new input is not handed on any more"
-        assert fresh[-1].batch_id not in acked.batches, "new input came as an acknowledged batch"
+        fresh = _new_input_still_comes(source_peer, restarted)
+        assert fresh.batch_id not in acked.batches, "new input came as an acknowledged batch"
+
+    def test_failed_input_is_put_aside(self, source_peer: SourcePeer) -> None:
+        """Input the runtime failed as a whole (``fail``, then the batch marked failed) is not handed on again,
+        by the same instance or after a restart; new input still is."""
+        ledger = MemorySourceLedger()
+        source, envelope = _first_input(source_peer, ledger)
+        settled = _Acknowledged(source_peer, ledger)
+        settled.fail(source, envelope)
+        settled.settle(source, "by the same instance after fail")
+        source_peer.stop(source)
+        restarted = source_peer.open_source(ledger)
+        settled.settle(restarted, "after fail and a restart")
+        _new_input_still_comes(source_peer, restarted)
 
 
 class _Acknowledged:
-    """What the suite acknowledged, and the check that none of it comes back."""
+    """What the suite acknowledged or failed, and the check that none of it comes back."""
 
     #: How many overlap re-reads of a change feed the suite acknowledges before it calls the source unsettled.
     rereads = 3
@@ -207,6 +233,13 @@ class _Acknowledged:
         """As the runtime does once the batch is committed."""
         source.acknowledge(envelope)
         self.ledger.mark_batch(envelope.interface, envelope.batch_id, "acknowledged", origin=envelope.origin)
+        self.batches.add(envelope.batch_id)
+        self.identities.add(envelope.identity)
+
+    def fail(self, source: Source, envelope: Envelope) -> None:
+        """As the runtime does when a whole batch cannot be read."""
+        source.fail(envelope, DecodeError("contract: the batch cannot be read", location=Location(file="contract")))
+        self.ledger.mark_batch(envelope.interface, envelope.batch_id, "failed", origin=envelope.origin)
         self.batches.add(envelope.batch_id)
         self.identities.add(envelope.identity)
 

@@ -63,6 +63,7 @@ class MemorySource:
     new_identity_per_instance = False
     drop_metadata = False
     wrong_interface = False
+    skip_states: tuple[str, ...] = ("acknowledged", "failed")
 
     def __init__(self, inputs: list[bytes]) -> None:
         self.inputs = inputs
@@ -87,7 +88,7 @@ class MemorySource:
             identity = f"{digest}:{self.instance}" if self.new_identity_per_instance else digest
             batch_id = f"mem:{n}:{identity}"
             if not self.reemit_after_ack and (
-                batch_id in self.acked or ctx.ledger.batch_state(ctx.interface, batch_id) == "acknowledged"
+                batch_id in self.acked or ctx.ledger.batch_state(ctx.interface, batch_id) in self.skip_states
             ):
                 continue
             yield Envelope(
@@ -143,6 +144,12 @@ class WrongInterface(MemorySource):
     wrong_interface = True
 
 
+class ForgetsFailures(MemorySource):
+    """Skips only acknowledged batches: a failed one comes back after a restart."""
+
+    skip_states = ("acknowledged",)
+
+
 SOURCE_TESTS = [name for name in dir(SourceContract) if name.startswith("test_")]
 
 
@@ -163,6 +170,7 @@ def test_source_suite_passes_for_a_correct_source(tmp_path: Path, test: str) -> 
         (NewIdentityOnRepoll, "test_unacknowledged_input_comes_back_with_the_same_identity", "changed identity"),
         (NoMetadata, "test_envelope_says_what_and_where", "metadata lacks"),
         (WrongInterface, "test_envelope_says_what_and_where", "interface"),
+        (ForgetsFailures, "test_failed_input_is_put_aside", "after fail and a restart"),
     ],
 )
 def test_source_suite_fails_for_a_broken_source(
