@@ -189,7 +189,7 @@ class SourceContract:
         overlap (the port makes that a no-op by record identity), but never an acknowledged batch."""
         ledger = MemorySourceLedger()
         source, envelope = _first_input(source_peer, ledger)
-        acked = _Acknowledged(source_peer, ledger)
+        acked = _Finished(source_peer, ledger)
         acked.acknowledge(source, envelope)
         source.acknowledge(envelope)  # the port: acknowledge is idempotent
         acked.settle(source, "by the same instance")
@@ -207,7 +207,7 @@ class SourceContract:
         by the same instance or after a restart; new input still is."""
         ledger = MemorySourceLedger()
         source, envelope = _first_input(source_peer, ledger)
-        settled = _Acknowledged(source_peer, ledger)
+        settled = _Finished(source_peer, ledger)
         settled.fail(source, envelope)
         settled.settle(source, "by the same instance after fail")
         source_peer.stop(source)
@@ -216,7 +216,7 @@ class SourceContract:
         _new_input_still_comes(source_peer, restarted)
 
 
-class _Acknowledged:
+class _Finished:
     """What the suite acknowledged or failed, and the check that none of it comes back."""
 
     #: How many overlap re-reads of a change feed the suite acknowledges before it calls the source unsettled.
@@ -245,15 +245,19 @@ class _Acknowledged:
 
     def settle(self, source: Source, when: str) -> None:
         """Poll for the peer's quiet period, acknowledging as the runtime would between polls: nothing
-        acknowledged may come back (see the test's docstring)."""
+        acknowledged or failed may come back (a change feed's overlap re-read aside; see the tests)."""
         quiet = time.monotonic() + self.peer.quiet_period
         while time.monotonic() < quiet:
             for envelope in source.poll():
-                assert envelope.batch_id not in self.batches, f"acknowledged batch handed on again {when}"
+                assert envelope.batch_id not in self.batches, (
+                    f"a batch acknowledged or failed is handed on again {when}"
+                )
                 if envelope.identity_rule is not IdentityRule.CHANGE:
-                    assert envelope.identity not in self.identities, f"acknowledged input handed on again {when}"
+                    assert envelope.identity not in self.identities, (
+                        f"input acknowledged or failed is handed on again {when}"
+                    )
                 self.reread += 1
-                assert self.reread <= self.rereads, f"the change feed keeps re-reading acknowledged records ({when})"
+                assert self.reread <= self.rereads, f"the change feed keeps re-reading finished records ({when})"
                 self.acknowledge(source, envelope)
             time.sleep(0.05)
 
