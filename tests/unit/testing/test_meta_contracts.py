@@ -420,18 +420,18 @@ def test_decoder_suite_passes_for_a_correct_decoder(test: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("broken", "test", "exception"),
+    ("broken", "test", "exception", "message"),
     [
-        (StopsAtBadRecord, "test_bad_record_is_a_located_failure_and_the_rest_goes_on", RecordInvalid),
-        (UnlocatedFailure, "test_bad_record_is_a_located_failure_and_the_rest_goes_on", AssertionError),
-        (Nondeterministic, "test_same_bytes_same_records", AssertionError),
-        (AcceptsEmpty, "test_empty_input", AssertionError),
+        (StopsAtBadRecord, "test_bad_record_is_a_located_failure_and_the_rest_goes_on", RecordInvalid, "qty"),
+        (UnlocatedFailure, "test_bad_record_is_a_located_failure_and_the_rest_goes_on", AssertionError, "says where"),
+        (Nondeterministic, "test_same_bytes_same_records", AssertionError, "different records"),
+        (AcceptsEmpty, "test_empty_input", AssertionError, "silently accepted"),
     ],
 )
 def test_decoder_suite_fails_for_a_broken_decoder(
-    broken: type[LinesDecoder], test: str, exception: type[Exception]
+    broken: type[LinesDecoder], test: str, exception: type[Exception], message: str
 ) -> None:
-    with pytest.raises(exception):
+    with pytest.raises(exception, match=message):
         _run(DecoderContract(), test, _decoder_case(broken()))
 
 
@@ -461,7 +461,10 @@ def test_encoder_suite_passes_for_a_correct_encoder(test: str) -> None:
     _run(EncoderContract(), test, _encoder_case(LinesEncoder()))
 
 
-@pytest.mark.parametrize(("mode", "test"), [("stamped", "test_same_record_same_bytes"), ("lossy", "test_round_trip")])
-def test_encoder_suite_fails_for_a_broken_encoder(mode: str, test: str) -> None:
-    with pytest.raises(AssertionError):
+@pytest.mark.parametrize(
+    ("mode", "test", "message"),
+    [("stamped", "test_same_record_same_bytes", "encoded differently"), ("lossy", "test_round_trip", "changed")],
+)
+def test_encoder_suite_fails_for_a_broken_encoder(mode: str, test: str, message: str) -> None:
+    with pytest.raises(AssertionError, match=message):
         _run(EncoderContract(), test, _encoder_case(LinesEncoder(mode)))
