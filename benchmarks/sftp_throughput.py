@@ -152,17 +152,11 @@ import json, sys, time
 from pathlib import Path
 from adapters.legacy.sftp import SftpDropSource, SftpSourceConfig
 from bridge.ports import SourceContext, SystemClock
-
-class Ledger:
-    def __init__(self): self.s = {}; self.c = {}
-    def batch_state(self, i, b): return self.s.get(b)
-    def mark_batch(self, i, b, state, *, origin="", detail=""): self.s[b] = state
-    def get_cursor(self, i, k): return self.c.get(k)
-    def set_cursor(self, i, k, v): self.c[k] = v
+from bridge.testing import MemorySourceLedger
 
 fields = json.loads(sys.argv[1])
 source = SftpDropSource(SftpSourceConfig.model_validate(fields))
-source.open(SourceContext("bench", SystemClock(), Path(sys.argv[2]), Ledger()))
+source.open(SourceContext("bench", SystemClock(), Path(sys.argv[2]), MemorySourceLedger()))
 started = time.perf_counter()
 [envelope] = list(source.poll())
 download = time.perf_counter() - started

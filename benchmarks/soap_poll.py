@@ -34,26 +34,10 @@ from adapters.legacy.soap_client import SoapConnection, SoapEndpointConfig  # no
 from adapters.legacy.soap_poll import SoapPollConfig, SoapPollSource  # noqa: E402
 from adapters.legacy.soap_xml import body_child, parse_envelope  # noqa: E402
 from bridge.ports import SourceContext, SystemClock  # noqa: E402
+from bridge.testing import MemorySourceLedger  # noqa: E402
 
 WSDL = ROOT / "samples" / "legacy_erp" / "wsdl" / "erp.wsdl"
 M = "http://erp.example.com/ws/2009/messages"
-
-
-class MemoryLedger:
-    def __init__(self) -> None:
-        self.cursors: dict[tuple[str, str], str] = {}
-
-    def batch_state(self, interface: str, batch_id: str) -> str | None:
-        return None
-
-    def mark_batch(self, interface: str, batch_id: str, state: str, *, origin: str = "", detail: str = "") -> None:
-        return None
-
-    def get_cursor(self, interface: str, key: str) -> str | None:
-        return self.cursors.get((interface, key))
-
-    def set_cursor(self, interface: str, key: str, value: str) -> None:
-        self.cursors[(interface, key)] = value
 
 
 def start_simulator(records: int) -> tuple[subprocess.Popen[str], str]:
@@ -83,7 +67,7 @@ def poll_source(url: str, records: int, page_size: int, tmp: Path) -> tuple[floa
         operation_timeout=60,
     )
     source = SoapPollSource(config, base_dir=ROOT, interface="bench")
-    source.open(SourceContext("bench", SystemClock(), tmp, MemoryLedger()))
+    source.open(SourceContext("bench", SystemClock(), tmp, MemorySourceLedger()))
     started, cpu = time.perf_counter(), time.process_time()
     seen = 0
     for envelope in source.poll():

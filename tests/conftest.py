@@ -1,7 +1,9 @@
 """Root fixtures: the ledger on every backend (SQLite and the real PostgreSQL) and a simulated clock.
 
 ``store_url`` is parametrized over ``sqlite`` and ``postgresql`` so every store and runtime test runs on
-both. Under ``CI=true`` an unreachable PostgreSQL fails the test instead of skipping it.
+both; the ``postgresql`` half carries the ``postgres`` marker (``-m "not postgres"`` runs without the peer).
+Under ``CI=true`` an unreachable PostgreSQL fails the test instead of skipping it. ``tests/unit`` needs no
+peer: a unit test that needs PostgreSQL is a collection error.
 """
 
 from __future__ import annotations
@@ -45,7 +47,14 @@ def clock() -> SimulatedClock:
     return SimulatedClock()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    unit = Path(__file__).parent / "unit"
+    offenders = [i.nodeid for i in items if i.get_closest_marker("postgres") and unit in i.path.parents]
+    if offenders:
+        raise pytest.UsageError(f"tests/unit must need no peer; these need PostgreSQL: {offenders}")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty ledger URL on each backend (PostgreSQL: a schema of its own, dropped afterwards)."""
     if request.param == "sqlite":

@@ -1,79 +1,14 @@
-"""Test doubles for the cloud area: ledgers implementing the SourceLedger port, and a TCP proxy that can cut."""
+"""A test double of the network for the cloud area: a TCP proxy that can cut a connection mid-write.
+
+(The source ledger these tests use is the test kit's, ``bridge.testing.MemorySourceLedger``.)
+"""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import socket
-import sqlite3
 import threading
 import time
-from pathlib import Path
-
-
-class MemoryLedger:
-    """An in-memory SourceLedger (batch states and cursors), thread-safe."""
-
-    def __init__(self) -> None:
-        self.batches: dict[tuple[str, str], str] = {}
-        self.cursors: dict[tuple[str, str], str] = {}
-        self.history: list[tuple[str, str, str]] = []
-        self._lock = threading.Lock()
-
-    def batch_state(self, interface: str, batch_id: str) -> str | None:
-        with self._lock:
-            return self.batches.get((interface, batch_id))
-
-    def mark_batch(self, interface: str, batch_id: str, state: str, *, origin: str = "", detail: str = "") -> None:
-        with self._lock:
-            self.batches[(interface, batch_id)] = state
-            self.history.append((batch_id, state, detail))
-
-    def get_cursor(self, interface: str, key: str) -> str | None:
-        with self._lock:
-            return self.cursors.get((interface, key))
-
-    def set_cursor(self, interface: str, key: str, value: str) -> None:
-        with self._lock:
-            self.cursors[(interface, key)] = value
-
-
-class SqliteLedger:
-    """A durable SourceLedger in one SQLite file: survives SIGKILL of the process that uses it."""
-
-    def __init__(self, path: Path) -> None:
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute(
-            "create table if not exists batches (interface, batch_id, state, primary key (interface, batch_id))"
-        )
-        self._db.execute("create table if not exists cursors (interface, key, value, primary key (interface, key))")
-        self._db.execute("create table if not exists records (message_key primary key, body)")
-
-    def batch_state(self, interface: str, batch_id: str) -> str | None:
-        row = self._db.execute(
-            "select state from batches where interface=? and batch_id=?", (interface, batch_id)
-        ).fetchone()
-        return row[0] if row else None
-
-    def mark_batch(self, interface: str, batch_id: str, state: str, *, origin: str = "", detail: str = "") -> None:
-        self._db.execute("insert or replace into batches values (?, ?, ?)", (interface, batch_id, state))
-
-    def get_cursor(self, interface: str, key: str) -> str | None:
-        row = self._db.execute("select value from cursors where interface=? and key=?", (interface, key)).fetchone()
-        return row[0] if row else None
-
-    def set_cursor(self, interface: str, key: str, value: str) -> None:
-        self._db.execute("insert or replace into cursors values (?, ?, ?)", (interface, key, value))
-
-    def record(self, key: str, body: object) -> None:
-        """What the runtime would commit: one row per record identity (a re-read is a no-op)."""
-        self._db.execute("insert or ignore into records values (?, ?)", (key, json.dumps(body)))
-
-    def close(self) -> None:
-        self._db.close()
-
-    def records(self) -> list[str]:
-        return [r[0] for r in self._db.execute("select message_key from records")]
 
 
 class TcpProxy:

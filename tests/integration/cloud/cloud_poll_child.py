@@ -1,28 +1,34 @@
-"""A poller process for the SIGKILL test: polls the simulator, 'commits' records to SQLite, acknowledges.
+"""A poller process for the SIGKILL test: polls the simulator, commits records to a file, acknowledges.
 
-Usage (from the repository root): python -m tests.integration.cloud.cloud_poll_child SIM_URL DB_PATH SPOOL_DIR
+Usage (from the repository root):
+``python -m tests.integration.cloud.cloud_poll_child SIM_URL LEDGER_FILE SPOOL_DIR RECORDS_FILE``. The ledger
+is the test kit's, mirrored to ``LEDGER_FILE``; each record's identity is appended (fsync'd) to
+``RECORDS_FILE`` before ``acknowledge``, as the runtime commits messages before it acknowledges.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
 from adapters.cloud.rest_poll import RestPollSource, RestPollSourceConfig
 from bridge.ports import SourceContext, SystemClock
-from tests.integration.cloud.cloud_fakes import SqliteLedger
+from bridge.testing import MemorySourceLedger
 
 
 def main() -> None:
-    url, db, spool = sys.argv[1:4]
-    ledger = SqliteLedger(Path(db))
+    url, db, spool, out = sys.argv[1:5]
+    ledger = MemorySourceLedger(Path(db))
     config = RestPollSourceConfig(url=url + "/v1/customers", page_size=5, overlap=0)
-    with RestPollSource(config) as source:
+    with RestPollSource(config) as source, open(out, "a") as records:
         source.open(SourceContext("poll-kill", SystemClock(), Path(spool), ledger))
         for envelope in source.poll():
-            for item in json.loads(envelope.body or b"[]"):
-                ledger.record(f"{item['external_id']}:{item['version']}", item)
+            items = json.loads(envelope.body or b"[]")
+            records.write("".join(f"{item['external_id']}:{item['version']}\n" for item in items))
+            records.flush()
+            os.fsync(records.fileno())
             source.acknowledge(envelope)
             print("acked", envelope.metadata["page"], flush=True)
     print("done", flush=True)

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from bridge.ports import SourceContext, SystemClock
+from bridge.testing import MemorySourceLedger
 from samples.cloud_sim import SimServer  # samples/ is importable: pytest's pythonpath is the repo root
 from tests.conftest import require_peer
-from tests.integration.cloud.cloud_fakes import MemoryLedger
 
 RABBIT = ("127.0.0.1", 5672)
 
@@ -31,12 +31,12 @@ def sim(sim_server: SimServer) -> Iterator[SimServer]:
 
 
 @pytest.fixture
-def ledger() -> MemoryLedger:
-    return MemoryLedger()
+def ledger() -> MemorySourceLedger:
+    return MemorySourceLedger()
 
 
 @pytest.fixture
-def source_context(ledger: MemoryLedger, tmp_path: Path) -> SourceContext:
+def source_context(ledger: MemorySourceLedger, tmp_path: Path) -> SourceContext:
     return SourceContext(interface="cloud-test", clock=SystemClock(), spool_dir=tmp_path, ledger=ledger)
 
 

@@ -13,9 +13,9 @@ import pytest
 
 from adapters.cloud.webhook import WebhookSource, WebhookSourceConfig
 from bridge.ports import Envelope, IdentityRule, SourceContext
+from bridge.testing import MemorySourceLedger
 from samples.cloud_sim import SimServer
 from samples.cloud_sim.webhooks import sign
-from tests.integration.cloud.cloud_fakes import MemoryLedger
 
 SECRET = "whsec_c2VjcmV0LWtleS1mb3ItdGVzdHM="
 
@@ -77,7 +77,7 @@ def wait_for(condition: Callable[[], bool], timeout: float = 8.0) -> None:
         time.sleep(0.02)
 
 
-def test_answer_waits_for_acknowledge(webhook: WebhookSource, ledger: MemoryLedger) -> None:
+def test_answer_waits_for_acknowledge(webhook: WebhookSource, ledger: MemorySourceLedger) -> None:
     """The sender gets its 200 only after the runtime acknowledged the envelope."""
     body = b'{"id": "evt_1", "type": "invoice.created"}'
     with ThreadPoolExecutor(1) as pool:

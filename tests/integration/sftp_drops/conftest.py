@@ -1,4 +1,5 @@
-"""Fixtures for the drop integration tests: a real OpenSSH sshd per session, a memory ledger, drop harnesses.
+"""Fixtures for the drop integration tests: a real OpenSSH sshd per session and drop harnesses (with the test
+kit's in-memory ledger).
 
 sshd runs as a subprocess on a free 127.0.0.1 port with a temporary host key, authorized key and config,
 and is stopped at the end of the session. Under ``CI=true`` a missing sshd fails the tests instead of skipping.
@@ -13,7 +14,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,8 @@ import pytest
 
 from adapters.legacy.folder import FolderDropSource, FolderSourceConfig
 from adapters.legacy.sftp import SftpDropSource, SftpSourceConfig
-from bridge.ports import SourceContext, SystemClock
+from bridge.ports import SourceContext, SourceLedger, SystemClock
+from bridge.testing import MemorySourceLedger
 from tests.conftest import require_peer
 
 SSHD = "/usr/sbin/sshd"
@@ -143,35 +145,13 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
 
 
 @dataclass
-class MemoryLedger:
-    """An in-memory :class:`bridge.ports.SourceLedger` that keeps the history of states."""
-
-    states: dict[tuple[str, str], str] = field(default_factory=dict)
-    history: list[tuple[str, str]] = field(default_factory=list)
-    cursors: dict[tuple[str, str], str] = field(default_factory=dict)
-
-    def batch_state(self, interface: str, batch_id: str) -> str | None:
-        return self.states.get((interface, batch_id))
-
-    def mark_batch(self, interface: str, batch_id: str, state: str, *, origin: str = "", detail: str = "") -> None:
-        self.states[(interface, batch_id)] = state
-        self.history.append((batch_id, state))
-
-    def get_cursor(self, interface: str, key: str) -> str | None:
-        return self.cursors.get((interface, key))
-
-    def set_cursor(self, interface: str, key: str, value: str) -> None:
-        self.cursors[(interface, key)] = value
-
-
-@dataclass
 class Drop:
     """One drop under test: a local folder, reached either directly or through sshd."""
 
     kind: str
     folder: Path
     make: Callable[..., Any]
-    ledger: MemoryLedger
+    ledger: MemorySourceLedger
     spool: Path
 
     def put(self, name: str, data: bytes, *, age: float = 60.0) -> Path:
@@ -182,7 +162,7 @@ class Drop:
         os.utime(path, (then, then))
         return path
 
-    def source(self, ledger: MemoryLedger | None = None, **fields: Any) -> Any:
+    def source(self, ledger: SourceLedger | None = None, **fields: Any) -> Any:
         """A new, opened source (a fresh instance: as after a restart) sharing the drop's ledger."""
         src = self.make(**fields)
         src.open(SourceContext("drop-test", SystemClock(), self.spool, ledger or self.ledger))
@@ -211,7 +191,7 @@ def drop(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Drop]:
             opened.append(src)
             return src
 
-    yield Drop(request.param, folder, make, MemoryLedger(), tmp_path / "spool")
+    yield Drop(request.param, folder, make, MemorySourceLedger(), tmp_path / "spool")
     for src in opened:
         src.close()
 
@@ -253,9 +233,3 @@ def sink_drop(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SinkDr
     yield SinkDrop(request.param, folder, make)
     for sink in opened:
         sink.__exit__(None, None, None)
-
-
-@pytest.fixture
-def memory_ledger_factory() -> Callable[[], MemoryLedger]:
-    """Builds empty in-memory ledgers."""
-    return MemoryLedger

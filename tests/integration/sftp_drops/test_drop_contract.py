@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bridge.ports import DecodeError, Envelope, RetryableError
-from tests.integration.sftp_drops.conftest import MemoryLedger
+from bridge.testing import MemorySourceLedger
 
 
 def _read(envelope: Envelope) -> bytes:
@@ -63,7 +63,7 @@ def test_stable_rule_waits_for_a_second_listing(drop) -> None:
     assert _read(envelope) == b"<a/>"
     assert envelope.identity == hashlib.sha256(b"<a/>").hexdigest()
     assert envelope.batch_id.endswith(envelope.identity)
-    assert drop.ledger.history == [(envelope.batch_id, "spooled")]
+    assert [(m.batch_id, m.state) for m in drop.ledger.history] == [(envelope.batch_id, "spooled")]
 
 
 def test_done_file_rule_needs_the_trigger_and_removes_it(drop) -> None:
@@ -311,7 +311,7 @@ def test_folder_watchdog_wakes_the_poller(tmp_path: Path) -> None:
 
     folder = tmp_path / "watched"
     folder.mkdir()
-    ledger = MemoryLedger()
+    ledger = MemorySourceLedger()
     with FolderDropSource(FolderSourceConfig.model_validate({"kind": "folder", "path": str(folder)})) as source:
         source.open(SourceContext("watch", SystemClock(), tmp_path / "spool", ledger))
         assert source.wait_for_change(0.2) is False

@@ -17,6 +17,7 @@ from adapters.legacy.sftp import SftpDropSource, SftpSinkConfig, SftpSourceConfi
 from adapters.legacy.sftp_cli import doctor_report, sftp_group
 from adapters.legacy.sftp_server import EmbeddedSftpServer
 from bridge.ports import Delivery, Encoded, OutcomeStatus, PathName, Role, SourceContext, SystemClock
+from bridge.testing import MemorySourceLedger
 
 
 def _write_config(tmp_path: Path, source: dict) -> Path:
@@ -86,7 +87,7 @@ def test_embedded_server_serves_source_and_sink(embedded: EmbeddedSftpServer, tm
     source = SftpDropSource(
         SftpSourceConfig.model_validate({**common, "kind": "sftp", "path": "/in", "readiness": {"rule": "rename"}})
     )
-    source.open(SourceContext("demo", SystemClock(), tmp_path / "spool", _Ledger()))
+    source.open(SourceContext("demo", SystemClock(), tmp_path / "spool", MemorySourceLedger()))
     [envelope] = list(source.poll())
     assert envelope.origin == f"sftp://demo@127.0.0.1:{embedded.port}/in/order 1 ü.csv"
     source.acknowledge(envelope)
@@ -130,24 +131,6 @@ def test_embedded_server_confines_paths_and_checks_passwords(embedded: EmbeddedS
             bad.connect(hostkey=embedded.host_key, username="demo", password="wrong")
     finally:
         bad.close()
-
-
-class _Ledger:
-    def __init__(self) -> None:
-        self.states: dict[str, str] = {}
-        self.cursors: dict[str, str] = {}
-
-    def batch_state(self, interface: str, batch_id: str) -> str | None:
-        return self.states.get(batch_id)
-
-    def mark_batch(self, interface: str, batch_id: str, state: str, *, origin: str = "", detail: str = "") -> None:
-        self.states[batch_id] = state
-
-    def get_cursor(self, interface: str, key: str) -> str | None:
-        return self.cursors.get(key)
-
-    def set_cursor(self, interface: str, key: str, value: str) -> None:
-        self.cursors[key] = value
 
 
 def _bridge_config(tmp_path: Path, source: dict) -> Path:

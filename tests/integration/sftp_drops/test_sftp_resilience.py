@@ -16,7 +16,7 @@ import pytest
 
 from adapters.legacy.sftp import SftpDropSource
 from bridge.ports import ConnectionFailed, RetryableError, SourceContext, SystemClock
-from tests.integration.sftp_drops.drop_json_ledger import JsonFileLedger
+from bridge.testing import MemorySourceLedger
 
 
 def _big_file(path: Path, size: int) -> str:
@@ -32,14 +32,14 @@ def _big_file(path: Path, size: int) -> str:
     return digest.hexdigest()
 
 
-def test_connection_killed_mid_download_then_processed_once(sshd, tmp_path: Path, memory_ledger_factory) -> None:
+def test_connection_killed_mid_download_then_processed_once(sshd, tmp_path: Path) -> None:
     """Killing the SSH session mid-download fails the poll retryably, records nothing, and the next poll
     reconnects and yields the file exactly once with the right SHA-256."""
     drop = tmp_path / "in"
     drop.mkdir()
     expected = _big_file(drop / "big.dat", 96 << 20)
     spool = tmp_path / "spool"
-    ledger = memory_ledger_factory()
+    ledger = MemorySourceLedger()
     source = SftpDropSource(sshd.source_config(path=str(drop), readiness={"rule": "rename"}))
     source.open(SourceContext("kill-test", SystemClock(), spool, ledger))
     killed: list[int] = []
@@ -73,20 +73,19 @@ def test_connection_killed_mid_download_then_processed_once(sshd, tmp_path: Path
     assert envelope.spool_path.stat().st_size == 96 << 20
     source.acknowledge(envelope)
     assert list(source.poll()) == []
-    assert [state for _b, state in ledger.history] == ["spooled", "acknowledged"]
+    assert [mark.state for mark in ledger.history] == ["spooled", "acknowledged"]
     source.close()
 
 
 CHILD = """
 import json, os, signal, sys
 from pathlib import Path
-sys.path.insert(0, sys.argv[1])
-from tests.integration.sftp_drops.drop_json_ledger import JsonFileLedger
 from adapters.legacy.sftp import SftpDropSource, SftpSourceConfig
 from bridge.ports import SourceContext, SystemClock
+from bridge.testing import MemorySourceLedger
 config = SftpSourceConfig.model_validate(json.loads(sys.argv[2]))
 source = SftpDropSource(config)
-source.open(SourceContext("crash-test", SystemClock(), Path(sys.argv[3]), JsonFileLedger(Path(sys.argv[4]))))
+source.open(SourceContext("crash-test", SystemClock(), Path(sys.argv[3]), MemorySourceLedger(Path(sys.argv[4]))))
 for envelope in source.poll():
     print(json.dumps({"batch_id": envelope.batch_id, "identity": envelope.identity}), flush=True)
     os.kill(os.getpid(), signal.SIGKILL)  # the bridge dies after download, before acknowledge (no move)
@@ -120,7 +119,7 @@ def test_sigkill_between_download_and_move_loses_nothing_duplicates_nothing(sshd
     assert child.returncode == -signal.SIGKILL, child.stderr
     before = json.loads(child.stdout.strip().splitlines()[-1])
     assert (drop / "orders.csv").exists()
-    ledger = JsonFileLedger(ledger_file)
+    ledger = MemorySourceLedger(ledger_file)
     assert ledger.batch_state("crash-test", before["batch_id"]) == "spooled"
 
     source = SftpDropSource(config)
@@ -130,7 +129,7 @@ def test_sigkill_between_download_and_move_loses_nothing_duplicates_nothing(sshd
     source.acknowledge(again)
     assert (drop / "archive" / "orders.csv").exists()
     assert list(source.poll()) == []
-    assert [s for _b, s in ledger.history()] == ["spooled", "spooled", "acknowledged"]
+    assert [mark.state for mark in ledger.history] == ["spooled", "spooled", "acknowledged"]
     source.close()
 
 
@@ -140,7 +139,7 @@ def test_unreachable_server_is_retryable(tmp_path: Path, sshd) -> None:
 
     config = sshd.source_config(path=str(tmp_path), port=free_port(), connect_timeout=2)
     source = SftpDropSource(config)
-    source.open(SourceContext("down", SystemClock(), tmp_path / "spool", JsonFileLedger(tmp_path / "l.json")))
+    source.open(SourceContext("down", SystemClock(), tmp_path / "spool", MemorySourceLedger(tmp_path / "l.json")))
     with pytest.raises(ConnectionFailed):
         list(source.poll())
 
@@ -148,13 +147,13 @@ def test_unreachable_server_is_retryable(tmp_path: Path, sshd) -> None:
 RSS_CHILD = """
 import json, sys
 from pathlib import Path
-sys.path.insert(0, sys.argv[3])
-from tests.integration.sftp_drops.drop_json_ledger import JsonFileLedger
 from adapters.legacy.sftp import SftpDropSource, SftpSourceConfig
 from bridge.ports import SourceContext, SystemClock
+from bridge.testing import MemorySourceLedger
 
 source = SftpDropSource(SftpSourceConfig.model_validate(json.loads(sys.argv[1])))
-source.open(SourceContext("rss", SystemClock(), Path(sys.argv[2]), JsonFileLedger(Path(sys.argv[2]) / "ledger.json")))
+ledger = MemorySourceLedger(Path(sys.argv[2]) / "ledger.json")
+source.open(SourceContext("rss", SystemClock(), Path(sys.argv[2]), ledger))
 counted = records = 0
 for envelope in source.poll():
     with envelope.open() as stream:      # a counting decoder: streams the spooled file

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from bridge.testing import MemorySourceLedger
+
 HERE = Path(__file__).parent
 ROOT = HERE.parents[2]
 if str(ROOT) not in sys.path:  # the simulator lives in samples/, which is not an installed package
     sys.path.insert(0, str(ROOT))
 
 from samples.legacy_erp.simulator import WSDL_PATH, ErpSimulator  # noqa: E402
-from tests.integration.soap.soap_ledger import SqliteLedger  # noqa: E402
 
 INVOICES = 1234
 
@@ -35,10 +36,8 @@ def wsdl() -> Path:
 
 
 @pytest.fixture
-def ledger() -> Iterator[SqliteLedger]:
-    led = SqliteLedger()
-    yield led
-    led.close()
+def ledger() -> MemorySourceLedger:
+    return MemorySourceLedger()
 
 
 @pytest.fixture(scope="session")

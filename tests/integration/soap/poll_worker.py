@@ -1,7 +1,8 @@
 """A poll process for the SIGKILL test: polls the simulator, durably records each page, then acknowledges.
 
-Usage: ``python poll_worker.py URL WSDL LEDGER_DB OUT_FILE PAGE_SIZE SLEEP_SECONDS``. Each record is written
-as ``identity`` line (fsync'd) before ``acknowledge``, like the runtime commits messages before acking.
+Usage: ``python poll_worker.py URL WSDL LEDGER_FILE OUT_FILE PAGE_SIZE SLEEP_SECONDS``; the ledger is the test
+kit's, mirrored to ``LEDGER_FILE``. Each record is written as ``identity`` line (fsync'd) before ``acknowledge``,
+like the runtime commits messages before acking.
 """
 
 from __future__ import annotations
@@ -11,13 +12,10 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from soap_ledger import SqliteLedger
-
 from adapters.legacy.soap_poll import SoapPollConfig, SoapPollSource
 from adapters.legacy.soap_xml import elements, local_path, parse_xml
 from bridge.ports import SourceContext, SystemClock, record_identity
+from bridge.testing import MemorySourceLedger
 
 
 def main() -> None:
@@ -31,7 +29,7 @@ def main() -> None:
         page_size=int(page_size),
         operation_timeout=10,
     )
-    ledger = SqliteLedger(db)
+    ledger = MemorySourceLedger(Path(db))
     records, number, version = local_path("invoices/invoice"), local_path("invoiceNumber"), local_path("changeVersion")
     with SoapPollSource(config, base_dir=Path(wsdl).parent, interface="inv") as source, open(out, "a") as sink:
         source.open(SourceContext("inv", SystemClock(), Path(db).parent, ledger))

@@ -27,9 +27,9 @@ from bridge.ports import (
     TargetUnavailable,
     record_identity,
 )
+from bridge.testing import MemorySourceLedger
 from samples.legacy_erp.simulator import ErpSimulator
 from tests.integration.soap.conftest import INVOICES
-from tests.integration.soap.soap_ledger import SqliteLedger
 
 START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 RECORDS, NUMBER, VERSION = local_path("invoices/invoice"), local_path("invoiceNumber"), local_path("changeVersion")
@@ -64,7 +64,9 @@ def identities(envelope: Envelope) -> list[str]:
     return out
 
 
-def test_pages_through_all_changed_records(sim: ErpSimulator, wsdl: Path, ledger: SqliteLedger, tmp_path: Path) -> None:
+def test_pages_through_all_changed_records(
+    sim: ErpSimulator, wsdl: Path, ledger: MemorySourceLedger, tmp_path: Path
+) -> None:
     """1,234 changed records arrive as pages of 500/500/234, each once, and the watermark ends at the newest."""
     with open_source(config(sim, wsdl), ledger, tmp_path) as source:
         seen: list[str] = []
@@ -81,7 +83,9 @@ def test_pages_through_all_changed_records(sim: ErpSimulator, wsdl: Path, ledger
     assert cursor.watermark == START + timedelta(seconds=INVOICES - 1) and cursor.page_token is None
 
 
-def test_cursor_moves_only_on_acknowledge(sim: ErpSimulator, wsdl: Path, ledger: SqliteLedger, tmp_path: Path) -> None:
+def test_cursor_moves_only_on_acknowledge(
+    sim: ErpSimulator, wsdl: Path, ledger: MemorySourceLedger, tmp_path: Path
+) -> None:
     """Polling without acknowledging writes no cursor; the next poll re-reads the same batches (same ids)."""
     with open_source(config(sim, wsdl), ledger, tmp_path) as source:
         first = [e.batch_id for e in source.poll()]
@@ -91,7 +95,7 @@ def test_cursor_moves_only_on_acknowledge(sim: ErpSimulator, wsdl: Path, ledger:
 
 
 def test_resume_from_page_token_after_partial_acknowledgement(
-    sim: ErpSimulator, wsdl: Path, ledger: SqliteLedger, tmp_path: Path
+    sim: ErpSimulator, wsdl: Path, ledger: MemorySourceLedger, tmp_path: Path
 ) -> None:
     """With only page 0 acknowledged, a new source instance continues at page 1 with the stored token."""
     cfg = config(sim, wsdl)
@@ -108,7 +112,7 @@ def test_resume_from_page_token_after_partial_acknowledgement(
 
 
 def test_reread_at_the_watermark_yields_known_identities(
-    sim: ErpSimulator, wsdl: Path, ledger: SqliteLedger, tmp_path: Path
+    sim: ErpSimulator, wsdl: Path, ledger: MemorySourceLedger, tmp_path: Path
 ) -> None:
     """The next poll re-reads the records at the (inclusive) watermark: same identities, so a no-op."""
     with open_source(config(sim, wsdl), ledger, tmp_path) as source:
@@ -122,34 +126,30 @@ def test_reread_at_the_watermark_yields_known_identities(
 
 def test_overlap_window_catches_late_commits_without_duplicates(sim: ErpSimulator, wsdl: Path, tmp_path: Path) -> None:
     """A record committed late with an older timestamp is found inside the overlap; re-read ones keep their ids."""
-    with_overlap, without = SqliteLedger(), SqliteLedger()
-    try:
-        sources = {
-            "overlap": open_source(config(sim, wsdl, overlap_seconds=120), with_overlap, tmp_path, "a"),
-            "none": open_source(config(sim, wsdl), without, tmp_path, "b"),
-        }
-        known: dict[str, set[str]] = {}
-        for name, source in sources.items():
-            known[name] = set()
-            for envelope in source.poll():
-                known[name].update(identities(envelope))
-                source.acknowledge(envelope)
-        late_at = START + timedelta(seconds=INVOICES - 1 - 60)
-        sim.store.add_late("INV-LATE-1", late_at)
-        second = {name: [i for e in src.poll() for i in identities(e)] for name, src in sources.items()}
-        late = "change:INV-LATE-1:1"
-        assert late in second["overlap"]
-        rest = set(second["overlap"]) - {late}
-        assert len(rest) == 121 and rest <= known["overlap"]  # 120 s of overlap + the inclusive boundary
-        assert late not in second["none"]  # without an overlap window the late commit is lost
-        for source in sources.values():
-            source.close()
-    finally:
-        with_overlap.close()
-        without.close()
+    with_overlap, without = MemorySourceLedger(), MemorySourceLedger()
+    sources = {
+        "overlap": open_source(config(sim, wsdl, overlap_seconds=120), with_overlap, tmp_path, "a"),
+        "none": open_source(config(sim, wsdl), without, tmp_path, "b"),
+    }
+    known: dict[str, set[str]] = {}
+    for name, source in sources.items():
+        known[name] = set()
+        for envelope in source.poll():
+            known[name].update(identities(envelope))
+            source.acknowledge(envelope)
+    late_at = START + timedelta(seconds=INVOICES - 1 - 60)
+    sim.store.add_late("INV-LATE-1", late_at)
+    second = {name: [i for e in src.poll() for i in identities(e)] for name, src in sources.items()}
+    late = "change:INV-LATE-1:1"
+    assert late in second["overlap"]
+    rest = set(second["overlap"]) - {late}
+    assert len(rest) == 121 and rest <= known["overlap"]  # 120 s of overlap + the inclusive boundary
+    assert late not in second["none"]  # without an overlap window the late commit is lost
+    for source in sources.values():
+        source.close()
 
 
-def test_soap12_port_is_polled(sim: ErpSimulator, wsdl: Path, ledger: SqliteLedger, tmp_path: Path) -> None:
+def test_soap12_port_is_polled(sim: ErpSimulator, wsdl: Path, ledger: MemorySourceLedger, tmp_path: Path) -> None:
     """Binding the SOAP 1.2 port polls with application/soap+xml and reads the same pages."""
     with open_source(config(sim, wsdl, port="ErpSoap12", page_size=1000), ledger, tmp_path) as source:
         counts = [int(e.metadata["soap.records"]) for e in source.poll()]
@@ -158,7 +158,7 @@ def test_soap12_port_is_polled(sim: ErpSimulator, wsdl: Path, ledger: SqliteLedg
 
 
 def test_wsse_usernametoken_digest_and_redacted_capture(
-    sim: ErpSimulator, wsdl: Path, ledger: SqliteLedger, tmp_path: Path
+    sim: ErpSimulator, wsdl: Path, ledger: MemorySourceLedger, tmp_path: Path
 ) -> None:
     """A UsernameToken digest with timestamp is accepted; the captured request masks the secrets."""
     sim.set_knobs(wsse=("bridge", "Tr0ub4dor&3"))
@@ -172,7 +172,7 @@ def test_wsse_usernametoken_digest_and_redacted_capture(
 
 
 def test_wrong_wsse_password_is_security_error(
-    sim: ErpSimulator, wsdl: Path, ledger: SqliteLedger, tmp_path: Path
+    sim: ErpSimulator, wsdl: Path, ledger: MemorySourceLedger, tmp_path: Path
 ) -> None:
     """A refused UsernameToken (wsse FailedAuthentication fault) raises SecurityError, not a retry."""
     sim.set_knobs(wsse=("bridge", "right"))
@@ -183,7 +183,7 @@ def test_wrong_wsse_password_is_security_error(
 
 
 def test_server_fault_during_poll_is_retryable(
-    sim: ErpSimulator, wsdl: Path, ledger: SqliteLedger, tmp_path: Path
+    sim: ErpSimulator, wsdl: Path, ledger: MemorySourceLedger, tmp_path: Path
 ) -> None:
     """A server-side SOAP fault raises TargetUnavailable so the poll is simply retried next cycle."""
     sim.set_knobs(fault_code="Busy", fault_client=False, fault_count=1)
@@ -193,7 +193,7 @@ def test_server_fault_during_poll_is_retryable(
         assert sum(1 for _ in source.poll()) == 3  # the next cycle works
 
 
-def test_hostile_page_is_refused(sim: ErpSimulator, wsdl: Path, ledger: SqliteLedger, tmp_path: Path) -> None:
+def test_hostile_page_is_refused(sim: ErpSimulator, wsdl: Path, ledger: MemorySourceLedger, tmp_path: Path) -> None:
     """A page carrying an external-entity DOCTYPE raises HostileInput and advances nothing."""
     sim.set_knobs(xxe=True)
     with open_source(config(sim, wsdl), ledger, tmp_path) as source, pytest.raises(HostileInput):
@@ -216,7 +216,7 @@ def _worker(sim: ErpSimulator, wsdl: Path, db: Path, out: Path, pause: float) ->
 def test_watermark_resume_after_sigkill(sim: ErpSimulator, wsdl: Path, tmp_path: Path) -> None:
     """A poll process killed with SIGKILL mid-scan resumes from its durable cursor: nothing lost, at most the
     one unacknowledged page re-read, and every re-read record has the identity it had before."""
-    db, out = tmp_path / "ledger.db", tmp_path / "records.txt"
+    db, out = tmp_path / "ledger.json", tmp_path / "records.txt"
     proc = _worker(sim, wsdl, db, out, pause=0.15)
     try:
         deadline = time.monotonic() + 30
@@ -233,9 +233,7 @@ def test_watermark_resume_after_sigkill(sim: ErpSimulator, wsdl: Path, tmp_path:
     assert proc.returncode == -signal.SIGKILL
     before = out.read_text().splitlines()
     assert 400 <= len(before) < INVOICES
-    probe = SqliteLedger(db)
-    cursor = probe.get_cursor("inv", "soap:GetChangedInvoices")
-    probe.close()
+    cursor = MemorySourceLedger(db).get_cursor("inv", "soap:GetChangedInvoices")
     assert cursor is not None and '"page_token": null' not in cursor  # killed mid-scan
     acked_page = json.loads(cursor)["acked_page"]
     assert acked_page >= 2

@@ -52,7 +52,7 @@ def _page(page: int, candidate: str, next_token: str, scan: str = "s1") -> Envel
 def test_no_cursor_until_acknowledged(source: SoapPollSource, ledger) -> None:  # type: ignore[no-untyped-def]
     """Before any acknowledgement the cursor is the initial watermark and nothing was written."""
     assert source.cursor() == PollCursor(watermark=datetime(1970, 1, 1, tzinfo=UTC))
-    assert ledger.writes == 0
+    assert ledger.cursor_writes == 0
 
 
 def test_acknowledging_pages_moves_token_then_watermark(source: SoapPollSource) -> None:

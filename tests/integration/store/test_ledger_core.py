@@ -1,4 +1,8 @@
-"""Ledger behaviour on SQLite and the real PostgreSQL (``store_url`` runs each test on both)."""
+"""Ledger behaviour on SQLite and the real PostgreSQL (``store_url`` runs each test on both).
+
+An integration test because of its PostgreSQL half (``tests/unit`` needs no peer); it was
+``tests/unit/store/test_ledger.py``.
+"""
 
 from __future__ import annotations
 
