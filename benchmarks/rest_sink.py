@@ -24,10 +24,9 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from adapters.cloud.rest import BulkConfig, RestSink, RestSinkConfig  # noqa: E402
-from bridge.ports import Delivery, Encoded, OutcomeStatus, PathName, Role  # noqa: E402
+from adapters.cloud.rest import BulkConfig, RestSink, RestSinkConfig
+from bridge.ports import Delivery, Encoded, OutcomeStatus, PathName, Role
 
 
 def free_port() -> int:

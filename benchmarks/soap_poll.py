@@ -28,13 +28,12 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from adapters.legacy.soap_client import SoapConnection, SoapEndpointConfig  # noqa: E402
-from adapters.legacy.soap_poll import SoapPollConfig, SoapPollSource  # noqa: E402
-from adapters.legacy.soap_xml import body_child, parse_envelope  # noqa: E402
-from bridge.ports import SourceContext, SystemClock  # noqa: E402
-from bridge.testing import MemorySourceLedger  # noqa: E402
+from adapters.legacy.soap_client import SoapConnection, SoapEndpointConfig
+from adapters.legacy.soap_poll import SoapPollConfig, SoapPollSource
+from adapters.legacy.soap_xml import body_child, parse_envelope
+from bridge.ports import SourceContext, SystemClock
+from bridge.testing import MemorySourceLedger
 
 WSDL = ROOT / "samples" / "legacy_erp" / "wsdl" / "erp.wsdl"
 M = "http://erp.example.com/ws/2009/messages"

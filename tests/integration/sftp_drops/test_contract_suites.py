@@ -21,8 +21,8 @@ import pytest
 
 from adapters.legacy.folder import FolderDropSource, FolderSink, FolderSinkConfig, FolderSourceConfig
 from adapters.legacy.sftp import SftpDropSource, SftpSinkConfig, SftpUploadSink
-from bridge.plugins import PluginContext
-from bridge.plugins.filesink import FileSink, FileSinkConfig
+from bridge.ports import PluginContext
+from adapters.legacy.file_sink import FileSink, FileSinkConfig
 from bridge.ports import Delivery, PathName, Sink, Source
 from bridge.testing import DeadPeer, SinkContract, SinkPeer, SourceContract, SourcePeer, contract_delivery
 from tests.integration.sftp_drops.conftest import Sshd

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bridge.testing import MemorySourceLedger
+from samples.legacy_erp.simulator import WSDL_PATH, ErpSimulator
 
 HERE = Path(__file__).parent
-ROOT = HERE.parents[2]
-if str(ROOT) not in sys.path:  # the simulator lives in samples/, which is not an installed package
-    sys.path.insert(0, str(ROOT))
-
-from samples.legacy_erp.simulator import WSDL_PATH, ErpSimulator  # noqa: E402
 
 INVOICES = 1234
 

@@ -13,8 +13,8 @@ from decimal import Decimal
 import pytest
 
 from bridge.canonical import Product
-from bridge.plugins import PluginContext
-from bridge.plugins.jsonl import JsonEncoder, JsonEncoderConfig, JsonLinesConfig, JsonLinesDecoder
+from bridge.ports import PluginContext
+from translators.canonical_json import JsonEncoder, JsonEncoderConfig, JsonLinesConfig, JsonLinesDecoder
 from bridge.testing import DecoderCase, DecoderContract, EncoderCase, EncoderContract
 from tests.unit.translators.support import MAPPINGS, ROOT, SAMPLES, envelope, split
 from translators.csv_decoder import CsvDecoder
