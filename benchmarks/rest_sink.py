@@ -23,10 +23,10 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
-
 from adapters.cloud.rest import BulkConfig, RestSink, RestSinkConfig
 from bridge.ports import Delivery, Encoded, OutcomeStatus, PathName, Role
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:

@@ -27,13 +27,13 @@ from typing import Any
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
-
 from adapters.legacy.soap_client import SoapConnection, SoapEndpointConfig
 from adapters.legacy.soap_poll import SoapPollConfig, SoapPollSource
 from adapters.legacy.soap_xml import body_child, parse_envelope
 from bridge.ports import SourceContext, SystemClock
 from bridge.testing import MemorySourceLedger
+
+ROOT = Path(__file__).resolve().parents[1]
 
 WSDL = ROOT / "samples" / "legacy_erp" / "wsdl" / "erp.wsdl"
 M = "http://erp.example.com/ws/2009/messages"

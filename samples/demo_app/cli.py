@@ -14,8 +14,7 @@ from typing import NoReturn
 import click
 
 from bridge.cli.render import echo_json
-from bridge.ports import KindConfig, Plugin, PluginContext, PluginRole
-from bridge.ports import ConfigError
+from bridge.ports import ConfigError, KindConfig, Plugin, PluginContext, PluginRole
 
 __all__ = ["PLUGINS", "demo"]
 

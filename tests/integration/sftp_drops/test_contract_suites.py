@@ -19,11 +19,10 @@ from typing import Any, ClassVar
 
 import pytest
 
+from adapters.legacy.file_sink import FileSink, FileSinkConfig
 from adapters.legacy.folder import FolderDropSource, FolderSink, FolderSinkConfig, FolderSourceConfig
 from adapters.legacy.sftp import SftpDropSource, SftpSinkConfig, SftpUploadSink
-from bridge.ports import PluginContext
-from adapters.legacy.file_sink import FileSink, FileSinkConfig
-from bridge.ports import Delivery, PathName, Sink, Source
+from bridge.ports import Delivery, PathName, PluginContext, Sink, Source
 from bridge.testing import DeadPeer, SinkContract, SinkPeer, SourceContract, SourcePeer, contract_delivery
 from tests.integration.sftp_drops.conftest import Sshd
 

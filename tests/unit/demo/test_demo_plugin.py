@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from bridge.plugins import registry
-from bridge.ports import KindConfig, PluginContext, PluginRole
-from bridge.ports import ConfigError
+from bridge.ports import ConfigError, KindConfig, PluginContext, PluginRole
 from samples.demo_app.cli import demo
 
 

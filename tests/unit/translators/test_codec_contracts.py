@@ -14,9 +14,9 @@ import pytest
 
 from bridge.canonical import Product
 from bridge.ports import PluginContext
-from translators.canonical_json import JsonEncoder, JsonEncoderConfig, JsonLinesConfig, JsonLinesDecoder
 from bridge.testing import DecoderCase, DecoderContract, EncoderCase, EncoderContract
 from tests.unit.translators.support import MAPPINGS, ROOT, SAMPLES, envelope, split
+from translators.canonical_json import JsonEncoder, JsonEncoderConfig, JsonLinesConfig, JsonLinesDecoder
 from translators.csv_decoder import CsvDecoder
 from translators.csv_encoder import CsvEncoder
 from translators.fixed_width import FixedWidthDecoder
