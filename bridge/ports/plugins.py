@@ -183,7 +183,7 @@ class Plugin(Generic[ConfigT, PortT]):
         """
         where = f" ({origin})" if origin else ""
         if self.role not in PORTS:
-            raise PluginContractError(f"{self.role.value} plugin {self.kind!r}{where} only adds a command, builds nothing")
+            raise PluginContractError(f"{self.role.value} plugin {self.kind!r}{where} builds nothing (a command)")
         if not isinstance(config, self.config_model):
             raise PluginContractError(
                 f"{self.role.value} plugin {self.kind!r}{where} was given a {type(config).__name__}, "
