@@ -7,6 +7,7 @@ imports nothing of ours above it.
 from bridge.ports.clock import Clock, SimulatedClock, SystemClock
 from bridge.ports.envelope import MESSAGE_NAMESPACE, Envelope, IdentityRule, message_id, record_identity
 from bridge.ports.errors import (
+    AmbiguousOutcome,
     BridgeError,
     ConfigError,
     ConfigProblem,
@@ -53,6 +54,7 @@ from bridge.ports.protocols import (
 
 __all__ = [
     "MESSAGE_NAMESPACE",
+    "AmbiguousOutcome",
     "BridgeError",
     "ChangeNotifier",
     "Clock",
