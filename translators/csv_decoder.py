@@ -126,9 +126,17 @@ def extract_row(row: list[str], plan: _Plan) -> dict[str, Any]:
     return plan.fn(row)
 
 
-def _fragment(rows: Iterable[list[str]], options: CsvOptions, delimiter: str) -> str:
+def _fragment(rows: Iterable[list[str]], options: CsvOptions, delimiter: str, header: list[str] | None = None) -> str:
+    """A failed record as a small CSV document the same decoder reads again (a dead letter's replay).
+
+    It keeps the file's shape: one empty line per ``skip_lines`` preamble line and the header row, so a
+    replay after a mapping fix finds its columns (a bare data row would fail on "header lacks column").
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, quotechar=options.quotechar, lineterminator="\n")
+    buffer.write("\n" * options.skip_lines)
+    if header:
+        writer.writerow(header)
     writer.writerows(rows)
     return buffer.getvalue()
 
@@ -142,6 +150,11 @@ class CsvDecoder:
         self.mapping = mapping
         self.options: CsvOptions = mapping.spec.csv
         self._context = mode if mode is not None else STRICT
+
+    def fragment_bytes(self, fragment: str) -> bytes:
+        """A dead letter's fragment as this decoder reads it: in the file's own encoding (cp1252 stays cp1252)."""
+        encoding = "utf-8" if self.options.encoding in ("utf-8", "utf-8-sig") else self.options.encoding
+        return fragment.encode(encoding)
 
     def _dialect(self, lines: Iterator[str], origin: str) -> tuple[str, Iterator[str]]:
         delimiter = self.options.delimiter
@@ -193,6 +206,7 @@ class CsvDecoder:
         root = self.mapping.root
         missing: list[str] = []
         plans: dict[str, _Plan] = {}
+        head_row: list[str] | None = None  # typed-row layouts have none; otherwise it travels with failed fragments
         lines_field = group.lines_field if group is not None and (group.key or group.type_column is not None) else None
         if group is not None and group.type_column is not None:
             for code, layout in (group.layouts or {}).items():
@@ -203,17 +217,18 @@ class CsvDecoder:
                     root, list(layout), lines_field, missing if head else scratch, scratch if head else missing
                 )
         else:
-            header: list[str] | None = next(reader, None) if options.header else []
+            header = next(reader, None) if options.header else []
             if header is None:
                 return
             plans[""] = row_plan(root, header, lines_field, missing)
+            head_row = header or None
         if missing:
             raise DecodeError(
                 f"CSV header lacks required column(s): {'; '.join(dict.fromkeys(missing))}",
                 location=Location(file=origin, line=base + 1),
             )
         if lines_field is None:
-            yield from self._single_rows(reader, base, origin, delimiter, plans[""])
+            yield from self._single_rows(reader, base, origin, delimiter, plans[""], head_row)
             return
         for ordinal, (rows, line) in enumerate(self._groups(reader, base, plans, origin)):
             location = Location(file=origin, line=line, record=ordinal)
@@ -221,12 +236,13 @@ class CsvDecoder:
                 data = self._build(rows, plans)
                 yield DecodedRecord(ordinal, build_record(self.mapping, data, location, self._context), location)
             except FieldProblem as exc:
-                yield RecordFailure(ordinal, problem_error(exc, location), _fragment(rows, options, delimiter))
+                failed = _fragment(rows, options, delimiter, head_row)
+                yield RecordFailure(ordinal, problem_error(exc, location), failed)
             except RecordInvalid as exc:
-                yield RecordFailure(ordinal, exc, _fragment(rows, options, delimiter))
+                yield RecordFailure(ordinal, exc, _fragment(rows, options, delimiter, head_row))
 
     def _single_rows(
-        self, reader: Any, base: int, origin: str, delimiter: str, plan: _Plan
+        self, reader: Any, base: int, origin: str, delimiter: str, plan: _Plan, header: list[str] | None
     ) -> Iterator[DecodedRecord | RecordFailure]:
         """The hot path: one row, one record."""
         root, mapping, context = self.mapping.root, self.mapping, self._context
@@ -242,9 +258,10 @@ class CsvDecoder:
                 data = extract(row)
                 yield decoded(ordinal, build_record(mapping, data, where, context), where)
             except FieldProblem as exc:
-                yield RecordFailure(ordinal, problem_error(exc, where), _fragment([row], self.options, delimiter))
+                failed = _fragment([row], self.options, delimiter, header)
+                yield RecordFailure(ordinal, problem_error(exc, where), failed)
             except RecordInvalid as exc:
-                yield RecordFailure(ordinal, exc, _fragment([row], self.options, delimiter))
+                yield RecordFailure(ordinal, exc, _fragment([row], self.options, delimiter, header))
             ordinal += 1
 
     def _groups(

@@ -53,6 +53,11 @@ class FixedWidthDecoder:
         self._context = mode if mode is not None else STRICT
         self._roles = {code: t.role for code, t in self.options.types.items()}
 
+    def fragment_bytes(self, fragment: str) -> bytes:
+        """A dead letter's line as this decoder reads it: in the file's own encoding."""
+        encoding = "utf-8" if self.options.encoding in ("utf-8", "utf-8-sig") else self.options.encoding
+        return fragment.encode(encoding)
+
     def _lines(self, envelope: Envelope) -> Iterator[tuple[int, str, str]]:
         opts = self.options
         start, end = opts.type_start - 1, opts.type_start - 1 + opts.type_length

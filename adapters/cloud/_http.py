@@ -4,6 +4,11 @@ The one place where httpx's exceptions and HTTP status codes become the bridge's
 connection errors, 408, 429 and 5xx are retryable (:class:`TargetUnavailable` etc., with the ``Retry-After``
 the target asked for, in seconds or as an HTTP date measured against the Clock); 401/403 are a
 :class:`SecurityError`; any other 4xx is :class:`Rejected` with the response body kept for the dead letter.
+
+A 409 is the one answer that needs evidence: it is "delivered" only when a :class:`ReplayRule` shows that the
+target already holds THIS request (our idempotency key); on a first attempt without that evidence it is a
+business conflict (rejected); on a retry without it, an :class:`AmbiguousOutcome` dead letter that names the
+rule to add. The id in an unproven 409 body belongs to another entity and is never returned as ``target_id``.
 """
 
 from __future__ import annotations
@@ -14,8 +19,10 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
+from pydantic import BaseModel, ConfigDict, Field
 
 from bridge.ports import (
+    AmbiguousOutcome,
     Clock,
     ConfigError,
     ConnectionFailed,
@@ -30,6 +37,7 @@ from bridge.ports import (
 
 __all__ = [
     "RETRYABLE_STATUS",
+    "ReplayRule",
     "classify",
     "json_field",
     "parse_retry_after",
@@ -37,6 +45,42 @@ __all__ = [
 ]
 
 RETRYABLE_STATUS = frozenset({408, 425, 429})
+
+
+class ReplayRule(BaseModel):
+    """What proves that a 409 answers our own earlier request (same idempotency key), not another entity's.
+
+    Any one piece of evidence is enough: the 409's error code is one of ``codes`` (the target says "this
+    idempotency key was used"), the response carries ``header`` (e.g. ``Idempotent-Replayed``), or the JSON
+    field ``body_field`` of the 409 body equals our idempotency key. ``readback`` (sinks with a read-back
+    URL) names fields compared between what was sent and what the target holds afterwards.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    header: str | None = None
+    body_field: str | None = None
+    readback: list[str] = Field(default_factory=list)
+
+    def confirms(
+        self, body: bytes, headers: Mapping[str, str], *, code: str | None, codes: Iterable[str], key: str | None
+    ) -> bool:
+        """True when the 409 ``body``/``headers`` prove the target holds the request with idempotency ``key``."""
+        if code is not None and code in set(codes):
+            return True
+        if self.header and headers.get(self.header.lower(), headers.get(self.header, "")).strip().lower() not in (
+            "",
+            "false",
+            "0",
+        ):
+            return True
+        if self.body_field and key is not None:
+            value = json_field(body, self.body_field)
+            return value is not None and str(value) == key
+        return False
+
+
+_NO_RULE = ReplayRule()
 
 
 def parse_retry_after(value: str | None, clock: Clock) -> float | None:
@@ -103,12 +147,15 @@ def classify(
     duplicate_codes: Iterable[str] = (),
     attempt: int = 1,
     metadata: Mapping[str, str] | None = None,
+    replay: ReplayRule | None = None,
+    idempotency_key: str | None = None,
 ) -> Outcome:
     """One HTTP answer as an Outcome.
 
-    409 counts as delivered when it says our idempotency key was already used (its error code is one of
-    ``duplicate_codes``) or when this is a retry (``attempt > 1``): the key is the message id, so the target
-    already holds this very message.
+    A 409 counts as delivered only with evidence that the target holds this very request: its error code is
+    one of ``duplicate_codes``, or ``replay`` confirms it (header, body field). Without evidence it is a
+    business conflict on a first attempt (rejected) and an :class:`AmbiguousOutcome` on a retry (the first
+    attempt's answer may have been lost, or another message owns the entity: the bridge does not guess).
     """
     media = headers.get("content-type")
     meta = {"http_status": str(status), **(metadata or {})}
@@ -117,14 +164,18 @@ def classify(
     if 200 <= status < 300:
         return Outcome.delivered(response=body, media_type=media, target_id=target, metadata=meta)
     code = _error_code(body)
-    if status == 409 and (code in set(duplicate_codes) or attempt > 1):
-        return Outcome.delivered(
-            response=body,
-            media_type=media,
-            target_id=target,
-            detail=f"duplicate: target already holds it (409 {code or ''})".strip(),
-            metadata={**meta, "duplicate": "true"},
-        )
+    if status == 409:
+        rule = replay or _NO_RULE
+        if rule.confirms(body, headers, code=code, codes=duplicate_codes, key=idempotency_key):
+            return Outcome.delivered(
+                response=body,
+                media_type=media,
+                target_id=target,
+                detail=f"duplicate: target already holds it (409 {code or ''})".strip(),
+                metadata={**meta, "duplicate": "true"},
+            )
+        if attempt > 1:
+            return Outcome.rejected(_ambiguous(where, attempt, code), response=body, media_type=media)
     if status in RETRYABLE_STATUS or status >= 500:
         wait = parse_retry_after(headers.get("retry-after"), clock)
         err = TargetUnavailable(f"{where}: HTTP {status}", retry_after=wait, detail={"status": status})
@@ -137,3 +188,16 @@ def classify(
     text = body[:500].decode("utf-8", "replace")
     rej = Rejected(f"{where}: HTTP {status}: {text}", location=location, detail={"status": status, "code": code})
     return Outcome.rejected(rej, response=body, media_type=media)
+
+
+def _ambiguous(where: str, attempt: int, code: str | None) -> AmbiguousOutcome:
+    """The dead letter of an unproven 409 on a retry: what happened and which rule would settle it."""
+    shown = f" (error code {code!r})" if code else ""
+    codes = f"duplicate_codes: [{code}] (if that code means 'idempotency key already used'), " if code else ""
+    return AmbiguousOutcome(
+        f"{where}: HTTP 409{shown} on attempt {attempt}: nothing shows the target holds this message "
+        "(the first attempt may have created it, or another message owns it); to settle it configure on the "
+        f"sink one of: {codes}replay.header (a response header such as Idempotent-Replayed), replay.body_field "
+        "(a 409 body field equal to the Idempotency-Key) or replay.readback (fields compared with a read-back)",
+        detail={"status": 409, "code": code, "attempt": attempt},
+    )

@@ -20,10 +20,11 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from adapters.cloud._http import classify, json_field
+from adapters.cloud._http import ReplayRule, classify, json_field
 from adapters.cloud.auth import AuthConfig, AuthorizedClient
 from adapters.cloud.openapi import OpenApiSpec, Operation
 from bridge.ports import (
+    AmbiguousOutcome,
     BridgeError,
     Clock,
     ConfigError,
@@ -76,6 +77,7 @@ class RestSinkConfig(KindConfig):
     correlation_header: str = "X-Correlation-ID"
     target_id_field: str = "id"
     duplicate_codes: list[str] = Field(default_factory=lambda: ["idempotency_key_reused", "duplicate_request"])
+    replay: ReplayRule = Field(default_factory=ReplayRule)
     openapi: str | None = None
     operation: str | None = None
     bulk: BulkConfig | None = None
@@ -191,7 +193,7 @@ class RestSink(Resource):
             response = self._send(self.config.method, url, body, self._headers(delivery))
         except BridgeError as exc:
             return Outcome.from_error(exc.concerning(interface=delivery.interface, message_id=str(delivery.message_id)))
-        return classify(
+        outcome = classify(
             response.status_code,
             response.content,
             response.headers,
@@ -201,6 +203,33 @@ class RestSink(Resource):
             duplicate_codes=self.config.duplicate_codes,
             attempt=delivery.attempt,
             metadata={"url": url, **({"replayed": "true"} if response.headers.get("idempotent-replayed") else {})},
+            replay=self.config.replay,
+            idempotency_key=str(delivery.message_id),
+        )
+        return self._settle_by_readback(delivery, outcome)
+
+    def _settle_by_readback(self, delivery: Delivery, outcome: Outcome) -> Outcome:
+        """An ambiguous 409 becomes delivered when the read-back holds what we sent in every ``replay.readback``
+        field; otherwise it stays ambiguous (with what differed). Other outcomes pass through unchanged."""
+        fields = self.config.replay.readback
+        if not isinstance(outcome.error, AmbiguousOutcome) or not fields or self.config.readback is None:
+            return outcome
+        try:
+            held = self.read_back(delivery.business_key, Outcome.delivered())
+        except BridgeError as exc:
+            return Outcome.from_error(exc)
+        sent = delivery.payload.body
+        differ = [f for f in fields if held is None or json_field(sent, f) != json_field(held, f)]
+        if differ:
+            outcome.error.detail["readback_differs"] = differ if held is not None else "target holds nothing"
+            return outcome
+        target_id = json_field(held, self.config.target_id_field)
+        return Outcome.delivered(
+            response=held,
+            media_type="application/json",
+            target_id=str(target_id) if isinstance(target_id, str | int) else None,
+            detail="duplicate: the read-back holds what was sent (409 on a retry)",
+            metadata={"duplicate": "true", "replay": "readback"},
         )
 
     # ------------------------------------------------------------------ bulk
@@ -269,7 +298,7 @@ class RestSink(Resource):
                         results[i] = Outcome.from_error(TargetUnavailable(f"POST {bulk.url}: item {n} missing"))
                         continue
                     raw = json.dumps(item.get("body")).encode()
-                    results[i] = classify(
+                    item_outcome = classify(
                         int(item.get("status", 500)),
                         raw,
                         {"content-type": "application/json"},
@@ -278,7 +307,10 @@ class RestSink(Resource):
                         target_id_field=self.config.target_id_field,
                         duplicate_codes=self.config.duplicate_codes,
                         attempt=chunk[i].attempt,
+                        replay=self.config.replay,
+                        idempotency_key=str(chunk[i].message_id),
                     )
+                    results[i] = self._settle_by_readback(chunk[i], item_outcome)
         return [r for r in results if r is not None]
 
     # ------------------------------------------------------------------ read-back

@@ -9,6 +9,7 @@ third-party plugins may check.
 from bridge.ports.clock import Clock, SimulatedClock, SystemClock
 from bridge.ports.envelope import MESSAGE_NAMESPACE, Envelope, IdentityRule, message_id, record_identity
 from bridge.ports.errors import (
+    AmbiguousOutcome,
     BridgeError,
     ConfigError,
     ConfigProblem,
@@ -50,6 +51,7 @@ from bridge.ports.protocols import (
     EncodeContext,
     Encoded,
     Encoder,
+    FragmentBytes,
     PathName,
     Projector,
     ReadBack,
@@ -71,6 +73,7 @@ __all__ = [
     "MESSAGE_NAMESPACE",
     "PLUGIN_API",
     "PORTS",
+    "AmbiguousOutcome",
     "BridgeError",
     "ChangeNotifier",
     "Clock",
@@ -88,6 +91,7 @@ __all__ = [
     "Encoded",
     "Encoder",
     "Envelope",
+    "FragmentBytes",
     "HostileInput",
     "IdentityRule",
     "KindConfig",

@@ -20,6 +20,7 @@ Whether the runtime retries is decided by the *type*, never by parsing a message
         ├── EncodeError             a canonical record cannot be rendered for a target
         ├── ContractViolation       an outgoing body breaks the target's declared contract
         └── Rejected                the target refused the message (4xx, SOAP client fault)
+            └── AmbiguousOutcome    the target's answer cannot show it holds THIS message (409 on a retry)
 
 Every error can carry a :class:`Location` (file, line, XPath, field, byte offset) and the interface and
 message it concerns, so a dead letter always says *where* and *what*.
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 __all__ = [
+    "AmbiguousOutcome",
     "BridgeError",
     "ConfigError",
     "ConfigProblem",
@@ -267,6 +269,18 @@ class Rejected(PermanentError):
     code = "rejected"
 
 
+class AmbiguousOutcome(Rejected):
+    """The target's answer does not prove it holds this very message, so the bridge will not guess.
+
+    The case: a retried attempt answered 409. The first attempt may have created the entity (a lost
+    response), or another message may own it (a business conflict). Counting it delivered could record
+    another entity's id as an xref; counting it rejected could hide a success. It goes to the dead-letter
+    queue with the rule to configure (a replay header, body field, error code or read-back match).
+    """
+
+    code = "ambiguous"
+
+
 _BY_NAME: dict[str, type[BridgeError]] = {
     cls.__name__: cls
     for cls in (
@@ -286,6 +300,7 @@ _BY_NAME: dict[str, type[BridgeError]] = {
         EncodeError,
         ContractViolation,
         Rejected,
+        AmbiguousOutcome,
     )
 }
 

@@ -31,6 +31,7 @@ __all__ = [
     "EncodeContext",
     "Encoded",
     "Encoder",
+    "FragmentBytes",
     "PathName",
     "Projector",
     "ReadBack",
@@ -173,6 +174,17 @@ class Decoder(Protocol):
     """
 
     def decode(self, envelope: Envelope) -> Iterator[DecodedRecord | RecordFailure]: ...
+
+
+@runtime_checkable
+class FragmentBytes(Protocol):
+    """Optional for decoders: how a dead letter's text fragment becomes input again for a replay.
+
+    Without it the runtime replays ``fragment.encode("utf-8")``. A decoder whose input has another encoding
+    (a cp1252 CSV export) says so here, so a replayed fragment decodes exactly as its file did.
+    """
+
+    def fragment_bytes(self, fragment: str) -> bytes: ...
 
 
 # --------------------------------------------------------------------------------------------- encoding

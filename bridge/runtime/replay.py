@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from bridge.ports import DecodedRecord, Envelope, IdentityRule, RecordInvalid
+from bridge.ports import DecodedRecord, Envelope, FragmentBytes, IdentityRule, RecordInvalid
 from bridge.runtime.pipeline import Ingestor
 from bridge.runtime.runner import Runner
 from bridge.store.dlq import load_open, mark_replayed, replay_delivery
@@ -30,6 +30,8 @@ def replay(runner: Runner, dl_id: int, actor: str) -> dict[str, Any]:
     rt = runner.interfaces.get(iface)
     if rt is None:
         raise RecordInvalid(f"interface {iface} of dead letter {dl_id} is not configured any more")
+    fragment = dl["fragment"] or ""
+    body = rt.decoder.fragment_bytes(fragment) if isinstance(rt.decoder, FragmentBytes) else fragment.encode()
     envelope = Envelope(
         interface=iface,
         batch_id=f"replay:{dl_id}",
@@ -38,7 +40,7 @@ def replay(runner: Runner, dl_id: int, actor: str) -> dict[str, Any]:
         identity=f"replay:{dl_id}",
         received_at=runner.clock.now(),
         transaction_id=str(uuid.uuid4()),
-        body=(dl["fragment"] or "").encode(),
+        body=body,
     )
     items = list(rt.decoder.decode(envelope))
     if len(items) != 1 or not isinstance(items[0], DecodedRecord):

@@ -15,6 +15,7 @@ import pytest
 from adapters.cloud.auth import ApiKeyConfig, AuthConfig, OAuth2Config
 from adapters.cloud.rest import BulkConfig, RestReadBackConfig, RestSink, RestSinkConfig
 from bridge.ports import (
+    AmbiguousOutcome,
     ConnectionFailed,
     ContractViolation,
     Delivery,
@@ -123,6 +124,37 @@ def test_business_409_is_rejected(sim: SimServer, customer: str) -> None:
         other = sink.deliver(delivery(invoice("INV-4")))
     assert other.status is OutcomeStatus.REJECTED
     assert isinstance(other.error, Rejected)
+
+
+def test_business_409_on_a_retry_is_ambiguous_not_delivered(sim: SimServer, customer: str) -> None:
+    """A retried attempt answered by a business 409 (another message made INV-9) is an ambiguous dead letter,
+    and the other entity's id is not returned (so it never becomes an xref)."""
+    with make_sink(sim) as sink:
+        owner = sink.deliver(delivery(invoice("INV-9")))
+        other = sink.deliver(delivery(invoice("INV-9", currency="USD"), attempt=2))
+    assert owner.status is OutcomeStatus.DELIVERED
+    assert other.status is OutcomeStatus.REJECTED and isinstance(other.error, AmbiguousOutcome)
+    assert other.target_id is None
+    assert "already_exists" in str(other.error)
+    assert len(sim.state.records["invoices"]) == 1
+
+
+def test_409_on_a_retry_settled_by_readback(sim: SimServer, customer: str) -> None:
+    """With replay.readback, a retried 409 is delivered when the target holds what was sent, ambiguous otherwise."""
+    readback = RestReadBackConfig(url=sim.url + "/v1/invoices/{business_key}")
+    rule = {"readback": ["external_id", "currency", "issue_date"]}
+    sim.state.config.idempotency_mode = "conflict"  # a repeated key answers 409, which no code rule accepts here
+    d = delivery(invoice("INV-10"))
+    with make_sink(sim, duplicate_codes=[], replay=rule, readback=readback) as sink:
+        first = sink.deliver(d)
+        ours = sink.deliver(delivery(invoice("INV-10"), mid=d.message_id, attempt=2))
+        theirs = sink.deliver(delivery(invoice("INV-10", issue_date="2026-02-01"), attempt=2))
+    assert first.status is OutcomeStatus.DELIVERED
+    assert ours.status is OutcomeStatus.DELIVERED and ours.target_id == first.target_id
+    assert ours.metadata["replay"] == "readback"
+    assert theirs.status is OutcomeStatus.REJECTED and isinstance(theirs.error, AmbiguousOutcome)
+    assert theirs.error.detail["readback_differs"] == ["issue_date"]
+    assert len(sim.state.records["invoices"]) == 1
 
 
 def test_timeout_then_retry_creates_once(sim: SimServer, customer: str) -> None:

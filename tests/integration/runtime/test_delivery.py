@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from bridge.runtime.runner import Runner
 from bridge.store import schema as t
 from bridge.store.queries import dead_letters
 from tests.integration.runtime.conftest import ScriptedSink, write_customers
+from tests.unit.translators.support import MAPPINGS
 
 
 def test_failing_sink_is_retried_with_configured_backoff(
@@ -160,3 +162,44 @@ def test_drain_sleeps_until_a_blocked_keys_head_is_due(
     names = [json.loads(c.payload.body)["name"] for c in ScriptedSink.CALLS["legacy"]]
     assert names == ["First", "First", "Second"]
     assert summary.drain.open_left == 0 and summary.drain.rounds < 10
+
+
+def test_csv_record_dead_letter_replays_after_the_mapping_fix(
+    tmp_path: Path, store_url: str, scripted: dict[str, Any], clock: SimulatedClock
+) -> None:
+    """A CSV row that fails the mapping is dead-lettered; after the mapping is fixed, replay records and delivers it
+    under its original message id (the fragment carries the header, so replay finds the columns)."""
+    scripted["legacy"] = {"then": "ok"}
+    mapping = tmp_path / "customers.yaml"
+    good = (MAPPINGS / "customer-master-csv.yaml").read_text(encoding="utf-8")
+    mapping.write_text(good.replace(", I: inactive", ""), encoding="utf-8")
+    (tmp_path / "drop").mkdir()
+    shutil.copy(MAPPINGS.parent / "translators" / "csv" / "customers-cp1252.csv", tmp_path / "drop" / "c.csv")
+    cfg = tmp_path / "bridge.yaml"
+    cfg.write_text(
+        f"""
+store: "{store_url}"
+spool_dir: spool
+interfaces:
+  customers:
+    canonical: Customer
+    source: {{kind: folder, path: drop, include: ["*.csv"], readiness: {{rule: rename}}}}
+    decoder: {{kind: csv, mapping: customers.yaml}}
+    legacy: {{encoder: {{kind: json}}, sink: {{kind: scripted, name: legacy}}}}
+    cutover: {{mode: legacy_only}}
+""",
+        encoding="utf-8",
+    )
+    with Runner(load_config(cfg), clock) as runner:
+        runner.run_once()
+        dls = dead_letters(runner.ledger.engine)
+    assert [d["kind"] for d in dls] == ["record"] and len(ScriptedSink.CALLS["legacy"]) == 3
+    mapping.write_text(good, encoding="utf-8")  # the fix
+    with Runner(load_config(cfg), clock) as runner:
+        result = replay(runner, dls[0]["id"], "tester")
+        runner.drain()
+        assert dead_letters(runner.ledger.engine) == []
+    assert result["result"] == "recorded" and result["message_id"] == dls[0]["message_id"]
+    delivered = ScriptedSink.CALLS["legacy"][-1]
+    assert str(delivered.message_id) == dls[0]["message_id"] and delivered.business_key == "4714"
+    assert len(ScriptedSink.CALLS["legacy"]) == 4

@@ -9,17 +9,19 @@ import json
 import uuid
 from datetime import timedelta
 from email.utils import format_datetime
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from adapters.cloud._http import classify, parse_retry_after
+from adapters.cloud._http import ReplayRule, classify, parse_retry_after
 from adapters.cloud.auth import AuthConfig
 from adapters.cloud.events import CloudEventsSinkConfig, cloud_event, structured_body
 from adapters.cloud.rest import render_url
 from adapters.cloud.rest_poll import next_link
 from adapters.cloud.webhook import verify_signature
 from bridge.ports import (
+    AmbiguousOutcome,
     Delivery,
     DependencyPending,
     Encoded,
@@ -31,6 +33,7 @@ from bridge.ports import (
     SecurityError,
     SimulatedClock,
     TargetUnavailable,
+    error_from_dict,
 )
 
 
@@ -69,14 +72,46 @@ def test_classification_by_status(status: int, expected: OutcomeStatus, error: t
 
 
 def test_409_duplicate_rules() -> None:
-    """409 is delivered for a reused-key code or on a retry; a business conflict on a first attempt is rejected."""
+    """409 is delivered only with evidence (a reused-key code); without it a first attempt is a business rejection."""
     clock = SimulatedClock()
     reused = json.dumps({"error": {"code": "idempotency_key_reused"}, "id": "inv_1"}).encode()
     conflict = json.dumps({"error": {"code": "already_exists"}}).encode()
     dup = classify(409, reused, {}, clock, where="t", duplicate_codes=["idempotency_key_reused"])
     assert dup.status is OutcomeStatus.DELIVERED and dup.target_id == "inv_1"
-    assert classify(409, conflict, {}, clock, where="t").status is OutcomeStatus.REJECTED
-    assert classify(409, conflict, {}, clock, where="t", attempt=2).status is OutcomeStatus.DELIVERED
+    first = classify(409, conflict, {}, clock, where="t")
+    assert first.status is OutcomeStatus.REJECTED and not isinstance(first.error, AmbiguousOutcome)
+
+
+def test_409_on_a_retry_without_evidence_is_ambiguous_and_names_the_rule() -> None:
+    """A retried 409 with no replay rule is an ambiguous dead letter, never delivered with the other entity's id."""
+    body = json.dumps({"error": {"code": "invoice_number_taken"}, "id": "inv_OTHER"}).encode()
+    out = classify(409, body, {}, SimulatedClock(), where="POST /v1/invoices", attempt=2, idempotency_key="m-1")
+    assert out.status is OutcomeStatus.REJECTED
+    assert isinstance(out.error, AmbiguousOutcome) and out.target_id is None
+    text = str(out.error)
+    assert "duplicate_codes: [invoice_number_taken]" in text and "replay.header" in text and "attempt 2" in text
+    assert out.error.to_dict()["type"] == "AmbiguousOutcome"
+    assert isinstance(error_from_dict(out.error.to_dict()), AmbiguousOutcome)
+
+
+@pytest.mark.parametrize(
+    ("rule", "headers", "body", "delivered"),
+    [
+        (ReplayRule(header="Idempotent-Replayed"), {"idempotent-replayed": "true"}, {"id": "inv_1"}, True),
+        (ReplayRule(header="Idempotent-Replayed"), {"idempotent-replayed": "false"}, {"id": "inv_1"}, False),
+        (ReplayRule(header="Idempotent-Replayed"), {}, {"id": "inv_1"}, False),
+        (ReplayRule(body_field="request.key"), {}, {"id": "inv_1", "request": {"key": "m-1"}}, True),
+        (ReplayRule(body_field="request.key"), {}, {"id": "inv_1", "request": {"key": "m-2"}}, False),
+        (ReplayRule(), {"idempotent-replayed": "true"}, {"id": "inv_1"}, False),
+    ],
+)
+def test_409_replay_rules(rule: ReplayRule, headers: dict[str, str], body: dict[str, Any], delivered: bool) -> None:
+    """A retried 409 is delivered (with its id) exactly when the configured header or body field proves it is ours."""
+    raw = json.dumps(body).encode()
+    out = classify(409, raw, headers, SimulatedClock(), where="t", attempt=3, replay=rule, idempotency_key="m-1")
+    assert (out.status is OutcomeStatus.DELIVERED) is delivered
+    assert out.target_id == ("inv_1" if delivered else None)
+    assert delivered or isinstance(out.error, AmbiguousOutcome)
 
 
 def test_target_id_from_a_nested_field() -> None:

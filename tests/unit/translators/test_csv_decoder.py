@@ -111,7 +111,7 @@ def test_bad_row_is_a_failure_with_line_and_fragment(tmp_path: Path) -> None:
     ok, [failure] = _decode(mapping, data)
     assert [r.record.customer_number for r in ok] == ["1", "3"]
     assert failure.error.location.line == 3 and failure.error.location.field == "credit_limit"
-    assert "'1,2,3'" in str(failure.error) and failure.fragment == "2;B;1,2,3;EUR\n"
+    assert "'1,2,3'" in str(failure.error) and failure.fragment == "KdNr;Name;Limit;WKZ\n2;B;1,2,3;EUR\n"
 
 
 def test_bom_and_mixed_line_endings(tmp_path: Path) -> None:
@@ -160,3 +160,18 @@ def test_plain_decimal_with_sign_last_is_converted(tmp_path: Path) -> None:
     [failure] = failed  # -3 is read exactly, then refused: a credit limit cannot be negative
     assert failure.error.location is not None and failure.error.location.line == 4
     assert "credit_limit" in str(failure.error)
+
+
+def test_failed_row_fragment_replays_after_the_mapping_is_fixed(tmp_path: Path) -> None:
+    """A failed row's fragment keeps the preamble slots and the header, in the file's encoding: the fixed
+    mapping decodes it to the same record the whole file gives (a bare row failed on 'header lacks column')."""
+    fixed = MAPPINGS / "customer-master-csv.yaml"
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(fixed.read_text(encoding="utf-8").replace(", I: inactive", ""), encoding="utf-8")
+    _, failed = _decode(broken, CUSTOMERS)
+    assert [f.ordinal for f in failed] == [3]  # 4714 has status I, unknown to the broken code table
+    decoder = CsvDecoder(load_mapping(fixed))
+    ok, again = split(decoder.decode(envelope(decoder.fragment_bytes(failed[0].fragment))))
+    assert again == [] and len(ok) == 1
+    whole, _ = _decode(fixed, CUSTOMERS)
+    assert ok[0].record.model_dump(mode="json") == whole[3].record.model_dump(mode="json")
