@@ -32,7 +32,7 @@ def test_plugin_api_is_a_major_minor_version() -> None:
     assert major.isdigit() and minor.isdigit()
 
 
-@pytest.mark.parametrize("role", list(PluginRole))
+@pytest.mark.parametrize("role", list(PORTS))
 def test_each_port_names_every_member_of_its_protocol(role: PluginRole) -> None:
     """An object with all the listed members is an instance of the protocol; without any one of them it is not."""
     port = PORTS[role]
