@@ -209,6 +209,7 @@ def _trie(obj: CompiledObject) -> _Node:
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     root = _Node()
+    obj.cache["xml"] = root  # before the fields: a recursive list (sub-lines of a line) reads with this trie
     self_actions: list[_Action] = []
     for f in obj.fields:
         for source, (steps, attr) in _sources(f):

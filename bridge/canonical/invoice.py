@@ -36,7 +36,7 @@ from ._money import (
 )
 from .party import Address, PaymentTerms
 
-__all__ = ["OPT_IN_CHECKS", "AllowanceCharge", "Invoice", "InvoiceLine", "TaxLine", "TaxRounding"]
+__all__ = ["OPT_IN_CHECKS", "AllowanceCharge", "Invoice", "InvoiceLine", "InvoiceSubLine", "TaxLine", "TaxRounding"]
 
 #: Checks stricter than EN 16931, run only when the validation context's ``checks`` names them.
 #: ``line_net``: each line's net is quantity x price / base quantity - allowances + charges
@@ -62,6 +62,11 @@ def _absent(value: object) -> bool:
     """Fields added after schema 1.0 was first stored are left out of a dump while unset: the canonical JSON,
     and so the content hash and the message id of a change-feed record, stay what they were."""
     return value is None
+
+
+def _none_given(value: tuple[object, ...]) -> bool:
+    """A list added after schema 1.0 is left out of a dump while empty (see :func:`_absent`)."""
+    return not value
 
 
 def _s(value: Decimal) -> str:
@@ -96,10 +101,11 @@ class AllowanceCharge(CanonicalModel):
         return self.amount if self.is_charge else -self.amount
 
 
-class InvoiceLine(CanonicalModel):
-    """One invoiced item (UBL InvoiceLine / CreditNoteLine).
+class InvoiceSubLine(CanonicalModel):
+    """A detail of an invoice line (XRechnung ``cac:SubInvoiceLine``), itself with sub-lines to any depth.
 
-    ``line_extension_amount = quantity * unit_price / price_base_quantity - allowances + charges`` (rounded).
+    Informative: the line's own amounts already include its sub-lines, so no total or tax rule counts them
+    again. A group sub-line may state no quantity or price (only its net amount).
     """
 
     line_id: Annotated[str, Field(min_length=1)]
@@ -108,22 +114,35 @@ class InvoiceLine(CanonicalModel):
     name: Annotated[str | None, Field(exclude_if=_absent)] = None
     """Item name (EN 16931 BT-153)."""
     description: str | None = None
-    quantity: Quantity
+    quantity: Quantity | None = None
     unit_code: Annotated[str, Field(min_length=1, max_length=3)] = "EA"
-    unit_price: NonNegativeAmount
+    unit_price: NonNegativeAmount | None = None
     price_base_quantity: PositiveQuantity = Decimal(1)
     allowance_charges: tuple[AllowanceCharge, ...] = ()
     line_extension_amount: Amount
     tax_category: TaxCategoryCode = "S"
-    tax_rate: TaxRate
+    tax_rate: TaxRate | None = None
     order_line_reference: str | None = None
     period_start: date | None = None
     period_end: date | None = None
+    sub_lines: Annotated[tuple[InvoiceSubLine, ...], Field(exclude_if=_none_given)] = ()
+    """Details of this line, nested to any depth."""
 
     @property
     def business_key(self) -> str:
         """The line id, unique within its invoice."""
         return self.line_id
+
+
+class InvoiceLine(InvoiceSubLine):
+    """One invoiced item (UBL InvoiceLine / CreditNoteLine), with its sub-lines.
+
+    ``line_extension_amount = quantity * unit_price / price_base_quantity - allowances + charges`` (rounded).
+    """
+
+    quantity: Quantity
+    unit_price: NonNegativeAmount
+    tax_rate: TaxRate
 
     def expected_net(self, currency: str) -> Decimal:
         """The net amount the quantity, price and line allowances/charges imply, rounded to minor units."""

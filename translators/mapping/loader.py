@@ -163,7 +163,38 @@ class _Compiler:
             if model is not None and info is None:
                 self.problem(floc, f"{model.__name__} has no field {name!r}")
             compiled.append(self.field(name, fspec, info.annotation if info else None, floc, name))
-        return CompiledObject(compiled)
+        out = CompiledObject(compiled)
+        for cf, (name, fspec) in zip(compiled, fields.items(), strict=True):
+            if fspec.recursive:
+                self.recursive(cf, fspec, model, out, (*loc, "fields", name))
+        return out
+
+    def recursive(
+        self,
+        cf: CompiledField,
+        fs: FieldSpec,
+        model: type[BaseModel] | None,
+        owner: CompiledObject,
+        loc: tuple[str | int, ...],
+    ) -> None:
+        """A ``recursive`` list: its items are read with the fields of the object the field belongs to (so their
+        model must have each of those fields: an invoice line's sub-lines)."""
+        problem = None
+        if self.spec.format != "xml":
+            problem = f"'recursive' is supported in XML mappings only, not {self.spec.format}"
+        elif not fs.many or fs.path is None or fs.fields is not None:
+            problem = "recursive needs many: true and a path, and takes no fields"
+        elif model is not None and (info := model.model_fields.get(cf.name)) is not None:
+            item = _submodel(info.annotation)
+            missing = sorted({f.name for f in owner.fields} - set(item.model_fields)) if item else []
+            if item is None or not _is_list(info.annotation):
+                problem = f"{cf.name!r} is not a list of objects in the canonical model"
+            elif missing:
+                problem = f"{cf.name!r} items ({item.__name__}) have no field {', '.join(map(repr, missing))}"
+        if problem is not None:
+            self.problem((*loc, "recursive"), problem)
+        else:
+            cf.children, cf.is_text_list = owner, False
 
     def field(
         self, name: str, fs: FieldSpec, annotation: Any, loc: tuple[str | int, ...], dotted: str

@@ -61,6 +61,9 @@ class FieldSpec(_Spec):
     first_of: tuple[str, ...] | None = None
     """XML: fallback paths for one value, tried in the order given; the first that has a value wins (the
     currency from ``cbc:DocumentCurrencyCode``, else from ``cbc:PayableAmount/@currencyID``)."""
+    recursive: bool = False
+    """XML, with ``many: true``: a list of objects shaped like the object this field belongs to, nested to any
+    depth (XRechnung ``cac:SubInvoiceLine`` inside a line, and inside a sub-line)."""
     join: str | None = None
     """XML: the present values of ``many`` or ``paths`` joined with this separator into one text (all the
     ``cbc:Note`` elements into one note); an encoder splits the text on it again."""

@@ -179,3 +179,86 @@ def test_checks_option_turns_on_the_line_net_rule(tmp_path: Path) -> None:
     assert len(split(XmlDecoder(load_mapping(MAPPINGS / "ubl-invoice.yaml")).decode(envelope(body)))[0]) == 1
     _, [failure] = split(XmlDecoder(load_mapping(strict)).decode(envelope(body)))
     assert "lines[0].line_extension_amount" in str(failure.error)
+
+
+_SUB = (
+    b"<cac:SubInvoiceLine><cbc:ID>1.1</cbc:ID>"
+    b'<cbc:LineExtensionAmount currencyID="EUR">7.00</cbc:LineExtensionAmount>'
+    b"<cac:Item><cbc:Name>Group</cbc:Name></cac:Item>"
+    b"<cac:SubInvoiceLine><cbc:ID>1.1.1</cbc:ID>"
+    b'<cbc:InvoicedQuantity unitCode="XPP">2</cbc:InvoicedQuantity>'
+    b'<cbc:LineExtensionAmount currencyID="EUR">7.00</cbc:LineExtensionAmount>'
+    b"<cac:Item><cbc:Name>Part</cbc:Name></cac:Item>"
+    b'<cac:Price><cbc:PriceAmount currencyID="EUR">3.50</cbc:PriceAmount></cac:Price>'
+    b"</cac:SubInvoiceLine></cac:SubInvoiceLine>"
+)
+
+
+def _with_sub_lines() -> bytes:
+    body = (UBL / "invoice-default-ns.xml").read_bytes()
+    end = body.index(b"</cac:InvoiceLine>")
+    return body[:end] + _SUB + body[end:]
+
+
+def test_recursive_reads_sub_lines_to_any_depth_and_writes_them_back() -> None:
+    """``recursive``: XRechnung sub-lines nest with the line's own fields; they count in no total; the encoder
+    writes them back and a second decode gives the same invoice."""
+    from translators.xml_encoder import XmlEncoder
+
+    mapping = load_mapping(MAPPINGS / "ubl-invoice.yaml")
+    [plain], _ = split(XmlDecoder(mapping).decode(envelope((UBL / "invoice-default-ns.xml").read_bytes())))
+    [ok], _ = split(XmlDecoder(mapping).decode(envelope(_with_sub_lines())))
+    [group] = ok.record.lines[0].sub_lines
+    [part] = group.sub_lines
+    assert (group.line_id, group.name, group.quantity, group.unit_price) == ("1.1", "Group", None, None)
+    assert (part.line_id, part.name, part.unit_code, str(part.quantity), str(part.unit_price)) == (
+        "1.1.1",
+        "Part",
+        "XPP",
+        "2",
+        "3.50",
+    )
+    assert ok.record.payable_amount == plain.record.payable_amount and len(ok.record.lines) == len(plain.record.lines)
+    rendered = XmlEncoder(mapping).render(ok.record)
+    assert rendered.count(b"<cac:SubInvoiceLine>") == 2
+    [again], _ = split(XmlDecoder(mapping).decode(envelope(rendered)))
+    assert again.record == ok.record
+
+
+def test_generic_xml_mapping_carries_sub_lines() -> None:
+    """The generic XML mapping (the XSLT encoder's input) nests sub-lines too and reads them back."""
+    from translators.mapping.generic import generic_mapping
+    from translators.xml_encoder import XmlEncoder
+
+    [ok], _ = split(XmlDecoder(load_mapping(MAPPINGS / "ubl-invoice.yaml")).decode(envelope(_with_sub_lines())))
+    generic = generic_mapping("Invoice", "xml")
+    [again], _ = split(XmlDecoder(generic).decode(envelope(XmlEncoder(generic).render(ok.record))))
+    assert again.record == ok.record
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ("  name: {path: p:Name, recursive: true}\n", "recursive needs many: true"),
+    ],
+)
+def test_recursive_misuse_is_reported(tmp_path: Path, fields: str, message: str) -> None:
+    """A recursive field must be a list whose items have the object's fields."""
+    with pytest.raises(ConfigError) as info:
+        load_mapping(_mapping(tmp_path, fields))
+    assert any(message in p.message and p.line is not None for p in info.value.problems), info.value.problems
+
+
+def test_recursive_items_must_have_the_objects_fields(tmp_path: Path) -> None:
+    """Customer addresses are no customers: a recursive list whose items lack the object's fields is refused."""
+    path = tmp_path / "m.yaml"
+    path.write_text(
+        "canonical: Customer\nformat: xml\nrecord: /C\nfields:\n  customer_number: N\n  name: M\n"
+        "  addresses: {path: A, many: true, recursive: true}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_mapping(path)
+    [problem] = info.value.problems
+    assert problem.line == 7
+    assert "items (Address) have no field 'addresses', 'customer_number', 'name'" in problem.message
