@@ -20,6 +20,7 @@ __all__ = [
     "encode_errors",
     "location",
     "problem_error",
+    "record_context",
 ]
 
 _EMPTY_LOCATION = Location().__dict__
@@ -48,6 +49,13 @@ def decoded(ordinal: int, record: Any, where: Location) -> DecodedRecord:
 #: No context means strict to the canonical models, and skips their per-object context checks (hot path).
 STRICT: dict[str, str] | None = None
 OBSERVED: dict[str, str] | None = {"mode": "observed"}
+
+
+def record_context(mapping: CompiledMapping, mode: dict[str, str] | None) -> dict[str, Any] | None:
+    """The validation context of a decoder: its mode plus the mapping's opt-in ``checks`` (None: strict, fast)."""
+    if not mapping.spec.checks:
+        return mode
+    return {**(mode or {}), "checks": tuple(mapping.spec.checks)}
 
 
 def dotted_loc(loc: tuple[int | str, ...]) -> str:

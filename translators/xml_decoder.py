@@ -16,7 +16,7 @@ from lxml import etree
 
 from bridge.ports import DecodedRecord, DecodeError, Envelope, Location, RecordFailure, RecordInvalid
 from bridge.safexml import safe_iterparse, safe_parser
-from translators._records import STRICT, build_record, decoded, location, problem_error
+from translators._records import STRICT, build_record, decoded, location, problem_error, record_context
 from translators.mapping.compiled import (
     MISSING,
     CompiledField,
@@ -285,9 +285,7 @@ class XmlDecoder:
         if mapping.spec.format != "xml":
             raise ValueError(f"XmlDecoder needs an XML mapping, {mapping.name} is {mapping.spec.format}")
         self.mapping = mapping
-        self._context: dict[str, Any] | None = mode if mode is not None else STRICT
-        if mapping.spec.checks:
-            self._context = {**(self._context or {}), "checks": mapping.spec.checks}
+        self._context = record_context(mapping, mode if mode is not None else STRICT)
         self.allow_empty = mapping.spec.allow_empty if allow_empty is None else allow_empty
         self._schema: etree.XMLSchema | None = None
         self._record_tag = mapping.record_steps[-1].tag
