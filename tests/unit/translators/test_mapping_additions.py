@@ -262,3 +262,10 @@ def test_recursive_items_must_have_the_objects_fields(tmp_path: Path) -> None:
     [problem] = info.value.problems
     assert problem.line == 7
     assert "items (Address) have no field 'addresses', 'customer_number', 'name'" in problem.message
+
+
+def test_conversion_error_quotes_the_raw_text() -> None:
+    """A value pydantic cannot read is quoted in the record's error (``2,602.50`` is not a plain decimal)."""
+    body = (UBL / "invoice-default-ns.xml").read_bytes().replace(b">1194.05<", b">1,194.05<")
+    _, [failure] = split(XmlDecoder(load_mapping(MAPPINGS / "ubl-invoice.yaml")).decode(envelope(body)))
+    assert "payable_amount: Input should be a valid decimal (got '1,194.05')" in str(failure.error)
