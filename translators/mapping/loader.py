@@ -219,7 +219,7 @@ class _Compiler:
             self.problem((*loc, "convert"), str(exc))
         if fs.function:
             try:
-                cf.function = load_hook(fs.function)
+                cf.function = load_hook(fs.function, self.base())
             except ValueError as exc:
                 self.problem((*loc, "function"), str(exc))
         if fs.code_table:
@@ -312,7 +312,7 @@ class _Compiler:
         hook = None
         if spec.hook:
             try:
-                hook = load_hook(spec.hook)
+                hook = load_hook(spec.hook, self.base())
             except ValueError as exc:
                 self.problem(("hook",), str(exc))
         record_steps: tuple[Step, ...] = ()

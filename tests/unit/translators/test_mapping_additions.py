@@ -269,3 +269,19 @@ def test_conversion_error_quotes_the_raw_text() -> None:
     body = (UBL / "invoice-default-ns.xml").read_bytes().replace(b">1194.05<", b">1,194.05<")
     _, [failure] = split(XmlDecoder(load_mapping(MAPPINGS / "ubl-invoice.yaml")).decode(envelope(body)))
     assert "payable_amount: Input should be a valid decimal (got '1,194.05')" in str(failure.error)
+
+
+def test_hook_module_beside_the_mapping_imports_without_pythonpath(tmp_path: Path) -> None:
+    """A mapping's hook module in the mapping's own folder is found; the folder leaves sys.path afterwards."""
+    import sys
+
+    (tmp_path / "esb_test_hook_beside.py").write_text(
+        "def upper(data):\n    return {**data, 'name': data['name'].upper()}\n", encoding="utf-8"
+    )
+    mapping = _mapping(tmp_path, "  name: p:Name\n", extra="hook: esb_test_hook_beside:upper\n")
+    ok, _ = _decode(mapping, b'<Catalog xmlns="urn:p"><Item><Sku>1</Sku><Name>widget</Name></Item></Catalog>')
+    assert [r.record.name for r in ok] == ["WIDGET"]
+    assert str(tmp_path) not in sys.path
+    missing = _mapping(tmp_path, "  name: p:Name\n", extra="hook: esb_test_no_such_hook:upper\n")
+    with pytest.raises(ConfigError, match="cannot import module 'esb_test_no_such_hook'"):
+        load_mapping(missing)
