@@ -285,3 +285,25 @@ def test_hook_module_beside_the_mapping_imports_without_pythonpath(tmp_path: Pat
     missing = _mapping(tmp_path, "  name: p:Name\n", extra="hook: esb_test_no_such_hook:upper\n")
     with pytest.raises(ConfigError, match="cannot import module 'esb_test_no_such_hook'"):
         load_mapping(missing)
+
+
+@pytest.mark.parametrize("form", ["windows-1252 declaration", "UTF-16 with BOM"])
+def test_declared_or_bom_encoding_decodes(form: str) -> None:
+    """Input in the encoding its XML declaration or BOM names decodes to the same text."""
+    text = (UBL / "invoice-default-ns.xml").read_bytes().split(b"?>", 1)[1].decode().replace("Cable set", "Câble «set»")
+    data = (
+        b'<?xml version="1.0" encoding="windows-1252"?>' + text.encode("cp1252")
+        if form.startswith("windows")
+        else text.encode("utf-16")
+    )
+    [ok], _ = split(XmlDecoder(load_mapping(MAPPINGS / "ubl-invoice.yaml")).decode(envelope(data)))
+    assert "Câble «set»" in [line.name for line in ok.record.lines]
+
+
+def test_wrong_encoding_declaration_is_refused_with_its_position() -> None:
+    """Bytes that do not match the declared encoding fail the file, naming line and column."""
+    text = (UBL / "invoice-default-ns.xml").read_bytes().split(b"?>", 1)[1].decode().replace("Cable set", "Câble")
+    data = b'<?xml version="1.0" encoding="utf-8"?>' + text.encode("cp1252")
+    with pytest.raises(DecodeError, match="encoding") as info:
+        list(XmlDecoder(load_mapping(MAPPINGS / "ubl-invoice.yaml")).decode(envelope(data)))
+    assert info.value.location is not None and info.value.location.line is not None
