@@ -79,12 +79,17 @@ def parse_bytes(data: bytes, *, origin: str | None = None, resolver: etree.Resol
 
 
 def safe_iterparse(
-    stream: IO[bytes], *, tag: str | list[str] | None = None, origin: str | None = None
+    stream: IO[bytes],
+    *,
+    tag: str | list[str] | None = None,
+    origin: str | None = None,
+    root_tags: list[str] | None = None,
 ) -> Iterator[etree._Element]:
     """Stream the ``end`` events of ``tag`` elements; refuse DOCTYPEs before yielding anything.
 
     The caller clears what it has processed (see :class:`translators.xml_decoder.XmlDecoder`); this function
-    keeps no reference to yielded elements.
+    keeps no reference to yielded elements. ``root_tags``, when given, receives the document element's tag once
+    the whole document is parsed (a caller that found no record says which root it got).
     """
     context = etree.iterparse(stream, events=("end",), tag=tag, **_PARSER_OPTIONS)
     checked = False
@@ -97,5 +102,7 @@ def safe_iterparse(
         root = context.root
         if not checked and root is not None:
             _refuse_doctype(root.getroottree(), origin)
+        if root_tags is not None and root is not None:
+            root_tags.append(str(root.tag))
     except etree.XMLSyntaxError as exc:
         raise translate_syntax_error(exc, origin) from exc

@@ -20,6 +20,7 @@ __all__ = [
     "encode_errors",
     "location",
     "problem_error",
+    "record_context",
 ]
 
 _EMPTY_LOCATION = Location().__dict__
@@ -50,6 +51,13 @@ STRICT: dict[str, str] | None = None
 OBSERVED: dict[str, str] | None = {"mode": "observed"}
 
 
+def record_context(mapping: CompiledMapping, mode: dict[str, str] | None) -> dict[str, Any] | None:
+    """The validation context of a decoder: its mode plus the mapping's opt-in ``checks`` (None: strict, fast)."""
+    if not mapping.spec.checks:
+        return mode
+    return {**(mode or {}), "checks": tuple(mapping.spec.checks)}
+
+
 def dotted_loc(loc: tuple[int | str, ...]) -> str:
     """pydantic's ``('lines', 0, 'quantity')`` as ``lines[0].quantity``."""
     out = ""
@@ -71,7 +79,7 @@ def build_record(
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         first = dotted_loc(errors[0]["loc"]) if errors else None
-        summary = "; ".join(f"{dotted_loc(e['loc']) or '<record>'}: {e['msg']}" for e in errors[:10])
+        summary = "; ".join(f"{dotted_loc(e['loc']) or '<record>'}: {e['msg']}{_got(e)}" for e in errors[:10])
         raise RecordInvalid(
             f"record fails {mapping.spec.canonical} validation: {summary}",
             location=Location(field=first or None).merge(location),
@@ -79,6 +87,15 @@ def build_record(
         ) from exc
     except FieldProblem as exc:
         raise problem_error(exc, location) from exc
+
+
+def _got(error: Any) -> str:
+    """`` (got '2,602.50')``: the raw text a type error was given, so the message shows what was wrong."""
+    value = error.get("input")
+    if error.get("type") == "missing" or not isinstance(value, str | int) or isinstance(value, bool):
+        return ""
+    text = repr(value)
+    return f" (got {text if len(text) <= 80 else text[:77] + '...'})"
 
 
 def problem_error(problem: FieldProblem, location: Location) -> RecordInvalid:

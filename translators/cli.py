@@ -2,7 +2,9 @@
 
 ``translate`` runs a mapping over a file exactly as an interface would (same decoders, same errors) and prints
 canonical records as JSON lines, or re-encoded as XML/CSV through a mapping or the generic one; errors go to
-stderr with their locations. Exit status: 0 all records decoded, 1 some records failed, 2 the file failed.
+stderr with their locations. Exit status: 0 all records decoded, 1 some records failed, 2 the file failed
+(including a file with no record at all, unless ``--allow-empty``); records printed before a file failure are
+marked as partial output on stderr.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ def generic(canonical: str, fmt: str) -> None:
     click.echo(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), nl=False)
 
 
-def _decoder(mapping: Any) -> Any:
+def _decoder(mapping: Any, allow_empty: bool = False) -> Any:
     from translators.csv_decoder import CsvDecoder
     from translators.fixed_width import FixedWidthDecoder
     from translators.xml_decoder import XmlDecoder
@@ -58,6 +60,8 @@ def _decoder(mapping: Any) -> Any:
     kinds: dict[str, Any] = {"xml": XmlDecoder, "csv": CsvDecoder, "fixed_width": FixedWidthDecoder}
     if mapping.spec.format not in kinds:
         raise ConfigError(f"{mapping.name} is a {mapping.spec.format} mapping; translate reads xml, csv or fixed_width")
+    if mapping.spec.format == "xml":
+        return XmlDecoder(mapping, allow_empty=allow_empty or None)
     return kinds[mapping.spec.format](mapping)
 
 
@@ -80,12 +84,15 @@ def _renderer(to: str, out_mapping: Path | None, canonical: str) -> Callable[[An
 @click.option("--to", type=click.Choice(["json", "xml", "csv"]), default="json", show_default=True)
 @click.option("--out-mapping", type=click.Path(exists=True, path_type=Path), help="mapping for --to xml/csv")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="stop after N records")
-def translate_command(file: Path, mapping_path: Path, to: str, out_mapping: Path | None, limit: int | None) -> None:
+@click.option("--allow-empty", is_flag=True, help="a file with no record is not an error (XML)")
+def translate_command(
+    file: Path, mapping_path: Path, to: str, out_mapping: Path | None, limit: int | None, allow_empty: bool
+) -> None:
     from translators.mapping.loader import load_mapping
 
     try:
         mapping = load_mapping(mapping_path)
-        decoder = _decoder(mapping)
+        decoder = _decoder(mapping, allow_empty)
         render = _renderer(to, out_mapping, mapping.spec.canonical)
     except ConfigError as exc:
         click.echo(f"error: {exc}", err=True)
@@ -100,13 +107,14 @@ def translate_command(file: Path, mapping_path: Path, to: str, out_mapping: Path
         transaction_id="translate",
         spool_path=file,
     )
-    failures = 0
+    failures = written = 0
     out = sys.stdout.buffer
     try:
         for count, item in enumerate(decoder.decode(envelope), start=1):
             if isinstance(item, DecodedRecord):
                 try:
                     out.write(render(item.record).rstrip(b"\n") + b"\n")
+                    written += 1
                 except BridgeError as exc:
                     failures += 1
                     click.echo(f"record {item.ordinal} [{item.location}]: cannot encode: {exc}", err=True)
@@ -118,6 +126,9 @@ def translate_command(file: Path, mapping_path: Path, to: str, out_mapping: Path
             if limit is not None and count >= limit:
                 break
     except BridgeError as exc:
+        out.flush()
+        if written:
+            click.echo(f"partial output: {written} record(s) were printed before the file failed", err=True)
         click.echo(f"file failed: {exc}", err=True)
         sys.exit(2)
     sys.exit(1 if failures else 0)

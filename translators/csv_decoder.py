@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from bridge.ports import DecodedRecord, DecodeError, Envelope, Location, RecordFailure, RecordInvalid
-from translators._records import STRICT, build_record, decoded, location, problem_error
+from translators._records import STRICT, build_record, decoded, location, problem_error, record_context
 from translators._rowcode import compile_row_plan
 from translators.mapping.compiled import (
     CompiledField,
@@ -149,7 +149,7 @@ class CsvDecoder:
             raise ValueError(f"CsvDecoder needs a CSV mapping, {mapping.name} is {mapping.spec.format}")
         self.mapping = mapping
         self.options: CsvOptions = mapping.spec.csv
-        self._context = mode if mode is not None else STRICT
+        self._context = record_context(mapping, mode if mode is not None else STRICT)
 
     def fragment_bytes(self, fragment: str) -> bytes:
         """A dead letter's fragment as this decoder reads it: in the file's own encoding (cp1252 stays cp1252)."""

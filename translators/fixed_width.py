@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from bridge.ports import DecodedRecord, DecodeError, Envelope, Location, RecordFailure, RecordInvalid
-from translators._records import STRICT, build_record, problem_error
+from translators._records import STRICT, build_record, problem_error, record_context
 from translators.csv_decoder import decoded_lines
 from translators.mapping.compiled import MISSING, CompiledMapping, CompiledObject, FieldProblem, finish_object
 from translators.mapping.spec import FixedWidthOptions
@@ -50,7 +50,7 @@ class FixedWidthDecoder:
         self.mapping = mapping
         self.options: FixedWidthOptions = mapping.spec.fixed_width
         self.types: dict[str, CompiledObject] = mapping.extra["types"]
-        self._context = mode if mode is not None else STRICT
+        self._context = record_context(mapping, mode if mode is not None else STRICT)
         self._roles = {code: t.role for code, t in self.options.types.items()}
 
     def fragment_bytes(self, fragment: str) -> bytes:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from bridge.ports import BridgeError, DecodedRecord, Envelope, Location, RecordFailure, RecordInvalid
-from translators._records import STRICT, build_record, problem_error
+from translators._records import STRICT, build_record, problem_error, record_context
 from translators.json_mapping import extract_json, load_json
 from translators.mapping.compiled import CompiledMapping, FieldProblem, finish_object
 
@@ -38,7 +38,7 @@ class JsonDecoder:
             return
         try:
             data = finish_object(extract_json(node, self.mapping.root), self.mapping.root)
-            record = build_record(self.mapping, data, location, STRICT)
+            record = build_record(self.mapping, data, location, record_context(self.mapping, STRICT))
         except FieldProblem as exc:
             yield RecordFailure(0, problem_error(exc, location), body[:2000].decode("utf-8", "replace"))
             return

@@ -9,14 +9,14 @@ elements (a trie of the mapping's paths), converted, and validated once as the c
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lxml import etree
 
 from bridge.ports import DecodedRecord, DecodeError, Envelope, Location, RecordFailure, RecordInvalid
 from bridge.safexml import safe_iterparse, safe_parser
-from translators._records import STRICT, build_record, decoded, location, problem_error
+from translators._records import STRICT, build_record, decoded, location, problem_error, record_context
 from translators.mapping.compiled import (
     MISSING,
     CompiledField,
@@ -189,23 +189,36 @@ def _many_action(f: CompiledField) -> _Action:
     return act
 
 
+def _sources(f: CompiledField) -> list[tuple[CompiledField, tuple[tuple[Step, ...], str | None]]]:
+    """Each element path that feeds ``f``, with the field doing the work there.
+
+    A ``first_of`` source works as a copy of the field that fills its own scratch key, so that the value of
+    the first source in the mapping's order wins whatever the document's order (see ``finish_object``).
+    """
+    if f.first_of:
+        copies = [replace(f, name=key, first_of=()) for key in f.fallback_names()]
+        return list(zip(copies, f.first_of, strict=True))
+    sources: list[tuple[tuple[Step, ...], str | None]] = list(f.alt_paths)
+    if f.steps is not None:
+        sources.append((f.steps, f.attr))
+    return [(f, source) for source in sources]
+
+
 def _trie(obj: CompiledObject) -> _Node:
     cached = obj.cache.get("xml")
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     root = _Node()
+    obj.cache["xml"] = root  # before the fields: a recursive list (sub-lines of a line) reads with this trie
     self_actions: list[_Action] = []
     for f in obj.fields:
-        sources: list[tuple[tuple[Step, ...], str | None]] = list(f.alt_paths)
-        if f.steps is not None:
-            sources.append((f.steps, f.attr))
-        for steps, attr in sources:
-            if f.children is not None:
-                action = _many_action(f) if f.many else _object_action(f)
-            elif f.is_text_list:
-                action = _list_action(f, attr)
+        for source, (steps, attr) in _sources(f):
+            if source.children is not None:
+                action = _many_action(source) if source.many else _object_action(source)
+            elif source.is_text_list:
+                action = _list_action(source, attr)
             else:
-                action = _scalar_action(f, attr)
+                action = _scalar_action(source, attr)
             if not steps:
                 self_actions.append(action)
                 continue
@@ -266,11 +279,14 @@ def extract_element(element: Any, obj: CompiledObject) -> dict[str, Any]:
 class XmlDecoder:
     """Decoder kind ``xml``: a streaming, mapping-driven XML decoder (implements ``bridge.ports.Decoder``)."""
 
-    def __init__(self, mapping: CompiledMapping, *, mode: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, mapping: CompiledMapping, *, mode: dict[str, str] | None = None, allow_empty: bool | None = None
+    ) -> None:
         if mapping.spec.format != "xml":
             raise ValueError(f"XmlDecoder needs an XML mapping, {mapping.name} is {mapping.spec.format}")
         self.mapping = mapping
-        self._context = mode if mode is not None else STRICT
+        self._context = record_context(mapping, mode if mode is not None else STRICT)
+        self.allow_empty = mapping.spec.allow_empty if allow_empty is None else allow_empty
         self._schema: etree.XMLSchema | None = None
         self._record_tag = mapping.record_steps[-1].tag
         #: the record's ancestors' tags, nearest first, up to the document root
@@ -325,9 +341,10 @@ class XmlDecoder:
         # with the generator's frame (a held proxy keeps the whole parsed document alive).
         last_parent: Any = None
         last_answer = False
+        roots: list[str] = []
         with envelope.open() as stream:
             ordinal = -1
-            for element in safe_iterparse(stream, tag=self._record_tag, origin=origin):
+            for element in safe_iterparse(stream, tag=self._record_tag, origin=origin, root_tags=roots):
                 parent = element.getparent()
                 if parent is None or parent is not last_parent:
                     last_parent, last_answer = parent, self._is_record(element)
@@ -357,3 +374,22 @@ class XmlDecoder:
                 if parent is not None:
                     while element.getprevious() is not None:
                         del parent[0]
+        if ordinal < 0 and not self.allow_empty:
+            raise self._no_record(roots[0] if roots else None, origin)
+
+    def _no_record(self, root: str | None, origin: str | None) -> DecodeError:
+        """The error of a file without records: a wrong document or mapping must not pass as an empty batch."""
+        steps = self.mapping.record_steps
+        where = Location(file=origin, xpath=self._xpath)
+        if root not in {step.tag for step in steps}:
+            return DecodeError(
+                f"no record in {origin}: root element {root}, expected {steps[0].tag} (record path {self._xpath} "
+                f"of mapping {self.mapping.name}; set allow_empty for a feed whose files may hold no record)",
+                location=where,
+            )
+        return DecodeError(
+            f"no record in {origin}: root element {root} holds no element at record path {self._xpath} "
+            f"({self._record_tag}) of mapping {self.mapping.name}; set allow_empty for a feed whose files may hold "
+            "no record",
+            location=where,
+        )

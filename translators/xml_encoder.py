@@ -92,6 +92,14 @@ class _Writer:
                     self.write(_descend(parent, f.steps or (), True), f.children, item)
             else:
                 self.write(_descend(parent, f.steps or (), False), f.children, value)
+        elif f.join is not None:
+            items = [part for part in str(value).split(f.join) if part]
+            if f.alt_paths:
+                for (steps, attr), item in zip(f.alt_paths, items, strict=False):
+                    self.put(parent, f, steps, attr, item, False)
+            else:
+                for item in items:
+                    self.put(parent, f, f.steps or (), f.attr, item, True)
         elif f.alt_paths:
             if len(value) > len(f.alt_paths):
                 raise ValueError(f"{len(value)} values but only {len(f.alt_paths)} paths")

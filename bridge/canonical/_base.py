@@ -4,6 +4,7 @@ Two validation modes exist because the same model serves two jobs. ``strict`` gu
 business-rule violation (totals that do not add up) raises ``ValidationError``. ``observed`` reads back what a
 target holds: there a violation is a fact to report, so it becomes a human-readable entry in ``notes`` and the
 comparison shows it as a diff note. Type errors (a float amount, a naive datetime) are errors in both modes.
+Rules stricter than the standard a model follows are opt-in: the context's ``checks`` names the ones to run.
 This module must not import the concrete models; they register themselves with :func:`register`.
 """
 
@@ -34,6 +35,14 @@ M = TypeVar("M", bound="CanonicalModel")
 
 #: Canonical document types by name ("Invoice" -> Invoice), filled by :func:`register` at import time.
 MODELS: dict[str, type[CanonicalModel]] = {}
+
+
+def _checks_of(info: ValidationInfo) -> frozenset[str]:
+    context = info.context
+    if not context:
+        return frozenset()
+    checks = context.get("checks")
+    return frozenset(checks) if checks else frozenset()
 
 
 def _mode_of(info: ValidationInfo) -> ValidationMode:
@@ -85,6 +94,10 @@ class CanonicalModel(BaseModel):
         """
         return []
 
+    def _opt_in_rules(self, checks: frozenset[str]) -> list[str]:
+        """Like :meth:`_business_rules`, for the stricter-than-the-standard ``checks`` the caller turned on."""
+        return []
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "_business_rules" in cls.__dict__ and not issubclass(cls, RuledModel):
@@ -102,6 +115,9 @@ class RuledModel(CanonicalModel):
     def _apply_business_rules(self, info: ValidationInfo) -> Self:
         mode = _mode_of(info)
         violations = self._business_rules()
+        checks = _checks_of(info)
+        if checks:
+            violations += self._opt_in_rules(checks)
         if not violations:
             return self
         if mode == "strict":

@@ -61,8 +61,11 @@ _MINOR_UNITS: dict[str, int] = {
     "UYW": 4,
 }
 
-#: UN/CEFACT UNCL5305 tax category codes as used by UBL / EN 16931.
-TaxCategoryCode = Literal["S", "Z", "E", "AE", "K", "G", "O", "L", "M", "B"]
+#: UN/CEFACT UNCL5305 duty/tax/fee category codes: the whole list, not only the subset EN 16931 uses
+#: (S, Z, E, AE, K, G, O, L, M, B): a document valid in its own profile must not be refused for its code.
+TaxCategoryCode = Literal[
+    "S", "Z", "E", "AE", "K", "G", "O", "L", "M", "B", "A", "AA", "AB", "AC", "AD", "C", "D", "F", "H", "I", "J"
+]
 
 
 #: ``10 ** -places`` for every minor-unit count in use: quantizing is on the hot path of every document's

@@ -50,9 +50,9 @@ class Address(CanonicalModel):
     """A postal address of a party, tagged with what it is used for."""
 
     kind: Literal["billing", "shipping", "registered", "other"] = "billing"
-    lines: Annotated[tuple[str, ...], Field(min_length=1, max_length=4)]
-    """Street lines, most specific first."""
-    city: NonEmpty
+    lines: Annotated[tuple[str, ...], Field(max_length=4)] = ()
+    """Street lines, most specific first (none: EN 16931 asks only for the country of a postal address)."""
+    city: NonEmpty | None = None
     postal_code: str | None = None
     region: str | None = None
     country: CountryCode

@@ -99,6 +99,14 @@ class CompiledField:
     attrs: Mapping[str, str] = field(default_factory=dict)
     is_text_list: bool = False
     present_if: str | None = None
+    first_of: tuple[tuple[tuple[Step, ...], str | None], ...] = ()
+    """Fallback sources of one value, in priority order (the first is also the one an encoder writes)."""
+    join: str | None = None
+    """Separator joining a text list into one text."""
+
+    def fallback_names(self) -> tuple[str, ...]:
+        """The scratch keys the decoders fill per ``first_of`` source (resolved by :func:`finish_object`)."""
+        return tuple(f"{self.name}#{i}" for i in range(len(self.first_of)))
 
     def present(self, sub: dict[str, Any]) -> bool:
         """Whether a nested object extracted from the parent's line/row exists at all."""
@@ -162,13 +170,17 @@ class CompiledObject:
     required: list[tuple[str, str]] = field(default_factory=list)
     grouping: list[CompiledField] = field(default_factory=list)
     """Children without a source of their own (built from the parent's element/row)."""
+    fallbacks: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    """Per ``first_of`` field: its name and the scratch keys of its sources, in priority order."""
+    joins: list[tuple[str, str]] = field(default_factory=list)
+    """Per ``join`` field: its name and separator."""
     cache: dict[str, Any] = field(default_factory=dict)
     """Per-format lookup structures built lazily by decoders (an XML trie, CSV column indexes)."""
 
     @property
     def is_plain(self) -> bool:
         """No constants, defaults or required fields: :func:`finish_object` would change nothing."""
-        return not (self.consts or self.defaults or self.required)
+        return not (self.consts or self.defaults or self.required or self.fallbacks or self.joins)
 
     def __post_init__(self) -> None:
         for f in self.fields:
@@ -178,6 +190,10 @@ class CompiledObject:
                 self.defaults.append((f.name, f.default))
             if f.required:
                 self.required.append((f.name, f.dotted))
+            if f.first_of:
+                self.fallbacks.append((f.name, f.fallback_names()))
+            if f.join is not None:
+                self.joins.append((f.name, f.join))
             if f.children is not None and f.is_grouping:
                 self.grouping.append(f)
 
@@ -193,7 +209,16 @@ def written_fields(obj: CompiledObject, record: Any) -> Iterator[tuple[CompiledF
 
 
 def finish_object(out: dict[str, Any], obj: CompiledObject) -> dict[str, Any]:
-    """Apply constants, defaults and required checks to one extracted object, in place."""
+    """Resolve fallbacks and joins, apply constants, defaults and required checks to one object, in place."""
+    for name, keys in obj.fallbacks:
+        for key in keys:
+            if key in out:
+                value = out.pop(key)
+                if name not in out:
+                    out[name] = value
+    for name, sep in obj.joins:
+        if name in out:
+            out[name] = sep.join(out[name])
     for name, value in obj.consts:
         out[name] = value
     for name, value in obj.defaults:

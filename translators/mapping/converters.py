@@ -8,9 +8,11 @@ handed to pydantic as text (it parses them faster than Python code would).
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -31,11 +33,31 @@ Forward = Callable[[str], Any]
 Reverse = Callable[[Any], str]
 
 
-def load_hook(ref: str) -> Callable[..., Any]:
-    """Import ``module:function``; ``ValueError`` says what is missing."""
+def _import(module_name: str, folder: Path | None) -> Any:
+    """Import ``module_name`` from the import path, else from ``folder`` (a mapping's own folder).
+
+    The folder is on ``sys.path`` only for the import itself: a hook module beside its mapping needs no
+    hand-set ``PYTHONPATH``, and nothing else is imported from there afterwards.
+    """
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        top = module_name.partition(".")[0]
+        beside = folder is not None and ((folder / top).is_dir() or (folder / f"{top}.py").is_file())
+        if not beside or exc.name != top:
+            raise
+    sys.path.insert(0, str(folder))
+    try:
+        return importlib.import_module(module_name)
+    finally:
+        sys.path.remove(str(folder))
+
+
+def load_hook(ref: str, folder: Path | None = None) -> Callable[..., Any]:
+    """Import ``module:function`` (also from ``folder``, the mapping's own); ``ValueError`` says what is missing."""
     module_name, _, attr = ref.partition(":")
     try:
-        module = importlib.import_module(module_name)
+        module = _import(module_name, folder)
     except ImportError as exc:
         raise ValueError(f"hook {ref!r}: cannot import module {module_name!r}: {exc}") from exc
     function = getattr(module, attr, None)

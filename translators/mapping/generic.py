@@ -73,6 +73,10 @@ def _xml_fields(model: type[BaseModel], fmt: str) -> dict[str, Any]:
             continue
         kind, is_list = _unwrap(info.annotation)
         path = f"c:{name}" if fmt == "xml" else name
+        if kind is model:  # a list of the model itself (an invoice line's sub-lines)
+            if fmt == "xml" and is_list:
+                out[name] = {"path": f"{path}/c:item", "many": True, "recursive": True}
+            continue  # JSON mappings cannot nest without end: the generic JSON mapping leaves it out
         if isinstance(kind, type) and issubclass(kind, BaseModel):
             spec: dict[str, Any] = {
                 "path": path + (f"{sep}c:item" if fmt == "xml" and is_list else ""),
@@ -95,6 +99,8 @@ def _csv_fields(model: type[BaseModel], prefix: str, lines: list[str]) -> dict[s
             continue
         kind, is_list = _unwrap(info.annotation)
         column = f"{prefix}{name}"
+        if kind is model:
+            continue  # CSV is flat: a line's own sub-lines have no columns
         if isinstance(kind, type) and issubclass(kind, BaseModel):
             if is_list:
                 if lines or prefix:

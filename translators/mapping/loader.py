@@ -163,7 +163,38 @@ class _Compiler:
             if model is not None and info is None:
                 self.problem(floc, f"{model.__name__} has no field {name!r}")
             compiled.append(self.field(name, fspec, info.annotation if info else None, floc, name))
-        return CompiledObject(compiled)
+        out = CompiledObject(compiled)
+        for cf, (name, fspec) in zip(compiled, fields.items(), strict=True):
+            if fspec.recursive:
+                self.recursive(cf, fspec, model, out, (*loc, "fields", name))
+        return out
+
+    def recursive(
+        self,
+        cf: CompiledField,
+        fs: FieldSpec,
+        model: type[BaseModel] | None,
+        owner: CompiledObject,
+        loc: tuple[str | int, ...],
+    ) -> None:
+        """A ``recursive`` list: its items are read with the fields of the object the field belongs to (so their
+        model must have each of those fields: an invoice line's sub-lines)."""
+        problem = None
+        if self.spec.format != "xml":
+            problem = f"'recursive' is supported in XML mappings only, not {self.spec.format}"
+        elif not fs.many or fs.path is None or fs.fields is not None:
+            problem = "recursive needs many: true and a path, and takes no fields"
+        elif model is not None and (info := model.model_fields.get(cf.name)) is not None:
+            item = _submodel(info.annotation)
+            missing = sorted({f.name for f in owner.fields} - set(item.model_fields)) if item else []
+            if item is None or not _is_list(info.annotation):
+                problem = f"{cf.name!r} is not a list of objects in the canonical model"
+            elif missing:
+                problem = f"{cf.name!r} items ({item.__name__}) have no field {', '.join(map(repr, missing))}"
+        if problem is not None:
+            self.problem((*loc, "recursive"), problem)
+        else:
+            cf.children, cf.is_text_list = owner, False
 
     def field(
         self, name: str, fs: FieldSpec, annotation: Any, loc: tuple[str | int, ...], dotted: str
@@ -188,7 +219,7 @@ class _Compiler:
             self.problem((*loc, "convert"), str(exc))
         if fs.function:
             try:
-                cf.function = load_hook(fs.function)
+                cf.function = load_hook(fs.function, self.base())
             except ValueError as exc:
                 self.problem((*loc, "function"), str(exc))
         if fs.code_table:
@@ -201,18 +232,52 @@ class _Compiler:
                 cf.passthrough = self.spec.code_tables[fs.code_table].passthrough
         self.source_of(cf, fs, fmt, loc)
         sub = _submodel(annotation) if annotation is not None else None
+        if fs.first_of is not None or fs.join is not None:
+            self.compose(cf, fs, annotation, loc)
         if fs.fields is not None:
             if annotation is not None and sub is None:
                 self.problem((*loc, "fields"), f"{name!r} is not an object or list of objects in the canonical model")
             cf.children = self.obj(fs.fields, sub, loc)
         elif fs.many or fs.paths or fs.columns:
             cf.is_text_list = True
-        if annotation is not None and (fs.many or fs.paths or fs.columns) and not _is_list(annotation):
+        if (
+            annotation is not None
+            and (fs.many or fs.paths or fs.columns)
+            and fs.join is None
+            and not _is_list(annotation)
+        ):
             self.problem(loc, f"{name!r} is not a list in the canonical model but the mapping makes one")
-        has_source = any(v is not None for v in (fs.path, fs.paths, fs.column, fs.columns, fs.start))
+        has_source = any(v is not None for v in (fs.path, fs.paths, fs.first_of, fs.column, fs.columns, fs.start))
         if not has_source and fs.fields is None and not cf.has_const and not cf.has_default:
             self.problem(loc, "field has no source: give a path/column, const, default or nested fields")
         return cf
+
+    def compose(self, cf: CompiledField, fs: FieldSpec, annotation: Any, loc: tuple[str | int, ...]) -> None:
+        """Check and compile ``first_of`` and ``join`` (XML mappings only, each on a single text value)."""
+        if self.spec.format != "xml":
+            key = "first_of" if fs.first_of is not None else "join"
+            self.problem((*loc, key), f"{key!r} is supported in XML mappings only, not {self.spec.format}")
+            return
+        if fs.first_of is not None:
+            if not fs.first_of:
+                self.problem((*loc, "first_of"), "first_of needs at least one path")
+            elif fs.path is not None or fs.paths or fs.fields is not None or fs.many or fs.join is not None:
+                self.problem(
+                    (*loc, "first_of"), "first_of replaces path: it takes neither path, paths, fields, many nor join"
+                )
+            else:
+                try:
+                    cf.first_of = tuple(parse_xml_path(p, self.spec.namespaces) for p in fs.first_of)
+                    cf.steps, cf.attr = cf.first_of[0]
+                except ValueError as exc:
+                    self.problem((*loc, "first_of"), str(exc))
+        if fs.join is not None:
+            if not (fs.many or fs.paths) or fs.fields is not None:
+                self.problem((*loc, "join"), "join needs a list of texts: give many: true or paths")
+            elif annotation is not None and _is_list(annotation):
+                self.problem((*loc, "join"), f"{cf.name!r} is a list in the canonical model: drop join")
+            else:
+                cf.join = fs.join
 
     def source_of(self, cf: CompiledField, fs: FieldSpec, fmt: str, loc: tuple[str | int, ...]) -> None:
         path = fs.path
@@ -247,7 +312,7 @@ class _Compiler:
         hook = None
         if spec.hook:
             try:
-                hook = load_hook(spec.hook)
+                hook = load_hook(spec.hook, self.base())
             except ValueError as exc:
                 self.problem(("hook",), str(exc))
         record_steps: tuple[Step, ...] = ()

@@ -58,6 +58,15 @@ class FieldSpec(_Spec):
     ``cbc:Amount/@currencyID``); JSON: dotted key path; CSV: the column (same as ``column``)."""
     paths: tuple[str, ...] | None = None
     """Several paths whose present values form a list (address lines)."""
+    first_of: tuple[str, ...] | None = None
+    """XML: fallback paths for one value, tried in the order given; the first that has a value wins (the
+    currency from ``cbc:DocumentCurrencyCode``, else from ``cbc:PayableAmount/@currencyID``)."""
+    recursive: bool = False
+    """XML, with ``many: true``: a list of objects shaped like the object this field belongs to, nested to any
+    depth (XRechnung ``cac:SubInvoiceLine`` inside a line, and inside a sub-line)."""
+    join: str | None = None
+    """XML: the present values of ``many`` or ``paths`` joined with this separator into one text (all the
+    ``cbc:Note`` elements into one note); an encoder splits the text on it again."""
     column: str | None = None
     """CSV column header; ``aliases`` are other headers that mean the same."""
     aliases: tuple[str, ...] = ()
@@ -161,6 +170,11 @@ class MappingSpec(_Spec):
     element of the same name elsewhere, or inside a record, is not a record. JSON: dotted path of the record
     list (empty: the body is one record)."""
     xsd: str | None = None
+    allow_empty: bool = False
+    """XML: a file with no record at the record path is normal for this feed (default: the file fails, naming
+    its root element and the expected one, so a wrong file or mapping is never archived silently)."""
+    checks: tuple[Literal["line_net"], ...] = ()
+    """Opt-in canonical checks stricter than the standard (``line_net``: Peppol's line net = quantity x price)."""
     csv: CsvOptions | None = None
     fixed_width: FixedWidthOptions | None = None
     code_tables: dict[str, CodeTableSpec] = {}

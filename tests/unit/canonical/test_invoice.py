@@ -69,15 +69,35 @@ def test_wrong_payable_total_notes_field_and_values(make_invoice: MakeInvoice) -
     assert notes == ("payable_amount: 23.00 != tax_inclusive_amount - prepaid_amount + rounding_amount 23.80",)
 
 
-def test_line_extension_amount_checked(make_invoice: MakeInvoice) -> None:
-    """A line net that is not quantity * price / base quantity minus allowances is a violation."""
+def test_line_extension_amount_checked_when_opted_in(make_invoice: MakeInvoice) -> None:
+    """With the ``line_net`` check on, a line net that is not quantity * price / base quantity minus allowances
+    is a violation."""
     data = make_invoice([("3", "1.50", "7")])
     data["lines"][0] |= {
         "price_base_quantity": "2",
         "allowance_charges": [{"is_charge": False, "amount": "0.25", "base_amount": "2.50", "percent": "10"}],
     }
-    notes = validate_observed(Invoice, data).notes
+    notes = Invoice.model_validate(data, context={"mode": "observed", "checks": ["line_net"]}).notes
     assert "lines[0].line_extension_amount: 4.50 != 2.00" in notes
+
+
+def test_line_net_is_not_an_en16931_rule(make_invoice: MakeInvoice) -> None:
+    """EN 16931 does not tie a line's net to quantity x price: without the opt-in check such a line passes,
+    as long as the totals and tax add up (the standard's own examples carry such lines)."""
+    data = make_invoice([("2", "800.00", "25")])
+    assert data["lines"][0]["line_extension_amount"] == "1600.00"
+    data["lines"][0]["unit_price"] = "200.00"
+    assert validate_strict(Invoice, data).lines[0].line_extension_amount == Decimal("1600.00")
+    with pytest.raises(ValidationError, match=r"lines\[0\]\.line_extension_amount: 1600\.00 != 400\.00"):
+        Invoice.model_validate(data, context={"checks": ["line_net"]})
+
+
+def test_negative_corrective_invoice_with_negative_allowance(make_invoice: MakeInvoice) -> None:
+    """A negative (corrective) invoice may carry a negative document allowance or charge (EN 16931 allows it)."""
+    data = make_invoice([("-1", "100.00", "25")], doc_allowances=[("-10.00", "25")])
+    invoice = validate_strict(Invoice, data)
+    assert invoice.allowance_total == Decimal("-10.00")
+    assert invoice.tax_exclusive_amount == Decimal("-90.00")
 
 
 def test_document_allowance_participates_in_tax(make_invoice: MakeInvoice) -> None:

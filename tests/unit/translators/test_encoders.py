@@ -67,12 +67,16 @@ def test_csv_encoder_writes_declared_dialect() -> None:
 
 
 def test_unknown_canonical_code_fails_encoding() -> None:
-    """A canonical code with no legacy code in the table fails with EncodeError naming the field."""
+    """A canonical code with no legacy code in a closed table fails with EncodeError naming the field; an open
+    table (the UN/ECE Rec 20 units, passthrough) writes an unknown code as it is."""
     mapping, record = _invoice()
+    terms = record.payment_terms.model_copy(update={"code": "NET45"})
+    with pytest.raises(EncodeError, match="NET45"):
+        XmlEncoder(mapping).render(record.model_copy(update={"payment_terms": terms}))
     lines = list(record.lines)
-    lines[0] = lines[0].model_copy(update={"unit_code": "XXX"})
-    with pytest.raises(EncodeError, match="unit_code"):
-        XmlEncoder(mapping).render(record.model_copy(update={"lines": tuple(lines)}))
+    lines[0] = lines[0].model_copy(update={"unit_code": "XPP"})
+    body = XmlEncoder(mapping).render(record.model_copy(update={"lines": tuple(lines)}))
+    assert b'unitCode="XPP"' in body
 
 
 def test_xml_encoder_validates_against_the_mappings_xsd(tmp_path: Path) -> None:

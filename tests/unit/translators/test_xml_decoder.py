@@ -80,10 +80,17 @@ def test_bad_record_becomes_failure_and_batch_goes_on() -> None:
 
 
 def test_unknown_code_is_an_error_naming_the_code() -> None:
-    """A unit code missing from the code table fails the record with a message naming the code."""
-    bad = _invoice_body().replace(b'unitCode="HUR">10<', b'unitCode="ZZZ">10<')
+    """A code missing from a closed code table (payment terms) fails the record with a message naming it."""
+    bad = _invoice_body().replace(b"<cbc:ID>PT30</cbc:ID>", b"<cbc:ID>PT45</cbc:ID>")
     _, [failure] = _decode("ubl-invoice.yaml", _batch(bad))
-    assert "'ZZZ'" in str(failure.error) and failure.error.location.field == "lines[0].unit_code"
+    assert "'PT45'" in str(failure.error) and failure.error.location.field == "payment_terms.code"
+
+
+def test_open_unit_table_normalises_synonyms_and_passes_other_codes() -> None:
+    """UN/ECE Rec 20 is open: the units table maps its synonyms (C62 -> EA) and passes any other code through."""
+    body = _invoice_body().replace(b'unitCode="HUR">10<', b'unitCode="XPP">10<')
+    [ok], _ = _decode("ubl-invoice.yaml", _batch(body))
+    assert [line.unit_code for line in ok.record.lines][:2] == ["XPP", "EA"]
 
 
 def test_business_rule_violation_is_a_record_failure() -> None:

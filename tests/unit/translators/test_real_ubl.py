@@ -1,0 +1,97 @@
+"""Real, published UBL invoices and credit notes through the shipped mappings: the decode count, and the figures.
+
+The documents are others' test files (Peppol BIS Billing 3, CEN EN 16931, XRechnung, OASIS UBL); they are not
+part of this repository (``tests/fixtures/real/ubl/README.md`` names each source, path, commit and licence).
+``ESB_BRIDGE_REAL_UBL`` points to a folder holding them, one subfolder per source; without it the test skips.
+Every decoded document must carry the number, currency, payable, tax-exclusive and tax-inclusive totals and line
+count that the document states (read here independently with XPath); the share decoded must reach
+``ESB_BRIDGE_REAL_UBL_MIN`` (default 0.9), and each refusal is printed with its reason.
+"""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from bridge.ports import BridgeError, DecodedRecord
+from bridge.safexml import parse_bytes
+from tests.unit.translators.support import MAPPINGS, envelope
+from translators.mapping.loader import load_mapping
+from translators.xml_decoder import XmlDecoder
+
+CORPUS = Path(os.environ.get("ESB_BRIDGE_REAL_UBL", "")) if os.environ.get("ESB_BRIDGE_REAL_UBL") else None
+NS = {
+    "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
+    "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
+}
+ROOTS = {"Invoice": ("ubl-invoice.yaml", "InvoiceLine"), "CreditNote": ("ubl-creditnote.yaml", "CreditNoteLine")}
+
+
+def _stated(root: object, line_tag: str) -> dict[str, object]:
+    """What the document itself says, read without the mapping."""
+
+    def text(path: str) -> str | None:
+        found = root.xpath(path if "@" in path else f"{path}/text()", namespaces=NS)  # type: ignore[attr-defined]
+        return str(found[0]).strip() if found else None
+
+    def amount(name: str) -> Decimal | None:
+        value = text(f"cac:LegalMonetaryTotal/cbc:{name}")
+        return Decimal(value) if value is not None else None
+
+    return {
+        "invoice_number": text("cbc:ID"),
+        "currency": text("cbc:DocumentCurrencyCode") or text("cac:LegalMonetaryTotal/cbc:PayableAmount/@currencyID"),
+        "payable_amount": amount("PayableAmount"),
+        "tax_exclusive_amount": amount("TaxExclusiveAmount"),
+        "tax_inclusive_amount": amount("TaxInclusiveAmount"),
+        "lines": len(root.xpath(f"cac:{line_tag}", namespaces=NS)),  # type: ignore[attr-defined]
+    }
+
+
+@pytest.mark.skipif(CORPUS is None, reason="ESB_BRIDGE_REAL_UBL names no folder of real UBL documents")
+def test_real_ubl_documents_decode_with_their_stated_figures(capsys: pytest.CaptureFixture[str]) -> None:
+    """At least 90 % of the real documents decode, each with the figures it states; the count is printed."""
+    assert CORPUS is not None and CORPUS.is_dir(), f"{CORPUS} is not a folder"
+    mappings = {name: load_mapping(MAPPINGS / m) for name, (m, _) in ROOTS.items()}
+    refused: list[str] = []
+    decoded = total = 0
+    for path in sorted(p for p in CORPUS.rglob("*") if p.suffix.lower() == ".xml"):
+        root = parse_bytes(path.read_bytes(), origin=str(path))
+        name = root.tag.rpartition("}")[2]
+        if name not in ROOTS:
+            continue  # another document type (an order, a self-billed credit note): not an invoice mapping's input
+        total += 1
+        try:
+            items = list(XmlDecoder(mappings[name]).decode(envelope(path)))
+        except BridgeError as exc:
+            refused.append(f"{path.relative_to(CORPUS)}: file failed: {exc}")
+            continue
+        [item] = items
+        if not isinstance(item, DecodedRecord):
+            refused.append(f"{path.relative_to(CORPUS)}: {item.error}")
+            continue
+        decoded += 1
+        record = item.record
+        got = {
+            "invoice_number": record.invoice_number,
+            "currency": record.currency,
+            "payable_amount": record.payable_amount,
+            "tax_exclusive_amount": record.tax_exclusive_amount,
+            "tax_inclusive_amount": record.tax_inclusive_amount,
+            "lines": len(record.lines),
+        }
+        stated = _stated(root, ROOTS[name][1])
+        assert {k: v for k, v in got.items() if stated[k] is not None} == {
+            k: v for k, v in stated.items() if v is not None
+        }, path
+        assert record.kind == ("credit_note" if name == "CreditNote" else "invoice")
+    with capsys.disabled():
+        print(f"\nreal UBL documents decoded: {decoded} of {total}")
+        for line in refused:
+            print(f"  refused {line[:300]}")
+    assert total > 0
+    minimum = float(os.environ.get("ESB_BRIDGE_REAL_UBL_MIN", "0.9"))
+    assert decoded >= minimum * total, f"{decoded} of {total} decoded, below {minimum:.0%}"
