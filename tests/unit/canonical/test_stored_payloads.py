@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.canonical import Invoice, validate_strict
-from bridge.plugins.jsonl import canonical_json
+from bridge.canonical import Invoice, canonical_json, validate_strict
 
 STORED = Path(__file__).resolve().parents[2] / "fixtures" / "ledger" / "invoices-schema-1.0.jsonl"
 ROWS = [json.loads(line) for line in STORED.read_text(encoding="utf-8").splitlines() if line.strip()]
