@@ -17,7 +17,7 @@ import click
 
 from bridge.config.loader import LoadedConfig
 from bridge.ports import SystemClock
-from bridge.store.ledger import Ledger
+from bridge.store.ledger import Ledger, open_ledger
 from cutover.audit import Cutover, CutoverError, GateClosed
 from cutover.flags import FlagStore
 from cutover.model import MODES
@@ -37,14 +37,8 @@ def _actor() -> str:
 
 
 def _open(ctx: click.Context) -> tuple[LoadedConfig, Ledger]:
-    from bridge.runtime.runner import _resolve_store
-    from bridge.store.engine import make_engine, upgrade
-
     loaded: LoadedConfig = ctx.find_root().obj.load()
-    engine = make_engine(_resolve_store(loaded))
-    ctx.call_on_close(engine.dispose)
-    upgrade(engine)
-    ledger = Ledger(engine, SystemClock())
+    ledger = ctx.with_resource(open_ledger(loaded.store_url(), SystemClock()))
     FlagStore.of(ledger).seed(loaded)
     return loaded, ledger
 

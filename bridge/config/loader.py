@@ -61,6 +61,15 @@ class LoadedConfig:
     def line_of(self, path: PathKey) -> tuple[str | None, int | None]:
         return self.lines.locate(path)
 
+    def store_url(self) -> str:
+        """The ledger URL of ``store:``; a relative SQLite file is relative to the config file's folder."""
+        url = self.config.store
+        if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+            rel = url[len("sqlite:///") :]
+            if rel and rel != ":memory:":
+                return "sqlite:///" + str((self.base_dir / rel).resolve())
+        return url
+
 
 def resolve_config_path(explicit: str | None) -> Path:
     """``--config`` wins, then ``ESB_BRIDGE_CONFIG``, then ``./bridge.yaml``."""

@@ -24,8 +24,7 @@ from bridge.ports import BridgeError, ChangeNotifier, Clock, Envelope, Router, S
 from bridge.runtime.delivery import TargetWorker
 from bridge.runtime.pipeline import Ingestor, IngestStats, Progress
 from bridge.runtime.wiring import InterfaceRuntime, build_interfaces
-from bridge.store.engine import make_engine, upgrade
-from bridge.store.ledger import Ledger
+from bridge.store.ledger import Ledger, open_ledger
 from cutover.audit import Cutover
 from cutover.comparator import Comparator, CompareStats
 from cutover.flags import FlagStore
@@ -77,7 +76,7 @@ class Runner:
         self.only = only
         self.seed = seed
         self.progress = progress
-        self.store_url = store_url or _resolve_store(loaded)
+        self.store_url = store_url or loaded.store_url()
         self._router = router
         self._stack = ExitStack()
         self.interfaces: dict[str, InterfaceRuntime] = {}
@@ -92,10 +91,7 @@ class Runner:
     # ----------------------------------------------------------------- lifecycle
 
     def __enter__(self) -> Self:
-        engine = make_engine(self.store_url)
-        self._stack.callback(engine.dispose)
-        upgrade(engine)
-        self.ledger = Ledger(engine, self.clock)
+        self.ledger = self._stack.enter_context(open_ledger(self.store_url, self.clock))
         self.ledger.release_own_claims()
         self.ledger.release_orphaned_claims()
         self.interfaces = build_interfaces(self.loaded, self.clock, self.only)
@@ -325,12 +321,3 @@ class Runner:
             except Exception:
                 log.exception("delivery worker %s failed; continuing", worker.target)
                 time.sleep(idle)
-
-
-def _resolve_store(loaded: LoadedConfig) -> str:
-    url = loaded.config.store
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
-        rel = url[len("sqlite:///") :]
-        if rel and rel != ":memory:":
-            return "sqlite:///" + str((loaded.base_dir / rel).resolve())
-    return url
