@@ -231,7 +231,7 @@ def report(ctx: click.Context, interface: str | None, since: datetime | None, fm
     if interface:
         _known(loaded, interface)
     when = since.replace(tzinfo=UTC) if since is not None and since.tzinfo is None else since
-    data = build_report(ledger.engine, ledger.clock, loaded, interface=interface, since=when)
+    data = build_report(ledger, loaded, interface=interface, since=when)
     if fmt == "json":
         import orjson
 

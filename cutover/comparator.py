@@ -24,22 +24,21 @@ from types import TracebackType
 from typing import Any, Self
 
 from pydantic import ValidationError
-from sqlalchemy import and_, exists, select
 
 from bridge.config.loader import LoadedConfig
 from bridge.config.model import InterfaceConfig, PathConfig
 from bridge.plugins import PluginContext, PluginRole, registry
 from bridge.ports import BridgeError, Outcome, OutcomeStatus, Projector, ReadBack, Record, Source, SourceContext
-from bridge.store import schema as t
+from bridge.store.comparisons import DeliverySide, NewComparison
 from bridge.store.ledger import Ledger
-from bridge.store.records import FORWARD
+from bridge.store.records import DeliveryStatus
 from cutover.compare import CompareRules, Differ, Entry, status_of
 from cutover.pairing import COMPARED_MODES, Pairer
 
 __all__ = ["Comparator", "CompareStats", "projection_tree"]
 
 log = logging.getLogger("esb_bridge.cutover.comparator")
-_FINAL = ("delivered", "dead", "discarded", "cancelled")
+_FINAL = (DeliveryStatus.DELIVERED, DeliveryStatus.DEAD, DeliveryStatus.DISCARDED, DeliveryStatus.CANCELLED)
 LEVELS = ("outcome", "payload", "readback")
 
 
@@ -52,16 +51,6 @@ def projection_tree(record: Record) -> dict[str, Any]:
 class CompareStats:
     compared: int = 0
     by_status: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass
-class _Side:
-    status: str
-    sent: bytes | None = None
-    response: bytes | None = None
-    media_type: str | None = None
-    dry_run: bool = False
-    target_id: str | None = None
 
 
 @dataclass
@@ -168,84 +157,40 @@ class Comparator:
             log.warning("%s: observation poll failed: %s", it.name, exc)
 
     def _compare_ready(self, it: _Iface, stats: CompareStats) -> None:
-        m, c, d = t.messages, t.comparisons, t.deliveries
         now = self.clock.now()
         settle = timedelta(seconds=it.rules.settle)
-        done = exists().where(and_(c.c.message_id == m.c.id, c.c.level == "outcome"))
-        orphan = exists().where(and_(c.c.message_id == m.c.id, c.c.level == "pairing", c.c.status == "orphan"))
-        with self.ledger.engine.connect() as conn:
-            rows = conn.execute(
-                select(m.c.id, m.c.business_key, m.c.created_at)
-                .where(
-                    m.c.interface == it.name,
-                    m.c.canonical != FORWARD,
-                    m.c.mode.in_(COMPARED_MODES),
-                    ~done,
-                    ~orphan,
-                    m.c.state.notin_(("held", "cancelled", "suppressed")),
-                )
-                .order_by(m.c.created_at, m.c.id)
-                .limit(self.batch)
-            ).all()
-            if not rows:
-                return
-            ids = [r[0] for r in rows]
-            sides: dict[str, dict[str, _Side]] = {}
-            for i in range(0, len(ids), 500):
-                for row in conn.execute(
-                    select(
-                        d.c.message_id,
-                        d.c.path,
-                        d.c.status,
-                        d.c.sent,
-                        d.c.response,
-                        d.c.media_type,
-                        d.c.dry_run,
-                        d.c.target_id,
-                    ).where(d.c.message_id.in_(ids[i : i + 500]))
-                ):
-                    sides.setdefault(row[0], {})[row[1]] = _Side(row[2], row[3], row[4], row[5], bool(row[6]), row[7])
+        ready = self.ledger.messages_to_compare(it.name, COMPARED_MODES, self.batch)
+        if not ready:
+            return
+        sides = self.ledger.delivery_sides([r.id for r in ready])
         differ = Differ(it.rules, now.date())
-        for mid, key, created in rows:
-            got = sides.get(mid, {})
+        for msg in ready:
+            got = sides.get(msg.id, {})
             if it.pairer is not None:
-                obs = it.pairer.observation_body(mid)
+                obs = it.pairer.observation_body(msg.id)
                 if obs is None:
                     continue  # the pairer turns it into an orphan when the window ends
-                got["legacy"] = _Side("delivered", obs[0], None, obs[1])
+                got["legacy"] = DeliverySide(DeliveryStatus.DELIVERED, obs.body, None, obs.media_type)
             final = all(s.status in _FINAL for s in got.values()) and {"legacy", "cloud"} <= set(got)
-            if not final and now - created < settle:
+            if not final and now - msg.created_at < settle:
                 continue
-            self._record(it, differ, mid, key, got, stats)
+            self._record(it, differ, msg.id, msg.business_key, got, stats)
 
     # ------------------------------------------------------------------ levels
 
     def _record(
-        self, it: _Iface, differ: Differ, mid: str, key: str, got: Mapping[str, _Side], stats: CompareStats
+        self, it: _Iface, differ: Differ, mid: str, key: str, got: Mapping[str, DeliverySide], stats: CompareStats
     ) -> None:
-        now = self.clock.now()
         rows = []
         for level in LEVELS:
             status, diff, critical = self._level(it, differ, level, key, got)
-            rows.append(
-                {
-                    "message_id": mid,
-                    "interface": it.name,
-                    "level": level,
-                    "status": status,
-                    "diff": diff,
-                    "business_key": key,
-                    "critical": critical,
-                    "created_at": now,
-                }
-            )
+            rows.append(NewComparison(mid, it.name, level, status, diff, key, critical))
             stats.by_status[f"{level}:{status}"] = stats.by_status.get(f"{level}:{status}", 0) + 1
-        with self.ledger.engine.begin() as conn:
-            conn.execute(self.ledger._insert(t.comparisons).on_conflict_do_nothing(), rows)
+        self.ledger.record_comparisons(rows)
         stats.compared += 1
 
     def _level(
-        self, it: _Iface, differ: Differ, level: str, key: str, got: Mapping[str, _Side]
+        self, it: _Iface, differ: Differ, level: str, key: str, got: Mapping[str, DeliverySide]
     ) -> tuple[str, dict[str, Any], bool]:
         leg, cld = got.get("legacy"), got.get("cloud")
         if leg is None or cld is None:
@@ -280,7 +225,7 @@ class Comparator:
         critical = any(e.critical and not e.accepted for e in entries)
         return status, {"entries": [e.to_dict() for e in entries], "notes": notes}, critical
 
-    def _bytes(self, it: _Iface, level: str, path: str, key: str, side: _Side) -> tuple[bytes, str | None] | str:
+    def _bytes(self, it: _Iface, level: str, path: str, key: str, side: DeliverySide) -> tuple[bytes, str | None] | str:
         if level == "payload":
             if side.sent is None:
                 return f"{path} sent nothing (status {side.status})"

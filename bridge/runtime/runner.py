@@ -25,6 +25,7 @@ from bridge.runtime.delivery import TargetWorker
 from bridge.runtime.pipeline import Ingestor, IngestStats, Progress
 from bridge.runtime.wiring import InterfaceRuntime, build_interfaces
 from bridge.store.ledger import Ledger, open_ledger
+from bridge.store.records import BatchState
 from cutover.audit import Cutover
 from cutover.comparator import Comparator, CompareStats
 from cutover.flags import FlagStore
@@ -158,7 +159,9 @@ class Runner:
 
                 failpoint("before_ack")
                 self.interfaces[w.interface].source.acknowledge(w.envelope)
-                self.ledger.mark_batch(w.interface, w.envelope.batch_id, "acknowledged", origin=w.envelope.origin)
+                self.ledger.mark_batch(
+                    w.interface, w.envelope.batch_id, BatchState.ACKNOWLEDGED, origin=w.envelope.origin
+                )
                 del self._waiting[batch]
                 done += 1
         return done

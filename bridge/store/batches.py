@@ -9,11 +9,13 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
+from bridge.ports import Role
 from bridge.store import schema as t
 from bridge.store._core import LedgerCore
 from bridge.store.records import (
     OPEN_DELIVERY,
     BatchState,
+    DeadLetterStatus,
     DeliveryStatus,
     MessageState,
     NewDeadLetter,
@@ -134,6 +136,7 @@ class BatchLedger(LedgerCore):
                             "ordinal": m.ordinal,
                             "identity": m.identity,
                             "canonical": m.canonical,
+                            "kind": m.kind,
                             "business_key": m.business_key,
                             "version": m.version,
                             "content_hash": m.content_hash,
@@ -199,7 +202,7 @@ class BatchLedger(LedgerCore):
                     "error": d.error,
                     "location": d.location,
                     "fragment": d.fragment,
-                    "status": "open",
+                    "status": DeadLetterStatus.OPEN,
                     "created_at": now,
                 }
                 for d in dead
@@ -254,7 +257,7 @@ class BatchLedger(LedgerCore):
             open_row = conn.execute(
                 select(d.c.id)
                 .join(m, m.c.id == d.c.message_id)
-                .where(m.c.batch == batch, d.c.role == "authoritative", d.c.status.in_(OPEN_DELIVERY))
+                .where(m.c.batch == batch, d.c.role == Role.AUTHORITATIVE, d.c.status.in_(OPEN_DELIVERY))
                 .limit(1)
             ).first()
         return open_row is None

@@ -10,16 +10,23 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from bridge.ports import OutcomeStatus
+
 __all__ = [
-    "FORWARD",
+    "OPEN_DELIVERY",
     "AttemptResult",
     "BatchState",
     "ClaimedDelivery",
+    "DeadLetterKind",
+    "DeadLetterStatus",
     "DeliveryStatus",
+    "LastWrite",
+    "MessageKind",
     "MessageState",
     "NewDeadLetter",
     "NewMessage",
     "NewRoute",
+    "XrefWrite",
 ]
 
 
@@ -57,11 +64,54 @@ class DeliveryStatus(StrEnum):
     DISCARDED = "discarded"
 
 
-#: ``messages.canonical`` of a batch forwarded whole (``forward`` legacy path kind): not a canonical record, so
-#: comparisons, pairing and report volumes leave it out.
-FORWARD = "forward"
+class MessageKind(StrEnum):
+    """What a message carries: a decoded canonical record, or a batch forwarded whole (``forward`` path kind).
 
-OPEN_DELIVERY = (DeliveryStatus.HELD.value, DeliveryStatus.PENDING.value, DeliveryStatus.IN_PROGRESS.value)
+    A forwarded batch is not a canonical record, so comparisons, pairing and report volumes leave it out.
+    """
+
+    RECORD = "record"
+    FORWARD = "forward"
+
+
+class DeadLetterKind(StrEnum):
+    """What failed: one record (decode/validation), one delivery, or a whole batch."""
+
+    RECORD = "record"
+    DELIVERY = "delivery"
+    BATCH = "batch"
+
+
+class DeadLetterStatus(StrEnum):
+    """``open`` until replayed or discarded by a person."""
+
+    OPEN = "open"
+    REPLAYED = "replayed"
+    DISCARDED = "discarded"
+
+
+#: Delivery states that still block later deliveries of the same business key.
+OPEN_DELIVERY = (DeliveryStatus.HELD, DeliveryStatus.PENDING, DeliveryStatus.IN_PROGRESS)
+
+
+@dataclass(frozen=True)
+class XrefWrite:
+    """A cross-reference to record with an outcome: (entity, system, business key) -> the target's id."""
+
+    entity: str
+    system: str
+    key: str
+    target_id: str
+
+
+@dataclass(frozen=True)
+class LastWrite:
+    """The bridge's own write into ``system``, remembered for echo suppression."""
+
+    system: str
+    canonical: str
+    business_key: str
+    content_hash: str
 
 
 @dataclass(frozen=True)
@@ -93,6 +143,7 @@ class NewMessage:
     flag_version: int = 0
     rollout: str | None = None
     suppressed: bool = False
+    kind: MessageKind = MessageKind.RECORD
 
 
 @dataclass(frozen=True)
@@ -103,7 +154,7 @@ class NewDeadLetter:
     error: dict[str, Any]
     location: dict[str, Any] | None
     fragment: str
-    kind: str = "record"
+    kind: DeadLetterKind = DeadLetterKind.RECORD
 
 
 @dataclass(frozen=True)
@@ -124,6 +175,7 @@ class ClaimedDelivery:
     payload: str
     content_hash: str
     transaction_id: str
+    kind: MessageKind = MessageKind.RECORD
 
 
 @dataclass
@@ -134,8 +186,8 @@ class AttemptResult:
     number: int
     started_at: datetime
     finished_at: datetime
-    outcome: str  # delivered | rejected | failed
-    next_status: str  # delivered | pending | dead
+    outcome: OutcomeStatus
+    next_status: DeliveryStatus  # delivered | pending | dead
     detail: str = ""
     error: dict[str, Any] | None = None
     retry_after: float | None = None
@@ -144,6 +196,6 @@ class AttemptResult:
     media_type: str | None = None
     sent: bytes | None = None
     target_id: str | None = None
-    xref: tuple[str, str, str, str] | None = None  # entity, system, key, target id
-    last_write: tuple[str, str, str, str] | None = None  # system, canonical, business key, content hash
+    xref: XrefWrite | None = None
+    last_write: LastWrite | None = None
     extra: dict[str, Any] = field(default_factory=dict)

@@ -9,10 +9,10 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from bridge.ports import SimulatedClock
+from bridge.ports import OutcomeStatus, SimulatedClock
 from bridge.store.engine import make_engine, upgrade
 from bridge.store.ledger import Ledger
-from bridge.store.records import AttemptResult, NewDeadLetter, NewMessage, NewRoute
+from bridge.store.records import AttemptResult, DeliveryStatus, NewDeadLetter, NewMessage, NewRoute
 from bridge.store.schema import metadata
 
 
@@ -80,7 +80,12 @@ def test_claims_keep_per_key_order(ledger: Ledger, clock: SimulatedClock) -> Non
     ledger.finish(
         [
             AttemptResult(
-                delivery=c, number=1, started_at=now, finished_at=now, outcome="delivered", next_status="delivered"
+                delivery=c,
+                number=1,
+                started_at=now,
+                finished_at=now,
+                outcome=OutcomeStatus.DELIVERED,
+                next_status=DeliveryStatus.DELIVERED,
             )
             for c in first
         ]
@@ -160,8 +165,8 @@ def test_next_due_ignores_deliveries_blocked_behind_their_key(ledger: Ledger, cl
                 number=1,
                 started_at=now,
                 finished_at=now,
-                outcome="failed",
-                next_status="pending",
+                outcome=OutcomeStatus.FAILED,
+                next_status=DeliveryStatus.PENDING,
                 next_attempt_at=later,
             )
         ]
