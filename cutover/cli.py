@@ -16,12 +16,12 @@ from typing import Any
 import click
 
 from bridge.config.loader import LoadedConfig
+from bridge.config.rollout import parse_rule
 from bridge.ports import SystemClock
 from bridge.store.ledger import Ledger, open_ledger
 from cutover.audit import Cutover, CutoverError, GateClosed
 from cutover.flags import FlagStore
 from cutover.model import MODES
-from cutover.rollout import parse_rule
 
 __all__ = ["cutover", "shadow"]
 

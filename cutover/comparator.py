@@ -92,7 +92,7 @@ class Comparator:
 
     def _build(self, name: str, iface: InterfaceConfig) -> _Iface:
         ctx = self._ctx(name, iface)
-        rules = CompareRules.model_validate(iface.compare)
+        rules = iface.compare
         out = _Iface(
             name,
             iface,

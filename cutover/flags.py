@@ -16,7 +16,7 @@ from bridge.store.flags import FlagEvent, StoredFlag
 from bridge.store.ledger import Ledger
 from cutover.model import MODES, FlagRules
 
-__all__ = ["MODES", "Flag", "FlagEvent", "FlagRules", "FlagStore", "check_config", "flag_drift"]
+__all__ = ["MODES", "Flag", "FlagEvent", "FlagRules", "FlagStore", "flag_drift"]
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ class FlagStore:
                 continue
             self.change(
                 name,
-                seed_rules(iface.cutover.model_dump()),
+                iface.cutover,
                 actor="config",
                 action="seed",
                 reason=f"seeded from {loaded.file}",
@@ -105,11 +105,6 @@ class FlagStore:
         return self.ledger.flag_events(interface, limit)
 
 
-def seed_rules(block: dict[str, Any]) -> FlagRules:
-    """The YAML ``cutover:`` block as flag rules (``mode`` plus the extra fields CutoverConfig allows)."""
-    return FlagRules.from_yaml({k: v for k, v in block.items() if v is not None})
-
-
 def flag_drift(loaded: LoadedConfig, ledger: Ledger | FlagStore) -> list[str]:
     """One warning per interface whose YAML cutover block differs from the ledger's current flag."""
     store = ledger if isinstance(ledger, FlagStore) else FlagStore.of(ledger)
@@ -119,7 +114,7 @@ def flag_drift(loaded: LoadedConfig, ledger: Ledger | FlagStore) -> list[str]:
         flag = current.get(name)
         if flag is None:
             continue
-        yaml_rules = seed_rules(iface.cutover.model_dump())
+        yaml_rules = iface.cutover
         if yaml_rules == flag.rules:
             continue
         a, b = yaml_rules.public(), flag.rules.public()
@@ -128,25 +123,4 @@ def flag_drift(loaded: LoadedConfig, ledger: Ledger | FlagStore) -> list[str]:
         if "gate" in fields:
             detail = (detail + ", " if detail else "") + "gate differs"
         out.append(f"{name}: YAML cutover differs from the ledger's flag v{flag.version} (ledger wins): {detail}")
-    return out
-
-
-def check_config(loaded: LoadedConfig) -> list[str]:
-    """Problems in the interfaces' ``cutover:`` and ``compare:`` blocks (checked by ``validate``)."""
-    from pydantic import ValidationError
-
-    from cutover.compare import CompareRules
-
-    out = []
-    for name, iface in sorted(loaded.config.interfaces.items()):
-        for block in ("cutover", "compare"):
-            try:
-                if block == "cutover":
-                    seed_rules(iface.cutover.model_dump())
-                else:
-                    CompareRules.model_validate(iface.compare)
-            except ValidationError as exc:
-                for e in exc.errors(include_input=False, include_url=False):
-                    where = ".".join(str(p) for p in e["loc"])
-                    out.append(f"interfaces.{name}.{block}{'.' + where if where else ''}: {e['msg']}")
     return out

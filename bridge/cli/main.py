@@ -73,15 +73,6 @@ def validate(c: Ctx, as_json: bool) -> None:
             click.echo(str(exc), err=True)
         sys.exit(2)
     names = sorted(loaded.config.interfaces)
-    from cutover.flags import check_config
-
-    cutover_problems = check_config(loaded)
-    if cutover_problems:
-        if as_json:
-            echo_json({"ok": False, "problems": [{"message": p} for p in cutover_problems]})
-        else:
-            click.echo("\n".join(cutover_problems), err=True)
-        sys.exit(2)
     warnings = _flag_warnings(loaded)
     if as_json:
         echo_json({"ok": True, "file": str(loaded.file), "interfaces": names, "warnings": warnings})

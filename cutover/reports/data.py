@@ -47,7 +47,7 @@ def build_report(
         flag = flags.get(name)
         rules = CompareRules()
         if loaded is not None and name in loaded.config.interfaces:
-            rules = CompareRules.model_validate(loaded.config.interfaces[name].compare)
+            rules = loaded.config.interfaces[name].compare
         out["interfaces"][name] = _interface(
             ledger, name, flag.rules if flag else None, flag.version if flag else 0, rules, since
         )
