@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from bridge.config.loader import LoadedConfig
+from bridge.config.loaded import LoadedConfig
 from bridge.config.rollout import parse_rule
 from bridge.ports import SystemClock
 from bridge.store.ledger import Ledger, open_ledger

@@ -10,7 +10,9 @@ Three levels, each recorded as one ``comparisons`` row:
 
 A level whose projection is not configured on both paths is recorded ``not_available``; it is never
 computed from the shared input, so a 100 % match cannot be produced by construction. For ``forward`` and
-``observe`` legacy paths the legacy bytes are the paired observation (:mod:`cutover.pairing`).
+``observe`` legacy paths the legacy bytes are the paired observation (:mod:`cutover.pairing`). The
+projectors, read-backs and observation sources are built by the composition root
+(``bridge.runtime.wiring``) and handed in; the comparator only opens and uses them.
 """
 
 from __future__ import annotations
@@ -20,22 +22,21 @@ from collections.abc import Mapping
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
 from pydantic import ValidationError
 
-from bridge.config.loader import LoadedConfig
-from bridge.config.model import InterfaceConfig, PathConfig
-from bridge.plugins import PluginContext, PluginRole, registry
+from bridge.config.model import CompareRules, InterfaceConfig
 from bridge.ports import BridgeError, Outcome, OutcomeStatus, Projector, ReadBack, Record, Source, SourceContext
 from bridge.store.comparisons import DeliverySide, NewComparison
 from bridge.store.ledger import Ledger
 from bridge.store.records import DeliveryStatus
-from cutover.compare import CompareRules, Differ, Entry, status_of
+from cutover.compare import Differ, Entry, status_of
 from cutover.pairing import COMPARED_MODES, Pairer
 
-__all__ = ["Comparator", "CompareStats", "projection_tree"]
+__all__ = ["Comparator", "CompareStats", "ComparedInterface", "projection_tree"]
 
 log = logging.getLogger("esb_bridge.cutover.comparator")
 _FINAL = (DeliveryStatus.DELIVERED, DeliveryStatus.DEAD, DeliveryStatus.DISCARDED, DeliveryStatus.CANCELLED)
@@ -54,6 +55,21 @@ class CompareStats:
 
 
 @dataclass
+class ComparedInterface:
+    """A two-path interface as the composition root built it for comparison (nothing opened yet).
+
+    ``projectors`` and ``readbacks`` are keyed by path name (``legacy``, ``cloud``); ``observe`` is the
+    observation source of a ``forward``/``observe`` legacy path.
+    """
+
+    name: str
+    config: InterfaceConfig
+    projectors: dict[str, Projector | None]
+    readbacks: dict[str, ReadBack | None]
+    observe: Source | None = None
+
+
+@dataclass
 class _Iface:
     name: str
     config: InterfaceConfig
@@ -65,56 +81,39 @@ class _Iface:
 
 
 class Comparator:
-    """Compares every interface of a config that runs two paths. Use as a context manager (observe sources)."""
+    """Compares the interfaces it is given (built by the composition root). Use as a context manager: it opens
+    the read-backs and observation sources and closes them on exit."""
 
     def __init__(
-        self, loaded: LoadedConfig, ledger: Ledger, *, only: list[str] | None = None, batch: int = 2000
+        self, interfaces: Mapping[str, ComparedInterface], ledger: Ledger, *, spool_root: Path, batch: int = 2000
     ) -> None:
-        self.loaded = loaded
         self.ledger = ledger
         self.clock = ledger.clock
         self.batch = batch
+        self.spool_root = spool_root
         self._stack = ExitStack()
         self.interfaces: dict[str, _Iface] = {}
-        for name, iface in loaded.config.interfaces.items():
-            if only and name not in only:
-                continue
-            if iface.legacy is None or iface.cloud is None:
-                continue
-            self.interfaces[name] = self._build(name, iface)
-
-    def _ctx(self, name: str, iface: InterfaceConfig) -> PluginContext:
-        return PluginContext(self.loaded.base_dir, name, iface.canonical, self.clock)
-
-    def _plugin(self, name: str, where: tuple[str, ...], role: PluginRole, ctx: PluginContext) -> Any:
-        cfg = self.loaded.plugin(name, where)
-        return None if cfg is None else registry.get(role, cfg.kind).factory(cfg, ctx)
-
-    def _build(self, name: str, iface: InterfaceConfig) -> _Iface:
-        ctx = self._ctx(name, iface)
-        rules = iface.compare
-        out = _Iface(
-            name,
-            iface,
-            rules,
-            {p: self._plugin(name, (p, "project"), PluginRole.PROJECTOR, ctx) for p in ("legacy", "cloud")},
-            {p: self._plugin(name, (p, "readback"), PluginRole.READBACK, ctx) for p in ("legacy", "cloud")},
-        )
-        legacy: PathConfig = iface.legacy  # type: ignore[assignment]
-        if legacy.kind in ("forward", "observe"):
-            out.pairer = Pairer(self.ledger, name)
-            out.observe = self._plugin(name, ("legacy", "observe"), PluginRole.SOURCE, ctx)
-        return out
+        for name, it in interfaces.items():
+            legacy = it.config.legacy
+            observed = legacy is not None and legacy.kind in ("forward", "observe")
+            self.interfaces[name] = _Iface(
+                name,
+                it.config,
+                it.config.compare,
+                dict(it.projectors),
+                dict(it.readbacks),
+                it.observe,
+                Pairer(ledger, name) if observed else None,
+            )
 
     def __enter__(self) -> Self:
-        spool = self.loaded.base_dir / self.loaded.config.spool_dir
         for it in self.interfaces.values():
             for rb in it.readbacks.values():
                 if isinstance(rb, AbstractContextManager):  # a network read-back (SOAP, REST) opens here
                     self._stack.enter_context(rb)
             if it.observe is not None:
                 self._stack.enter_context(it.observe)
-                d = spool / f"{it.name}.observe"
+                d = self.spool_root / f"{it.name}.observe"
                 d.mkdir(parents=True, exist_ok=True)
                 it.observe.open(SourceContext(f"{it.name}.observe", self.clock, d, self.ledger))
         return self

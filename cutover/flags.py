@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bridge.config.loader import LoadedConfig
+from bridge.config.loaded import LoadedConfig
 from bridge.store.flags import FlagEvent, StoredFlag
 from bridge.store.ledger import Ledger
 from cutover.model import MODES, FlagRules

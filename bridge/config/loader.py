@@ -11,12 +11,12 @@ from __future__ import annotations
 import glob
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from bridge.config.loaded import LoadedConfig
 from bridge.config.model import BridgeConfig, InterfaceConfig
 from bridge.config.yamlsource import LineMap, PathKey, _dotted, read_yaml
 from bridge.plugins import KindConfig, PluginRole, registry
@@ -43,32 +43,6 @@ PLUGIN_BLOCKS: tuple[tuple[PathKey, PluginRole], ...] = (
     (("cloud", "readback"), PluginRole.READBACK),
     (("cloud", "observe"), PluginRole.SOURCE),
 )
-
-
-@dataclass
-class LoadedConfig:
-    """A validated config: the core model, each plugin block's validated model, and where it came from."""
-
-    config: BridgeConfig
-    file: Path
-    base_dir: Path
-    lines: LineMap
-    plugins: dict[tuple[str, PathKey], KindConfig] = field(default_factory=dict)
-
-    def plugin(self, interface: str, where: PathKey) -> KindConfig | None:
-        return self.plugins.get((interface, where))
-
-    def line_of(self, path: PathKey) -> tuple[str | None, int | None]:
-        return self.lines.locate(path)
-
-    def store_url(self) -> str:
-        """The ledger URL of ``store:``; a relative SQLite file is relative to the config file's folder."""
-        url = self.config.store
-        if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
-            rel = url[len("sqlite:///") :]
-            if rel and rel != ":memory:":
-                return "sqlite:///" + str((self.base_dir / rel).resolve())
-        return url
 
 
 def resolve_config_path(explicit: str | None) -> Path:

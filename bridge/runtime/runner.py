@@ -23,7 +23,7 @@ from bridge.config.loader import LoadedConfig
 from bridge.ports import BridgeError, ChangeNotifier, Clock, Envelope, Router, SourceContext
 from bridge.runtime.delivery import TargetWorker
 from bridge.runtime.pipeline import Ingestor, IngestStats, Progress
-from bridge.runtime.wiring import InterfaceRuntime, build_interfaces
+from bridge.runtime.wiring import InterfaceRuntime, build_interfaces, compared_interfaces
 from bridge.store.ledger import Ledger, open_ledger
 from bridge.store.records import BatchState
 from cutover.audit import Cutover
@@ -101,8 +101,9 @@ class Runner:
         self.router: Router = self._router or FlagRouter(
             flags, {n: i.config for n, i in self.interfaces.items()}, self.clock, ttl=self.flag_ttl
         )
-        self.comparator = self._stack.enter_context(Comparator(self.loaded, self.ledger, only=self.only))
         spool_root = self.loaded.base_dir / self.loaded.config.spool_dir
+        compared = compared_interfaces(self.interfaces)
+        self.comparator = self._stack.enter_context(Comparator(compared, self.ledger, spool_root=spool_root))
         for name, rt in self.interfaces.items():
             self._stack.enter_context(rt.source)
             spool = spool_root / name

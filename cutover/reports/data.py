@@ -9,7 +9,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from bridge.config.loader import LoadedConfig
+from bridge.config.loaded import LoadedConfig
 from bridge.store.ledger import Ledger
 from cutover.compare import CompareRules, find_noise
 from cutover.compare.noise import generalise
