@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from bridge.store.ledger import Ledger
-from bridge.store.records import DeliveryStatus
+from bridge.store.records import ComparisonLevel, ComparisonStatus, DeliveryStatus
 from cutover.flags import Flag, FlagEvent, FlagStore
 from cutover.gates import Readiness, evaluate
 from cutover.model import FlagRules, rank
@@ -143,10 +143,14 @@ class Cutover:
             return None
         g = flag.rules.guard
         since = max(flag.created_at, self.ledger.clock.now() - timedelta(seconds=g.window))
-        by_status = self.ledger.comparison_counts(interface, since=since, levels=("outcome", "payload"))
+        by_status = self.ledger.comparison_counts(
+            interface, since=since, levels=(ComparisonLevel.OUTCOME, ComparisonLevel.PAYLOAD)
+        )
         delivered = self.ledger.finished_deliveries(interface, since=since, path="cloud")
-        compared = sum(by_status.get(s, 0) for s in ("match", "mismatch", "accepted"))
-        mismatch = by_status.get("mismatch", 0)
+        compared = sum(
+            by_status.get(s, 0) for s in (ComparisonStatus.MATCH, ComparisonStatus.MISMATCH, ComparisonStatus.ACCEPTED)
+        )
+        mismatch = by_status.get(ComparisonStatus.MISMATCH, 0)
         finished = sum(delivered.values())
         dead = delivered.get(("cloud", DeliveryStatus.DEAD), 0)
         why = []

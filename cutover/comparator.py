@@ -32,7 +32,7 @@ from bridge.config.model import CompareRules, InterfaceConfig
 from bridge.ports import BridgeError, Outcome, OutcomeStatus, Projector, ReadBack, Record, Source, SourceContext
 from bridge.store.comparisons import DeliverySide, NewComparison
 from bridge.store.ledger import Ledger
-from bridge.store.records import DeliveryStatus
+from bridge.store.records import ComparisonLevel, ComparisonStatus, DeliveryStatus
 from cutover.compare import Differ, Entry, status_of
 from cutover.pairing import COMPARED_MODES, Pairer
 
@@ -40,7 +40,7 @@ __all__ = ["Comparator", "CompareStats", "ComparedInterface", "projection_tree"]
 
 log = logging.getLogger("esb_bridge.cutover.comparator")
 _FINAL = (DeliveryStatus.DELIVERED, DeliveryStatus.DEAD, DeliveryStatus.DISCARDED, DeliveryStatus.CANCELLED)
-LEVELS = ("outcome", "payload", "readback")
+LEVELS = (ComparisonLevel.OUTCOME, ComparisonLevel.PAYLOAD, ComparisonLevel.READBACK)
 
 
 def projection_tree(record: Record) -> dict[str, Any]:
@@ -189,43 +189,45 @@ class Comparator:
         stats.compared += 1
 
     def _level(
-        self, it: _Iface, differ: Differ, level: str, key: str, got: Mapping[str, DeliverySide]
-    ) -> tuple[str, dict[str, Any], bool]:
+        self, it: _Iface, differ: Differ, level: ComparisonLevel, key: str, got: Mapping[str, DeliverySide]
+    ) -> tuple[ComparisonStatus, dict[str, Any], bool]:
         leg, cld = got.get("legacy"), got.get("cloud")
         if leg is None or cld is None:
             missing = "legacy" if leg is None else "cloud"
-            return "not_available", {"reason": f"{missing} path did not run for this message"}, False
-        if level == "outcome":
+            return ComparisonStatus.NOT_AVAILABLE, {"reason": f"{missing} path did not run for this message"}, False
+        if level is ComparisonLevel.OUTCOME:
             if leg.dry_run or cld.dry_run:
-                return "not_available", {"reason": "a dry-run shadow has no outcome"}, False
+                return ComparisonStatus.NOT_AVAILABLE, {"reason": "a dry-run shadow has no outcome"}, False
             la, ca = _outcome(leg.status), _outcome(cld.status)
             if la == ca:
-                return "match", {"legacy": la, "cloud": ca, "entries": []}, False
+                return ComparisonStatus.MATCH, {"legacy": la, "cloud": ca, "entries": []}, False
             e = Entry("outcome", la, ca, "value")
-            return "mismatch", {"legacy": la, "cloud": ca, "entries": [e.to_dict()]}, False
+            return ComparisonStatus.MISMATCH, {"legacy": la, "cloud": ca, "entries": [e.to_dict()]}, False
         pl, pc = it.projectors.get("legacy"), it.projectors.get("cloud")
         if pl is None or pc is None:
-            return "not_available", {"reason": "no projection configured on " + _which(pl, pc)}, False
+            return ComparisonStatus.NOT_AVAILABLE, {"reason": "no projection configured on " + _which(pl, pc)}, False
         try:
             bl = self._bytes(it, level, "legacy", key, leg)
             bc = self._bytes(it, level, "cloud", key, cld)
         except BridgeError as exc:
-            return "error", {"reason": f"read-back failed: {_safe(exc)}"}, False
+            return ComparisonStatus.ERROR, {"reason": f"read-back failed: {_safe(exc)}"}, False
         if isinstance(bl, str) or isinstance(bc, str):
-            return "not_available", {"reason": bl if isinstance(bl, str) else bc}, False
+            return ComparisonStatus.NOT_AVAILABLE, {"reason": bl if isinstance(bl, str) else bc}, False
         try:
             rl = pl.project(bl[0], bl[1])
             rc = pc.project(bc[0], bc[1])
         except (BridgeError, ValidationError, ValueError) as exc:
-            return "error", {"reason": f"projection failed: {_safe(exc)}"}, False
+            return ComparisonStatus.ERROR, {"reason": f"projection failed: {_safe(exc)}"}, False
         entries = differ.diff(projection_tree(rl), projection_tree(rc))
         notes = {"legacy": list(getattr(rl, "notes", ())), "cloud": list(getattr(rc, "notes", ()))}
-        status = status_of(entries)
+        status = ComparisonStatus(status_of(entries))
         critical = any(e.critical and not e.accepted for e in entries)
         return status, {"entries": [e.to_dict() for e in entries], "notes": notes}, critical
 
-    def _bytes(self, it: _Iface, level: str, path: str, key: str, side: DeliverySide) -> tuple[bytes, str | None] | str:
-        if level == "payload":
+    def _bytes(
+        self, it: _Iface, level: ComparisonLevel, path: str, key: str, side: DeliverySide
+    ) -> tuple[bytes, str | None] | str:
+        if level is ComparisonLevel.PAYLOAD:
             if side.sent is None:
                 return f"{path} sent nothing (status {side.status})"
             return side.sent, side.media_type

@@ -22,7 +22,7 @@ from statistics import NormalDist
 from typing import Any
 
 from bridge.store.ledger import Ledger
-from bridge.store.records import DeliveryStatus
+from bridge.store.records import ComparisonStatus, DeliveryStatus
 from cutover.compare.paths import PathMatcher
 from cutover.model import GateRule
 
@@ -96,8 +96,8 @@ def _counts(
         "first": first,
         "last": last,
         "critical_open": critical,
-        "orphans": pairing.get("orphan", 0),
-        "late": pairing.get("late", 0),
+        "orphans": pairing.get(ComparisonStatus.ORPHAN, 0),
+        "late": pairing.get(ComparisonStatus.LATE, 0),
         "paired_total": sum(pairing.values()),
         "errors": errors,
     }

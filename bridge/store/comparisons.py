@@ -17,7 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from bridge.store import schema as t
 from bridge.store._core import LedgerCore
-from bridge.store.records import DeliveryStatus, MessageKind, MessageState
+from bridge.store.records import ComparisonLevel, ComparisonStatus, DeliveryStatus, MessageKind, MessageState
 
 __all__ = ["CompareCandidate", "Comparison", "ComparisonLedger", "DeliverySide", "NewComparison"]
 
@@ -32,8 +32,8 @@ class NewComparison:
 
     message_id: str
     interface: str
-    level: str
-    status: str
+    level: ComparisonLevel
+    status: ComparisonStatus
     diff: dict[str, Any]
     business_key: str
     critical: bool = False
@@ -45,8 +45,8 @@ class Comparison:
 
     message_id: str
     interface: str
-    level: str
-    status: str
+    level: ComparisonLevel
+    status: ComparisonStatus
     diff: dict[str, Any] | None
     business_key: str | None
     critical: bool
@@ -96,8 +96,14 @@ class ComparisonLedger(LedgerCore):
     def messages_to_compare(self, interface: str, modes: Sequence[str], limit: int) -> list[CompareCandidate]:
         """Records of ``interface`` routed in one of ``modes`` with no outcome verdict and no orphan, oldest first."""
         m, c = t.messages, t.comparisons
-        done = exists().where(and_(c.c.message_id == m.c.id, c.c.level == "outcome"))
-        orphan = exists().where(and_(c.c.message_id == m.c.id, c.c.level == "pairing", c.c.status == "orphan"))
+        done = exists().where(and_(c.c.message_id == m.c.id, c.c.level == ComparisonLevel.OUTCOME))
+        orphan = exists().where(
+            and_(
+                c.c.message_id == m.c.id,
+                c.c.level == ComparisonLevel.PAIRING,
+                c.c.status == ComparisonStatus.ORPHAN,
+            )
+        )
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(m.c.id, m.c.business_key, m.c.created_at)
@@ -185,7 +191,9 @@ class ComparisonLedger(LedgerCore):
         )
         with self.engine.connect() as conn:
             return [
-                Comparison(str(r[0]), str(r[1]), str(r[2]), str(r[3]), r[4], r[5], bool(r[6]), r[7])
+                Comparison(
+                    str(r[0]), str(r[1]), ComparisonLevel(r[2]), ComparisonStatus(r[3]), r[4], r[5], bool(r[6]), r[7]
+                )
                 for r in conn.execute(q)
             ]
 
@@ -197,7 +205,7 @@ class ComparisonLedger(LedgerCore):
         levels: Sequence[str] | None = None,
         statuses: Sequence[str] | None = None,
         critical: bool | None = None,
-    ) -> dict[str, int]:
+    ) -> dict[ComparisonStatus, int]:
         """How many verdicts of ``interface`` there are per status (same filters as :meth:`comparisons`)."""
         c = t.comparisons
         with self.engine.connect() as conn:
@@ -206,7 +214,7 @@ class ComparisonLedger(LedgerCore):
                 .where(*self._where(interface, since, levels, statuses, critical))
                 .group_by(c.c.status)
             ).all()
-        return {str(s): int(n) for s, n in rows}
+        return {ComparisonStatus(s): int(n) for s, n in rows}
 
     def finished_deliveries(
         self, interface: str, *, since: datetime | None = None, path: str | None = None, live_only: bool = False

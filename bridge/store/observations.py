@@ -19,7 +19,7 @@ from sqlalchemy import Connection, and_, exists, select, update
 from bridge.ports import MESSAGE_NAMESPACE
 from bridge.store import schema as t
 from bridge.store._core import LedgerCore
-from bridge.store.records import MessageKind
+from bridge.store.records import ComparisonLevel, ComparisonStatus, MessageKind, ObservationState
 
 __all__ = ["NewObservation", "ObservationLedger", "ObservedBody", "PairingStats", "observation_message_id"]
 
@@ -62,7 +62,9 @@ class PairingStats:
 class ObservationLedger(LedgerCore):
     def record_observation(self, obs: NewObservation) -> bool:
         """Store one observation (idempotent per interface, side and identity); True when it was new."""
-        ins = self._insert(t.observations).values(**obs.__dict__, state="pending", observed_at=self._now())
+        ins = self._insert(t.observations).values(
+            **obs.__dict__, state=ObservationState.PENDING, observed_at=self._now()
+        )
         with self.engine.begin() as conn:
             res = conn.execute(ins.on_conflict_do_nothing().execution_options(preserve_rowcount=True))
         return bool(res.rowcount)
@@ -78,44 +80,62 @@ class ObservationLedger(LedgerCore):
         with self.engine.begin() as conn:
             waiting = conn.execute(
                 select(o.c.id, o.c.identity, o.c.business_key, o.c.version, o.c.state, o.c.observed_at)
-                .where(o.c.interface == interface, o.c.side == side, o.c.state.in_(("pending", "orphan")))
+                .where(
+                    o.c.interface == interface,
+                    o.c.side == side,
+                    o.c.state.in_((ObservationState.PENDING, ObservationState.ORPHAN)),
+                )
                 .order_by(o.c.id)
             ).all()
             for obs_id, identity, key, version, state, observed_at in waiting:
                 mid = self._message_for(conn, interface, key, version)
                 if mid is not None:
-                    late = state == "orphan" or self._pairing_status(conn, mid) == "orphan"
+                    late = (
+                        state == ObservationState.ORPHAN or self._pairing_status(conn, mid) == ComparisonStatus.ORPHAN
+                    )
                     conn.execute(
                         update(o)
                         .where(o.c.id == obs_id)
-                        .values(state="late" if late else "paired", message_id=mid, paired_at=now)
+                        .values(
+                            state=ObservationState.LATE if late else ObservationState.PAIRED,
+                            message_id=mid,
+                            paired_at=now,
+                        )
                     )
                     self._pairing_row(
-                        conn, interface, mid, key, "late" if late else "paired", {"observation": identity}, now
+                        conn,
+                        interface,
+                        mid,
+                        key,
+                        ComparisonStatus.LATE if late else ComparisonStatus.PAIRED,
+                        {"observation": identity},
+                        now,
                     )
-                    if state == "orphan":
+                    if state == ObservationState.ORPHAN:
                         conn.execute(
                             update(c)
                             .where(c.c.message_id == observation_message_id(interface, identity))
-                            .values(status="late", diff={"missing": None, "paired_with": mid, "late": True})
+                            .values(
+                                status=ComparisonStatus.LATE, diff={"missing": None, "paired_with": mid, "late": True}
+                            )
                         )
                     stats.late += late
                     stats.paired += not late
-                elif state == "pending" and now - observed_at >= settle:
-                    conn.execute(update(o).where(o.c.id == obs_id).values(state="orphan"))
+                elif state == ObservationState.PENDING and now - observed_at >= settle:
+                    conn.execute(update(o).where(o.c.id == obs_id).values(state=ObservationState.ORPHAN))
                     self._pairing_row(
                         conn,
                         interface,
                         observation_message_id(interface, identity),
                         key,
-                        "orphan",
+                        ComparisonStatus.ORPHAN,
                         {"missing": "cloud", "observation": identity},
                         now,
                     )
                     stats.orphan_observations += 1
             # Messages whose observed side never showed up within the window.
             paired = exists().where(o.c.message_id == m.c.id)
-            has_row = exists().where(and_(c.c.message_id == m.c.id, c.c.level == "pairing"))
+            has_row = exists().where(and_(c.c.message_id == m.c.id, c.c.level == ComparisonLevel.PAIRING))
             lonely = conn.execute(
                 select(m.c.id, m.c.business_key).where(
                     m.c.interface == interface,
@@ -127,7 +147,7 @@ class ObservationLedger(LedgerCore):
                 )
             ).all()
             for mid, key in lonely:
-                self._pairing_row(conn, interface, mid, key, "orphan", {"missing": side}, now)
+                self._pairing_row(conn, interface, mid, key, ComparisonStatus.ORPHAN, {"missing": side}, now)
                 stats.orphan_messages += 1
         return stats
 
@@ -153,7 +173,9 @@ class ObservationLedger(LedgerCore):
 
     def _pairing_status(self, conn: Connection, mid: str) -> str | None:
         c = t.comparisons
-        row = conn.execute(select(c.c.status).where(c.c.message_id == mid, c.c.level == "pairing")).first()
+        row = conn.execute(
+            select(c.c.status).where(c.c.message_id == mid, c.c.level == ComparisonLevel.PAIRING)
+        ).first()
         return None if row is None else str(row[0])
 
     def _pairing_row(
@@ -162,14 +184,14 @@ class ObservationLedger(LedgerCore):
         interface: str,
         mid: str,
         key: str,
-        status: str,
+        status: ComparisonStatus,
         diff: dict[str, Any],
         now: datetime,
     ) -> None:
         ins = self._insert(t.comparisons).values(
             message_id=mid,
             interface=interface,
-            level="pairing",
+            level=ComparisonLevel.PAIRING,
             status=status,
             diff=diff,
             business_key=key,

@@ -17,6 +17,8 @@ __all__ = [
     "AttemptResult",
     "BatchState",
     "ClaimedDelivery",
+    "ComparisonLevel",
+    "ComparisonStatus",
     "DeadLetterKind",
     "DeadLetterStatus",
     "DeliveryStatus",
@@ -26,6 +28,7 @@ __all__ = [
     "NewDeadLetter",
     "NewMessage",
     "NewRoute",
+    "ObservationState",
     "XrefWrite",
 ]
 
@@ -88,6 +91,38 @@ class DeadLetterStatus(StrEnum):
     OPEN = "open"
     REPLAYED = "replayed"
     DISCARDED = "discarded"
+
+
+class ComparisonLevel(StrEnum):
+    """What a comparison row compares: outcomes, sent payloads, read-backs, or whether both sides exist."""
+
+    OUTCOME = "outcome"
+    PAYLOAD = "payload"
+    READBACK = "readback"
+    PAIRING = "pairing"
+
+
+class ComparisonStatus(StrEnum):
+    """A comparison's verdict; ``paired``/``orphan``/``late`` are the verdicts of the ``pairing`` level."""
+
+    MATCH = "match"
+    MISMATCH = "mismatch"
+    ACCEPTED = "accepted"
+    ERROR = "error"
+    NOT_AVAILABLE = "not_available"
+    PAIRED = "paired"
+    ORPHAN = "orphan"
+    LATE = "late"
+
+
+class ObservationState(StrEnum):
+    """``pending`` until paired with a message (``paired``), or past the settle window (``orphan``, later
+    ``late`` when its message turns up after all)."""
+
+    PENDING = "pending"
+    PAIRED = "paired"
+    ORPHAN = "orphan"
+    LATE = "late"
 
 
 #: Delivery states that still block later deliveries of the same business key.

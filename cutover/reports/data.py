@@ -76,15 +76,9 @@ def _interface(
     payload_entries: list[list[dict[str, Any]]] = []
     content: set[str] = set()
     for row in ledger.comparisons(name, since=since):
-        mid, key, level, status, diff, critical, created = (
-            row.message_id,
-            row.business_key,
-            row.level,
-            row.status,
-            row.diff,
-            row.critical,
-            row.created_at,
-        )
+        # Plain strings from here on: the report is JSON data (keys included).
+        mid, key, level, status = row.message_id, row.business_key, row.level.value, row.status.value
+        diff, critical, created = row.diff, row.critical, row.created_at
         levels[level][status] += 1
         diff = diff or {}
         if level == "pairing":

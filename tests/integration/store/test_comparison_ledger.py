@@ -8,14 +8,22 @@ from datetime import timedelta
 from bridge.ports import OutcomeStatus, SimulatedClock
 from bridge.store.comparisons import NewComparison
 from bridge.store.ledger import Ledger
-from bridge.store.records import AttemptResult, DeliveryStatus, MessageKind, NewRoute
+from bridge.store.records import (
+    AttemptResult,
+    ComparisonLevel,
+    ComparisonStatus,
+    DeliveryStatus,
+    MessageKind,
+    NewRoute,
+)
 from tests.integration.store.conftest import Deliver, message
 
 D, X = DeliveryStatus.DELIVERED, DeliveryStatus.DEAD
 
 
 def _verdict(mid: str, level: str, status: str, *, critical: bool = False, key: str = "K") -> NewComparison:
-    return NewComparison(mid, "i", level, status, {"entries": [], "level": level}, key, critical)
+    lv = ComparisonLevel(level)
+    return NewComparison(mid, "i", lv, ComparisonStatus(status), {"entries": [], "level": level}, key, critical)
 
 
 def test_record_comparisons_keeps_the_first_verdict(ledger: Ledger, clock: SimulatedClock) -> None:
@@ -24,6 +32,7 @@ def test_record_comparisons_keeps_the_first_verdict(ledger: Ledger, clock: Simul
     clock.advance(timedelta(seconds=5))
     assert ledger.record_comparisons([_verdict("m1", "payload", "match"), _verdict("m2", "outcome", "match")]) == 1
     rows = ledger.comparisons("i")
+    assert all(isinstance(r.level, ComparisonLevel) and isinstance(r.status, ComparisonStatus) for r in rows)
     assert [(r.message_id, r.level, r.status) for r in rows] == [
         ("m1", "outcome", "match"),
         ("m1", "payload", "mismatch"),
