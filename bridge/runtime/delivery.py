@@ -24,10 +24,8 @@ from bridge.ports import (
     EncodeContext,
     Outcome,
     OutcomeStatus,
-    PathName,
     PermanentError,
     Record,
-    Role,
 )
 from bridge.runtime.forward import discard_spool, forwarded_bytes, forwarded_bytes_path
 from bridge.runtime.limits import RateLimiter
@@ -99,7 +97,7 @@ class TargetWorker:
                 xrefs = self._resolve(record)
                 assert self.path.encoder is not None, "a delivered path has an encoder"
                 encoded = self.path.encoder.encode(
-                    record, EncodeContext(c.interface, UUID(c.message_id), c.business_key, PathName(c.path), xrefs)
+                    record, EncodeContext(c.interface, UUID(c.message_id), c.business_key, c.path, xrefs)
                 )
             sent = encoded.body
             sink = self.path.sink_for(self.shadow_sink)
@@ -109,8 +107,8 @@ class TargetWorker:
                 Delivery(
                     UUID(c.message_id),
                     c.interface,
-                    PathName(c.path),
-                    Role(c.role),
+                    c.path,
+                    c.role,
                     c.business_key,
                     number,
                     encoded,

@@ -73,7 +73,7 @@ def forward_message(
         payload=orjson.dumps(payload).decode(),
         transaction_id=envelope.transaction_id,
         mode=mode,
-        routes=(NewRoute(PathName.LEGACY.value, role.value, target, plan.dry_run and not plan.authoritative),),
+        routes=(NewRoute(PathName.LEGACY, role, target, plan.dry_run and not plan.authoritative),),
         kind=MessageKind.FORWARD,
     )
 

@@ -189,9 +189,7 @@ class Ingestor:
                 self._plan.see(r.role, r.dry_run, r.sandbox)  # the batch is forwarded whole, not per record
                 continue
             shadow_target = r.role is Role.SHADOW and r.sandbox and self.rt.paths[r.path].shadow_sink is not None
-            routes.append(
-                NewRoute(r.path.value, r.role.value, target_name(self.rt.name, r.path.value, shadow_target), r.dry_run)
-            )
+            routes.append(NewRoute(r.path, r.role, target_name(self.rt.name, r.path.value, shadow_target), r.dry_run))
         return NewMessage(
             id=str(message_id(self.rt.name, identity)),
             ordinal=item.ordinal,

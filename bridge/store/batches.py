@@ -28,12 +28,12 @@ __all__ = ["BatchLedger"]
 class BatchLedger(LedgerCore):
     # ------------------------------------------------------------------ SourceLedger
 
-    def batch_state(self, interface: str, batch_id: str) -> str | None:
+    def batch_state(self, interface: str, batch_id: str) -> BatchState | None:
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(t.batches.c.state).where(t.batches.c.interface == interface, t.batches.c.batch_id == batch_id)
             ).first()
-        return None if row is None else str(row[0])
+        return None if row is None else BatchState(row[0])
 
     def mark_batch(self, interface: str, batch_id: str, state: str, *, origin: str = "", detail: str = "") -> None:
         with self.engine.begin() as conn:
@@ -262,7 +262,7 @@ class BatchLedger(LedgerCore):
             ).first()
         return open_row is None
 
-    def batches_in_state(self, interface: str, state: str) -> list[tuple[int, str]]:
+    def batches_in_state(self, interface: str, state: BatchState) -> list[tuple[int, str]]:
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(t.batches.c.id, t.batches.c.batch_id).where(

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, exists, func, select, update
 
-from bridge.ports import Role
+from bridge.ports import PathName, Role
 from bridge.store import schema as t
 from bridge.store._core import LedgerCore, alive
 from bridge.store.records import (
@@ -97,7 +97,12 @@ class DeliveryLedger(LedgerCore):
                 .where(d.c.id.in_(ids))
                 .order_by(d.c.id)
             ).all()
-        return [ClaimedDelivery(**{**row._mapping, "kind": MessageKind(row.kind)}) for row in rows]
+        return [
+            ClaimedDelivery(
+                **{**row._mapping, "path": PathName(row.path), "role": Role(row.role), "kind": MessageKind(row.kind)}
+            )
+            for row in rows
+        ]
 
     def finish(self, results: Sequence[AttemptResult]) -> None:
         """Record many attempts in ONE transaction: attempts, delivery states, dead letters, xrefs, echoes."""

@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from bridge.ports import OutcomeStatus
+from bridge.ports import OutcomeStatus, PathName, Role
 
 __all__ = [
     "OPEN_DELIVERY",
@@ -153,8 +153,8 @@ class LastWrite:
 class NewRoute:
     """One delivery row to create with a message."""
 
-    path: str
-    role: str
+    path: PathName
+    role: Role
     target: str
     dry_run: bool = False
 
@@ -199,8 +199,8 @@ class ClaimedDelivery:
     id: int
     message_id: str
     interface: str
-    path: str
-    role: str
+    path: PathName
+    role: Role
     dry_run: bool
     target: str
     business_key: str

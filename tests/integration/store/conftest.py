@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 
-from bridge.ports import OutcomeStatus, SimulatedClock
+from bridge.ports import OutcomeStatus, PathName, Role, SimulatedClock
 from bridge.store.ledger import Ledger, open_ledger
 from bridge.store.records import AttemptResult, DeliveryStatus, NewMessage, NewRoute
 
@@ -29,7 +29,7 @@ def message(
     n: int, key: str, *, mode: str = "dual_write", paths: tuple[str, ...] = ("legacy", "cloud"), **extra: object
 ) -> NewMessage:
     """Message ``n`` of business key ``key``, routed to one target per path (``<path>-t``)."""
-    routes = tuple(NewRoute(p, "authoritative" if p == "legacy" else "shadow", f"{p}-t") for p in paths)
+    routes = tuple(NewRoute(PathName(p), Role.AUTHORITATIVE if p == "legacy" else Role.SHADOW, f"{p}-t") for p in paths)
     fields: dict[str, object] = dict(
         id=f"00000000-0000-0000-0000-{n:012d}",
         ordinal=n,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from bridge.ports import OutcomeStatus, SimulatedClock
+from bridge.ports import OutcomeStatus, PathName, Role, SimulatedClock
 from bridge.store.comparisons import NewComparison
 from bridge.store.ledger import Ledger
 from bridge.store.records import (
@@ -120,7 +120,7 @@ def test_finished_deliveries_and_routed_modes(ledger: Ledger, deliver: Deliver, 
 
 def test_finished_deliveries_live_only_leaves_dry_runs_out(ledger: Ledger) -> None:
     """A dry-run shadow counts among finished deliveries, but not among live ones."""
-    dry = replace(message(1, "A"), routes=(NewRoute("cloud", "shadow", "cloud-t", dry_run=True),))
+    dry = replace(message(1, "A"), routes=(NewRoute(PathName.CLOUD, Role.SHADOW, "cloud-t", dry_run=True),))
     b = ledger.open_batch("i", "b1", "o")
     ledger.record_chunk("i", b, [dry], [])
     ledger.release_batch("i", b)

@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
 
-from bridge.ports import SimulatedClock
+from bridge.ports import PathName, Role, SimulatedClock
 from bridge.store.engine import MIGRATIONS, make_engine
 from bridge.store.ledger import open_ledger
 from bridge.store.records import MessageKind
@@ -63,3 +63,4 @@ def test_a_claimed_delivery_carries_its_message_kind(store_url: str, clock: Simu
         ("A", MessageKind.RECORD),
         ("forward:i", MessageKind.FORWARD),
     ]
+    assert all(c.path is PathName.CLOUD and c.role is Role.SHADOW for c in claimed), "typed, not strings"
