@@ -7,13 +7,14 @@ runtime and cutover use.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 
 from bridge.ports import OutcomeStatus, PathName, Role, SimulatedClock
 from bridge.store.ledger import Ledger, open_ledger
-from bridge.store.records import AttemptResult, DeliveryStatus, NewMessage, NewRoute
+from bridge.store.records import AttemptResult, ClaimedDelivery, DeliveryStatus, NewMessage, NewRoute
 
 Deliver = Callable[..., list[str]]
 
@@ -46,6 +47,12 @@ def message(
     return NewMessage(**fields)  # type: ignore[arg-type]
 
 
+def attempt(c: ClaimedDelivery, at: datetime, status: DeliveryStatus, **extra: Any) -> AttemptResult:
+    """The first attempt of ``c``, at ``at``, ending in ``status`` (delivered; pending: failed; else rejected)."""
+    outcome = {DeliveryStatus.DELIVERED: OutcomeStatus.DELIVERED, DeliveryStatus.PENDING: OutcomeStatus.FAILED}
+    return AttemptResult(c, 1, at, at, outcome.get(status, OutcomeStatus.REJECTED), status, **extra)
+
+
 @pytest.fixture
 def deliver(ledger: Ledger) -> Deliver:
     """Record messages in one released batch and finish every delivery with the given status per path."""
@@ -61,13 +68,10 @@ def deliver(ledger: Ledger) -> Deliver:
             claimed = ledger.claim(f"{path}-t", 1000, timedelta(minutes=1))
             ledger.finish(
                 [
-                    AttemptResult(
-                        delivery=c,
-                        number=1,
-                        started_at=now,
-                        finished_at=now,
-                        outcome=OutcomeStatus.DELIVERED if st is DeliveryStatus.DELIVERED else OutcomeStatus.REJECTED,
-                        next_status=st,
+                    attempt(
+                        c,
+                        now,
+                        st,
                         response=b"resp",
                         media_type="application/json",
                         sent=sent,

@@ -5,18 +5,17 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from bridge.ports import OutcomeStatus, PathName, Role, SimulatedClock
+from bridge.ports import PathName, Role, SimulatedClock
 from bridge.store.comparisons import NewComparison
 from bridge.store.ledger import Ledger
 from bridge.store.records import (
-    AttemptResult,
     ComparisonLevel,
     ComparisonStatus,
     DeliveryStatus,
     MessageKind,
     NewRoute,
 )
-from tests.integration.store.conftest import Deliver, message
+from tests.integration.store.conftest import Deliver, attempt, message
 
 D, X = DeliveryStatus.DELIVERED, DeliveryStatus.DEAD
 
@@ -126,6 +125,6 @@ def test_finished_deliveries_live_only_leaves_dry_runs_out(ledger: Ledger) -> No
     ledger.release_batch("i", b)
     now = ledger.clock.now()
     [c] = ledger.claim("cloud-t", 10, timedelta(minutes=1))
-    ledger.finish([AttemptResult(c, 1, now, now, OutcomeStatus.DELIVERED, D)])
+    ledger.finish([attempt(c, now, D)])
     assert ledger.finished_deliveries("i") == {("cloud", D): 1}
     assert ledger.finished_deliveries("i", live_only=True) == {}
