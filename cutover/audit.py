@@ -13,10 +13,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
-
-from bridge.store import schema as t
 from bridge.store.ledger import Ledger
+from bridge.store.records import ComparisonLevel, ComparisonStatus, DeliveryStatus
 from cutover.flags import Flag, FlagEvent, FlagStore
 from cutover.gates import Readiness, evaluate
 from cutover.model import FlagRules, rank
@@ -70,7 +68,7 @@ class Cutover:
 
     def readiness(self, interface: str) -> Readiness:
         flag = self._current(interface)
-        return evaluate(self.ledger.engine, self.ledger.clock, interface, flag.rules.gate)
+        return evaluate(self.ledger, interface, flag.rules.gate)
 
     def set(
         self,
@@ -92,7 +90,7 @@ class Cutover:
         if is_promotion(old.rules, new):
             action = "promote"
             # The gate in force decides: loosening it in the same change must not open it.
-            ready = evaluate(self.ledger.engine, self.ledger.clock, interface, old.rules.gate)
+            ready = evaluate(self.ledger, interface, old.rules.gate)
             evidence = ready.to_dict()
             if not ready.ready:
                 if not force:
@@ -145,31 +143,16 @@ class Cutover:
             return None
         g = flag.rules.guard
         since = max(flag.created_at, self.ledger.clock.now() - timedelta(seconds=g.window))
-        c, d = t.comparisons, t.deliveries
-        with self.ledger.engine.connect() as conn:
-            by_status: dict[str, int] = dict(
-                conn.execute(
-                    select(c.c.status, func.count())
-                    .where(c.c.interface == interface, c.c.created_at >= since, c.c.level.in_(("outcome", "payload")))
-                    .group_by(c.c.status)
-                ).all()
-            )
-            delivered: dict[str, int] = dict(
-                conn.execute(
-                    select(d.c.status, func.count())
-                    .where(
-                        d.c.interface == interface,
-                        d.c.path == "cloud",
-                        d.c.created_at >= since,
-                        d.c.status.in_(("delivered", "dead")),
-                    )
-                    .group_by(d.c.status)
-                ).all()
-            )
-        compared = sum(int(by_status.get(s, 0)) for s in ("match", "mismatch", "accepted"))
-        mismatch = int(by_status.get("mismatch", 0))
-        finished = sum(int(v) for v in delivered.values())
-        dead = int(delivered.get("dead", 0))
+        by_status = self.ledger.comparison_counts(
+            interface, since=since, levels=(ComparisonLevel.OUTCOME, ComparisonLevel.PAYLOAD)
+        )
+        delivered = self.ledger.finished_deliveries(interface, since=since, path="cloud")
+        compared = sum(
+            by_status.get(s, 0) for s in (ComparisonStatus.MATCH, ComparisonStatus.MISMATCH, ComparisonStatus.ACCEPTED)
+        )
+        mismatch = by_status.get(ComparisonStatus.MISMATCH, 0)
+        finished = sum(delivered.values())
+        dead = delivered.get(("cloud", DeliveryStatus.DEAD), 0)
         why = []
         if compared >= g.min_samples and mismatch / compared > g.max_mismatch_rate:
             why.append(f"mismatch rate {mismatch}/{compared} > {g.max_mismatch_rate:g}")

@@ -15,13 +15,13 @@ from typing import Any
 
 import click
 
-from bridge.config.loader import LoadedConfig
+from bridge.config.loaded import LoadedConfig
+from bridge.config.rollout import parse_rule
 from bridge.ports import SystemClock
-from bridge.store.ledger import Ledger
+from bridge.store.ledger import Ledger, open_ledger
 from cutover.audit import Cutover, CutoverError, GateClosed
 from cutover.flags import FlagStore
 from cutover.model import MODES
-from cutover.rollout import parse_rule
 
 __all__ = ["cutover", "shadow"]
 
@@ -37,14 +37,8 @@ def _actor() -> str:
 
 
 def _open(ctx: click.Context) -> tuple[LoadedConfig, Ledger]:
-    from bridge.runtime.runner import _resolve_store
-    from bridge.store.engine import make_engine, upgrade
-
     loaded: LoadedConfig = ctx.find_root().obj.load()
-    engine = make_engine(_resolve_store(loaded))
-    ctx.call_on_close(engine.dispose)
-    upgrade(engine)
-    ledger = Ledger(engine, SystemClock())
+    ledger = ctx.with_resource(open_ledger(loaded.store_url(), SystemClock()))
     FlagStore.of(ledger).seed(loaded)
     return loaded, ledger
 
@@ -237,7 +231,7 @@ def report(ctx: click.Context, interface: str | None, since: datetime | None, fm
     if interface:
         _known(loaded, interface)
     when = since.replace(tzinfo=UTC) if since is not None and since.tzinfo is None else since
-    data = build_report(ledger.engine, ledger.clock, loaded, interface=interface, since=when)
+    data = build_report(ledger, loaded, interface=interface, since=when)
     if fmt == "json":
         import orjson
 

@@ -10,7 +10,9 @@ Three levels, each recorded as one ``comparisons`` row:
 
 A level whose projection is not configured on both paths is recorded ``not_available``; it is never
 computed from the shared input, so a 100 % match cannot be produced by construction. For ``forward`` and
-``observe`` legacy paths the legacy bytes are the paired observation (:mod:`cutover.pairing`).
+``observe`` legacy paths the legacy bytes are the paired observation (:mod:`cutover.pairing`). The
+projectors, read-backs and observation sources are built by the composition root
+(``bridge.runtime.wiring``) and handed in; the comparator only opens and uses them.
 """
 
 from __future__ import annotations
@@ -20,38 +22,25 @@ from collections.abc import Mapping
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
 from pydantic import ValidationError
-from sqlalchemy import and_, exists, select
 
-from bridge.config.loader import LoadedConfig
-from bridge.config.model import InterfaceConfig, PathConfig
-from bridge.plugins import registry
-from bridge.ports import (
-    BridgeError,
-    Outcome,
-    OutcomeStatus,
-    PluginContext,
-    PluginRole,
-    Projector,
-    ReadBack,
-    Record,
-    Source,
-    SourceContext,
-)
-from bridge.store import schema as t
+from bridge.config.model import CompareRules, InterfaceConfig
+from bridge.ports import BridgeError, Outcome, OutcomeStatus, Projector, ReadBack, Record, Source, SourceContext
+from bridge.store.comparisons import DeliverySide, NewComparison
 from bridge.store.ledger import Ledger
-from bridge.store.records import FORWARD
-from cutover.compare import CompareRules, Differ, Entry, status_of
+from bridge.store.records import ComparisonLevel, ComparisonStatus, DeliveryStatus
+from cutover.compare import Differ, Entry, status_of
 from cutover.pairing import COMPARED_MODES, Pairer
 
-__all__ = ["Comparator", "CompareStats", "projection_tree"]
+__all__ = ["Comparator", "CompareStats", "ComparedInterface", "projection_tree"]
 
 log = logging.getLogger("esb_bridge.cutover.comparator")
-_FINAL = ("delivered", "dead", "discarded", "cancelled")
-LEVELS = ("outcome", "payload", "readback")
+_FINAL = (DeliveryStatus.DELIVERED, DeliveryStatus.DEAD, DeliveryStatus.DISCARDED, DeliveryStatus.CANCELLED)
+LEVELS = (ComparisonLevel.OUTCOME, ComparisonLevel.PAYLOAD, ComparisonLevel.READBACK)
 
 
 def projection_tree(record: Record) -> dict[str, Any]:
@@ -66,13 +55,18 @@ class CompareStats:
 
 
 @dataclass
-class _Side:
-    status: str
-    sent: bytes | None = None
-    response: bytes | None = None
-    media_type: str | None = None
-    dry_run: bool = False
-    target_id: str | None = None
+class ComparedInterface:
+    """A two-path interface as the composition root built it for comparison (nothing opened yet).
+
+    ``projectors`` and ``readbacks`` are keyed by path name (``legacy``, ``cloud``); ``observe`` is the
+    observation source of a ``forward``/``observe`` legacy path.
+    """
+
+    name: str
+    config: InterfaceConfig
+    projectors: dict[str, Projector | None]
+    readbacks: dict[str, ReadBack | None]
+    observe: Source | None = None
 
 
 @dataclass
@@ -87,56 +81,39 @@ class _Iface:
 
 
 class Comparator:
-    """Compares every interface of a config that runs two paths. Use as a context manager (observe sources)."""
+    """Compares the interfaces it is given (built by the composition root). Use as a context manager: it opens
+    the read-backs and observation sources and closes them on exit."""
 
     def __init__(
-        self, loaded: LoadedConfig, ledger: Ledger, *, only: list[str] | None = None, batch: int = 2000
+        self, interfaces: Mapping[str, ComparedInterface], ledger: Ledger, *, spool_root: Path, batch: int = 2000
     ) -> None:
-        self.loaded = loaded
         self.ledger = ledger
         self.clock = ledger.clock
         self.batch = batch
+        self.spool_root = spool_root
         self._stack = ExitStack()
         self.interfaces: dict[str, _Iface] = {}
-        for name, iface in loaded.config.interfaces.items():
-            if only and name not in only:
-                continue
-            if iface.legacy is None or iface.cloud is None:
-                continue
-            self.interfaces[name] = self._build(name, iface)
-
-    def _ctx(self, name: str, iface: InterfaceConfig) -> PluginContext:
-        return PluginContext(self.loaded.base_dir, name, iface.canonical, self.clock)
-
-    def _plugin(self, name: str, where: tuple[str, ...], role: PluginRole, ctx: PluginContext) -> Any:
-        cfg = self.loaded.plugin(name, where)
-        return None if cfg is None else registry.build(role, cfg, ctx)
-
-    def _build(self, name: str, iface: InterfaceConfig) -> _Iface:
-        ctx = self._ctx(name, iface)
-        rules = CompareRules.model_validate(iface.compare)
-        out = _Iface(
-            name,
-            iface,
-            rules,
-            {p: self._plugin(name, (p, "project"), PluginRole.PROJECTOR, ctx) for p in ("legacy", "cloud")},
-            {p: self._plugin(name, (p, "readback"), PluginRole.READBACK, ctx) for p in ("legacy", "cloud")},
-        )
-        legacy: PathConfig = iface.legacy  # type: ignore[assignment]
-        if legacy.kind in ("forward", "observe"):
-            out.pairer = Pairer(self.ledger, name)
-            out.observe = self._plugin(name, ("legacy", "observe"), PluginRole.SOURCE, ctx)
-        return out
+        for name, it in interfaces.items():
+            legacy = it.config.legacy
+            observed = legacy is not None and legacy.kind in ("forward", "observe")
+            self.interfaces[name] = _Iface(
+                name,
+                it.config,
+                it.config.compare,
+                dict(it.projectors),
+                dict(it.readbacks),
+                it.observe,
+                Pairer(ledger, name) if observed else None,
+            )
 
     def __enter__(self) -> Self:
-        spool = self.loaded.base_dir / self.loaded.config.spool_dir
         for it in self.interfaces.values():
             for rb in it.readbacks.values():
                 if isinstance(rb, AbstractContextManager):  # a network read-back (SOAP, REST) opens here
                     self._stack.enter_context(rb)
             if it.observe is not None:
                 self._stack.enter_context(it.observe)
-                d = spool / f"{it.name}.observe"
+                d = self.spool_root / f"{it.name}.observe"
                 d.mkdir(parents=True, exist_ok=True)
                 it.observe.open(SourceContext(f"{it.name}.observe", self.clock, d, self.ledger))
         return self
@@ -179,120 +156,78 @@ class Comparator:
             log.warning("%s: observation poll failed: %s", it.name, exc)
 
     def _compare_ready(self, it: _Iface, stats: CompareStats) -> None:
-        m, c, d = t.messages, t.comparisons, t.deliveries
         now = self.clock.now()
         settle = timedelta(seconds=it.rules.settle)
-        done = exists().where(and_(c.c.message_id == m.c.id, c.c.level == "outcome"))
-        orphan = exists().where(and_(c.c.message_id == m.c.id, c.c.level == "pairing", c.c.status == "orphan"))
-        with self.ledger.engine.connect() as conn:
-            rows = conn.execute(
-                select(m.c.id, m.c.business_key, m.c.created_at)
-                .where(
-                    m.c.interface == it.name,
-                    m.c.canonical != FORWARD,
-                    m.c.mode.in_(COMPARED_MODES),
-                    ~done,
-                    ~orphan,
-                    m.c.state.notin_(("held", "cancelled", "suppressed")),
-                )
-                .order_by(m.c.created_at, m.c.id)
-                .limit(self.batch)
-            ).all()
-            if not rows:
-                return
-            ids = [r[0] for r in rows]
-            sides: dict[str, dict[str, _Side]] = {}
-            for i in range(0, len(ids), 500):
-                for row in conn.execute(
-                    select(
-                        d.c.message_id,
-                        d.c.path,
-                        d.c.status,
-                        d.c.sent,
-                        d.c.response,
-                        d.c.media_type,
-                        d.c.dry_run,
-                        d.c.target_id,
-                    ).where(d.c.message_id.in_(ids[i : i + 500]))
-                ):
-                    sides.setdefault(row[0], {})[row[1]] = _Side(row[2], row[3], row[4], row[5], bool(row[6]), row[7])
+        ready = self.ledger.messages_to_compare(it.name, COMPARED_MODES, self.batch)
+        if not ready:
+            return
+        sides = self.ledger.delivery_sides([r.id for r in ready])
         differ = Differ(it.rules, now.date())
-        for mid, key, created in rows:
-            got = sides.get(mid, {})
+        for msg in ready:
+            got = sides.get(msg.id, {})
             if it.pairer is not None:
-                obs = it.pairer.observation_body(mid)
+                obs = it.pairer.observation_body(msg.id)
                 if obs is None:
                     continue  # the pairer turns it into an orphan when the window ends
-                got["legacy"] = _Side("delivered", obs[0], None, obs[1])
+                got["legacy"] = DeliverySide(DeliveryStatus.DELIVERED, obs.body, None, obs.media_type)
             final = all(s.status in _FINAL for s in got.values()) and {"legacy", "cloud"} <= set(got)
-            if not final and now - created < settle:
+            if not final and now - msg.created_at < settle:
                 continue
-            self._record(it, differ, mid, key, got, stats)
+            self._record(it, differ, msg.id, msg.business_key, got, stats)
 
     # ------------------------------------------------------------------ levels
 
     def _record(
-        self, it: _Iface, differ: Differ, mid: str, key: str, got: Mapping[str, _Side], stats: CompareStats
+        self, it: _Iface, differ: Differ, mid: str, key: str, got: Mapping[str, DeliverySide], stats: CompareStats
     ) -> None:
-        now = self.clock.now()
         rows = []
         for level in LEVELS:
             status, diff, critical = self._level(it, differ, level, key, got)
-            rows.append(
-                {
-                    "message_id": mid,
-                    "interface": it.name,
-                    "level": level,
-                    "status": status,
-                    "diff": diff,
-                    "business_key": key,
-                    "critical": critical,
-                    "created_at": now,
-                }
-            )
+            rows.append(NewComparison(mid, it.name, level, status, diff, key, critical))
             stats.by_status[f"{level}:{status}"] = stats.by_status.get(f"{level}:{status}", 0) + 1
-        with self.ledger.engine.begin() as conn:
-            conn.execute(self.ledger._insert(t.comparisons).on_conflict_do_nothing(), rows)
+        self.ledger.record_comparisons(rows)
         stats.compared += 1
 
     def _level(
-        self, it: _Iface, differ: Differ, level: str, key: str, got: Mapping[str, _Side]
-    ) -> tuple[str, dict[str, Any], bool]:
+        self, it: _Iface, differ: Differ, level: ComparisonLevel, key: str, got: Mapping[str, DeliverySide]
+    ) -> tuple[ComparisonStatus, dict[str, Any], bool]:
         leg, cld = got.get("legacy"), got.get("cloud")
         if leg is None or cld is None:
             missing = "legacy" if leg is None else "cloud"
-            return "not_available", {"reason": f"{missing} path did not run for this message"}, False
-        if level == "outcome":
+            return ComparisonStatus.NOT_AVAILABLE, {"reason": f"{missing} path did not run for this message"}, False
+        if level is ComparisonLevel.OUTCOME:
             if leg.dry_run or cld.dry_run:
-                return "not_available", {"reason": "a dry-run shadow has no outcome"}, False
+                return ComparisonStatus.NOT_AVAILABLE, {"reason": "a dry-run shadow has no outcome"}, False
             la, ca = _outcome(leg.status), _outcome(cld.status)
             if la == ca:
-                return "match", {"legacy": la, "cloud": ca, "entries": []}, False
+                return ComparisonStatus.MATCH, {"legacy": la, "cloud": ca, "entries": []}, False
             e = Entry("outcome", la, ca, "value")
-            return "mismatch", {"legacy": la, "cloud": ca, "entries": [e.to_dict()]}, False
+            return ComparisonStatus.MISMATCH, {"legacy": la, "cloud": ca, "entries": [e.to_dict()]}, False
         pl, pc = it.projectors.get("legacy"), it.projectors.get("cloud")
         if pl is None or pc is None:
-            return "not_available", {"reason": "no projection configured on " + _which(pl, pc)}, False
+            return ComparisonStatus.NOT_AVAILABLE, {"reason": "no projection configured on " + _which(pl, pc)}, False
         try:
             bl = self._bytes(it, level, "legacy", key, leg)
             bc = self._bytes(it, level, "cloud", key, cld)
         except BridgeError as exc:
-            return "error", {"reason": f"read-back failed: {_safe(exc)}"}, False
+            return ComparisonStatus.ERROR, {"reason": f"read-back failed: {_safe(exc)}"}, False
         if isinstance(bl, str) or isinstance(bc, str):
-            return "not_available", {"reason": bl if isinstance(bl, str) else bc}, False
+            return ComparisonStatus.NOT_AVAILABLE, {"reason": bl if isinstance(bl, str) else bc}, False
         try:
             rl = pl.project(bl[0], bl[1])
             rc = pc.project(bc[0], bc[1])
         except (BridgeError, ValidationError, ValueError) as exc:
-            return "error", {"reason": f"projection failed: {_safe(exc)}"}, False
+            return ComparisonStatus.ERROR, {"reason": f"projection failed: {_safe(exc)}"}, False
         entries = differ.diff(projection_tree(rl), projection_tree(rc))
         notes = {"legacy": list(getattr(rl, "notes", ())), "cloud": list(getattr(rc, "notes", ()))}
-        status = status_of(entries)
+        status = ComparisonStatus(status_of(entries))
         critical = any(e.critical and not e.accepted for e in entries)
         return status, {"entries": [e.to_dict() for e in entries], "notes": notes}, critical
 
-    def _bytes(self, it: _Iface, level: str, path: str, key: str, side: _Side) -> tuple[bytes, str | None] | str:
-        if level == "payload":
+    def _bytes(
+        self, it: _Iface, level: ComparisonLevel, path: str, key: str, side: DeliverySide
+    ) -> tuple[bytes, str | None] | str:
+        if level is ComparisonLevel.PAYLOAD:
             if side.sent is None:
                 return f"{path} sent nothing (status {side.status})"
             return side.sent, side.media_type

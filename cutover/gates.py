@@ -21,16 +21,15 @@ from datetime import datetime, timedelta
 from statistics import NormalDist
 from typing import Any
 
-from sqlalchemy import Engine, func, select
-
-from bridge.ports import Clock
-from bridge.store import schema as t
+from bridge.store.ledger import Ledger
+from bridge.store.records import ComparisonStatus, DeliveryStatus
 from cutover.compare.paths import PathMatcher
 from cutover.model import GateRule
 
 __all__ = ["Readiness", "evaluate", "wilson_lower_bound"]
 
 COMPARABLE = ("match", "mismatch", "accepted", "error")
+CONTENT_LEVELS = ("outcome", "payload", "readback")
 
 
 def wilson_lower_bound(successes: int, n: int, confidence: float = 0.95) -> float:
@@ -61,79 +60,54 @@ class Readiness:
 
 
 def _counts(
-    engine: Engine, interface: str, since: datetime | None, gate_critical: tuple[str, ...] = ()
+    ledger: Ledger, interface: str, since: datetime | None, gate_critical: tuple[str, ...] = ()
 ) -> dict[str, Any]:
-    c, d = t.comparisons, t.deliveries
-    where = [c.c.interface == interface]
-    if since is not None:
-        where.append(c.c.created_at >= since)
-    with engine.connect() as conn:
-        per_message: dict[str, bool] = {}
-        content: set[str] = set()
-        first = last = None
-        for mid, level, status, created in conn.execute(
-            select(c.c.message_id, c.c.level, c.c.status, c.c.created_at).where(
-                *where, c.c.level.in_(("outcome", "payload", "readback")), c.c.status.in_(COMPARABLE)
-            )
-        ):
-            ok = status in ("match", "accepted")
-            per_message[mid] = per_message.get(mid, True) and ok
-            if level != "outcome":
-                content.add(mid)
-            first = created if first is None or created < first else first
-            last = created if last is None or created > last else last
-        # Only messages whose content was compared count: outcome-only agreement proves no parity.
-        per_message = {k: v for k, v in per_message.items() if k in content}
-        critical = int(
-            conn.scalar(
-                select(func.count()).select_from(c).where(*where, c.c.critical.is_(True), c.c.status == "mismatch")
-            )
-            or 0
-        )
-        if gate_critical:
-            # The gate may name critical fields of its own, on top of those the compare rules mark.
-            match = PathMatcher(gate_critical)
-            for (diff,) in conn.execute(
-                select(c.c.diff).where(*where, c.c.critical.is_(False), c.c.status == "mismatch")
-            ):
-                entries = (diff or {}).get("entries") or []
-                critical += any(not e.get("accepted") and match.match_prefix(str(e["path"])) for e in entries)
-        pairing: dict[str, int] = dict(
-            conn.execute(
-                select(c.c.status, func.count()).where(*where, c.c.level == "pairing").group_by(c.c.status)
-            ).all()
-        )
-        dw = [d.c.interface == interface, d.c.status.in_(("delivered", "dead")), d.c.dry_run.is_(False)]
-        if since is not None:
-            dw.append(d.c.created_at >= since)
-        errors: dict[str, list[int]] = {}
-        for path, status, n in conn.execute(
-            select(d.c.path, d.c.status, func.count()).where(*dw).group_by(d.c.path, d.c.status)
-        ):
-            e = errors.setdefault(str(path), [0, 0])
-            e[1] += int(n)
-            if status == "dead":
-                e[0] += int(n)
+    per_message: dict[str, bool] = {}
+    content: set[str] = set()
+    first = last = None
+    for row in ledger.comparisons(interface, since=since, levels=CONTENT_LEVELS, statuses=COMPARABLE):
+        ok = row.status in ("match", "accepted")
+        per_message[row.message_id] = per_message.get(row.message_id, True) and ok
+        if row.level != "outcome":
+            content.add(row.message_id)
+        first = row.created_at if first is None or row.created_at < first else first
+        last = row.created_at if last is None or row.created_at > last else last
+    # Only messages whose content was compared count: outcome-only agreement proves no parity.
+    per_message = {k: v for k, v in per_message.items() if k in content}
+    critical = sum(ledger.comparison_counts(interface, since=since, statuses=("mismatch",), critical=True).values())
+    if gate_critical:
+        # The gate may name critical fields of its own, on top of those the compare rules mark.
+        match = PathMatcher(gate_critical)
+        for row in ledger.comparisons(interface, since=since, statuses=("mismatch",), critical=False):
+            entries = (row.diff or {}).get("entries") or []
+            critical += any(not e.get("accepted") and match.match_prefix(str(e["path"])) for e in entries)
+    pairing = ledger.comparison_counts(interface, since=since, levels=("pairing",))
+    errors: dict[str, list[int]] = {}
+    for (path, status), n in ledger.finished_deliveries(interface, since=since, live_only=True).items():
+        e = errors.setdefault(path, [0, 0])
+        e[1] += n
+        if status is DeliveryStatus.DEAD:
+            e[0] += n
     compared = len(per_message)
     matched = sum(per_message.values())
-    paired_total = sum(int(v) for v in pairing.values())
     return {
         "compared": compared,
         "matched": matched,
         "first": first,
         "last": last,
         "critical_open": critical,
-        "orphans": int(pairing.get("orphan", 0)),
-        "late": int(pairing.get("late", 0)),
-        "paired_total": paired_total,
+        "orphans": pairing.get(ComparisonStatus.ORPHAN, 0),
+        "late": pairing.get(ComparisonStatus.LATE, 0),
+        "paired_total": sum(pairing.values()),
         "errors": errors,
     }
 
 
-def evaluate(engine: Engine, clock: Clock, interface: str, rule: GateRule) -> Readiness:
-    """Measure the gate's figures now and say whether a promotion is allowed, and if not why."""
+def evaluate(ledger: Ledger, interface: str, rule: GateRule) -> Readiness:
+    """Measure the gate's figures now (on the ledger's Clock) and say whether a promotion is allowed, and if not why."""
+    clock = ledger.clock
     since = clock.now() - timedelta(seconds=rule.window) if rule.window else None
-    k = _counts(engine, interface, since, rule.critical)
+    k = _counts(ledger, interface, since, rule.critical)
     n, x = k["compared"], k["matched"]
     rate = x / n if n else 0.0
     lower = wilson_lower_bound(x, n, rule.confidence)

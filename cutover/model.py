@@ -1,76 +1,12 @@
 """The cutover section of an interface: flag rules (mode, rollout, shadow), readiness gate and guard.
 
-The YAML ``cutover:`` block is only the seed: once the ledger holds a flag for an interface, the ledger's
-versioned rules are what routes. The gate and guard travel with the flag (they are part of its rules), so a
-changed threshold is itself an audited, versioned change.
+The rule models are part of the config schema (:mod:`bridge.config.cutover`), validated once at load; this
+module names them for the cutover layer, with the modes' order.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field
-
-from bridge.config.model import Duration
-from cutover.rollout import Rollout
+from bridge.config.cutover import FlagRules, GateRule, GuardRule
+from bridge.config.types import MODES, Mode, rank
 
 __all__ = ["MODES", "FlagRules", "GateRule", "GuardRule", "Mode", "rank"]
-
-Mode = Literal["legacy_only", "legacy_primary", "dual_write", "cloud_primary", "cloud_only"]
-MODES: tuple[str, ...] = ("legacy_only", "legacy_primary", "dual_write", "cloud_primary", "cloud_only")
-
-
-def rank(mode: str) -> int:
-    """Position of a mode on the way from legacy to cloud (a move up is a promotion)."""
-    return MODES.index(mode)
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class GateRule(_Model):
-    """Readiness for a promotion past ``legacy_primary`` (all must hold)."""
-
-    min_compared: int = Field(100, ge=0)
-    min_days: float = Field(1.0, ge=0)
-    min_match: float = Field(0.99, ge=0, le=1)
-    confidence: float = Field(0.95, gt=0, lt=1)
-    critical: tuple[str, ...] = ()
-    max_orphan_rate: float = Field(0.01, ge=0, le=1)
-    error_margin: float = Field(0.0, ge=0, le=1)
-    """Cloud's error rate may exceed legacy's by at most this much (0: not above)."""
-    window: Duration | None = None
-    """Only evidence newer than this counts (None: since the interface was first compared)."""
-
-
-class GuardRule(_Model):
-    """Automatic demotion when the authoritative cloud path misbehaves after a promotion."""
-
-    window: Duration = 3600.0
-    min_samples: int = Field(20, ge=1)
-    max_mismatch_rate: float = Field(0.2, ge=0, le=1)
-    max_error_rate: float = Field(0.1, ge=0, le=1)
-    demote_to: Mode = "legacy_primary"
-
-
-class FlagRules(_Model):
-    """One version of an interface's flag: mode plus everything that decides per message."""
-
-    mode: Mode = "legacy_only"
-    legacy_feed: bool = False
-    """In ``cloud_primary``: keep delivering to the real legacy target (as a non-blocking shadow)."""
-    rollout: Rollout | None = None
-    shadow: Literal["sandbox", "dry_run", "live"] = "sandbox"
-    """A shadow path goes to its ``shadow_sink``; without one: ``dry_run`` (encode, no send) unless ``live``
-    (the path's own sink is a safe target, e.g. a file drop nobody reads)."""
-    gate: GateRule = GateRule()
-    guard: GuardRule | None = None
-
-    @classmethod
-    def from_yaml(cls, block: dict[str, Any]) -> FlagRules:
-        return cls.model_validate(block)
-
-    def public(self) -> dict[str, Any]:
-        """JSON-able form (stored in ``flags.rules``)."""
-        return self.model_dump(mode="json", exclude_defaults=False)

@@ -79,9 +79,7 @@ class FlagRouter:
                 return hit.flag
         flag = self.store.current(interface)
         if flag is None:
-            from cutover.flags import seed_rules
-
-            flag = Flag(interface, 0, seed_rules(self.interfaces[interface].cutover.model_dump()), now)
+            flag = Flag(interface, 0, self.interfaces[interface].cutover, now)
         with self._lock:
             self._cache[interface] = _Cached(flag, now)
         return flag

@@ -13,7 +13,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -23,6 +23,9 @@ from bridge.plugins import registry
 from bridge.ports import BridgeError, ConfigError, SystemClock
 from cutover.cli import cutover as cutover_group
 from cutover.cli import shadow as shadow_group
+
+if TYPE_CHECKING:
+    from bridge.store.ledger import Ledger
 
 __all__ = ["cli", "main"]
 
@@ -72,15 +75,13 @@ def validate(c: Ctx, as_json: bool) -> None:
         sys.exit(2)
     names = sorted(loaded.config.interfaces)
     from bridge.plugins.check import check_plugins
-    from cutover.flags import check_config
 
     plugin_check = check_plugins(loaded)
-    cutover_problems = plugin_check.errors + check_config(loaded)
-    if cutover_problems:
+    if plugin_check.errors:
         if as_json:
-            echo_json({"ok": False, "problems": [{"message": p} for p in cutover_problems]})
+            echo_json({"ok": False, "problems": [{"message": p} for p in plugin_check.errors]})
         else:
-            click.echo("\n".join(cutover_problems), err=True)
+            click.echo("\n".join(plugin_check.errors), err=True)
         sys.exit(2)
     warnings = plugin_check.warnings + _flag_warnings(loaded)
     if as_json:
@@ -93,20 +94,15 @@ def validate(c: Ctx, as_json: bool) -> None:
 
 def _flag_warnings(loaded: LoadedConfig) -> list[str]:
     """Where the YAML cutover blocks differ from the ledger's flags (the ledger wins); never creates a ledger."""
-    from bridge.runtime.runner import _resolve_store
-    from bridge.store.engine import make_engine
-    from bridge.store.ledger import Ledger
+    from bridge.store.ledger import open_ledger
     from cutover.flags import flag_drift
 
-    url = _resolve_store(loaded)
+    url = loaded.store_url()
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).exists():
         return []
     try:
-        engine = make_engine(url)
-        try:
-            return flag_drift(loaded, Ledger(engine, SystemClock()))
-        finally:
-            engine.dispose()
+        with open_ledger(url, SystemClock(), migrate=False) as ledger:
+            return flag_drift(loaded, ledger)
     except Exception as exc:  # an unreachable or unmigrated ledger must not fail validation of the file
         return [f"could not compare flags with the ledger: {type(exc).__name__}"]
 
@@ -155,13 +151,15 @@ def run(c: Ctx, once: bool, only: tuple[str, ...], max_wait: float, as_json: boo
 # ------------------------------------------------------------------------------------------------ status, messages
 
 
-def _engine(c: Ctx) -> Any:
-    from bridge.runtime.runner import _resolve_store
-    from bridge.store.engine import make_engine, upgrade
+def _ledger(c: Ctx) -> Ledger:
+    """The config's ledger, migrated, closed when the command ends."""
+    from bridge.store.ledger import open_ledger
 
-    engine = make_engine(_resolve_store(c.load()))
-    upgrade(engine)
-    return engine
+    return click.get_current_context().with_resource(open_ledger(c.load().store_url(), SystemClock()))
+
+
+def _engine(c: Ctx) -> Any:
+    return _ledger(c).engine
 
 
 @cli.command()
@@ -309,11 +307,9 @@ def dlq_replay(c: Ctx, dl_ids: tuple[int, ...], deliver: bool, as_json: bool) ->
 @pass_ctx
 def dlq_discard(c: Ctx, dl_ids: tuple[int, ...], reason: str) -> None:
     """Discard dead letters for good; needs a reason (audited)."""
-    from bridge.ports import SystemClock as _Clock
     from bridge.store.dlq import discard
-    from bridge.store.ledger import Ledger
 
-    ledger = Ledger(_engine(c), _Clock())
+    ledger = _ledger(c)
     for dl_id in dl_ids:
         discard(ledger, dl_id, _actor(), reason)
         click.echo(f"dead letter {dl_id} discarded")

@@ -11,66 +11,23 @@ from __future__ import annotations
 import glob
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from bridge.config.loaded import PLUGIN_BLOCKS, LoadedConfig
 from bridge.config.model import BridgeConfig, InterfaceConfig
 from bridge.config.yamlsource import LineMap, PathKey, _dotted, read_yaml
 from bridge.plugins import registry
-from bridge.ports import ConfigError, ConfigProblem, KindConfig, PluginContext, PluginRole
+from bridge.ports import ConfigError, ConfigProblem, KindConfig
 
 __all__ = ["DEFAULT_CONFIG", "PLUGIN_BLOCKS", "LoadedConfig", "load_config", "resolve_config_path"]
 
 DEFAULT_CONFIG = "bridge.yaml"
 
 #: Where plugin blocks sit inside an interface, and the role their kind is looked up in.
-PLUGIN_BLOCKS: tuple[tuple[PathKey, PluginRole], ...] = (
-    (("source",), PluginRole.SOURCE),
-    (("decoder",), PluginRole.DECODER),
-    (("legacy", "encoder"), PluginRole.ENCODER),
-    (("legacy", "sink"), PluginRole.SINK),
-    (("legacy", "shadow_sink"), PluginRole.SINK),
-    (("legacy", "project"), PluginRole.PROJECTOR),
-    (("legacy", "readback"), PluginRole.READBACK),
-    (("legacy", "observe"), PluginRole.SOURCE),
-    (("cloud", "encoder"), PluginRole.ENCODER),
-    (("cloud", "sink"), PluginRole.SINK),
-    (("cloud", "shadow_sink"), PluginRole.SINK),
-    (("cloud", "project"), PluginRole.PROJECTOR),
-    (("cloud", "readback"), PluginRole.READBACK),
-    (("cloud", "observe"), PluginRole.SOURCE),
-)
 
-_ROLES: dict[PathKey, PluginRole] = dict(PLUGIN_BLOCKS)
-
-
-@dataclass
-class LoadedConfig:
-    """A validated config: the core model, each plugin block's validated model, and where it came from."""
-
-    config: BridgeConfig
-    file: Path
-    base_dir: Path
-    lines: LineMap
-    plugins: dict[tuple[str, PathKey], KindConfig] = field(default_factory=dict)
-
-    def plugin(self, interface: str, where: PathKey) -> KindConfig | None:
-        return self.plugins.get((interface, where))
-
-    def build(self, interface: str, where: PathKey, context: PluginContext) -> Any:
-        """The object of the plugin block at ``where`` (None when absent), checked against its role's port.
-
-        For code below the composition root that is handed a config (``cloud check``) and must not import
-        the registry itself.
-        """
-        cfg = self.plugin(interface, where)
-        return None if cfg is None else registry.build(_ROLES[where], cfg, context)
-
-    def line_of(self, path: PathKey) -> tuple[str | None, int | None]:
-        return self.lines.locate(path)
 
 
 def resolve_config_path(explicit: str | None) -> Path:

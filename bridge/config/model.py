@@ -7,19 +7,25 @@ Durations accept ``500ms``, ``30s``, ``5m``, ``2h``, ``1d`` or a number of secon
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bridge.canonical import MODELS
+from bridge.config.compare import CompareRules
+from bridge.config.cutover import FlagRules
+from bridge.config.types import Duration, Mode, parse_duration
 
 __all__ = [
     "BridgeConfig",
+    "CompareRules",
     "CutoverConfig",
     "Duration",
     "EchoConfig",
+    "FlagRules",
     "InterfaceConfig",
     "Limits",
+    "Mode",
     "PathConfig",
     "Reference",
     "RetryPolicy",
@@ -28,27 +34,7 @@ __all__ = [
     "parse_duration",
 ]
 
-_DUR = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
-
-
-def parse_duration(value: Any) -> float:
-    """Seconds from ``30s``/``5m``/``1h``/``1d``/``500ms`` or a plain number."""
-    if isinstance(value, bool):
-        raise ValueError("a duration, e.g. 30s, 5m, 1h")
-    if isinstance(value, int | float):
-        if value < 0:
-            raise ValueError("a duration cannot be negative")
-        return float(value)
-    m = _DUR.match(str(value))
-    if not m:
-        raise ValueError("expected a duration such as 30s, 5m, 1h or 1d")
-    return float(m.group(1)) * _UNIT[m.group(2)]
-
-
-Duration = Annotated[float, BeforeValidator(parse_duration)]
 PluginBlock = dict[str, Any]
-Mode = Literal["legacy_only", "legacy_primary", "dual_write", "cloud_primary", "cloud_only"]
 
 
 class _Strict(BaseModel):
@@ -121,11 +107,8 @@ class Schedule(_Strict):
     every: Duration = 60.0
 
 
-class CutoverConfig(_Strict):
-    """The YAML's seed for the interface's flag (the ledger's flag wins once it exists)."""
-
-    model_config = ConfigDict(extra="allow", frozen=True)
-    mode: Mode = "legacy_only"
+#: The YAML ``cutover:`` block: the seed of the interface's flag (the ledger's flag wins once it exists).
+CutoverConfig = FlagRules
 
 
 class EchoConfig(_Strict):
@@ -141,8 +124,8 @@ class InterfaceConfig(_Strict):
     schedule: Schedule = Schedule()
     legacy: PathConfig | None = None
     cloud: PathConfig | None = None
-    cutover: CutoverConfig = CutoverConfig()
-    compare: dict[str, Any] = Field(default_factory=dict)
+    cutover: FlagRules = FlagRules()
+    compare: CompareRules = CompareRules()
     echo: EchoConfig | None = None
     acknowledge: Literal["on_commit", "on_delivery"] = "on_commit"
     chunk_size: int = Field(500, ge=1, le=100_000)

@@ -24,17 +24,15 @@ from bridge.ports import (
     EncodeContext,
     Outcome,
     OutcomeStatus,
-    PathName,
     PermanentError,
     Record,
-    Role,
 )
-from bridge.runtime.forward import FORWARD, discard_spool, forwarded_bytes, forwarded_bytes_path
+from bridge.runtime.forward import discard_spool, forwarded_bytes, forwarded_bytes_path
 from bridge.runtime.limits import RateLimiter
 from bridge.runtime.retry import backoff_delay
 from bridge.runtime.wiring import InterfaceRuntime, PathRuntime
 from bridge.store.ledger import Ledger
-from bridge.store.records import AttemptResult, ClaimedDelivery
+from bridge.store.records import AttemptResult, ClaimedDelivery, DeliveryStatus, LastWrite, MessageKind, XrefWrite
 
 __all__ = ["TargetWorker"]
 
@@ -76,7 +74,11 @@ class TargetWorker:
         results = [self._attempt(c) for c in claimed]
         self.ledger.finish(results)
         for r in results:  # forwarded bytes are kept until the delivery is durably recorded as delivered
-            if r.delivery.canonical == FORWARD and r.next_status == "delivered" and not r.delivery.dry_run:
+            if (
+                r.delivery.kind is MessageKind.FORWARD
+                and r.next_status is DeliveryStatus.DELIVERED
+                and not r.delivery.dry_run
+            ):
                 discard_spool(forwarded_bytes_path(r.delivery.payload))
         return len(results)
 
@@ -88,14 +90,14 @@ class TargetWorker:
         sent: bytes | None = None
         try:
             xrefs: dict[str, str] = {}
-            if c.canonical == FORWARD:
+            if c.kind is MessageKind.FORWARD:
                 encoded = forwarded_bytes(c.payload)[0]  # the original bytes, unchanged
             else:
                 record = self._model.model_validate_json(c.payload)
                 xrefs = self._resolve(record)
                 assert self.path.encoder is not None, "a delivered path has an encoder"
                 encoded = self.path.encoder.encode(
-                    record, EncodeContext(c.interface, UUID(c.message_id), c.business_key, PathName(c.path), xrefs)
+                    record, EncodeContext(c.interface, UUID(c.message_id), c.business_key, c.path, xrefs)
                 )
             sent = encoded.body
             sink = self.path.sink_for(self.shadow_sink)
@@ -105,8 +107,8 @@ class TargetWorker:
                 Delivery(
                     UUID(c.message_id),
                     c.interface,
-                    PathName(c.path),
-                    Role(c.role),
+                    c.path,
+                    c.role,
                     c.business_key,
                     number,
                     encoded,
@@ -150,8 +152,8 @@ class TargetWorker:
             number=number,
             started_at=started,
             finished_at=now,
-            outcome=outcome.status.value,
-            next_status="delivered",
+            outcome=outcome.status,
+            next_status=DeliveryStatus.DELIVERED,
             detail=outcome.detail,
             error=error,
             retry_after=outcome.retry_after,
@@ -162,12 +164,12 @@ class TargetWorker:
         )
         if outcome.status is OutcomeStatus.DELIVERED:
             if self.path.xref is not None and outcome.target_id:
-                result.xref = (self.path.xref.entity, self.path.xref.system, c.business_key, outcome.target_id)
+                result.xref = XrefWrite(self.path.xref.entity, self.path.xref.system, c.business_key, outcome.target_id)
             if self.path.system and not c.dry_run:
-                result.last_write = (self.path.system, c.canonical, c.business_key, c.content_hash)
+                result.last_write = LastWrite(self.path.system, c.canonical, c.business_key, c.content_hash)
             return result
         if outcome.status is OutcomeStatus.REJECTED:
-            result.next_status = "dead"
+            result.next_status = DeliveryStatus.DEAD
             log.warning("%s %s rejected: %s", c.interface, c.message_id, outcome.detail)
             return result
         policy = self.path.retry
@@ -176,14 +178,14 @@ class TargetWorker:
         pending = isinstance(outcome.error, DependencyPending)
         limit_age = policy.dependency_max_age if pending else policy.max_age
         if (not pending and number >= policy.max_attempts) or age >= limit_age:
-            result.next_status = "dead"
+            result.next_status = DeliveryStatus.DEAD
             why = f"gave up after {number} attempts over {age:.0f}s"
             result.error = {**(error or {}), "gave_up": why}
             log.warning("%s %s dead: %s (%s)", c.interface, c.message_id, outcome.detail, why)
             return result
         with self._rng_lock:
             delay = backoff_delay(policy, number, outcome.retry_after, self._rng)
-        result.next_status = "pending"
+        result.next_status = DeliveryStatus.PENDING
         result.next_attempt_at = now + timedelta(seconds=delay)
         return result
 

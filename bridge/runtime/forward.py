@@ -19,9 +19,9 @@ from pathlib import Path
 import orjson
 
 from bridge.ports import Encoded, Envelope, PathName, Role, message_id
-from bridge.store.records import FORWARD, NewMessage, NewRoute
+from bridge.store.records import MessageKind, NewMessage, NewRoute
 
-__all__ = ["FORWARD", "ForwardPlan", "forward_message", "forwarded_bytes"]
+__all__ = ["ForwardPlan", "forward_message", "forwarded_bytes"]
 
 
 @dataclass
@@ -67,13 +67,14 @@ def forward_message(
         id=mid,
         ordinal=-1,
         identity=f"forward:{envelope.batch_id}",
-        canonical=FORWARD,
-        business_key=f"{FORWARD}:{interface}",
+        canonical=MessageKind.FORWARD.value,  # shown in listings as before; ``kind`` is what code tests
+        business_key=f"forward:{interface}",
         content_hash=digest.hexdigest(),
         payload=orjson.dumps(payload).decode(),
         transaction_id=envelope.transaction_id,
         mode=mode,
-        routes=(NewRoute(PathName.LEGACY.value, role.value, target, plan.dry_run and not plan.authoritative),),
+        routes=(NewRoute(PathName.LEGACY, role, target, plan.dry_run and not plan.authoritative),),
+        kind=MessageKind.FORWARD,
     )
 
 

@@ -32,7 +32,7 @@ from bridge.runtime.failpoints import failpoint
 from bridge.runtime.forward import ForwardPlan, forward_message
 from bridge.runtime.wiring import InterfaceRuntime, target_name
 from bridge.store.ledger import Ledger
-from bridge.store.records import NewDeadLetter, NewMessage, NewRoute
+from bridge.store.records import BatchState, DeadLetterKind, NewDeadLetter, NewMessage, NewRoute
 
 __all__ = ["IngestStats", "Ingestor"]
 
@@ -90,7 +90,7 @@ class Ingestor:
                             exc.to_dict(),
                             exc.location.to_dict() if exc.location else None,
                             "",
-                            kind="batch",
+                            kind=DeadLetterKind.BATCH,
                         )
                     ],
                 )
@@ -101,7 +101,7 @@ class Ingestor:
             if self.rt.config.acknowledge == "on_commit":
                 failpoint("before_ack")
                 source.acknowledge(envelope)
-                self.ledger.mark_batch(self.rt.name, envelope.batch_id, "acknowledged", origin=envelope.origin)
+                self.ledger.mark_batch(self.rt.name, envelope.batch_id, BatchState.ACKNOWLEDGED, origin=envelope.origin)
                 stats.acknowledged += 1
             else:
                 stats.waiting_ack[batch] = envelope
@@ -189,9 +189,7 @@ class Ingestor:
                 self._plan.see(r.role, r.dry_run, r.sandbox)  # the batch is forwarded whole, not per record
                 continue
             shadow_target = r.role is Role.SHADOW and r.sandbox and self.rt.paths[r.path].shadow_sink is not None
-            routes.append(
-                NewRoute(r.path.value, r.role.value, target_name(self.rt.name, r.path.value, shadow_target), r.dry_run)
-            )
+            routes.append(NewRoute(r.path, r.role, target_name(self.rt.name, r.path.value, shadow_target), r.dry_run))
         return NewMessage(
             id=str(message_id(self.rt.name, identity)),
             ordinal=item.ordinal,

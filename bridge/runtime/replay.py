@@ -14,6 +14,7 @@ from bridge.ports import DecodedRecord, Envelope, FragmentBytes, IdentityRule, R
 from bridge.runtime.pipeline import Ingestor
 from bridge.runtime.runner import Runner
 from bridge.store.dlq import load_open, mark_replayed, replay_delivery
+from bridge.store.records import BatchState, DeadLetterKind
 
 __all__ = ["replay"]
 
@@ -21,10 +22,10 @@ __all__ = ["replay"]
 def replay(runner: Runner, dl_id: int, actor: str) -> dict[str, Any]:
     """Replay one dead letter; returns what was done (for the CLI's table/JSON)."""
     dl = load_open(runner.ledger, dl_id)
-    if dl["kind"] == "delivery":
+    if dl["kind"] == DeadLetterKind.DELIVERY:
         replay_delivery(runner.ledger, dl_id, actor)
-        return {"id": dl_id, "kind": "delivery", "message_id": dl["message_id"], "result": "queued"}
-    if dl["kind"] != "record":
+        return {"id": dl_id, "kind": DeadLetterKind.DELIVERY.value, "message_id": dl["message_id"], "result": "queued"}
+    if dl["kind"] != DeadLetterKind.RECORD:
         raise RecordInvalid(f"dead letter {dl_id} is a {dl['kind']} dead letter: re-drop the input to process it")
     iface = dl["interface"]
     rt = runner.interfaces.get(iface)
@@ -54,6 +55,6 @@ def replay(runner: Runner, dl_id: int, actor: str) -> dict[str, Any]:
     batch = runner.ledger.open_batch(iface, envelope.batch_id, envelope.origin)
     runner.ledger.record_chunk(iface, batch, [msg], [])
     runner.ledger.release_batch(iface, batch)
-    runner.ledger.mark_batch(iface, envelope.batch_id, "acknowledged", origin=envelope.origin)
+    runner.ledger.mark_batch(iface, envelope.batch_id, BatchState.ACKNOWLEDGED, origin=envelope.origin)
     mark_replayed(runner.ledger, dl_id, actor, {"message_id": dl["message_id"]})
-    return {"id": dl_id, "kind": "record", "message_id": dl["message_id"], "result": "recorded"}
+    return {"id": dl_id, "kind": DeadLetterKind.RECORD.value, "message_id": dl["message_id"], "result": "recorded"}

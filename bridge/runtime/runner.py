@@ -23,9 +23,9 @@ from bridge.config.loader import LoadedConfig
 from bridge.ports import BridgeError, ChangeNotifier, Clock, Envelope, Router, SourceContext
 from bridge.runtime.delivery import TargetWorker
 from bridge.runtime.pipeline import Ingestor, IngestStats, Progress
-from bridge.runtime.wiring import InterfaceRuntime, build_interfaces
-from bridge.store.engine import make_engine, upgrade
-from bridge.store.ledger import Ledger
+from bridge.runtime.wiring import InterfaceRuntime, build_interfaces, compared_interfaces
+from bridge.store.ledger import Ledger, open_ledger
+from bridge.store.records import BatchState
 from cutover.audit import Cutover
 from cutover.comparator import Comparator, CompareStats
 from cutover.flags import FlagStore
@@ -77,7 +77,7 @@ class Runner:
         self.only = only
         self.seed = seed
         self.progress = progress
-        self.store_url = store_url or _resolve_store(loaded)
+        self.store_url = store_url or loaded.store_url()
         self._router = router
         self._stack = ExitStack()
         self.interfaces: dict[str, InterfaceRuntime] = {}
@@ -92,10 +92,7 @@ class Runner:
     # ----------------------------------------------------------------- lifecycle
 
     def __enter__(self) -> Self:
-        engine = make_engine(self.store_url)
-        self._stack.callback(engine.dispose)
-        upgrade(engine)
-        self.ledger = Ledger(engine, self.clock)
+        self.ledger = self._stack.enter_context(open_ledger(self.store_url, self.clock))
         self.ledger.release_own_claims()
         self.ledger.release_orphaned_claims()
         self.interfaces = build_interfaces(self.loaded, self.clock, self.only)
@@ -104,8 +101,9 @@ class Runner:
         self.router: Router = self._router or FlagRouter(
             flags, {n: i.config for n, i in self.interfaces.items()}, self.clock, ttl=self.flag_ttl
         )
-        self.comparator = self._stack.enter_context(Comparator(self.loaded, self.ledger, only=self.only))
         spool_root = self.loaded.base_dir / self.loaded.config.spool_dir
+        compared = compared_interfaces(self.interfaces)
+        self.comparator = self._stack.enter_context(Comparator(compared, self.ledger, spool_root=spool_root))
         for name, rt in self.interfaces.items():
             self._stack.enter_context(rt.source)
             spool = spool_root / name
@@ -162,7 +160,9 @@ class Runner:
 
                 failpoint("before_ack")
                 self.interfaces[w.interface].source.acknowledge(w.envelope)
-                self.ledger.mark_batch(w.interface, w.envelope.batch_id, "acknowledged", origin=w.envelope.origin)
+                self.ledger.mark_batch(
+                    w.interface, w.envelope.batch_id, BatchState.ACKNOWLEDGED, origin=w.envelope.origin
+                )
                 del self._waiting[batch]
                 done += 1
         return done
@@ -325,12 +325,3 @@ class Runner:
             except Exception:
                 log.exception("delivery worker %s failed; continuing", worker.target)
                 time.sleep(idle)
-
-
-def _resolve_store(loaded: LoadedConfig) -> str:
-    url = loaded.config.store
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
-        rel = url[len("sqlite:///") :]
-        if rel and rel != ":memory:":
-            return "sqlite:///" + str((loaded.base_dir / rel).resolve())
-    return url

@@ -1,11 +1,15 @@
 """Wiring: the one place that turns a validated config into objects, through the plugin registry.
 
+That includes what the shadow comparison uses (projectors, read-backs, observation sources): they are built
+here with the paths and handed to :class:`cutover.comparator.Comparator` by :func:`compared_interfaces`.
+
 The core never imports an adapter; it asks the registry for the plugin of each block's ``kind`` and calls
 its factory. Factories do no I/O, so wiring a config (``validate``, ``status``) never touches a peer.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,9 +17,10 @@ from typing import Any
 from bridge.config.loader import LoadedConfig
 from bridge.config.model import InterfaceConfig, Limits, PathConfig, Reference, RetryPolicy, XrefRule
 from bridge.plugins import registry
-from bridge.ports import Clock, Decoder, Encoder, PathName, PluginContext, PluginRole, Sink, Source
+from bridge.ports import Clock, Decoder, Encoder, PathName, PluginContext, PluginRole, Projector, ReadBack, Sink, Source
+from cutover.comparator import ComparedInterface
 
-__all__ = ["InterfaceRuntime", "PathRuntime", "build_interfaces", "target_name"]
+__all__ = ["InterfaceRuntime", "PathRuntime", "build_interfaces", "compared_interfaces", "target_name"]
 
 
 def target_name(interface: str, path: str, shadow: bool = False) -> str:
@@ -35,6 +40,10 @@ class PathRuntime:
     references: list[Reference]
     xref: XrefRule | None
     system: str | None
+    #: for the shadow comparison (built only when the interface has both paths)
+    projector: Projector | None = None
+    readback: ReadBack | None = None
+    observe: Source | None = None
 
     def sink_for(self, shadow: bool) -> Sink | None:
         return self.shadow_sink if shadow and self.shadow_sink is not None else self.sink
@@ -89,11 +98,13 @@ def build_interfaces(loaded: LoadedConfig, clock: Clock, only: list[str] | None 
             source=_build(loaded, name, ("source",), PluginRole.SOURCE, ctx()),
             decoder=_build(loaded, name, ("decoder",), PluginRole.DECODER, ctx()),
         )
+        compared = iface.legacy is not None and iface.cloud is not None
         for pname in (PathName.LEGACY, PathName.CLOUD):
             pcfg: PathConfig | None = getattr(iface, pname.value)
             if pcfg is None:
                 continue
             key = pname.value
+            observed = compared and pname is PathName.LEGACY and pcfg.kind in ("forward", "observe")
             rt.paths[pname] = PathRuntime(
                 name=pname,
                 config=pcfg,
@@ -107,6 +118,26 @@ def build_interfaces(loaded: LoadedConfig, clock: Clock, only: list[str] | None 
                 references=list(pcfg.references),
                 xref=pcfg.xref,
                 system=pcfg.system,
+                projector=_build(loaded, name, (key, "project"), PluginRole.PROJECTOR, ctx()) if compared else None,
+                readback=_build(loaded, name, (key, "readback"), PluginRole.READBACK, ctx()) if compared else None,
+                observe=_build(loaded, name, (key, "observe"), PluginRole.SOURCE, ctx()) if observed else None,
             )
         out[name] = rt
+    return out
+
+
+def compared_interfaces(interfaces: Mapping[str, InterfaceRuntime]) -> dict[str, ComparedInterface]:
+    """The interfaces that run both paths, with what their comparison needs (for the Comparator)."""
+    out: dict[str, ComparedInterface] = {}
+    for name, rt in interfaces.items():
+        if PathName.LEGACY not in rt.paths or PathName.CLOUD not in rt.paths:
+            continue
+        paths = {p.value: rt.paths[p] for p in (PathName.LEGACY, PathName.CLOUD)}
+        out[name] = ComparedInterface(
+            name,
+            rt.config,
+            {k: p.projector for k, p in paths.items()},
+            {k: p.readback for k, p in paths.items()},
+            paths["legacy"].observe,
+        )
     return out

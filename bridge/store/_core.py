@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from bridge.ports import Clock
 from bridge.store import schema as t
 from bridge.store.engine import is_sqlite
+from bridge.store.records import LastWrite, XrefWrite
 
 __all__ = ["LedgerCore", "alive"]
 
@@ -53,11 +54,9 @@ class LedgerCore:
     def _now(self) -> datetime:
         return self.clock.now()
 
-    def _upsert_xref(
-        self, conn: Connection, entity: str, system: str, key: str, target_id: str, *, message_id: str, now: datetime
-    ) -> None:
+    def _upsert_xref(self, conn: Connection, x: XrefWrite, *, message_id: str, now: datetime) -> None:
         ins = self._insert(t.xrefs).values(
-            entity=entity, system=system, key=key, target_id=target_id, message_id=message_id, updated_at=now
+            entity=x.entity, system=x.system, key=x.key, target_id=x.target_id, message_id=message_id, updated_at=now
         )
         conn.execute(
             ins.on_conflict_do_update(
@@ -66,22 +65,12 @@ class LedgerCore:
             )
         )
 
-    def _upsert_last_write(
-        self,
-        conn: Connection,
-        system: str,
-        canonical: str,
-        key: str,
-        content_hash: str,
-        *,
-        message_id: str,
-        now: datetime,
-    ) -> None:
+    def _upsert_last_write(self, conn: Connection, w: LastWrite, *, message_id: str, now: datetime) -> None:
         ins = self._insert(t.last_writes).values(
-            system=system,
-            canonical=canonical,
-            business_key=key,
-            content_hash=content_hash,
+            system=w.system,
+            canonical=w.canonical,
+            business_key=w.business_key,
+            content_hash=w.content_hash,
             message_id=message_id,
             written_at=now,
         )

@@ -9,11 +9,13 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
+from bridge.ports import Role
 from bridge.store import schema as t
 from bridge.store._core import LedgerCore
 from bridge.store.records import (
     OPEN_DELIVERY,
     BatchState,
+    DeadLetterStatus,
     DeliveryStatus,
     MessageState,
     NewDeadLetter,
@@ -26,12 +28,12 @@ __all__ = ["BatchLedger"]
 class BatchLedger(LedgerCore):
     # ------------------------------------------------------------------ SourceLedger
 
-    def batch_state(self, interface: str, batch_id: str) -> str | None:
+    def batch_state(self, interface: str, batch_id: str) -> BatchState | None:
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(t.batches.c.state).where(t.batches.c.interface == interface, t.batches.c.batch_id == batch_id)
             ).first()
-        return None if row is None else str(row[0])
+        return None if row is None else BatchState(row[0])
 
     def mark_batch(self, interface: str, batch_id: str, state: str, *, origin: str = "", detail: str = "") -> None:
         with self.engine.begin() as conn:
@@ -134,6 +136,7 @@ class BatchLedger(LedgerCore):
                             "ordinal": m.ordinal,
                             "identity": m.identity,
                             "canonical": m.canonical,
+                            "kind": m.kind,
                             "business_key": m.business_key,
                             "version": m.version,
                             "content_hash": m.content_hash,
@@ -199,7 +202,7 @@ class BatchLedger(LedgerCore):
                     "error": d.error,
                     "location": d.location,
                     "fragment": d.fragment,
-                    "status": "open",
+                    "status": DeadLetterStatus.OPEN,
                     "created_at": now,
                 }
                 for d in dead
@@ -254,12 +257,12 @@ class BatchLedger(LedgerCore):
             open_row = conn.execute(
                 select(d.c.id)
                 .join(m, m.c.id == d.c.message_id)
-                .where(m.c.batch == batch, d.c.role == "authoritative", d.c.status.in_(OPEN_DELIVERY))
+                .where(m.c.batch == batch, d.c.role == Role.AUTHORITATIVE, d.c.status.in_(OPEN_DELIVERY))
                 .limit(1)
             ).first()
         return open_row is None
 
-    def batches_in_state(self, interface: str, state: str) -> list[tuple[int, str]]:
+    def batches_in_state(self, interface: str, state: BatchState) -> list[tuple[int, str]]:
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(t.batches.c.id, t.batches.c.batch_id).where(

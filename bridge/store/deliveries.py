@@ -8,14 +8,17 @@ from typing import Any
 
 from sqlalchemy import bindparam, exists, func, select, update
 
+from bridge.ports import PathName, Role
 from bridge.store import schema as t
 from bridge.store._core import LedgerCore, alive
 from bridge.store.records import (
-    FORWARD,
     OPEN_DELIVERY,
     AttemptResult,
     ClaimedDelivery,
+    DeadLetterKind,
+    DeadLetterStatus,
     DeliveryStatus,
+    MessageKind,
     MessageState,
 )
 
@@ -33,6 +36,11 @@ def _blocked_by_earlier(d: Any) -> Any:
         e.c.id < d.c.id,
         e.c.status.in_(OPEN_DELIVERY),
     )
+
+
+def _message_state(r: AttemptResult) -> MessageState:
+    """The state a finished authoritative delivery gives its message."""
+    return MessageState.DELIVERED if r.next_status == DeliveryStatus.DELIVERED else MessageState.DEAD
 
 
 class DeliveryLedger(LedgerCore):
@@ -83,12 +91,18 @@ class DeliveryLedger(LedgerCore):
                     m.c.payload,
                     m.c.content_hash,
                     m.c.transaction_id,
+                    m.c.kind,
                 )
                 .join(m, m.c.id == d.c.message_id)
                 .where(d.c.id.in_(ids))
                 .order_by(d.c.id)
             ).all()
-        return [ClaimedDelivery(*row) for row in rows]  # type: ignore[call-arg]
+        return [
+            ClaimedDelivery(
+                **{**row._mapping, "path": PathName(row.path), "role": Role(row.role), "kind": MessageKind(row.kind)}
+            )
+            for row in rows
+        ]
 
     def finish(self, results: Sequence[AttemptResult]) -> None:
         """Record many attempts in ONE transaction: attempts, delivery states, dead letters, xrefs, echoes."""
@@ -144,12 +158,12 @@ class DeliveryLedger(LedgerCore):
                         "b_media": r.media_type,
                         "b_sent": r.sent,
                         "b_target_id": r.target_id,
-                        "b_finished": r.finished_at if r.next_status != DeliveryStatus.PENDING.value else None,
+                        "b_finished": r.finished_at if r.next_status != DeliveryStatus.PENDING else None,
                     }
                     for r in results
                 ],
             )
-            dead = [r for r in results if r.next_status == DeliveryStatus.DEAD.value]
+            dead = [r for r in results if r.next_status == DeliveryStatus.DEAD]
             if dead:
                 m = t.messages
                 where: dict[str, Any] = dict(
@@ -162,7 +176,7 @@ class DeliveryLedger(LedgerCore):
                 ins = ins.on_conflict_do_update(
                     index_elements=["interface", "kind", "message_id", "delivery_id"],
                     set_={
-                        "status": "open",
+                        "status": DeadLetterStatus.OPEN,
                         "error": ins.excluded.error,
                         "response": ins.excluded.response,
                         "created_at": ins.excluded.created_at,
@@ -176,7 +190,7 @@ class DeliveryLedger(LedgerCore):
                     [
                         {
                             "interface": r.delivery.interface,
-                            "kind": "delivery",
+                            "kind": DeadLetterKind.DELIVERY,
                             "message_id": r.delivery.message_id,
                             "delivery_id": r.delivery.id,
                             "batch": None,
@@ -184,7 +198,7 @@ class DeliveryLedger(LedgerCore):
                             "location": where.get(r.delivery.message_id),
                             "fragment": "",
                             "response": r.response,
-                            "status": "open",
+                            "status": DeadLetterStatus.OPEN,
                             "created_at": now,
                         }
                         for r in dead
@@ -192,17 +206,19 @@ class DeliveryLedger(LedgerCore):
                 )
             for r in results:
                 if r.xref is not None:
-                    self._upsert_xref(conn, *r.xref, message_id=r.delivery.message_id, now=now)
+                    self._upsert_xref(conn, r.xref, message_id=r.delivery.message_id, now=now)
                 if r.last_write is not None:
-                    self._upsert_last_write(conn, *r.last_write, message_id=r.delivery.message_id, now=now)
-            auth = [r for r in results if r.delivery.role == "authoritative" and r.next_status != "pending"]
+                    self._upsert_last_write(conn, r.last_write, message_id=r.delivery.message_id, now=now)
+            auth = [
+                r for r in results if r.delivery.role == Role.AUTHORITATIVE and r.next_status != DeliveryStatus.PENDING
+            ]
             if auth:
                 conn.execute(
                     update(t.messages).where(t.messages.c.id == bindparam("b_mid")).values(state=bindparam("b_state")),
                     [
                         {
                             "b_mid": r.delivery.message_id,
-                            "b_state": MessageState.DELIVERED.value if r.next_status == "delivered" else "dead",
+                            "b_state": _message_state(r),
                         }
                         for r in auth
                     ],
@@ -210,12 +226,12 @@ class DeliveryLedger(LedgerCore):
                 # A forwarded batch is the legacy delivery of every record in it (their only legacy route).
                 m, fwd = t.messages, t.messages.alias("fwd")
                 for r in auth:
-                    if r.delivery.canonical == FORWARD:
+                    if r.delivery.kind == MessageKind.FORWARD:
                         of_batch = select(fwd.c.batch).where(fwd.c.id == r.delivery.message_id).scalar_subquery()
                         conn.execute(
                             update(m)
                             .where(m.c.batch == of_batch, m.c.state == MessageState.ACCEPTED.value)
-                            .values(state=MessageState.DELIVERED.value if r.next_status == "delivered" else "dead")
+                            .values(state=_message_state(r))
                         )
 
     def reap_expired_claims(self) -> int:

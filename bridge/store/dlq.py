@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from bridge.ports import ConfigError
 from bridge.store import schema as t
 from bridge.store.ledger import Ledger
-from bridge.store.records import DeliveryStatus
+from bridge.store.records import DeadLetterKind, DeadLetterStatus, DeliveryStatus, MessageState
 
 __all__ = ["DeadLetterNotFound", "discard", "load_open", "mark_replayed", "replay_delivery"]
 
@@ -29,7 +29,7 @@ def load_open(ledger: Ledger, dl_id: int) -> dict[str, Any]:
         row = conn.execute(select(t.dead_letters).where(t.dead_letters.c.id == dl_id)).first()
     if row is None:
         raise DeadLetterNotFound(f"dead letter {dl_id} does not exist")
-    if row.status != "open":
+    if row.status != DeadLetterStatus.OPEN:
         raise DeadLetterNotFound(f"dead letter {dl_id} is already {row.status}")
     return dict(row._mapping)
 
@@ -40,7 +40,7 @@ def mark_replayed(ledger: Ledger, dl_id: int, actor: str, detail: dict[str, Any]
         conn.execute(
             update(t.dead_letters)
             .where(t.dead_letters.c.id == dl_id)
-            .values(status="replayed", resolved_at=now, resolved_by=actor, resolution="replayed")
+            .values(status=DeadLetterStatus.REPLAYED, resolved_at=now, resolved_by=actor, resolution="replayed")
         )
     ledger.audit(actor, "dlq.replay", f"dead_letter:{dl_id}", "", detail)
 
@@ -48,7 +48,7 @@ def mark_replayed(ledger: Ledger, dl_id: int, actor: str, detail: dict[str, Any]
 def replay_delivery(ledger: Ledger, dl_id: int, actor: str) -> dict[str, Any]:
     """Put the dead delivery back in the queue; it is encoded and sent again by the workers."""
     dl = load_open(ledger, dl_id)
-    if dl["kind"] != "delivery":
+    if dl["kind"] != DeadLetterKind.DELIVERY:
         raise DeadLetterNotFound(f"dead letter {dl_id} is a {dl['kind']} dead letter, not a delivery")
     now = ledger.clock.now()
     with ledger.engine.begin() as conn:
@@ -64,7 +64,7 @@ def replay_delivery(ledger: Ledger, dl_id: int, actor: str) -> dict[str, Any]:
                 updated_at=now,
             )
         )
-        conn.execute(update(t.messages).where(t.messages.c.id == dl["message_id"]).values(state="accepted"))
+        conn.execute(update(t.messages).where(t.messages.c.id == dl["message_id"]).values(state=MessageState.ACCEPTED))
     mark_replayed(ledger, dl_id, actor, {"delivery_id": dl["delivery_id"], "message_id": dl["message_id"]})
     return dl
 
@@ -78,6 +78,6 @@ def discard(ledger: Ledger, dl_id: int, actor: str, reason: str) -> None:
         conn.execute(
             update(t.dead_letters)
             .where(t.dead_letters.c.id == dl_id)
-            .values(status="discarded", resolved_at=now, resolved_by=actor, resolution=reason)
+            .values(status=DeadLetterStatus.DISCARDED, resolved_at=now, resolved_by=actor, resolution=reason)
         )
     ledger.audit(actor, "dlq.discard", f"dead_letter:{dl_id}", reason)

@@ -16,16 +16,43 @@ The ledger reads time only from its :class:`~bridge.ports.Clock`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from bridge.ports import Clock
 from bridge.store.batches import BatchLedger
+from bridge.store.comparisons import ComparisonLedger
 from bridge.store.deliveries import DeliveryLedger
+from bridge.store.engine import make_engine, upgrade
+from bridge.store.flags import FlagLedger
+from bridge.store.observations import ObservationLedger
 from bridge.store.references import ReferenceLedger
 
-__all__ = ["Ledger"]
+__all__ = ["Ledger", "open_ledger"]
 
 
-class Ledger(BatchLedger, DeliveryLedger, ReferenceLedger):
+class Ledger(BatchLedger, DeliveryLedger, ReferenceLedger, FlagLedger, ComparisonLedger, ObservationLedger):
     """All reads and writes of the ledger go through here (and ``bridge.store.queries`` for reports).
 
-    One class for callers, assembled from one module per concern: batches (poll side), deliveries and
-    references (xrefs, echoes, leases, audit).
+    One class for callers, assembled from one module per concern: batches (poll side), deliveries,
+    references (xrefs, echoes, leases, audit), cutover flags, comparisons and observations.
     """
+
+
+@contextmanager
+def open_ledger(
+    url: str, clock: Clock, *, migrate: bool = True, node: str | None = None, **engine_options: Any
+) -> Iterator[Ledger]:
+    """The ledger at ``url`` (migrated to the newest schema unless ``migrate`` is False), disposed on exit.
+
+    The one way code outside ``bridge.store`` opens a ledger: nobody else creates engines. ``node`` names this
+    process in claims and leases (default ``host:pid``).
+    """
+    engine = make_engine(url, **engine_options)
+    try:
+        if migrate:
+            upgrade(engine)
+        yield Ledger(engine, clock, node=node)
+    finally:
+        engine.dispose()

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from bridge.store import schema as t
+from bridge.store.records import DeadLetterStatus
 
 __all__ = ["dead_letter", "dead_letters", "message_detail", "messages", "status_counts"]
 
@@ -41,7 +42,7 @@ def status_counts(engine: Engine) -> dict[str, dict[str, Any]]:
             slot(iface)["deliveries"].setdefault(f"{path}/{role}", {})[status] = n
         for iface, n in conn.execute(
             select(t.dead_letters.c.interface, func.count())
-            .where(t.dead_letters.c.status == "open")
+            .where(t.dead_letters.c.status == DeadLetterStatus.OPEN)
             .group_by(t.dead_letters.c.interface)
         ):
             slot(iface)["dead_letters_open"] = n
@@ -100,7 +101,7 @@ def _text(b: bytes | None, limit: int = 4000) -> str | None:
 
 
 def dead_letters(
-    engine: Engine, interface: str | None = None, status: str | None = "open", limit: int = 100
+    engine: Engine, interface: str | None = None, status: str | None = DeadLetterStatus.OPEN, limit: int = 100
 ) -> list[dict[str, Any]]:
     dl = t.dead_letters
     q = select(

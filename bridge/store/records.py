@@ -10,16 +10,26 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from bridge.ports import OutcomeStatus, PathName, Role
+
 __all__ = [
-    "FORWARD",
+    "OPEN_DELIVERY",
     "AttemptResult",
     "BatchState",
     "ClaimedDelivery",
+    "ComparisonLevel",
+    "ComparisonStatus",
+    "DeadLetterKind",
+    "DeadLetterStatus",
     "DeliveryStatus",
+    "LastWrite",
+    "MessageKind",
     "MessageState",
     "NewDeadLetter",
     "NewMessage",
     "NewRoute",
+    "ObservationState",
+    "XrefWrite",
 ]
 
 
@@ -57,19 +67,94 @@ class DeliveryStatus(StrEnum):
     DISCARDED = "discarded"
 
 
-#: ``messages.canonical`` of a batch forwarded whole (``forward`` legacy path kind): not a canonical record, so
-#: comparisons, pairing and report volumes leave it out.
-FORWARD = "forward"
+class MessageKind(StrEnum):
+    """What a message carries: a decoded canonical record, or a batch forwarded whole (``forward`` path kind).
 
-OPEN_DELIVERY = (DeliveryStatus.HELD.value, DeliveryStatus.PENDING.value, DeliveryStatus.IN_PROGRESS.value)
+    A forwarded batch is not a canonical record, so comparisons, pairing and report volumes leave it out.
+    """
+
+    RECORD = "record"
+    FORWARD = "forward"
+
+
+class DeadLetterKind(StrEnum):
+    """What failed: one record (decode/validation), one delivery, or a whole batch."""
+
+    RECORD = "record"
+    DELIVERY = "delivery"
+    BATCH = "batch"
+
+
+class DeadLetterStatus(StrEnum):
+    """``open`` until replayed or discarded by a person."""
+
+    OPEN = "open"
+    REPLAYED = "replayed"
+    DISCARDED = "discarded"
+
+
+class ComparisonLevel(StrEnum):
+    """What a comparison row compares: outcomes, sent payloads, read-backs, or whether both sides exist."""
+
+    OUTCOME = "outcome"
+    PAYLOAD = "payload"
+    READBACK = "readback"
+    PAIRING = "pairing"
+
+
+class ComparisonStatus(StrEnum):
+    """A comparison's verdict; ``paired``/``orphan``/``late`` are the verdicts of the ``pairing`` level."""
+
+    MATCH = "match"
+    MISMATCH = "mismatch"
+    ACCEPTED = "accepted"
+    ERROR = "error"
+    NOT_AVAILABLE = "not_available"
+    PAIRED = "paired"
+    ORPHAN = "orphan"
+    LATE = "late"
+
+
+class ObservationState(StrEnum):
+    """``pending`` until paired with a message (``paired``), or past the settle window (``orphan``, later
+    ``late`` when its message turns up after all)."""
+
+    PENDING = "pending"
+    PAIRED = "paired"
+    ORPHAN = "orphan"
+    LATE = "late"
+
+
+#: Delivery states that still block later deliveries of the same business key.
+OPEN_DELIVERY = (DeliveryStatus.HELD, DeliveryStatus.PENDING, DeliveryStatus.IN_PROGRESS)
+
+
+@dataclass(frozen=True)
+class XrefWrite:
+    """A cross-reference to record with an outcome: (entity, system, business key) -> the target's id."""
+
+    entity: str
+    system: str
+    key: str
+    target_id: str
+
+
+@dataclass(frozen=True)
+class LastWrite:
+    """The bridge's own write into ``system``, remembered for echo suppression."""
+
+    system: str
+    canonical: str
+    business_key: str
+    content_hash: str
 
 
 @dataclass(frozen=True)
 class NewRoute:
     """One delivery row to create with a message."""
 
-    path: str
-    role: str
+    path: PathName
+    role: Role
     target: str
     dry_run: bool = False
 
@@ -93,6 +178,7 @@ class NewMessage:
     flag_version: int = 0
     rollout: str | None = None
     suppressed: bool = False
+    kind: MessageKind = MessageKind.RECORD
 
 
 @dataclass(frozen=True)
@@ -103,7 +189,7 @@ class NewDeadLetter:
     error: dict[str, Any]
     location: dict[str, Any] | None
     fragment: str
-    kind: str = "record"
+    kind: DeadLetterKind = DeadLetterKind.RECORD
 
 
 @dataclass(frozen=True)
@@ -113,8 +199,8 @@ class ClaimedDelivery:
     id: int
     message_id: str
     interface: str
-    path: str
-    role: str
+    path: PathName
+    role: Role
     dry_run: bool
     target: str
     business_key: str
@@ -124,6 +210,7 @@ class ClaimedDelivery:
     payload: str
     content_hash: str
     transaction_id: str
+    kind: MessageKind = MessageKind.RECORD
 
 
 @dataclass
@@ -134,8 +221,8 @@ class AttemptResult:
     number: int
     started_at: datetime
     finished_at: datetime
-    outcome: str  # delivered | rejected | failed
-    next_status: str  # delivered | pending | dead
+    outcome: OutcomeStatus
+    next_status: DeliveryStatus  # delivered | pending | dead
     detail: str = ""
     error: dict[str, Any] | None = None
     retry_after: float | None = None
@@ -144,6 +231,6 @@ class AttemptResult:
     media_type: str | None = None
     sent: bytes | None = None
     target_id: str | None = None
-    xref: tuple[str, str, str, str] | None = None  # entity, system, key, target id
-    last_write: tuple[str, str, str, str] | None = None  # system, canonical, business key, content hash
+    xref: XrefWrite | None = None
+    last_write: LastWrite | None = None
     extra: dict[str, Any] = field(default_factory=dict)

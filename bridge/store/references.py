@@ -10,6 +10,7 @@ from sqlalchemy import and_, select, update
 
 from bridge.store import schema as t
 from bridge.store._core import LedgerCore, alive
+from bridge.store.records import XrefWrite
 
 __all__ = ["ReferenceLedger"]
 
@@ -19,7 +20,9 @@ class ReferenceLedger(LedgerCore):
 
     def put_xref(self, entity: str, system: str, key: str, target_id: str, message_id: str | None = None) -> None:
         with self.engine.begin() as conn:
-            self._upsert_xref(conn, entity, system, key, target_id, message_id=message_id or "", now=self._now())
+            self._upsert_xref(
+                conn, XrefWrite(entity, system, key, target_id), message_id=message_id or "", now=self._now()
+            )
 
     def lookup_xref(self, entity: str, system: str, key: str) -> str | None:
         x = t.xrefs

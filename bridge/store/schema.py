@@ -110,6 +110,8 @@ messages = Table(
     Column("ordinal", Integer, nullable=False),
     Column("identity", Text, nullable=False),
     Column("canonical", String(50), nullable=False),
+    # 0003: a canonical record, or a batch forwarded whole (``MessageKind``)
+    Column("kind", String(10), nullable=False, server_default="record"),
     Column("business_key", String(300), nullable=False),
     Column("version", String(100), nullable=True),
     Column("content_hash", String(64), nullable=False),

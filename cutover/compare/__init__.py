@@ -5,9 +5,9 @@ noise detector. Values of sensitive fields are masked when an entry is created, 
 ledger, reports, logs) ever holds them.
 """
 
+from bridge.config.compare import AcceptedDifference, CompareRules, Tolerance
 from cutover.compare.diff import MASK, Differ, Entry, status_of
 from cutover.compare.noise import NoiseFinding, find_noise
-from cutover.compare.rules import AcceptedDifference, CompareRules, Tolerance
 
 __all__ = [
     "MASK",

@@ -17,8 +17,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from bridge.config.compare import AcceptedDifference, CompareRules, Tolerance
 from cutover.compare.paths import PathMatcher, escape_segment
-from cutover.compare.rules import AcceptedDifference, CompareRules, Tolerance
 
 __all__ = ["MASK", "Differ", "Entry", "status_of"]
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cutover.compare.rules import NoiseRule
+from bridge.config.compare import NoiseRule
 
 __all__ = ["NoiseFinding", "find_noise", "generalise"]
 

@@ -170,7 +170,7 @@ def write_reports(runner: Runner, folder: Path) -> tuple[dict[str, Any], dict[st
 
     from cutover.reports import build_report, render_html
 
-    data = build_report(runner.ledger.engine, runner.clock, runner.loaded)
+    data = build_report(runner.ledger, runner.loaded)
     folder.mkdir(parents=True, exist_ok=True)
     html, js = folder / "shadow-report.html", folder / "shadow-report.json"
     html.write_text(render_html(data), encoding="utf-8")

@@ -62,3 +62,24 @@ def test_demo_is_deterministic_and_status_dlq_commands_read_its_ledger(tmp_path:
     res = _cli("--config", cfg, "dlq", "discard", str(dlq[0]["id"]), "--reason", "duplicate of INV-1")
     assert res.returncode == 0, res.stderr
     assert len(json.loads(_cli("--config", cfg, "dlq", "list", "--json").stdout)) == 1
+
+
+def test_validate_names_the_file_and_line_of_a_wrong_compare_block(tmp_path: Path) -> None:
+    """`validate` fails (exit 2) on a wrong ``compare:`` value, naming the YAML path with file:line."""
+    cfg = tmp_path / "bridge.yaml"
+    cfg.write_text(
+        "interfaces:\n"
+        "  customers:\n"
+        "    canonical: Customer\n"
+        "    source: {kind: folder, path: in}\n"
+        "    decoder: {kind: jsonl}\n"
+        "    legacy: {encoder: {kind: json}, sink: {kind: file, path: out}}\n"
+        "    compare:\n"
+        "      settle: soon\n"
+    )
+    res = CliRunner().invoke(cli, ["--config", str(cfg), "validate"])
+    assert res.exit_code == 2
+    assert f"{cfg}:8: interfaces.customers.compare.settle" in res.output
+    cfg.write_text(cfg.read_text().replace("settle: soon", "settle: 10m"))
+    ok = CliRunner().invoke(cli, ["--config", str(cfg), "validate"])
+    assert ok.exit_code == 0, ok.output

@@ -90,7 +90,7 @@ def test_rules_mismatch_accepted_critical_and_masking_everywhere(
     with Runner(load_config(cfg), clock) as runner:
         runner.run_once()
         rows = _rows(runner)
-        report = build_report(runner.ledger.engine, clock, runner.loaded)
+        report = build_report(runner.ledger, runner.loaded)
         with runner.ledger.engine.connect() as conn:
             stored = list(conn.scalars(select(t.comparisons.c.diff)))
     status, diff, critical = rows[("C-00002", "payload")]

@@ -101,7 +101,7 @@ def _deliveries(led: Ledger, path: str, dead: int, ok: int) -> None:
 
 def test_good_evidence_is_ready_with_its_figures(ledger: Ledger) -> None:
     """199/200 matched over 3+ days clears a 0.97 lower bound; the figures are in the evidence."""
-    r = evaluate(ledger.engine, ledger.clock, "inv", GateRule(**BASE))
+    r = evaluate(ledger, "inv", GateRule(**BASE))
     assert r.ready, r.reasons
     assert (r.figures["compared"], r.figures["matched"]) == (200, 199)
     assert r.figures["match_rate_lower_bound"] == pytest.approx(0.9722, abs=1e-4)
@@ -120,7 +120,7 @@ def test_good_evidence_is_ready_with_its_figures(ledger: Ledger) -> None:
 )
 def test_each_criterion_closes_the_gate(ledger: Ledger, change: dict[str, Any], reason: str) -> None:
     """Tightening any one criterion makes the gate say exactly why it is closed."""
-    r = evaluate(ledger.engine, ledger.clock, "inv", GateRule(**{**BASE, **change}))
+    r = evaluate(ledger, "inv", GateRule(**{**BASE, **change}))
     assert not r.ready and reason in r.reasons[0]
 
 
@@ -144,9 +144,7 @@ def test_cloud_error_rate_above_legacy_and_orphans_close_the_gate(ledger: Ledger
                 for i in range(20)
             ],
         )
-    r = evaluate(ledger.engine, ledger.clock, "inv", GateRule(**BASE))
+    r = evaluate(ledger, "inv", GateRule(**BASE))
     assert "cloud error rate 0.0500 > legacy 0.0100" in r.reasons
     assert "orphan rate 0.1000 > 0.05" in r.reasons
-    assert evaluate(
-        ledger.engine, ledger.clock, "inv", GateRule(**{**BASE, "error_margin": 0.05, "max_orphan_rate": 0.1})
-    ).ready
+    assert evaluate(ledger, "inv", GateRule(**{**BASE, "error_margin": 0.05, "max_orphan_rate": 0.1})).ready

@@ -65,7 +65,7 @@ def test_pairing_orphans_and_late_arrivals(
         _observe(tmp_path, 3)
         runner.compare_round()
         late = _pairing(runner)
-        report = build_report(runner.ledger.engine, clock, runner.loaded)["interfaces"]["customers"]
+        report = build_report(runner.ledger, runner.loaded)["interfaces"]["customers"]
         with runner.ledger.engine.connect() as conn:
             payload = dict(
                 conn.execute(
@@ -99,7 +99,7 @@ def test_forwarded_batches_pair_by_key_and_are_not_compared_themselves(
         clock.advance(601)
         runner.compare_round()
         pairs = _pairing(runner)
-        report = build_report(runner.ledger.engine, clock, runner.loaded)["interfaces"]["customers"]
+        report = build_report(runner.ledger, runner.loaded)["interfaces"]["customers"]
     assert (tmp_path / "inbox" / "a.jsonl").read_bytes() == original
     assert {k: s for k, (s, _) in pairs.items()} == {"C-00001": "paired", "C-00002": "paired"}
     assert report["orphan_count"] == 0 and report["volume"] == 2

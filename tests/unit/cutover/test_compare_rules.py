@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from bridge.config.compare import NoiseRule
 from cutover.compare import MASK, CompareRules, Differ, find_noise, status_of
-from cutover.compare.rules import NoiseRule
 
 TODAY = date(2026, 3, 1)
 

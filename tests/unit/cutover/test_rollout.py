@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cutover.rollout import Rollout, bucket, parse_rule
+from bridge.config.rollout import Rollout, bucket, parse_rule
 
 
 @settings(max_examples=300, deadline=None)

@@ -1,4 +1,4 @@
-"""The comparison rules of an interface (the YAML ``compare:`` block), declarative and versioned with it.
+"""The ``compare:`` section of an interface's config: declarative comparison rules, validated once at load.
 
 ```yaml
 compare:
@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from bridge.config.model import Duration
+from bridge.config.types import Duration
 
 __all__ = ["AcceptedDifference", "CompareRules", "NoiseRule", "Tolerance"]
 

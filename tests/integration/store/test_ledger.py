@@ -1,46 +1,25 @@
-"""Ledger behaviour on SQLite and the real PostgreSQL (``store_url`` runs each test on both).
-
-An integration test because of its PostgreSQL half (``tests/unit`` needs no peer); it was
-``tests/unit/store/test_ledger.py``.
-"""
+"""Ledger behaviour on SQLite and the real PostgreSQL (``store_url`` runs each test on both)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from bridge.ports import SimulatedClock
+from bridge.ports import PathName, Role, SimulatedClock
 from bridge.store.engine import make_engine, upgrade
 from bridge.store.ledger import Ledger
-from bridge.store.records import AttemptResult, NewDeadLetter, NewMessage, NewRoute
+from bridge.store.records import DeliveryStatus, NewDeadLetter, NewMessage, NewRoute
 from bridge.store.schema import metadata
+from tests.integration.store.conftest import attempt, message
+
+ROUTE = NewRoute(PathName.CLOUD, Role.AUTHORITATIVE, "t1")
 
 
-@pytest.fixture
-def ledger(store_url: str, clock: SimulatedClock) -> Iterator[Ledger]:
-    engine = make_engine(store_url)
-    upgrade(engine)
-    yield Ledger(engine, clock, node="test-node")
-    engine.dispose()
-
-
-def _msg(i: int, key: str, routes: tuple[NewRoute, ...] = (NewRoute("cloud", "authoritative", "t1"),)) -> NewMessage:
-    return NewMessage(
-        id=f"00000000-0000-0000-0000-{i:012d}",
-        ordinal=i,
-        identity=f"file:abc:{i}",
-        canonical="Customer",
-        business_key=key,
-        content_hash="h" * 64,
-        payload="{}",
-        transaction_id="tx",
-        mode="legacy_only",
-        routes=routes,
-    )
+def _msg(i: int, key: str, routes: tuple[NewRoute, ...] = (ROUTE,)) -> NewMessage:
+    return replace(message(i, key, mode="legacy_only"), routes=routes)
 
 
 def test_migrations_match_the_tables(store_url: str) -> None:
@@ -81,14 +60,7 @@ def test_claims_keep_per_key_order(ledger: Ledger, clock: SimulatedClock) -> Non
     assert [c.business_key for c in first] == ["A", "B"]
     assert ledger.claim("t1", 10, timedelta(minutes=1)) == []
     now = clock.now()
-    ledger.finish(
-        [
-            AttemptResult(
-                delivery=c, number=1, started_at=now, finished_at=now, outcome="delivered", next_status="delivered"
-            )
-            for c in first
-        ]
-    )
+    ledger.finish([attempt(c, now, DeliveryStatus.DELIVERED) for c in first])
     second = ledger.claim("t1", 10, timedelta(minutes=1))
     assert [(c.business_key, c.message_id[-1]) for c in second] == [("A", "2")]
 
@@ -157,17 +129,5 @@ def test_next_due_ignores_deliveries_blocked_behind_their_key(ledger: Ledger, cl
     [head] = ledger.claim("t1", 10, timedelta(minutes=1))
     now = clock.now()
     later = now + timedelta(seconds=30)
-    ledger.finish(
-        [
-            AttemptResult(
-                delivery=head,
-                number=1,
-                started_at=now,
-                finished_at=now,
-                outcome="failed",
-                next_status="pending",
-                next_attempt_at=later,
-            )
-        ]
-    )
+    ledger.finish([attempt(head, now, DeliveryStatus.PENDING, next_attempt_at=later)])
     assert ledger.next_due(["t1"]) == later
