@@ -29,6 +29,7 @@ peers:
 
 lint: venv-dev
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 typecheck: venv-dev
 	$(BIN)/mypy

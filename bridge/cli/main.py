@@ -74,7 +74,7 @@ def validate(c: Ctx, as_json: bool) -> None:
             click.echo(str(exc), err=True)
         sys.exit(2)
     names = sorted(loaded.config.interfaces)
-    from bridge.plugins.check import check_plugins
+    from bridge.config.plugin_check import check_plugins
 
     plugin_check = check_plugins(loaded)
     if plugin_check.errors:

@@ -8,10 +8,22 @@ Shipped with the package so a third-party plugin can run the same checks as ours
 * contract suites to subclass in a test module, each with the hook it needs: :class:`SourceContract`
   (fixture ``source_peer``, a :class:`SourcePeer`), :class:`SinkContract` (``sink_peer``, a
   :class:`SinkPeer`), :class:`DecoderContract` (``decoder_case``, a :class:`DecoderCase`) and
-  :class:`EncoderContract` (``encoder_case``, an :class:`EncoderCase`). The suites need pytest.
+  :class:`EncoderContract` / :class:`RoundTripEncoderContract` (``encoder_case``, an :class:`EncoderCase`).
+  The suites need pytest.
+
+The kit is part of the plugin surface and carries its version, :data:`PLUGIN_API` (the same value as
+``bridge.ports.PLUGIN_API``; see ``docs/architecture.md`` for what third-party plugins may rely on).
 """
 
-from bridge.testing.codec_contract import DecoderCase, DecoderContract, EncoderCase, EncoderContract, envelope_of
+from bridge.ports import PLUGIN_API
+from bridge.testing.codec_contract import (
+    DecoderCase,
+    DecoderContract,
+    EncoderCase,
+    EncoderContract,
+    RoundTripEncoderContract,
+    envelope_of,
+)
 from bridge.testing.ledger import BatchMark, MemorySourceLedger
 from bridge.testing.peers import DeadPeer
 from bridge.testing.sink import RecordingSink
@@ -19,6 +31,7 @@ from bridge.testing.sink_contract import SinkContract, SinkPeer, contract_delive
 from bridge.testing.source_contract import SourceContract, SourcePeer
 
 __all__ = [
+    "PLUGIN_API",
     "BatchMark",
     "DeadPeer",
     "DecoderCase",
@@ -27,6 +40,7 @@ __all__ = [
     "EncoderContract",
     "MemorySourceLedger",
     "RecordingSink",
+    "RoundTripEncoderContract",
     "SinkContract",
     "SinkPeer",
     "SourceContract",

@@ -8,6 +8,8 @@ handed to pydantic as text (it parses them faster than Python code would).
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
+import importlib.util
 import sys
 from collections.abc import Callable
 from datetime import date, datetime
@@ -36,21 +38,27 @@ Reverse = Callable[[Any], str]
 def _import(module_name: str, folder: Path | None) -> Any:
     """Import ``module_name`` from the import path, else from ``folder`` (a mapping's own folder).
 
-    The folder is on ``sys.path`` only for the import itself: a hook module beside its mapping needs no
-    hand-set ``PYTHONPATH``, and nothing else is imported from there afterwards.
+    A hook module beside its mapping needs no hand-set ``PYTHONPATH``: its top-level package is looked up in
+    ``folder`` alone (``PathFinder`` with that one entry) and registered like any import; ``sys.path`` is not
+    touched, so nothing else is ever imported from that folder and other threads see no change.
     """
     try:
         return importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         top = module_name.partition(".")[0]
-        beside = folder is not None and ((folder / top).is_dir() or (folder / f"{top}.py").is_file())
-        if not beside or exc.name != top:
+        if folder is None or exc.name != top:
             raise
-    sys.path.insert(0, str(folder))
+        spec = importlib.machinery.PathFinder.find_spec(top, [str(folder)])
+        if spec is None or spec.loader is None:
+            raise
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[top] = module
     try:
-        return importlib.import_module(module_name)
-    finally:
-        sys.path.remove(str(folder))
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[top]
+        raise
+    return importlib.import_module(module_name)
 
 
 def load_hook(ref: str, folder: Path | None = None) -> Callable[..., Any]:

@@ -14,7 +14,7 @@ import pytest
 
 from bridge.canonical import Product
 from bridge.ports import PluginContext
-from bridge.testing import DecoderCase, DecoderContract, EncoderCase, EncoderContract
+from bridge.testing import DecoderCase, DecoderContract, EncoderCase, EncoderContract, RoundTripEncoderContract
 from tests.unit.translators.support import MAPPINGS, ROOT, SAMPLES, envelope, split
 from translators.canonical_json import JsonEncoder, JsonEncoderConfig, JsonLinesConfig, JsonLinesDecoder
 from translators.csv_decoder import CsvDecoder
@@ -134,14 +134,14 @@ class TestJsonLinesDecoderContract(DecoderContract):
 # --------------------------------------------------------------------------------------------- encoders
 
 
-class TestXmlEncoderContract(EncoderContract):
+class TestXmlEncoderContract(RoundTripEncoderContract):
     @pytest.fixture
     def encoder_case(self) -> EncoderCase:
         mapping = generic_mapping("Product", "xml")
         return EncoderCase(XmlEncoder(mapping), _products(), decoder=XmlDecoder(mapping))
 
 
-class TestCsvEncoderContract(EncoderContract):
+class TestCsvEncoderContract(RoundTripEncoderContract):
     @pytest.fixture
     def encoder_case(self) -> EncoderCase:
         mapping = generic_mapping("Product", "csv")
@@ -149,7 +149,7 @@ class TestCsvEncoderContract(EncoderContract):
 
 
 @pytest.mark.parametrize("decimals", ["string", "number"])
-class TestJsonMappedEncoderContract(EncoderContract):
+class TestJsonMappedEncoderContract(RoundTripEncoderContract):
     @pytest.fixture
     def encoder_case(self, decimals: str) -> EncoderCase:
         mapping = generic_mapping("Product", "json")
@@ -169,7 +169,7 @@ class TestXsltEncoderContract(EncoderContract):
         return EncoderCase(encoder, [item.record, other])
 
 
-class TestCoreJsonEncoderContract(EncoderContract):
+class TestCoreJsonEncoderContract(RoundTripEncoderContract):
     @pytest.fixture
     def encoder_case(self) -> EncoderCase:
         encoder = JsonEncoder(JsonEncoderConfig(kind="json"), CONTEXT)

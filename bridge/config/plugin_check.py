@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bridge.config.loader import PLUGIN_BLOCKS, LoadedConfig
+from bridge.config.loaded import PLUGIN_BLOCKS, LoadedConfig
 from bridge.plugins import registry
 from bridge.ports import BridgeError, PluginContext, PluginContractError, SystemClock
 
