@@ -166,7 +166,6 @@ class EncoderContract:
         assert len(set(bodies)) == len(bodies), "different records rendered to the same bytes"
 
 
-
 class RoundTripEncoderContract(EncoderContract):
     """An encoder whose output a decoder of the same mapping reads back: the suite adds the round trip.
 
