@@ -23,13 +23,22 @@ from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from pydantic import ValidationError
 
 from bridge.config.model import CompareRules, InterfaceConfig
-from bridge.ports import BridgeError, Outcome, OutcomeStatus, Projector, ReadBack, Record, Source, SourceContext
+from bridge.ports import (
+    BridgeError,
+    Outcome,
+    OutcomeStatus,
+    Projector,
+    ReadBack,
+    Record,
+    Resource,
+    Source,
+    SourceContext,
+)
 from bridge.store.comparisons import DeliverySide, NewComparison
 from bridge.store.ledger import Ledger
 from bridge.store.records import ComparisonLevel, ComparisonStatus, DeliveryStatus
@@ -80,7 +89,7 @@ class _Iface:
     pairer: Pairer | None = None
 
 
-class Comparator:
+class Comparator(Resource):
     """Compares the interfaces it is given (built by the composition root). Use as a context manager: it opens
     the read-backs and observation sources and closes them on exit."""
 
@@ -106,7 +115,8 @@ class Comparator:
                 Pairer(ledger, name) if observed else None,
             )
 
-    def __enter__(self) -> Self:
+    def on_enter(self) -> None:
+        """Open the network read-backs and the observe sources (and their spool folders)."""
         for it in self.interfaces.values():
             for rb in it.readbacks.values():
                 if isinstance(rb, AbstractContextManager):  # a network read-back (SOAP, REST) opens here
@@ -116,9 +126,8 @@ class Comparator:
                 d = self.spool_root / f"{it.name}.observe"
                 d.mkdir(parents=True, exist_ok=True)
                 it.observe.open(SourceContext(f"{it.name}.observe", self.clock, d, self.ledger))
-        return self
 
-    def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+    def close(self) -> None:
         self._stack.close()
 
     # ------------------------------------------------------------------ one round

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from types import TracebackType
-from typing import Self
 from uuid import UUID
 
-from bridge.ports import Delivery, Outcome
+from bridge.ports import Delivery, Outcome, Resource
 
 __all__ = ["RecordingSink"]
 
 
-class RecordingSink:
+class RecordingSink(Resource):
     """Records each delivery and answers with ``respond(delivery)`` (default: delivered, target id = message id).
 
     ``respond`` lets a test script rejections or retryable failures; the call is recorded either way.
@@ -34,11 +32,10 @@ class RecordingSink:
         self.exited = 0
         self._lock = threading.Lock()
 
-    def __enter__(self) -> Self:
+    def on_enter(self) -> None:
         self.entered += 1
-        return self
 
-    def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+    def close(self) -> None:
         self.exited += 1
 
     def deliver(self, delivery: Delivery) -> Outcome:

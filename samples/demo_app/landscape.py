@@ -18,10 +18,9 @@ import secrets
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 from adapters.legacy.sftp_server import EmbeddedSftpServer
+from bridge.ports import Resource
 from samples.cloud_sim.server import SimServer
 from samples.legacy_erp.simulator import ErpSimulator
 from samples.legacy_erp.store import Customer, ErpStore
@@ -34,7 +33,7 @@ _EXCHANGE = "esb-bridge.events"  # the cloudevents sink's default exchange
 _QUEUE = "esb-bridge-demo.payments"
 
 
-class Landscape:
+class Landscape(Resource):
     """``with Landscape(workdir) as systems:`` serves every simulated system until the block ends."""
 
     def __init__(self, workdir: Path, *, customers: int = 2000, amqp: str | None = None) -> None:
@@ -50,7 +49,7 @@ class Landscape:
         self.legacy_billing: ErpSimulator | None = None
         self.cloud: SimServer | None = None
 
-    def __enter__(self) -> Self:
+    def on_enter(self) -> None:
         try:
             self.sftp = self._stack.enter_context(EmbeddedSftpServer(self.sftp_root, users={"erp": self._password}))
             billing = ErpStore()
@@ -66,12 +65,11 @@ class Landscape:
             self.cloud.state.config.check_references = False
             if self.amqp:
                 self._bind_demo_queue(self.amqp)
-        except BaseException:
+        except BaseException:  # a half-started landscape stops what did start
             self._stack.close()
             raise
-        return self
 
-    def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+    def close(self) -> None:
         self._stack.close()
 
     def _bind_demo_queue(self, url: str) -> None:
