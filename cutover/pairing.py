@@ -1,8 +1,9 @@
 """Pairing for legacy paths the bridge does not call itself (``forward``, ``observe``).
 
 An observation source (the old ESB's output folder, the target's change feed) supplies what the legacy side
-produced; each observation is paired with the bridge's message by (interface, business key, version) — the
-newest message of that key when the feed carries no version. Inside the settle window an unpaired side just
+produced; each observation is paired with the bridge's message by (interface, business key, version) where
+both sides carry a version (change feeds read it through the mapping's ``version`` path) — the newest message
+of that key when either side carries none. Inside the settle window an unpaired side just
 waits; once the window has passed it becomes an **orphan** (a ``pairing`` comparison row saying which side
 is missing). A pair completed after its orphan row was written is recorded as **late**, never lost. The
 ledger (:mod:`bridge.store.observations`) keeps the observations and runs each round in one transaction.

@@ -39,10 +39,10 @@ def location(file: str | None, line: int | None, *, xpath: str | None = None, re
     return loc
 
 
-def decoded(ordinal: int, record: Any, where: Location) -> DecodedRecord:
+def decoded(ordinal: int, record: Any, where: Location, version: str | None = None) -> DecodedRecord:
     """A :class:`DecodedRecord` built the same fast way as :func:`location`."""
     item = object.__new__(DecodedRecord)
-    item.__dict__.update(ordinal=ordinal, record=record, location=where, version=None)
+    item.__dict__.update(ordinal=ordinal, record=record, location=where, version=version)
     return item
 
 

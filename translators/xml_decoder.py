@@ -17,6 +17,7 @@ from lxml import etree
 from bridge.ports import DecodedRecord, DecodeError, Envelope, Location, RecordFailure, RecordInvalid
 from bridge.safexml import safe_iterparse, safe_parser
 from translators._records import STRICT, build_record, decoded, location, problem_error, record_context
+from translators._version import xml_version
 from translators.mapping.compiled import (
     MISSING,
     CompiledField,
@@ -336,6 +337,7 @@ class XmlDecoder:
         schema = self._load_schema()
         origin = envelope.origin
         root_obj, mapping, context, xpath = self.mapping.root, self.mapping, self._context, self._xpath
+        versioned, version_path = mapping.version_xml, mapping.spec.version or ""
         # Siblings share the answer of _is_record (it depends on the ancestors only). lxml hands out the same
         # proxy for a node while one is referenced, so holding the last parent makes `is` exact; it is dropped
         # with the generator's frame (a held proxy keeps the whole parsed document alive).
@@ -364,9 +366,10 @@ class XmlDecoder:
                         )
                     try:
                         data = finish_object(extract_element(element, root_obj), root_obj)
+                        version = None if versioned is None else xml_version(element, versioned, version_path)
                     except FieldProblem as exc:
                         raise problem_error(exc, where) from None
-                    yield decoded(ordinal, build_record(mapping, data, where, context), where)
+                    yield decoded(ordinal, build_record(mapping, data, where, context), where, version)
                 except RecordInvalid as exc:
                     fragment = etree.tostring(element, encoding="unicode")
                     yield RecordFailure(ordinal, exc, fragment)

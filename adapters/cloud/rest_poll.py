@@ -1,7 +1,8 @@
 """``RestPollSource``: polls a cloud list endpoint for records changed since a durable ``updated_since`` cursor.
 
-Each page becomes one Envelope (the page's items as a JSON array, ``IdentityRule.CHANGE``: records are
-identified by business key + change version, so re-reading a page is a no-op). Pages are followed in the
+Each page becomes one Envelope (the page's items as a JSON array, ``IdentityRule.CHANGE``: the ``json``
+decoder splits it into records, identified by business key + the change version each declares, read through
+the mapping's ``version:`` path, so re-reading a page is a no-op). Pages are followed in the
 target's style: page number, offset, cursor token, or the ``Link: <...>; rel="next"`` header. The query
 starts ``overlap`` seconds before the cursor, so records committed late with an earlier timestamp are not
 missed. The cursor moves only in ``acknowledge`` (after the page's records are durable), and only as far as

@@ -1,8 +1,9 @@
 """``SoapPollSource``: pages through a legacy change-feed operation by watermark and page token.
 
 Each page's response body element (XML) becomes one :class:`Envelope` with ``IdentityRule.CHANGE``; the XML
-decoder splits it into records and the runtime derives each record's identity from business key + change
-version, so a page re-read after a crash, or records re-read inside the overlap window, are no-ops.
+decoder splits it into records and the runtime derives each record's identity from business key + the change
+version the record declares (read by the decoder's mapping, ``version:``; the content hash when it names none),
+so a page re-read after a crash, or records re-read inside the overlap window, are no-ops.
 The cursor (watermark, scan start, next page token) is one JSON value written through the ledger only in
 ``acknowledge``, i.e. after every record of the page is durably recorded. The source knows no canonical
 model and never calls a decoder or a sink.

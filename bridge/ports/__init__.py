@@ -7,7 +7,14 @@ third-party plugins may check.
 """
 
 from bridge.ports.clock import Clock, SimulatedClock, SystemClock
-from bridge.ports.envelope import MESSAGE_NAMESPACE, Envelope, IdentityRule, message_id, record_identity
+from bridge.ports.envelope import (
+    MESSAGE_NAMESPACE,
+    Envelope,
+    IdentityRule,
+    hash_identity,
+    message_id,
+    record_identity,
+)
 from bridge.ports.errors import (
     AmbiguousOutcome,
     BridgeError,
@@ -128,6 +135,7 @@ __all__ = [
     "TargetUnavailable",
     "TimeoutExpired",
     "error_from_dict",
+    "hash_identity",
     "message_id",
     "plugin",
     "record_identity",

@@ -17,7 +17,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["MESSAGE_NAMESPACE", "Envelope", "IdentityRule", "message_id", "record_identity"]
+__all__ = ["MESSAGE_NAMESPACE", "Envelope", "IdentityRule", "hash_identity", "message_id", "record_identity"]
 
 #: Namespace of all message ids. Changing it would re-identify every record: never change it.
 MESSAGE_NAMESPACE = uuid.UUID("6f1d2c9e-5b0a-4d1e-9c57-0e5b2a7f3c41")
@@ -27,8 +27,9 @@ class IdentityRule(StrEnum):
     """How the records of an envelope are identified.
 
     ``file``: content hash of the whole batch plus the record's ordinal (file drops);
-    ``change``: business key plus change version, or the record's content hash when the feed has no version
-    (SOAP/REST change feeds: an overlapping page re-read is a no-op);
+    ``change``: business key plus the change version the record declares (the mapping's ``version`` path), or
+    the record's content hash when the feed has no version (SOAP/REST change feeds: an overlapping page re-read
+    is a no-op; with a version a revert A -> B -> A is a third change);
     ``event``: the envelope's own event id (webhooks, queues; one record per envelope).
     """
 
@@ -89,10 +90,20 @@ def record_identity(
         return f"event:{envelope.identity}" if ordinal == 0 else f"event:{envelope.identity}:{ordinal}"
     if not business_key:
         raise ValueError("a change-feed record needs a business key for its identity")
-    marker = version if version else f"sha256:{content_hash}"
-    if not version and not content_hash:
+    if version:
+        return f"change:{business_key}:{version}"
+    if not content_hash:
         raise ValueError("a change-feed record needs a change version or a content hash")
-    return f"change:{business_key}:{marker}"
+    return hash_identity(business_key, content_hash)
+
+
+def hash_identity(business_key: str, content_hash: str) -> str:
+    """The change-feed identity of a record whose feed declares no version: business key + content hash.
+
+    Every change-feed record had this identity before versions were read (so an A -> B -> A revert came back
+    as the first A); the runtime recognises such a message when the same change is re-read with its version.
+    """
+    return f"change:{business_key}:sha256:{content_hash}"
 
 
 def message_id(interface: str, identity: str) -> uuid.UUID:

@@ -20,6 +20,7 @@ from bridge.ports import (
     DecodedRecord,
     DecodeError,
     Envelope,
+    IdentityRule,
     Location,
     PathName,
     Role,
@@ -30,6 +31,7 @@ from bridge.ports import (
 )
 from bridge.runtime.failpoints import failpoint
 from bridge.runtime.forward import ForwardPlan, forward_message
+from bridge.runtime.upgrade_identity import adopt_hash_identities
 from bridge.runtime.wiring import InterfaceRuntime, target_name
 from bridge.store.ledger import Ledger
 from bridge.store.records import BatchState, DeadLetterKind, NewDeadLetter, NewMessage, NewRoute
@@ -65,6 +67,7 @@ class Ingestor:
         self._plan = ForwardPlan()
         self._mode = ""
         self._spool = Path()
+        self._change = False
 
     def poll(self, context: SourceContext, stats: IngestStats | None = None) -> IngestStats:
         """One poll: every ready envelope is recorded; returns what happened."""
@@ -109,6 +112,7 @@ class Ingestor:
 
     def _ingest(self, envelope: Envelope, batch: int, stats: IngestStats) -> None:
         self._plan = ForwardPlan()
+        self._change = envelope.identity_rule is IdentityRule.CHANGE
         chunk: list[NewMessage] = []
         dead: list[NewDeadLetter] = []
         size = self.rt.config.chunk_size
@@ -151,6 +155,8 @@ class Ingestor:
     def _flush(self, batch: int, chunk: list[NewMessage], dead: list[NewDeadLetter], stats: IngestStats) -> None:
         if not chunk and not dead:
             return
+        if self._change and chunk:
+            chunk = adopt_hash_identities(self.ledger, self.rt.name, chunk)
         if self.rt.config.echo is not None and chunk:
             chunk = self._suppress_echoes(chunk, stats)
         stats.new_messages += self.ledger.record_chunk(self.rt.name, batch, chunk, dead)

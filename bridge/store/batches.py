@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.engine import Connection
 
 from bridge.ports import Role
@@ -17,6 +17,7 @@ from bridge.store.records import (
     BatchState,
     DeadLetterStatus,
     DeliveryStatus,
+    LatestMessage,
     MessageState,
     NewDeadLetter,
     NewMessage,
@@ -186,6 +187,33 @@ class BatchLedger(LedgerCore):
                     )
                 )
         return new
+
+    def latest_messages(self, interface: str, keys: Sequence[str]) -> dict[str, LatestMessage]:
+        """The newest message of each business key in ``keys`` (keys without one are absent).
+
+        Newest by creation time, then batch and ordinal: the order in which the poll side recorded them.
+        """
+        m = t.messages
+        out: dict[str, LatestMessage] = {}
+        unique = sorted(set(keys))
+        with self.engine.connect() as conn:
+            for start in range(0, len(unique), 500):
+                part = unique[start : start + 500]
+                newest = (
+                    select(m.c.business_key.label("key"), func.max(m.c.created_at).label("at"))
+                    .where(m.c.interface == interface, m.c.business_key.in_(part))
+                    .group_by(m.c.business_key)
+                    .subquery()
+                )
+                rows = conn.execute(
+                    select(m.c.business_key, m.c.id, m.c.identity, m.c.content_hash, m.c.version)
+                    .join(newest, and_(m.c.business_key == newest.c.key, m.c.created_at == newest.c.at))
+                    .where(m.c.interface == interface)
+                    .order_by(m.c.business_key, m.c.batch, m.c.ordinal)
+                ).all()
+                for key, mid, identity, digest, version in rows:
+                    out[key] = LatestMessage(str(mid), identity, digest, version)
+        return out
 
     def _insert_dead(
         self, conn: Connection, interface: str, batch: int | None, dead: Sequence[NewDeadLetter], now: datetime

@@ -1,9 +1,10 @@
 """The ledger's observations: what the legacy side produced on paths the bridge does not call itself.
 
 An observation waits (``pending``) until it is paired with the bridge's message of the same business key (and
-version when the feed carries one); past the settle window an unpaired side becomes an orphan, recorded as a
-``pairing`` comparison row; a pair completed after its orphan row is ``late``. One pairing round is one
-transaction, so a crash never leaves an observation paired without its pairing row.
+version where both sides carry one; otherwise the key's newest message); past the settle window an unpaired
+side becomes an orphan, recorded as a ``pairing`` comparison row; a pair completed after its orphan row is
+``late``. One pairing round is one transaction, so a crash never leaves an observation paired without its
+pairing row.
 """
 
 from __future__ import annotations
@@ -164,11 +165,23 @@ class ObservationLedger(LedgerCore):
         return None if row is None else ObservedBody(bytes(row[0]), row[1])
 
     def _message_for(self, conn: Connection, interface: str, key: str, version: str | None) -> str | None:
+        """The message an observation of (key, version) pairs with.
+
+        Where both sides carry a version, the message of that version (none yet: the observation waits); an
+        observation without a version, or a key whose messages carry none (a feed without versions, or
+        messages recorded before versions were read), pairs with the newest message of the key.
+        """
         m = t.messages
         q = select(m.c.id).where(m.c.interface == interface, m.c.business_key == key)
+        newest = q.order_by(m.c.created_at.desc(), m.c.id.desc()).limit(1)
         if version is not None:
-            q = q.where(m.c.version == version)
-        row = conn.execute(q.order_by(m.c.created_at.desc(), m.c.id).limit(1)).first()
+            row = conn.execute(q.where(m.c.version == version).order_by(m.c.created_at.desc()).limit(1)).first()
+            if row is not None:
+                return str(row[0])
+            newest = newest.where(m.c.version.is_(None))
+            if conn.execute(q.where(m.c.version.is_not(None)).limit(1)).first() is not None:
+                return None  # this key's messages carry versions: wait for the one of this version
+        row = conn.execute(newest).first()
         return None if row is None else str(row[0])
 
     def _pairing_status(self, conn: Connection, mid: str) -> str | None:

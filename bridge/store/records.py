@@ -23,6 +23,7 @@ __all__ = [
     "DeadLetterStatus",
     "DeliveryStatus",
     "LastWrite",
+    "LatestMessage",
     "MessageKind",
     "MessageState",
     "NewDeadLetter",
@@ -179,6 +180,16 @@ class NewMessage:
     rollout: str | None = None
     suppressed: bool = False
     kind: MessageKind = MessageKind.RECORD
+
+
+@dataclass(frozen=True)
+class LatestMessage:
+    """The newest recorded message of one business key: what a change-feed re-read is compared with."""
+
+    id: str
+    identity: str
+    content_hash: str
+    version: str | None
 
 
 @dataclass(frozen=True)

@@ -242,6 +242,10 @@ class CompiledMapping:
     hook: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     xsd_path: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    version_xml: tuple[tuple[Step, ...], str | None] | None = None
+    """XML: the compiled ``version`` path (steps from the record, attribute) of a change feed."""
+    version_keys: tuple[str, ...] | None = None
+    """JSON: the ``version`` key path of a change feed."""
 
     @property
     def name(self) -> str:

@@ -337,12 +337,35 @@ class _Compiler:
                 code: self.obj(rt.fields, model if rt.role == "detail" else None, ("fixed_width", "types", code))
                 for code, rt in spec.fixed_width.types.items()
             }
+        version_xml, version_keys = self.version_path()
         xsd = self.base() / spec.xsd if spec.xsd else None
         if xsd is not None and not xsd.is_file():
             self.problem(("xsd",), f"XSD file {xsd} does not exist")
         if self.problems:
             raise ConfigError(f"mapping {self.source or '<inline>'} has {len(self.problems)} problem(s)", self.problems)
-        return CompiledMapping(spec, self.source, model, root, record_steps, hook, xsd, extra)
+        return CompiledMapping(
+            spec, self.source, model, root, record_steps, hook, xsd, extra, version_xml, version_keys
+        )
+
+    def version_path(self) -> tuple[tuple[tuple[Step, ...], str | None] | None, tuple[str, ...] | None]:
+        """The compiled ``version`` locator: XML steps and attribute, or JSON keys (None: no version)."""
+        spec = self.spec
+        if spec.version is None:
+            return None, None
+        if spec.format == "json":
+            keys = tuple(k for k in spec.version.split(".") if k)
+            if not keys:
+                self.problem(("version",), "'version' needs a dotted key path such as 'version'")
+            return None, keys
+        if spec.format != "xml":
+            self.problem(("version",), "'version' is read by the XML and JSON decoders (change feeds) only")
+            return None, None
+        try:
+            steps, attr = parse_xml_path(spec.version, spec.namespaces)
+        except ValueError as exc:
+            self.problem(("version",), str(exc))
+            return None, None
+        return (steps, attr), None
 
 
 def compile_spec(spec: MappingSpec, *, source: Path | None = None, lines: _Lines | None = None) -> CompiledMapping:

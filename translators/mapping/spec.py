@@ -169,6 +169,11 @@ class MappingSpec(_Spec):
     element's path from the root, so a wrapper around the records (a batch of UBL invoices) is allowed; an
     element of the same name elsewhere, or inside a record, is not a record. JSON: dotted path of the record
     list (empty: the body is one record)."""
+    version: str | None = None
+    """Change feeds: where each record declares its change version (a feed version, sequence or change
+    timestamp), relative to the record: XML an element path (``changeVersion``, ``@version``), JSON a dotted key
+    path (``version``). The decoder hands it on as the record's version, and the record's identity becomes
+    business key + version, so a revert A -> B -> A is a third message (docs/architecture.md, identity rule)."""
     xsd: str | None = None
     allow_empty: bool = False
     """XML: a file with no record at the record path is normal for this feed (default: the file fails, naming
