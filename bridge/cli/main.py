@@ -282,15 +282,21 @@ def _actor() -> str:
 @dlq.command("replay")
 @click.argument("dl_ids", type=int, nargs=-1, required=True)
 @click.option("--deliver/--no-deliver", default=True, show_default=True, help="deliver right away (one pass)")
+@click.option("--force", is_flag=True, help="replay even when a newer version of the key was delivered since")
+@click.option("--reason", default="", help="why a forced replay is right (needed with --force; audited)")
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
-def dlq_replay(c: Ctx, dl_ids: tuple[int, ...], deliver: bool, as_json: bool) -> None:
-    """Replay dead letters with the current config and mapping (audited)."""
+def dlq_replay(c: Ctx, dl_ids: tuple[int, ...], deliver: bool, force: bool, reason: str, as_json: bool) -> None:
+    """Replay dead letters with the current config and mapping (audited).
+
+    A delivery dead letter is refused when a newer version of its key was delivered to the same target since;
+    --force --reason TEXT replays it anyway.
+    """
     from bridge.runtime.replay import replay
     from bridge.runtime.runner import Runner
 
     with Runner(c.load(), SystemClock()) as runner:
-        results = [replay(runner, dl_id, _actor()) for dl_id in dl_ids]
+        results = [replay(runner, dl_id, _actor(), force=force, reason=reason) for dl_id in dl_ids]
         summary = runner.drain(max_wait=0) if deliver else None
     data = {"replayed": results, "attempts": summary.attempts if summary else 0}
     if as_json:

@@ -4,6 +4,10 @@ All retrying lives here, never in a sink: exponential backoff with jitter honour
 maximum number of attempts and a maximum age, then the dead-letter queue. Claims are per target, in batches,
 at most one open delivery per business key (the ledger enforces the order), and the outcomes of a batch are
 written in one transaction. Redelivery after a crash is safe because sinks are idempotent per message id.
+
+Claims are fenced: the worker renews its batch's lease between attempts (a rate-limiter sleep or a slow
+sink cannot let it run out unnoticed), sends nothing for a claim it lost, and the ledger records no outcome
+for one (``Ledger.finish`` checks the claim token); each lost claim is logged at WARNING.
 """
 
 from __future__ import annotations
@@ -11,8 +15,11 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 import traceback
-from datetime import timedelta
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import TypeVar
 from uuid import UUID
 
 from bridge.canonical import model_for
@@ -22,6 +29,7 @@ from bridge.ports import (
     Delivery,
     DependencyPending,
     EncodeContext,
+    Encoded,
     Outcome,
     OutcomeStatus,
     PermanentError,
@@ -37,6 +45,8 @@ from bridge.store.records import AttemptResult, ClaimedDelivery, DeliveryStatus,
 __all__ = ["TargetWorker"]
 
 log = logging.getLogger("esb_bridge.runtime.delivery")
+
+_T = TypeVar("_T")
 
 
 class TargetWorker:
@@ -71,9 +81,20 @@ class TargetWorker:
         claimed = self.ledger.claim(self.target, self.path.limits.batch, self.lease)
         if not claimed:
             return 0
-        results = [self._attempt(c) for c in claimed]
-        self.ledger.finish(results)
-        for r in results:  # forwarded bytes are kept until the delivery is durably recorded as delivered
+        claims = _Claims(self, claimed)
+        results = [r for r in (self._attempt(c, claims) for c in claimed) if r is not None]
+        recorded = self.ledger.finish(results)
+        kept = {id(r) for r in recorded}
+        for r in results:
+            if id(r) not in kept:
+                log.warning(
+                    "%s %s: claim of delivery %d lost (lease ran out, taken over): its %s outcome is not recorded",
+                    r.delivery.interface,
+                    r.delivery.message_id,
+                    r.delivery.id,
+                    r.next_status.value,
+                )
+        for r in recorded:  # forwarded bytes are kept until the delivery is durably recorded as delivered
             if (
                 r.delivery.kind is MessageKind.FORWARD
                 and r.next_status is DeliveryStatus.DELIVERED
@@ -84,41 +105,61 @@ class TargetWorker:
 
     # ----------------------------------------------------------------- one attempt
 
-    def _attempt(self, c: ClaimedDelivery) -> AttemptResult:
+    def _attempt(self, c: ClaimedDelivery, claims: _Claims) -> AttemptResult | None:
+        """One attempt, or None when the claim was lost before the sink was called (nothing sent).
+
+        The claim is checked (and its lease renewed when due) after the rate limiter's wait and right before
+        the call, outside the plugin error handling: a ledger error stops the batch, it is no outcome.
+        """
         number = c.attempts + 1
         started = self.clock.now()
-        sent: bytes | None = None
-        try:
-            xrefs: dict[str, str] = {}
-            if c.kind is MessageKind.FORWARD:
-                encoded = forwarded_bytes(c.payload)[0]  # the original bytes, unchanged
-            else:
-                record = self._model.model_validate_json(c.payload)
-                xrefs = self._resolve(record)
-                assert self.path.encoder is not None, "a delivered path has an encoder"
-                encoded = self.path.encoder.encode(
-                    record, EncodeContext(c.interface, UUID(c.message_id), c.business_key, c.path, xrefs)
-                )
-            sent = encoded.body
-            sink = self.path.sink_for(self.shadow_sink)
-            assert sink is not None
-            self.limiter.acquire()
-            outcome = sink.deliver(
-                Delivery(
-                    UUID(c.message_id),
-                    c.interface,
-                    c.path,
-                    c.role,
-                    c.business_key,
-                    number,
-                    encoded,
-                    c.transaction_id,
-                    c.dry_run,
-                    xrefs=xrefs,
-                )
+        encoded = self._guard(c, lambda: self._encode(c))
+        if isinstance(encoded, Outcome):
+            return self._result(c, number, started, encoded, None)
+        self.limiter.acquire()
+        if not claims.holds(c):
+            log.warning(
+                "%s %s: claim of delivery %d lost before attempt %d (lease ran out, taken over): not sent",
+                c.interface,
+                c.message_id,
+                c.id,
+                number,
             )
+            return None
+        body, xrefs = encoded
+        sink = self.path.sink_for(self.shadow_sink)
+        assert sink is not None
+        delivery = Delivery(
+            UUID(c.message_id),
+            c.interface,
+            c.path,
+            c.role,
+            c.business_key,
+            number,
+            body,
+            c.transaction_id,
+            c.dry_run,
+            xrefs=xrefs,
+        )
+        outcome = self._guard(c, lambda: sink.deliver(delivery))
+        return self._result(c, number, started, outcome, body.body)
+
+    def _encode(self, c: ClaimedDelivery) -> tuple[Encoded, dict[str, str]]:
+        if c.kind is MessageKind.FORWARD:
+            return forwarded_bytes(c.payload)[0], {}  # the original bytes, unchanged
+        record = self._model.model_validate_json(c.payload)
+        xrefs = self._resolve(record)
+        assert self.path.encoder is not None, "a delivered path has an encoder"
+        ctx = EncodeContext(c.interface, UUID(c.message_id), c.business_key, c.path, xrefs)
+        return self.path.encoder.encode(record, ctx), xrefs
+
+    @staticmethod
+    def _guard(c: ClaimedDelivery, step: Callable[[], _T]) -> _T | Outcome:
+        """Run a plugin step; its errors become the attempt's outcome."""
+        try:
+            return step()
         except BridgeError as exc:
-            outcome = Outcome.from_error(exc.concerning(interface=c.interface, message_id=c.message_id))
+            return Outcome.from_error(exc.concerning(interface=c.interface, message_id=c.message_id))
         except Exception as exc:  # a bug in a plugin: keep it visible in the DLQ instead of looping on it
             err = PermanentError(
                 f"unexpected {type(exc).__name__}: {exc}",
@@ -126,8 +167,7 @@ class TargetWorker:
                 message_id=c.message_id,
                 detail={"traceback": traceback.format_exc(limit=8)},
             )
-            outcome = Outcome.rejected(err)
-        return self._result(c, number, started, outcome, sent)
+            return Outcome.rejected(err)
 
     def _resolve(self, record: Record) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -188,6 +228,27 @@ class TargetWorker:
         result.next_status = DeliveryStatus.PENDING
         result.next_attempt_at = now + timedelta(seconds=delay)
         return result
+
+
+class _Claims:
+    """A batch's claims: renewed when a third of the lease has passed (by the Clock or by real time,
+    whichever says more: SQLite leases run on the Clock, PostgreSQL's on the database's real clock)."""
+
+    def __init__(self, worker: TargetWorker, claimed: Sequence[ClaimedDelivery]) -> None:
+        self._worker = worker
+        self._claimed = list(claimed)
+        self._held = {c.id for c in claimed}
+        self._renewed_at: tuple[datetime, float] = (worker.clock.now(), time.monotonic())
+
+    def holds(self, c: ClaimedDelivery) -> bool:
+        """Whether ``c`` is still ours, renewing the batch's lease first when it is due."""
+        w = self._worker
+        at, mono = self._renewed_at
+        elapsed = max((w.clock.now() - at).total_seconds(), time.monotonic() - mono)
+        if elapsed >= w.lease.total_seconds() / 3:
+            self._renewed_at = (w.clock.now(), time.monotonic())
+            self._held = w.ledger.renew_claims([x for x in self._claimed if x.id in self._held], w.lease)
+        return c.id in self._held
 
 
 def _field(record: Record, dotted: str) -> object:

@@ -19,11 +19,15 @@ from bridge.store.records import BatchState, DeadLetterKind
 __all__ = ["replay"]
 
 
-def replay(runner: Runner, dl_id: int, actor: str) -> dict[str, Any]:
-    """Replay one dead letter; returns what was done (for the CLI's table/JSON)."""
+def replay(runner: Runner, dl_id: int, actor: str, *, force: bool = False, reason: str = "") -> dict[str, Any]:
+    """Replay one dead letter; returns what was done (for the CLI's table/JSON).
+
+    A delivery dead letter whose key has a newer version delivered to its target since is refused unless
+    ``force`` with a ``reason`` (:func:`bridge.store.dlq.replay_delivery`).
+    """
     dl = load_open(runner.ledger, dl_id)
     if dl["kind"] == DeadLetterKind.DELIVERY:
-        replay_delivery(runner.ledger, dl_id, actor)
+        replay_delivery(runner.ledger, dl_id, actor, force=force, reason=reason)
         return {"id": dl_id, "kind": DeadLetterKind.DELIVERY.value, "message_id": dl["message_id"], "result": "queued"}
     if dl["kind"] != DeadLetterKind.RECORD:
         raise RecordInvalid(f"dead letter {dl_id} is a {dl['kind']} dead letter: re-drop the input to process it")

@@ -1,12 +1,24 @@
-"""The ledger's delivery side: per-key ordered claims, outcomes in one transaction, claim recovery."""
+"""The ledger's delivery side: per-lane ordered claims, fenced outcomes in one transaction, claim recovery.
+
+A claim carries a token (and the claiming node). Outcomes are written only where the token still holds, in
+the same UPDATE that writes them: a worker whose claim was reaped and taken over records nothing. On
+PostgreSQL the lease is timed by the database clock (``now()``), so the nodes' clocks never decide who holds a
+claim; on SQLite the ledger's Clock times it (simulated time in tests and the demo).
+
+A lane is (interface, target, business key), whatever the role or path: never two deliveries of one lane in
+flight, and a newer one waits for the older one's outcome. A dead delivery leaves the lane (see
+docs/architecture.md, "Delivery lanes"); replaying it is checked by ``bridge.store.dlq``.
+"""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, exists, func, select, update
+from sqlalchemy import and_, bindparam, exists, func, or_, select, update
+from sqlalchemy.engine import Connection
 
 from bridge.ports import PathName, Role
 from bridge.store import schema as t
@@ -24,17 +36,28 @@ from bridge.store.records import (
 
 __all__ = ["DeliveryLedger"]
 
+#: What a claim gives up when it is released or reaped: no holder, no lease, no token.
+_UNCLAIMED: dict[str, Any] = {
+    "status": DeliveryStatus.PENDING.value,
+    "claimed_by": None,
+    "claimed_until": None,
+    "claim_token": None,
+}
 
-def _blocked_by_earlier(d: Any) -> Any:
-    """An earlier delivery of the same (interface, path, role, business key) is still open: per-key order."""
+
+def _blocked_in_lane(d: Any) -> Any:
+    """Another delivery of the lane (interface, target, business key) goes first: an earlier one still open,
+    or any one in flight (a replayed older delivery must not overtake a newer one being sent)."""
     e = t.deliveries.alias("e")
     return exists().where(
         e.c.interface == d.c.interface,
-        e.c.path == d.c.path,
-        e.c.role == d.c.role,
+        e.c.target == d.c.target,
         e.c.business_key == d.c.business_key,
-        e.c.id < d.c.id,
-        e.c.status.in_(OPEN_DELIVERY),
+        e.c.id != d.c.id,
+        or_(
+            and_(e.c.id < d.c.id, e.c.status.in_(OPEN_DELIVERY)),
+            e.c.status == DeliveryStatus.IN_PROGRESS.value,
+        ),
     )
 
 
@@ -46,11 +69,20 @@ def _message_state(r: AttemptResult) -> MessageState:
 class DeliveryLedger(LedgerCore):
     # ------------------------------------------------------------------ delivery side
 
+    def _lease_now(self) -> Any:
+        """The time leases are measured by: the database's clock on PostgreSQL, the Clock on SQLite."""
+        return self._now() if self._sqlite else func.now()
+
     def claim(self, target: str, limit: int, lease: timedelta) -> list[ClaimedDelivery]:
-        """Claim up to ``limit`` due deliveries of ``target``, at most one per business key (per-key order)."""
+        """Claim up to ``limit`` due deliveries of ``target``, at most one per lane (per-key order).
+
+        The claimed rows carry a fresh token; only ``finish`` and ``renew_claims`` calls with that token act
+        on them.
+        """
         now = self._now()
+        token = str(uuid.uuid4())
         d, m = t.deliveries, t.messages
-        blocking = _blocked_by_earlier(d)
+        blocking = _blocked_in_lane(d)
         pick = (
             select(d.c.id)
             .where(
@@ -71,7 +103,8 @@ class DeliveryLedger(LedgerCore):
                 .values(
                     status=DeliveryStatus.IN_PROGRESS.value,
                     claimed_by=self.node,
-                    claimed_until=now + lease,
+                    claimed_until=self._lease_now() + lease,
+                    claim_token=token,
                     updated_at=now,
                 )
             )
@@ -92,6 +125,8 @@ class DeliveryLedger(LedgerCore):
                     m.c.content_hash,
                     m.c.transaction_id,
                     m.c.kind,
+                    d.c.claim_token,
+                    d.c.claimed_by,
                 )
                 .join(m, m.c.id == d.c.message_id)
                 .where(d.c.id.in_(ids))
@@ -104,13 +139,43 @@ class DeliveryLedger(LedgerCore):
             for row in rows
         ]
 
-    def finish(self, results: Sequence[AttemptResult]) -> None:
-        """Record many attempts in ONE transaction: attempts, delivery states, dead letters, xrefs, echoes."""
-        if not results:
-            return
-        now = self._now()
+    def renew_claims(self, claims: Sequence[ClaimedDelivery], lease: timedelta) -> set[int]:
+        """Extend the lease of these claims where their token still holds; returns the ids still held."""
         d = t.deliveries
+        by_token: dict[str, list[int]] = {}
+        for c in claims:
+            by_token.setdefault(c.claim_token, []).append(c.id)
+        held: set[int] = set()
         with self.engine.begin() as conn:
+            for token, ids in by_token.items():
+                held.update(
+                    conn.scalars(
+                        update(d)
+                        .where(
+                            d.c.id.in_(ids),
+                            d.c.claim_token == token,
+                            d.c.status == DeliveryStatus.IN_PROGRESS.value,
+                        )
+                        .values(claimed_until=self._lease_now() + lease)
+                        .returning(d.c.id)
+                    )
+                )
+        return held
+
+    def finish(self, results: Sequence[AttemptResult]) -> list[AttemptResult]:
+        """Record many attempts in ONE transaction: attempts, delivery states, dead letters, xrefs, echoes.
+
+        Fenced: a result is recorded only where its claim's token still holds (the same UPDATE checks it); a
+        result whose claim was lost (reaped, released, taken over) leaves no trace at all: no attempt row,
+        no dead letter, no xref, no message state. Returns the results recorded; the caller reports the rest.
+        """
+        if not results:
+            return []
+        now = self._now()
+        with self.engine.begin() as conn:
+            results = [r for r in results if self._write_outcome(conn, r, now)]
+            if not results:
+                return []
             conn.execute(
                 t.attempts.insert(),
                 [
@@ -124,41 +189,6 @@ class DeliveryLedger(LedgerCore):
                         "error": r.error,
                         "retry_after": r.retry_after,
                         "next_attempt_at": r.next_attempt_at,
-                    }
-                    for r in results
-                ],
-            )
-            conn.execute(
-                update(d)
-                .where(d.c.id == bindparam("b_id"))
-                .values(
-                    status=bindparam("b_status"),
-                    attempts=bindparam("b_attempts"),
-                    next_attempt_at=bindparam("b_next"),
-                    first_attempt_at=bindparam("b_first"),
-                    claimed_by=None,
-                    claimed_until=None,
-                    last_error=bindparam("b_error"),
-                    response=bindparam("b_response"),
-                    media_type=bindparam("b_media"),
-                    sent=bindparam("b_sent"),
-                    target_id=bindparam("b_target_id"),
-                    updated_at=now,
-                    finished_at=bindparam("b_finished"),
-                ),
-                [
-                    {
-                        "b_id": r.delivery.id,
-                        "b_status": r.next_status,
-                        "b_attempts": r.number,
-                        "b_next": r.next_attempt_at or now,
-                        "b_first": r.delivery.first_attempt_at or r.started_at,
-                        "b_error": r.error,
-                        "b_response": r.response,
-                        "b_media": r.media_type,
-                        "b_sent": r.sent,
-                        "b_target_id": r.target_id,
-                        "b_finished": r.finished_at if r.next_status != DeliveryStatus.PENDING else None,
                     }
                     for r in results
                 ],
@@ -233,15 +263,49 @@ class DeliveryLedger(LedgerCore):
                             .where(m.c.batch == of_batch, m.c.state == MessageState.ACCEPTED.value)
                             .values(state=_message_state(r))
                         )
+        return results
+
+    @staticmethod
+    def _write_outcome(conn: Connection, r: AttemptResult, now: datetime) -> bool:
+        """The delivery's new state, written only if ``r``'s claim token still holds; whether it did."""
+        d = t.deliveries
+        res = conn.execute(
+            update(d)
+            .where(
+                d.c.id == r.delivery.id,
+                d.c.claim_token == r.delivery.claim_token,
+                d.c.status == DeliveryStatus.IN_PROGRESS.value,
+            )
+            .values(
+                status=r.next_status,
+                attempts=r.number,
+                next_attempt_at=r.next_attempt_at or now,
+                first_attempt_at=r.delivery.first_attempt_at or r.started_at,
+                claimed_by=None,
+                claimed_until=None,
+                claim_token=None,
+                last_error=r.error,
+                response=r.response,
+                media_type=r.media_type,
+                sent=r.sent,
+                target_id=r.target_id,
+                updated_at=now,
+                finished_at=r.finished_at if r.next_status != DeliveryStatus.PENDING else None,
+            )
+        )
+        return res.rowcount == 1
 
     def reap_expired_claims(self) -> int:
-        """Claims whose lease ran out (their worker died) go back to pending; returns how many."""
+        """Claims whose lease ran out (their worker died or stalled) go back to pending, token void; how many."""
         now = self._now()
         with self.engine.begin() as conn:
             res = conn.execute(
                 update(t.deliveries)
-                .where(t.deliveries.c.status == DeliveryStatus.IN_PROGRESS.value, t.deliveries.c.claimed_until < now)
-                .values(status=DeliveryStatus.PENDING.value, claimed_by=None, claimed_until=None, updated_at=now)
+                .where(
+                    t.deliveries.c.status == DeliveryStatus.IN_PROGRESS.value,
+                    t.deliveries.c.claimed_until < self._lease_now(),
+                )
+                .values(**_UNCLAIMED, updated_at=now)
             )
         return int(res.rowcount or 0)
 
@@ -254,7 +318,7 @@ class DeliveryLedger(LedgerCore):
                 .where(
                     t.deliveries.c.status == DeliveryStatus.IN_PROGRESS.value, t.deliveries.c.claimed_by == self.node
                 )
-                .values(status=DeliveryStatus.PENDING.value, claimed_by=None, claimed_until=None, updated_at=now)
+                .values(**_UNCLAIMED, updated_at=now)
             )
         return int(res.rowcount or 0)
 
@@ -277,7 +341,7 @@ class DeliveryLedger(LedgerCore):
             res = conn.execute(
                 update(d)
                 .where(d.c.status == DeliveryStatus.IN_PROGRESS.value, d.c.claimed_by.in_(dead))
-                .values(status=DeliveryStatus.PENDING.value, claimed_by=None, claimed_until=None, updated_at=now)
+                .values(**_UNCLAIMED, updated_at=now)
             )
         return int(res.rowcount or 0)
 
@@ -291,7 +355,7 @@ class DeliveryLedger(LedgerCore):
         with self.engine.connect() as conn:
             value = conn.scalar(
                 select(func.min(d.c.next_attempt_at)).where(
-                    d.c.status == DeliveryStatus.PENDING.value, d.c.target.in_(list(targets)), ~_blocked_by_earlier(d)
+                    d.c.status == DeliveryStatus.PENDING.value, d.c.target.in_(list(targets)), ~_blocked_in_lane(d)
                 )
             )
         return value if isinstance(value, datetime) else None

@@ -4,6 +4,11 @@ Replaying a delivery dead letter puts the delivery back to ``pending`` with a fr
 delivery is encoded again with the *current* config and mapping when a worker claims it. Replaying a record
 dead letter (a record that failed decoding) is done by the runtime, which re-decodes the stored fragment.
 Discarding needs a reason. Both write an audit event (who, what, why).
+
+A delivery dead letter is not replayed when a newer version of its business key was delivered to the same
+target since, or is being delivered now (same lane: interface, target, key): it would put the old version
+back over the new one. A
+person who means it says ``force`` with a reason, and the audit event keeps both and the newer delivery.
 """
 
 from __future__ import annotations
@@ -17,11 +22,23 @@ from bridge.store import schema as t
 from bridge.store.ledger import Ledger
 from bridge.store.records import DeadLetterKind, DeadLetterStatus, DeliveryStatus, MessageState
 
-__all__ = ["DeadLetterNotFound", "discard", "load_open", "mark_replayed", "replay_delivery"]
+__all__ = [
+    "DeadLetterNotFound",
+    "StaleReplay",
+    "discard",
+    "load_open",
+    "mark_replayed",
+    "newer_in_lane",
+    "replay_delivery",
+]
 
 
 class DeadLetterNotFound(ConfigError):
     """No open dead letter with that id."""
+
+
+class StaleReplay(ConfigError):
+    """A newer version of the dead delivery's key was delivered to its target since; replaying needs force."""
 
 
 def load_open(ledger: Ledger, dl_id: int) -> dict[str, Any]:
@@ -34,7 +51,9 @@ def load_open(ledger: Ledger, dl_id: int) -> dict[str, Any]:
     return dict(row._mapping)
 
 
-def mark_replayed(ledger: Ledger, dl_id: int, actor: str, detail: dict[str, Any] | None = None) -> None:
+def mark_replayed(
+    ledger: Ledger, dl_id: int, actor: str, detail: dict[str, Any] | None = None, reason: str = ""
+) -> None:
     now = ledger.clock.now()
     with ledger.engine.begin() as conn:
         conn.execute(
@@ -42,14 +61,49 @@ def mark_replayed(ledger: Ledger, dl_id: int, actor: str, detail: dict[str, Any]
             .where(t.dead_letters.c.id == dl_id)
             .values(status=DeadLetterStatus.REPLAYED, resolved_at=now, resolved_by=actor, resolution="replayed")
         )
-    ledger.audit(actor, "dlq.replay", f"dead_letter:{dl_id}", "", detail)
+    ledger.audit(actor, "dlq.replay", f"dead_letter:{dl_id}", reason, detail)
 
 
-def replay_delivery(ledger: Ledger, dl_id: int, actor: str) -> dict[str, Any]:
-    """Put the dead delivery back in the queue; it is encoded and sent again by the workers."""
+def newer_in_lane(ledger: Ledger, delivery_id: int) -> dict[str, Any] | None:
+    """The latest later delivery of the same lane (interface, target, business key) that was delivered or is
+    being delivered now, if any: replaying this one would land after it. Later ones still waiting are not
+    counted: a replayed older delivery goes before them (lane order)."""
+    d, e = t.deliveries, t.deliveries.alias("e")
+    with ledger.engine.connect() as conn:
+        row = conn.execute(
+            select(e.c.id, e.c.message_id, e.c.target, e.c.business_key, e.c.status)
+            .select_from(d.join(e, (e.c.interface == d.c.interface) & (e.c.target == d.c.target)))
+            .where(
+                d.c.id == delivery_id,
+                e.c.business_key == d.c.business_key,
+                e.c.id > d.c.id,
+                e.c.status.in_([DeliveryStatus.DELIVERED.value, DeliveryStatus.IN_PROGRESS.value]),
+            )
+            .order_by(e.c.id.desc())
+            .limit(1)
+        ).first()
+    return None if row is None else dict(row._mapping)
+
+
+def replay_delivery(ledger: Ledger, dl_id: int, actor: str, *, force: bool = False, reason: str = "") -> dict[str, Any]:
+    """Put the dead delivery back in the queue; it is encoded and sent again by the workers.
+
+    Refused (:class:`StaleReplay`) when a newer version of the key was (or is being) delivered to the target, unless
+    ``force`` with a ``reason`` (both audited).
+    """
     dl = load_open(ledger, dl_id)
     if dl["kind"] != DeadLetterKind.DELIVERY:
         raise DeadLetterNotFound(f"dead letter {dl_id} is a {dl['kind']} dead letter, not a delivery")
+    if force and not reason.strip():
+        raise ConfigError("a forced replay needs a reason (--reason)")
+    newer = newer_in_lane(ledger, dl["delivery_id"])
+    if newer is not None and not force:
+        done = "was delivered" if newer["status"] == DeliveryStatus.DELIVERED else "is being delivered"
+        raise StaleReplay(
+            f"dead letter {dl_id}: a newer version of {newer['business_key']!r} {done} to {newer['target']} "
+            f"(delivery {newer['id']}, message {newer['message_id']}); replaying would put the old version "
+            "back over it. Replay anyway with --force --reason TEXT"
+        )
     now = ledger.clock.now()
     with ledger.engine.begin() as conn:
         conn.execute(
@@ -65,7 +119,11 @@ def replay_delivery(ledger: Ledger, dl_id: int, actor: str) -> dict[str, Any]:
             )
         )
         conn.execute(update(t.messages).where(t.messages.c.id == dl["message_id"]).values(state=MessageState.ACCEPTED))
-    mark_replayed(ledger, dl_id, actor, {"delivery_id": dl["delivery_id"], "message_id": dl["message_id"]})
+    detail: dict[str, Any] = {"delivery_id": dl["delivery_id"], "message_id": dl["message_id"]}
+    if force:
+        detail["forced"] = True
+        detail["newer_delivery_id"] = None if newer is None else newer["id"]
+    mark_replayed(ledger, dl_id, actor, detail, reason if force else "")
     return dl
 
 

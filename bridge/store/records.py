@@ -222,6 +222,10 @@ class ClaimedDelivery:
     content_hash: str
     transaction_id: str
     kind: MessageKind = MessageKind.RECORD
+    #: The fence: outcomes are written only while the delivery still carries this token (see ``Ledger.finish``).
+    claim_token: str = ""
+    #: The node (``host:pid``) that holds the claim.
+    claimed_by: str = ""
 
 
 @dataclass

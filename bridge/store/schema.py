@@ -144,6 +144,7 @@ deliveries = Table(
     _ts("first_attempt_at", nullable=True),
     Column("claimed_by", String(100), nullable=True),
     _ts("claimed_until", nullable=True),
+    Column("claim_token", String(36), nullable=True),
     Column("last_error", JSON, nullable=True),
     Column("response", LargeBinary, nullable=True),
     Column("media_type", String(100), nullable=True),
@@ -155,6 +156,7 @@ deliveries = Table(
     UniqueConstraint("message_id", "path", "role"),
     Index(None, "status", "target", "next_attempt_at"),
     Index(None, "interface", "path", "role", "business_key", "id"),
+    Index(None, "interface", "target", "business_key", "id"),
 )
 
 attempts = Table(

@@ -6,6 +6,7 @@ runtime and cutover use.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,6 +46,14 @@ def message(
     )
     fields.update(extra)
     return NewMessage(**fields)  # type: ignore[arg-type]
+
+
+def outlive_lease(ledger: Ledger, clock: SimulatedClock, seconds: float) -> None:
+    """Let a lease of ``seconds`` run out: on the Clock (SQLite), on the database's real clock (PostgreSQL)."""
+    if ledger.engine.dialect.name == "sqlite":
+        clock.advance(seconds + 0.5)
+    else:
+        time.sleep(seconds + 0.2)
 
 
 def attempt(c: ClaimedDelivery, at: datetime, status: DeliveryStatus, **extra: Any) -> AttemptResult:
