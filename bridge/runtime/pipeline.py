@@ -49,6 +49,8 @@ class IngestStats:
     suppressed: int = 0
     failed_batches: int = 0
     acknowledged: int = 0
+    #: why the poll failed (the source raised), empty when it did not
+    poll_error: str = ""
     waiting_ack: dict[int, Envelope] = field(default_factory=dict)
 
 
@@ -155,6 +157,9 @@ class Ingestor:
             chunk = self._suppress_echoes(chunk, stats)
         stats.new_messages += self.ledger.record_chunk(self.rt.name, batch, chunk, dead)
         stats.dead_letters += len(dead)
+        if dead:
+            first = dead[0].error.get("message", "")
+            log.warning("%s: %d record(s) dead-lettered (undecodable); first: %s", self.rt.name, len(dead), first)
         if self.progress:
             self.progress(self.rt.name, len(chunk) + len(dead))
 
