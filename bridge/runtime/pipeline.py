@@ -30,6 +30,7 @@ from bridge.ports import (
 )
 from bridge.runtime.failpoints import failpoint
 from bridge.runtime.forward import ForwardPlan, forward_message
+from bridge.runtime.sabotage import sabotaged_message_id
 from bridge.runtime.wiring import InterfaceRuntime, target_name
 from bridge.store.ledger import Ledger
 from bridge.store.records import BatchState, DeadLetterKind, NewDeadLetter, NewMessage, NewRoute
@@ -196,7 +197,7 @@ class Ingestor:
             shadow_target = r.role is Role.SHADOW and r.sandbox and self.rt.paths[r.path].shadow_sink is not None
             routes.append(NewRoute(r.path, r.role, target_name(self.rt.name, r.path.value, shadow_target), r.dry_run))
         return NewMessage(
-            id=str(message_id(self.rt.name, identity)),
+            id=sabotaged_message_id(str(message_id(self.rt.name, identity))),
             ordinal=item.ordinal,
             identity=identity,
             canonical=self.rt.canonical,
