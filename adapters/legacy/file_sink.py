@@ -23,8 +23,9 @@ Merging them would change either file names or conflict behaviour for configs in
   so a redelivery after a crash (the sink wrote, the ledger had not recorded it yet) writes nothing.
 * ``append``: every message is one JSON line ``{"message_id": ..., "body": ...}`` appended to one file (a
   daily batch file, as many legacy systems read), in ONE ``write`` on an ``O_APPEND`` descriptor, so a line is
-  either fully there or absent even if the process is killed. The ids already in the file are read once on
-  first use, so a redelivery is recognised and not appended twice. One writer process per file.
+  either fully there or absent even if the process is killed. The ids already in the file are kept in an
+  index file beside it (``.<name>.ids.sqlite``, :mod:`adapters.legacy.append_index`), so a redelivery is
+  recognised and not appended twice with bounded memory at any volume. One writer process per file.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import threading
 from pathlib import Path
 from typing import Literal
 
+from adapters.legacy.append_index import AppendIndex
 from bridge.ports import Delivery, KindConfig, Outcome, PluginContext, Rejected, Resource, TargetUnavailable
 
 __all__ = ["FileSink", "FileSinkConfig"]
@@ -57,13 +59,16 @@ class FileSink(Resource):
         self.name = config.name or ("{message_id}.json" if config.mode == "file" else "deliveries.jsonl")
         self.target = context.target or f"file:{self.dir}"
         self._lock = threading.Lock()
-        self._known: dict[Path, set[str]] = {}
+        self._known: dict[Path, AppendIndex] = {}
 
     def on_enter(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
 
     def close(self) -> None:
-        self._known.clear()
+        with self._lock:
+            for index in self._known.values():
+                index.close()
+            self._known.clear()
 
     def _name(self, delivery: Delivery) -> str:
         try:
@@ -111,29 +116,24 @@ class FileSink(Resource):
         with self._lock:
             known = self._known.get(target)
             if known is None:
-                known = self._known[target] = _ids_in(target)
+                known = AppendIndex(target)
+                known.open()
+                self._known[target] = known
             if mid in known:
                 return Outcome.delivered(detail="already present", target_id=mid)
+            data = (b"\n" if known.torn_tail else b"") + line.encode()
             fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             try:
-                os.write(fd, line.encode())
+                os.write(fd, data)
                 if self.config.fsync:
                     os.fsync(fd)
+                end = os.lseek(fd, 0, os.SEEK_CUR)
             finally:
                 os.close(fd)
-            known.add(mid)
-        return Outcome.delivered(detail=f"appended to {target.name}", target_id=mid)
-
-
-def _ids_in(path: Path) -> set[str]:
-    """Message ids already appended to ``path`` (a torn last line, if any, is ignored)."""
-    ids: set[str] = set()
-    if not path.exists():
-        return ids
-    with path.open("rb") as f:
-        for raw in f:
             try:
-                ids.add(str(json.loads(raw)["message_id"]))
-            except (ValueError, KeyError):
-                continue
-    return ids
+                known.add(mid, end)
+            except OSError as exc:  # the line is written; a fresh index re-reads it from the file next time
+                known.close()
+                del self._known[target]
+                return Outcome.delivered(detail=f"appended to {target.name}; id index reset: {exc}", target_id=mid)
+        return Outcome.delivered(detail=f"appended to {target.name}", target_id=mid)

@@ -21,6 +21,7 @@ from bridge.cli.render import Progress, echo_json, table
 from bridge.config import LoadedConfig, load_config, resolve_config_path
 from bridge.plugins import registry
 from bridge.ports import BridgeError, ConfigError, SystemClock
+from bridge.runtime.exitcodes import exit_code_help
 from cutover.cli import cutover as cutover_group
 from cutover.cli import shadow as shadow_group
 
@@ -109,15 +110,23 @@ def _flag_warnings(loaded: LoadedConfig) -> list[str]:
 
 # ------------------------------------------------------------------------------------------------ run
 
+_RUN_EXIT_CODES = "\b\nExit codes of --once (docs/operations.md):\n" + "\n".join(
+    f"  {line}" for line in exit_code_help().removesuffix(".").split("; ")
+)
 
-@cli.command()
+
+@cli.command(epilog=_RUN_EXIT_CODES)
 @click.option("--once", is_flag=True, help="poll every interface once, deliver what can be delivered, then exit")
 @click.option("--interface", "-i", "only", multiple=True, help="only these interfaces (repeatable)")
 @click.option("--max-wait", default=300.0, show_default=True, help="with --once: longest wait for retries (s)")
 @click.option("--json", "as_json", is_flag=True, help="with --once: print the summary as JSON")
 @pass_ctx
 def run(c: Ctx, once: bool, only: tuple[str, ...], max_wait: float, as_json: bool) -> None:
-    """Run the bridge: scheduled polls and delivery workers (or one pass with --once)."""
+    """Run the bridge: scheduled polls and delivery workers (or one pass with --once).
+
+    With --once the exit code says what went wrong (docs/operations.md); without it, each poll failure,
+    failed batch and dead letter is logged at WARNING or above.
+    """
     from bridge.runtime.runner import Runner
 
     loaded = c.load()
@@ -129,18 +138,23 @@ def run(c: Ctx, once: bool, only: tuple[str, ...], max_wait: float, as_json: boo
         if once:
             summary = runner.run_once(max_wait=max_wait)
             progress.done()
+            problems = summary.problems()
             data = {
                 "ingest": summary.ingest,
                 "attempts": summary.drain.attempts,
                 "open_deliveries_left": summary.drain.open_left,
                 "batches_waiting_ack": summary.acknowledged_late,
+                "exit_code": problems.value,
+                "problems": [p.name.lower() for p in problems if p.name],
             }
             if as_json:
                 echo_json(data)
             else:
                 table([{"interface": k, **v} for k, v in summary.ingest.items()])
                 click.echo(f"delivery attempts: {summary.drain.attempts}, still open: {summary.drain.open_left}")
-            return
+                for p in problems:
+                    click.echo(f"exit {p.value}: {p.meaning}", err=True)
+            sys.exit(problems.value)
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())

@@ -31,6 +31,7 @@ from bridge.ports import (
 )
 from bridge.runtime.failpoints import failpoint
 from bridge.runtime.forward import ForwardPlan, forward_message
+from bridge.runtime.sabotage import sabotaged_message_id
 from bridge.runtime.upgrade_identity import adopt_hash_identities
 from bridge.runtime.wiring import InterfaceRuntime, target_name
 from bridge.store.ledger import Ledger
@@ -51,6 +52,8 @@ class IngestStats:
     suppressed: int = 0
     failed_batches: int = 0
     acknowledged: int = 0
+    #: why the poll failed (the source raised), empty when it did not
+    poll_error: str = ""
     waiting_ack: dict[int, Envelope] = field(default_factory=dict)
 
 
@@ -161,6 +164,9 @@ class Ingestor:
             chunk = self._suppress_echoes(chunk, stats)
         stats.new_messages += self.ledger.record_chunk(self.rt.name, batch, chunk, dead)
         stats.dead_letters += len(dead)
+        if dead:
+            first = dead[0].error.get("message", "")
+            log.warning("%s: %d record(s) dead-lettered (undecodable); first: %s", self.rt.name, len(dead), first)
         if self.progress:
             self.progress(self.rt.name, len(chunk) + len(dead))
 
@@ -197,7 +203,7 @@ class Ingestor:
             shadow_target = r.role is Role.SHADOW and r.sandbox and self.rt.paths[r.path].shadow_sink is not None
             routes.append(NewRoute(r.path, r.role, target_name(self.rt.name, r.path.value, shadow_target), r.dry_run))
         return NewMessage(
-            id=str(message_id(self.rt.name, identity)),
+            id=sabotaged_message_id(str(message_id(self.rt.name, identity))),
             ordinal=item.ordinal,
             identity=identity,
             canonical=self.rt.canonical,

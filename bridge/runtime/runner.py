@@ -22,16 +22,17 @@ from typing import Any, Self
 from bridge.config.loader import LoadedConfig
 from bridge.ports import BridgeError, ChangeNotifier, Clock, Envelope, Router, SourceContext
 from bridge.runtime.delivery import TargetWorker
+from bridge.runtime.exitcodes import RunProblem
 from bridge.runtime.pipeline import Ingestor, IngestStats, Progress
 from bridge.runtime.wiring import InterfaceRuntime, build_interfaces, compared_interfaces
 from bridge.store.ledger import Ledger, open_ledger
-from bridge.store.records import BatchState
+from bridge.store.records import BatchState, DeadLetterKind
 from cutover.audit import Cutover
 from cutover.comparator import Comparator, CompareStats
 from cutover.flags import FlagStore
 from cutover.router import FlagRouter
 
-__all__ = ["DrainStats", "Runner"]
+__all__ = ["DrainStats", "RunSummary", "Runner"]
 
 log = logging.getLogger("esb_bridge.runtime")
 
@@ -56,6 +57,23 @@ class RunSummary:
     ingest: dict[str, dict[str, int]] = field(default_factory=dict)
     drain: DrainStats = field(default_factory=DrainStats)
     acknowledged_late: int = 0
+
+    def problems(self) -> RunProblem:
+        """What went wrong in the pass, as the bit set ``run --once`` exits with (see bridge.runtime.exitcodes)."""
+        found = RunProblem(0)
+        per = self.ingest.values()
+        checks = [
+            (RunProblem.POLL_FAILED, "poll_failed"),
+            (RunProblem.BATCH_FAILED, "failed_batches"),
+            (RunProblem.RECORDS_DEAD_LETTERED, "dead_letters"),
+            (RunProblem.DELIVERIES_DEAD_LETTERED, "delivery_dead_letters"),
+        ]
+        for bit, key in checks:
+            if any(st.get(key, 0) for st in per):
+                found |= bit
+        if self.drain.open_left:
+            found |= RunProblem.WORK_LEFT_OPEN
+        return found
 
 
 class Runner:
@@ -148,7 +166,7 @@ class Runner:
                 out[name] = self.poll(name)
             except BridgeError as exc:
                 log.error("poll of %s failed: %s", name, exc)
-                out[name] = IngestStats()
+                out[name] = IngestStats(poll_error=str(exc))
         return out
 
     def acknowledge_settled(self) -> int:
@@ -224,8 +242,10 @@ class Runner:
 
     def run_once(self, max_wait: float = 3600.0) -> RunSummary:
         summary = RunSummary()
+        started = self.ledger.ledger_time()
         for name, st in self.poll_all().items():
             summary.ingest[name] = {
+                "poll_failed": int(bool(st.poll_error)),
                 "batches": st.batches,
                 "records": st.records,
                 "new_messages": st.new_messages,
@@ -235,6 +255,9 @@ class Runner:
             }
         summary.drain = self.drain(max_wait)
         summary.acknowledged_late = len(self._waiting)
+        dead = self.ledger.dead_letters_since(started, list(self.interfaces), DeadLetterKind.DELIVERY)
+        for name, row in summary.ingest.items():
+            row["delivery_dead_letters"] = dead.get(name, 0)
         return summary
 
     # ----------------------------------------------------------------- continuous

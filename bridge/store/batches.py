@@ -298,3 +298,26 @@ class BatchLedger(LedgerCore):
                 )
             ).all()
         return [(int(r[0]), str(r[1])) for r in rows]
+
+    def dead_letters_since(self, since: datetime, interfaces: Sequence[str], kind: str) -> dict[str, int]:
+        """Open dead letters of ``kind`` created (or reopened) at or after ``since``, per interface.
+
+        ``run --once`` counts the delivery dead letters of its run with this (its summary and exit code).
+        """
+        dl = t.dead_letters
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(dl.c.interface, func.count())
+                .where(
+                    dl.c.kind == kind,
+                    dl.c.status == DeadLetterStatus.OPEN,
+                    dl.c.created_at >= since,
+                    dl.c.interface.in_(list(interfaces)),
+                )
+                .group_by(dl.c.interface)
+            ).all()
+        return {str(r[0]): int(r[1]) for r in rows}
+
+    def ledger_time(self) -> datetime:
+        """The time the ledger stamps rows with now (its Clock)."""
+        return self._now()

@@ -1,8 +1,15 @@
-"""Crash safety: SIGKILL `run --once` at three points chosen by watching the ledger; nothing lost or doubled."""
+"""Crash safety: SIGKILL `run --once` at three points chosen by watching the ledger; nothing lost or doubled.
+
+What arrives is counted where it lands: the ``calllog`` sink (``tests/integration/runtime/calllog.py``) logs
+every raw call, repeats included, so a redelivery by the runtime shows. A target applies a record once per
+idempotency key (the message id), so "each record applied once" means one message id per record; a repeated
+call must carry the same id and may only follow a process that was killed with that delivery in flight.
+The same scenario run with the test-only switch that breaks idempotency (``bridge.runtime.sabotage``) must be
+caught by those counts.
+"""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -15,11 +22,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
+from bridge.runtime.sabotage import BREAK_IDEMPOTENCY
 from bridge.store import schema as t
 from bridge.store.engine import make_engine
+from tests.integration.runtime.calllog import read_calls
 from tests.integration.runtime.conftest import write_customers
 
 RECORDS = 50_000
+CLI = "tests.integration.runtime.calllog"  # the bridge CLI with the calllog sink registered
+IN_FLIGHT = 2 * 500  # concurrency x claim batch: deliveries a kill may leave sent but unrecorded
 
 
 def _counts(engine: Engine) -> tuple[str | None, int, int]:
@@ -36,7 +47,7 @@ def _run(cfg: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes
     log = (cfg.parent / "bridge.log").open("ab")
     try:
         return subprocess.Popen(
-            [sys.executable, "-m", "bridge", "--config", str(cfg), "run", "--once", "--max-wait", "30"],
+            [sys.executable, "-m", CLI, "--config", str(cfg), "run", "--once", "--max-wait", "30"],
             env={**os.environ, **(env or {})},
             stdout=subprocess.DEVNULL,
             stderr=log,
@@ -47,6 +58,9 @@ def _run(cfg: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes
 
 def _log(cfg: Path) -> str:
     return (cfg.parent / "bridge.log").read_text(errors="replace")[-3000:]
+
+
+KILLED: dict[int, str] = {}  # pid -> kill point, of the processes this test killed
 
 
 def _kill_when(
@@ -68,6 +82,7 @@ def _kill_when(
             if cond(*seen):
                 proc.send_signal(signal.SIGKILL)
                 proc.wait(30)
+                KILLED[proc.pid] = what
                 return seen
             time.sleep(0.01)
         pytest.fail(f"kill point '{what}' not reached in {timeout}s")
@@ -77,18 +92,52 @@ def _kill_when(
             proc.wait(30)
 
 
-@pytest.mark.slow
-def test_sigkill_at_three_points_loses_and_doubles_nothing(
-    tmp_path: Path, make_config: Callable[..., Path], store_url: str
-) -> None:
-    """50,000 records survive SIGKILL mid-decode, mid-delivery and before acknowledge: each arrives exactly once."""
-    cfg = make_config(
-        "{kind: file, path: out, mode: append, fsync: false}\n      limits: {concurrency: 2, batch: 500}",
-    )
+def _crash_config(tmp_path: Path, make_config: Callable[..., Path]) -> Path:
+    cfg = make_config("{kind: calllog, path: out/calls.jsonl}\n      limits: {concurrency: 2, batch: 500}")
     text = cfg.read_text().replace(
         "    decoder: {kind: jsonl}", "    decoder: {kind: jsonl}\n    acknowledge: on_delivery\n    chunk_size: 1000"
     )
     cfg.write_text(text)
+    return cfg
+
+
+def sink_problems(calls: list[dict[str, object]], records: int) -> list[str]:
+    """What the raw calls at the sink show beyond "each record applied once, repeats only after a kill"."""
+    problems = []
+    ids_per_record: dict[object, set[object]] = {}
+    for c in calls:
+        ids_per_record.setdefault(c["customer_number"], set()).add(c["message_id"])
+    twice = sorted(str(k) for k, ids in ids_per_record.items() if len(ids) > 1)
+    if twice:
+        problems.append(f"{len(twice)} record(s) applied under more than one idempotency key, e.g. {twice[:3]}")
+    if len(ids_per_record) != records:
+        problems.append(f"{len(ids_per_record)} distinct records reached the sink, {records} were dropped")
+    per_process = Counter((c["pid"], c["message_id"]) for c in calls)
+    resent = [k for k, n in per_process.items() if n > 1]
+    if resent:
+        problems.append(f"{len(resent)} message id(s) sent twice by one process, e.g. {resent[:3]}")
+    last_call: dict[object, dict[str, object]] = {}
+    early = []
+    for c in calls:
+        earlier = last_call.get(c["message_id"])
+        if earlier is not None and KILLED.get(int(str(earlier["pid"]))) != "mid-delivery":
+            early.append(c["message_id"])
+        last_call[c["message_id"]] = c
+    if early:
+        problems.append(f"{len(early)} repeat(s) not after the mid-delivery kill, e.g. {early[:3]}")
+    repeats = len(calls) - len(last_call)
+    if repeats > IN_FLIGHT:
+        problems.append(f"{repeats} repeated calls, more than the {IN_FLIGHT} deliveries a kill can leave in flight")
+    return problems
+
+
+@pytest.mark.slow
+def test_sigkill_at_three_points_loses_and_doubles_nothing(
+    tmp_path: Path, make_config: Callable[..., Path], store_url: str
+) -> None:
+    """50,000 records survive SIGKILL mid-decode, mid-delivery and before acknowledge: each is applied once."""
+    KILLED.clear()
+    cfg = _crash_config(tmp_path, make_config)
     drop = write_customers(tmp_path / "drop" / "customers.jsonl", RECORDS)
     engine = make_engine(store_url)
     try:
@@ -107,11 +156,42 @@ def test_sigkill_at_three_points_loses_and_doubles_nothing(
         assert _counts(engine) == ("acknowledged", RECORDS, RECORDS)
     finally:
         engine.dispose()
-    lines = (tmp_path / "out" / "deliveries.jsonl").read_text(encoding="utf-8").splitlines()
-    per_id = Counter(json.loads(line)["message_id"] for line in lines)
-    assert len(lines) == RECORDS, f"{len(lines)} writes for {RECORDS} records"
-    assert len(per_id) == RECORDS and set(per_id.values()) == {1}
-    keys = {json.loads(json.loads(line)["body"])["customer_number"] for line in lines}
-    assert len(keys) == RECORDS
+    calls = read_calls(tmp_path / "out" / "calls.jsonl")
+    assert sink_problems(calls, RECORDS) == []
+    assert len({c["message_id"] for c in calls}) == RECORDS
     assert not drop.exists() and (tmp_path / "drop" / "archive" / "customers.jsonl").exists()
     assert mid_decode[1] < RECORDS and mid_delivery[2] < RECORDS and before_ack[2] == RECORDS
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_broken_idempotency_is_caught_by_the_sink_count(
+    tmp_path: Path, make_config: Callable[..., Path], store_url: str
+) -> None:
+    """With message ids made random on purpose, a SIGKILL mid-decode and a rerun apply records twice: caught."""
+    KILLED.clear()
+    records = 10_000
+    broken = {BREAK_IDEMPOTENCY: "random-message-ids"}
+    cfg = _crash_config(tmp_path, make_config)
+    write_customers(tmp_path / "drop" / "customers.jsonl", records)
+    engine = make_engine(store_url)
+    try:
+        _kill_when(_run(cfg, broken), engine, lambda s, m, d: s == "claimed" and 0 < m < records, "mid-decode")
+        final = _run(cfg, broken)
+        final.wait(timeout=300)
+        assert final.returncode == 0, _log(cfg)
+    finally:
+        engine.dispose()
+    problems = sink_problems(read_calls(tmp_path / "out" / "calls.jsonl"), records)
+    assert problems and "applied under more than one idempotency key" in problems[0], problems
+
+
+def test_sink_count_flags_what_the_file_sink_would_hide() -> None:
+    """Same-id repeats that a deduplicating sink hides are flagged: one process resending, a repeat with no kill."""
+    KILLED.clear()
+    KILLED.update({101: "mid-decode", 102: "mid-delivery"})
+    call = {"pid": 102, "message_id": "m1", "customer_number": "C1"}
+    assert sink_problems([call, {**call, "pid": 103}], 1) == []  # in flight at the mid-delivery kill: allowed
+    resent = sink_problems([{**call, "pid": 103}, {**call, "pid": 103}], 1)
+    assert len(resent) == 2 and "sent twice by one process" in resent[0] and "not after" in resent[1]
+    after_clean_exit = sink_problems([{**call, "pid": 104}, {**call, "pid": 103}], 1)
+    assert after_clean_exit == ["1 repeat(s) not after the mid-delivery kill, e.g. ['m1']"]
