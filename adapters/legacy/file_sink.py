@@ -42,10 +42,15 @@ __all__ = ["FileSink", "FileSinkConfig"]
 
 class FileSinkConfig(KindConfig):
     kind: Literal["file"]
+    """Selects this plugin: ``file``."""
     path: str
+    """Folder written into (created when missing)."""
     mode: Literal["file", "append"] = "file"
+    """file: one file per delivery; append: one line per delivery in a single file."""
     name: str | None = None
+    """File name template ({message_id}.json per delivery, deliveries.jsonl in append mode, by default)."""
     fsync: bool = True
+    """Flush each write to disk before the delivery counts as done."""
 
 
 class FileSink(Resource):

@@ -32,12 +32,14 @@ class FolderSourceConfig(DropSourceConfig):
     """A local folder polled as a drop."""
 
     kind: Literal["folder"] = "folder"
+    """Selects this plugin: ``folder``."""
 
 
 class FolderSinkConfig(DropSinkConfig):
     """A local folder written as a drop."""
 
     kind: Literal["folder"] = "folder"
+    """Selects this plugin: ``folder``."""
 
 
 class LocalFileSystem:

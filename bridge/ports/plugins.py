@@ -98,9 +98,10 @@ class PluginRole(StrEnum):
 class KindConfig(BaseModel):
     """Base of every plugin's config model: ``kind`` plus the plugin's own fields, nothing unknown."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     kind: str
+    """Which plugin reads this block (one of the kinds registered for the block's role)."""
 
 
 @dataclass(frozen=True)
