@@ -71,7 +71,7 @@ class AfterConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     action: Literal["move", "delete", "leave"] | None = None
-    """What happens to a processed file: move, delete or leave (move when move_to is given)."""
+    """What happens to a processed file: move (the default, into move_to), delete or leave."""
     move_to: str = "archive"
     """Archive folder for processed files (relative to the drop's path)."""
     dated: bool = False

@@ -35,7 +35,17 @@ import threading
 from pathlib import Path
 from typing import Literal
 
-from bridge.ports import Delivery, KindConfig, Outcome, PluginContext, Rejected, Resource, TargetUnavailable
+from adapters.legacy.local_checks import creatable_folder
+from bridge.ports import (
+    Delivery,
+    KindConfig,
+    Outcome,
+    PluginContext,
+    PreflightProblem,
+    Rejected,
+    Resource,
+    TargetUnavailable,
+)
 
 __all__ = ["FileSink", "FileSinkConfig"]
 
@@ -66,6 +76,10 @@ class FileSink(Resource):
 
     def on_enter(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
+
+    def preflight(self) -> list[PreflightProblem]:
+        """The output folder exists and is writable, or can be created (``esb-bridge validate``)."""
+        return creatable_folder(str(self.dir))
 
     def close(self) -> None:
         self._known.clear()

@@ -75,18 +75,23 @@ def validate(c: Ctx, as_json: bool) -> None:
             click.echo(str(exc), err=True)
         sys.exit(2)
     names = sorted(loaded.config.interfaces)
-    from bridge.config.plugin_check import check_plugins
+    from bridge.config.checks import check_config
 
-    plugin_check = check_plugins(loaded)
-    if plugin_check.errors:
+    findings = check_config(loaded)
+    errors = [f for f in findings if f.is_error]
+    if errors:
         if as_json:
-            echo_json({"ok": False, "problems": [{"message": p} for p in plugin_check.errors]})
+            problems = [{"path": f.path, "message": f.message, "file": f.file, "line": f.line} for f in errors]
+            echo_json({"ok": False, "problems": problems, "findings": [f.public() for f in findings]})
         else:
-            click.echo("\n".join(plugin_check.errors), err=True)
+            click.echo("\n".join(str(f) for f in findings if f.is_error), err=True)
+            click.echo("".join(f"warning: {f}\n" for f in findings if not f.is_error), err=True, nl=False)
         sys.exit(2)
-    warnings = plugin_check.warnings + _flag_warnings(loaded)
+    drift = _flag_warnings(loaded)
+    warnings = [*drift, *(str(f) for f in findings)]
     if as_json:
-        echo_json({"ok": True, "file": str(loaded.file), "interfaces": names, "warnings": warnings})
+        found = [*({"severity": "warning", "message": w} for w in drift), *(f.public() for f in findings)]
+        echo_json({"ok": True, "file": str(loaded.file), "interfaces": names, "warnings": warnings, "findings": found})
     else:
         click.echo(f"{loaded.file}: OK, {len(names)} interface(s): {', '.join(names) or '-'}")
         for w in warnings:

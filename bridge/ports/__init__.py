@@ -41,6 +41,8 @@ from bridge.ports.plugins import (
     PluginContractError,
     PluginRole,
     Port,
+    Preflight,
+    PreflightProblem,
     plugin,
 )
 from bridge.ports.protocols import (
@@ -106,6 +108,8 @@ __all__ = [
     "PluginContractError",
     "PluginRole",
     "Port",
+    "Preflight",
+    "PreflightProblem",
     "Projector",
     "ReadBack",
     "Record",
