@@ -30,7 +30,6 @@ DEFAULT_CONFIG = "bridge.yaml"
 #: Where plugin blocks sit inside an interface, and the role their kind is looked up in.
 
 
-
 def resolve_config_path(explicit: str | None) -> Path:
     """``--config`` wins, then ``ESB_BRIDGE_CONFIG``, then ``./bridge.yaml``."""
     return Path(explicit or os.environ.get("ESB_BRIDGE_CONFIG") or DEFAULT_CONFIG)

@@ -1,4 +1,4 @@
-""""Did you mean ...?" for an unknown config key or kind: the closest allowed name, if one is close enough.
+""" "Did you mean ...?" for an unknown config key or kind: the closest allowed name, if one is close enough.
 
 :func:`fields_at` finds the model that holds a key inside a validated block by walking the pydantic models
 along the key's path (through optional values, lists and mappings), so a typo three levels deep inside a
