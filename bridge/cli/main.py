@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from bridge.cli.config_cmd import config as config_group
-from bridge.cli.render import Progress, echo_json, table
+from bridge.cli.render import Progress, echo_fields, echo_json, location_text, table
 from bridge.config import LoadedConfig, load_config, resolve_config_path
 from bridge.plugins import registry
 from bridge.ports import BridgeError, ConfigError, SystemClock
+from bridge.store.records import MessageState
 from cutover.cli import cutover as cutover_group
 from cutover.cli import shadow as shadow_group
 
@@ -203,15 +204,25 @@ def messages() -> None:
 
 @messages.command("list")
 @click.option("--interface", "-i")
-@click.option("--state")
+@click.option("--state", type=click.Choice([s.value for s in MessageState]))
+@click.option("--business-key", "-k", help="only messages of this business key")
+@click.option("--transaction-id", "-t", help="only messages of this transaction id")
 @click.option("--limit", default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
-def messages_list(c: Ctx, interface: str | None, state: str | None, limit: int, as_json: bool) -> None:
-    """The most recent messages."""
+def messages_list(
+    c: Ctx,
+    interface: str | None,
+    state: str | None,
+    business_key: str | None,
+    transaction_id: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """The most recent messages (newest first), optionally by state, business key or transaction id."""
     from bridge.store.queries import messages as q
 
-    rows = q(_engine(c), interface, state, limit)
+    rows = q(_engine(c), interface, state, limit, business_key=business_key, transaction_id=transaction_id)
     echo_json(rows) if as_json else table(rows)
 
 
@@ -229,8 +240,13 @@ def messages_show(c: Ctx, message_id: str, as_json: bool) -> None:
     if as_json:
         echo_json(data)
         return
-    for k in ("id", "interface", "business_key", "canonical", "state", "mode", "created_at", "location"):
-        click.echo(f"{k:>13}: {data[k]}")
+    echo_fields(
+        {
+            k: data[k]
+            for k in ("id", "interface", "business_key", "canonical", "state", "mode", "created_at", "location")
+        },
+        width=13,
+    )
     for d in data["deliveries"]:
         click.echo(f"\n{d['path']}/{d['role']} -> {d['target']}: {d['status']} after {d['attempts']} attempt(s)")
         table(d["attempts_log"], ["number", "started_at", "status", "detail", "next_attempt_at"])
@@ -258,7 +274,7 @@ def dlq_list(c: Ctx, interface: str | None, status: str, as_json: bool) -> None:
         echo_json(rows)
         return
     table(
-        [{**r, "error": (r["error"] or {}).get("message"), "location": r["location"]} for r in rows],
+        [{**r, "error": (r["error"] or {}).get("message"), "location": location_text(r["location"])} for r in rows],
         ["id", "interface", "kind", "message_id", "status", "error", "location"],
     )
 
@@ -277,8 +293,7 @@ def dlq_show(c: Ctx, dl_id: int, as_json: bool) -> None:
     if as_json:
         echo_json(data)
         return
-    for k, v in data.items():
-        click.echo(f"{k:>12}: {v}")
+    echo_fields(data, nested=("error",))
 
 
 def _actor() -> str:
@@ -370,6 +385,17 @@ def _mount_plugin_groups() -> None:
             seen.add(group.name)
 
 
+def _json_requested() -> bool:
+    """Whether the command line asked for JSON: then errors are JSON too (on stdout, where the answer goes)."""
+    return "--json" in sys.argv[1:]
+
+
+def _json_error(kind: str, message: str, problems: list[dict[str, Any]] | None = None) -> None:
+    echo_json(
+        {"ok": False, "error": {"type": kind, "message": message, **({"problems": problems} if problems else {})}}
+    )
+
+
 def main() -> None:
     try:
         _mount_plugin_groups()
@@ -381,10 +407,17 @@ def main() -> None:
         click.echo("aborted", err=True)
         sys.exit(130)
     except click.ClickException as exc:
-        exc.show()
+        if _json_requested():
+            _json_error("usage" if isinstance(exc, click.UsageError) else "error", exc.format_message())
+        else:
+            exc.show()
         sys.exit(exc.exit_code)
     except BridgeError as exc:
-        click.echo(f"error: {exc}", err=True)
+        if _json_requested():
+            problems = [p.__dict__ for p in exc.problems] if isinstance(exc, ConfigError) else []
+            _json_error(exc.code, exc.message, problems)
+        else:
+            click.echo(f"error: {exc}", err=True)
         sys.exit(2 if isinstance(exc, ConfigError) else 1)
     except SystemExit:
         raise
