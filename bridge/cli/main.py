@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from bridge.cli.config_cmd import config as config_group
+from bridge.cli.init import init as init_command
 from bridge.cli.render import Progress, echo_fields, echo_json, location_text, table
 from bridge.config import LoadedConfig, load_config, resolve_config_path
 from bridge.plugins import registry
@@ -373,6 +374,7 @@ def db_upgrade(c: Ctx) -> None:
 
 cli.add_command(cutover_group)
 cli.add_command(config_group)
+cli.add_command(init_command)
 cli.add_command(shadow_group)
 
 

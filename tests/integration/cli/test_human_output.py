@@ -11,15 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from bridge.cli.main import cli, main
-
-MAPPING = """\
-canonical: Customer
-format: csv
-csv: {delimiter: ","}
-fields:
-  customer_number: {column: id, required: true}
-  name: {column: name, required: true}
-"""
+from tests.integration.cli.projects import MAPPING
 
 CONFIG = """\
 store: sqlite:///bridge.db

@@ -9,15 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from bridge.cli.main import cli
-
-MAPPING = """\
-canonical: Customer
-format: csv
-csv: {delimiter: ","}
-fields:
-  customer_number: {column: id, required: true}
-  name: {column: name, required: true}
-"""
+from tests.integration.cli.projects import MAPPING
 
 PROJECT = "      project: {kind: canonical-json}\n"
 
