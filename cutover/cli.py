@@ -80,7 +80,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
         return
     for r in out:
         roll = f" rollout={r['rollout']['percent']}%" if r["rollout"] else ""
-        who = f"({r['changed_by']}, {r['changed_at']})"
+        who = f"({r['changed_by'] or '-'}, {r['changed_at']})"
         click.echo(f"{r['interface']:<30} {r['mode']:<15} v{r['version']}{roll}  {who}")
 
 
@@ -184,9 +184,12 @@ def history(ctx: click.Context, interface: str | None, as_json: bool) -> None:
         _echo_json(events)
         return
     for e in events:
+        if e["from_version"] is None:  # the first version of the flag: nothing came before it
+            change = f"v{e['to_version']} {e['to_mode']}"
+        else:
+            change = f"v{e['from_version']}->v{e['to_version']} {e['from_mode']}->{e['to_mode']}"
         click.echo(
-            f"{e['at']} {e['interface']} {e['action']:<13} v{e['from_version']}->v{e['to_version']} "
-            f"{e['from_mode']}->{e['to_mode']} by {e['actor']}: {e['reason']}"
+            f"{e['at']} {e['interface']} {e['action']:<13} {change} by {e['actor'] or '-'}: {e['reason'] or '-'}"
             + (f" [{e['ticket']}]" if e["ticket"] else "")
         )
 

@@ -19,6 +19,7 @@ __all__ = ["PLUGINS", "CanonicalJsonProjector", "CanonicalJsonProjectorConfig"]
 
 class CanonicalJsonProjectorConfig(KindConfig):
     kind: Literal["canonical-json"]
+    """Selects this plugin: ``canonical-json``."""
 
 
 class CanonicalJsonProjector:

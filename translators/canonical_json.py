@@ -34,12 +34,16 @@ __all__ = ["JsonEncoder", "JsonEncoderConfig", "JsonLinesConfig", "JsonLinesDeco
 
 class JsonLinesConfig(KindConfig):
     kind: Literal["jsonl"]
+    """Selects this plugin: ``jsonl``."""
     encoding: Literal["utf-8", "utf-8-sig"] = "utf-8"
+    """Text encoding of the lines (utf-8-sig accepts a byte-order mark)."""
 
 
 class JsonEncoderConfig(KindConfig):
     kind: Literal["json"]
+    """Selects this plugin: ``json``."""
     indent: bool = False
+    """Indent the JSON output."""
 
 
 def validation_message(exc: ValidationError) -> tuple[str, str | None]:

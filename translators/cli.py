@@ -117,10 +117,10 @@ def translate_command(
                     written += 1
                 except BridgeError as exc:
                     failures += 1
-                    click.echo(f"record {item.ordinal} [{item.location}]: cannot encode: {exc}", err=True)
+                    click.echo(f"record {item.ordinal + 1} [{item.location}]: cannot encode: {exc}", err=True)
             else:
                 failures += 1
-                click.echo(f"record {item.ordinal}: {item.error}", err=True)
+                click.echo(f"record {item.ordinal + 1}: {item.error}", err=True)
                 if item.fragment:
                     click.echo("  fragment: " + item.fragment[:300].replace("\n", "\n            "), err=True)
             if limit is not None and count >= limit:

@@ -48,64 +48,91 @@ def _mapping(path: str, context: PluginContext, fmt: str) -> CompiledMapping:
 
 class XmlDecoderConfig(KindConfig):
     kind: Literal["xml"]
+    """Selects this plugin: ``xml``."""
     mapping: str
+    """XML mapping file (relative to the config file), see `esb-bridge mapping`."""
 
 
 class CsvDecoderConfig(KindConfig):
     kind: Literal["csv"]
+    """Selects this plugin: ``csv``."""
     mapping: str
+    """CSV mapping file (relative to the config file)."""
 
 
 class FixedWidthDecoderConfig(KindConfig):
     kind: Literal["fixed_width"]
+    """Selects this plugin: ``fixed_width``."""
     mapping: str
+    """Fixed-width mapping file (relative to the config file)."""
 
 
 class JsonDecoderConfig(KindConfig):
     kind: Literal["json"]
+    """Selects this plugin: ``json``."""
     mapping: str
+    """JSON mapping file (relative to the config file)."""
 
 
 class XmlEncoderConfig(KindConfig):
     kind: Literal["xml"]
+    """Selects this plugin: ``xml``."""
     mapping: str
+    """XML mapping file (relative to the config file)."""
     pretty: bool = False
+    """Indent the XML output."""
 
 
 class CsvEncoderConfig(KindConfig):
     kind: Literal["csv"]
+    """Selects this plugin: ``csv``."""
     mapping: str
+    """CSV mapping file (relative to the config file)."""
     header: bool | None = None
+    """Write a header line (the mapping decides when unset)."""
 
 
 class JsonMappedEncoderConfig(KindConfig):
     kind: Literal["json-mapped"]
+    """Selects this plugin: ``json-mapped``."""
     mapping: str
+    """JSON mapping file (relative to the config file)."""
     decimals: Literal["string", "number"] = "string"
+    """Decimals written as JSON strings or numbers."""
 
 
 class XsltEncoderConfig(KindConfig):
     kind: Literal["xslt"]
+    """Selects this plugin: ``xslt``."""
     stylesheet: str
+    """XSLT stylesheet file (relative to the config file)."""
     mapping: str | None = None
     """XML mapping producing the stylesheet's input; the generic canonical XML when absent."""
     params: dict[str, str] = Field(default_factory=dict)
+    """Stylesheet parameters."""
     media_type: str = "application/xml"
+    """Media type of the output."""
 
 
 class XmlProjectorConfig(KindConfig):
     kind: Literal["xml"]
+    """Selects this plugin: ``xml``."""
     mapping: str
+    """XML mapping file reading the delivered bytes back into a canonical record."""
 
 
 class JsonProjectorConfig(KindConfig):
     kind: Literal["json"]
+    """Selects this plugin: ``json``."""
     mapping: str
+    """JSON mapping file reading the delivered bytes back into a canonical record."""
 
 
 class CsvProjectorConfig(KindConfig):
     kind: Literal["csv"]
+    """Selects this plugin: ``csv``."""
     mapping: str
+    """CSV mapping file reading the delivered bytes back into a canonical record."""
 
 
 def _xslt(config: XsltEncoderConfig, context: PluginContext) -> XsltEncoder:

@@ -56,11 +56,14 @@ class ReplayRule(BaseModel):
     URL) names fields compared between what was sent and what the target holds afterwards.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     header: str | None = None
+    """Response header whose presence proves a 409 replays our own request (e.g. Idempotent-Replayed)."""
     body_field: str | None = None
+    """JSON field of a 409 body that equals our idempotency key when it replays our request."""
     readback: list[str] = Field(default_factory=list)
+    """Fields compared between what was sent and what the target holds (sinks with a read-back URL)."""
 
     def confirms(
         self, body: bytes, headers: Mapping[str, str], *, code: str | None, codes: Iterable[str], key: str | None

@@ -21,34 +21,46 @@ __all__ = ["ApiKeyConfig", "AuthConfig", "Authenticator", "AuthorizedClient", "O
 
 
 class ApiKeyConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     value: SecretStr
+    """The API key (from the environment)."""
     header: str = "X-API-Key"
+    """Header the key is sent in."""
 
 
 class OAuth2Config(BaseModel):
     """Client-credentials grant; ``client_auth`` picks HTTP Basic or form fields for the client secret."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     token_url: str
+    """Token endpoint of the client-credentials grant."""
     client_id: str
+    """OAuth2 client id."""
     client_secret: SecretStr
+    """OAuth2 client secret (from the environment)."""
     scope: str | None = None
+    """Scope asked for."""
     audience: str | None = None
+    """Audience asked for."""
     client_auth: str = "post"
+    """How the client secret is sent: post (form fields) or basic (HTTP Basic)."""
     expiry_margin: float = 30.0
+    """Seconds before expiry a token is renewed."""
 
 
 class AuthConfig(BaseModel):
     """Exactly one of ``bearer``, ``api_key`` and ``oauth2``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     bearer: SecretStr | None = None
+    """A static bearer token (from the environment)."""
     api_key: ApiKeyConfig | None = None
+    """An API key header."""
     oauth2: OAuth2Config | None = None
+    """OAuth2 client-credentials tokens."""
 
     @model_validator(mode="after")
     def _one(self) -> AuthConfig:

@@ -81,7 +81,7 @@ def check(
         for sample, found in report.items():
             click.echo(f"{sample}: {'ok' if not found else f'{len(found)} violation(s)'}")
             for v in found:
-                rec = f"record {v['record']}: " if v.get("record") is not None else ""
+                rec = f"record {v['record'] + 1}: " if v.get("record") is not None else ""  # 1-based for people
                 click.echo(f"  {rec}{v['field']}: {v['message']}")
     if any(report.values()):
         sys.exit(1)

@@ -54,36 +54,54 @@ STRUCTURED_MEDIA = "application/cloudevents+json; charset=utf-8"
 
 
 class AmqpSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
+    """AMQP broker URL (credentials from the environment)."""
     exchange: str = "esb-bridge.events"
+    """Exchange events are published to (declared when missing)."""
     exchange_type: Literal["topic", "direct", "fanout", "headers"] = "topic"
+    """Type of the exchange."""
     routing_key: str | None = None
+    """Routing key (the event type when unset)."""
     mandatory: bool = True
+    """Publish as mandatory: an unroutable event is an error, not lost."""
     socket_timeout: float = 5.0
+    """Seconds a socket operation may take."""
     heartbeat: int = 30
+    """AMQP heartbeat interval in seconds."""
 
 
 class HttpSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     url: str
+    """URL events are POSTed to."""
     auth: AuthConfig | None = None
+    """Authentication of the HTTP endpoint."""
     timeout: float = 10.0
+    """Seconds one request may take."""
 
 
 class CloudEventsSinkConfig(KindConfig):
     """The ``cloudevents`` sink kind: one of ``amqp`` and ``http``."""
 
     kind: Literal["cloudevents"] = "cloudevents"
+    """Selects this plugin: ``cloudevents``."""
     type: str
+    """CloudEvents type attribute (e.g. com.example.invoice.created)."""
     source: str
+    """CloudEvents source attribute (a URI naming the producer)."""
     dataschema: str | None = None
+    """CloudEvents dataschema attribute."""
     mode: Literal["binary", "structured"] = "binary"
+    """binary (attributes as headers) or structured (one JSON envelope)."""
     amqp: AmqpSettings | None = None
+    """Publish to an AMQP exchange (one of amqp and http)."""
     http: HttpSettings | None = None
+    """POST to an HTTP endpoint (one of amqp and http)."""
     target: str | None = None
+    """Target name used for delivery limits and listings."""
 
 
 def cloud_event(delivery: Delivery, config: CloudEventsSinkConfig, clock: Clock) -> dict[str, str]:

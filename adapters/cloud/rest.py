@@ -46,43 +46,66 @@ _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.\-]*)\}")
 class BulkConfig(BaseModel):
     """A bulk endpoint: ``{items_field: [{idempotency_key, body}]}`` in, per-item results out (by index)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     url: str
+    """Bulk endpoint URL."""
     batch_size: int = Field(100, ge=1, le=10_000)
+    """Deliveries per bulk request."""
     items_field: str = "items"
+    """Request field holding the items."""
     results_field: str = "results"
+    """Response field holding the per-item results (by index)."""
 
 
 class RestReadBackConfig(BaseModel):
     """``GET`` this URL template after delivery (``{business_key}``, ``{target_id}``) for the projection."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     url: str
+    """URL template read after delivery ({business_key}, {target_id})."""
 
 
 class RestSinkConfig(KindConfig):
     """The ``rest`` sink kind."""
 
     kind: Literal["rest"] = "rest"
+    """Selects this plugin: ``rest``."""
     url: str
+    """URL each delivery is sent to."""
     method: Literal["POST", "PUT", "PATCH"] = "POST"
+    """HTTP method."""
     auth: AuthConfig | None = None
+    """Authentication (bearer, api_key or oauth2)."""
     headers: dict[str, str] = Field(default_factory=dict)
+    """Extra headers sent with every request."""
     timeout: float = Field(10.0, gt=0)
+    """Seconds one request may take."""
     connect_timeout: float = Field(5.0, gt=0)
+    """Seconds to connect."""
     max_connections: int = Field(64, ge=1)
+    """Size of the connection pool."""
     idempotency_header: str = "Idempotency-Key"
+    """Header carrying the message id as idempotency key."""
     correlation_header: str = "X-Correlation-ID"
+    """Header carrying the transaction id."""
     target_id_field: str = "id"
+    """Response JSON field holding the id the target gave the entity."""
     duplicate_codes: list[str] = Field(default_factory=lambda: ["idempotency_key_reused", "duplicate_request"])
+    """Error codes of a 409 meaning our idempotency key was already used."""
     replay: ReplayRule = Field(default_factory=ReplayRule)
+    """What proves that a 409 answers our own earlier request."""
     openapi: str | None = None
+    """OpenAPI spec file (relative to the config file) the request body is checked against."""
     operation: str | None = None
+    """operationId in the OpenAPI spec."""
     bulk: BulkConfig | None = None
+    """Send deliveries in batches to a bulk endpoint."""
     readback: RestReadBackConfig | None = None
+    """Read the entity back after delivery for the comparison."""
     target: str | None = None
+    """Target name used for delivery limits and listings (the URL without query by default)."""
 
 
 def render_url(template: str, values: Mapping[str, str], body: bytes | None = None) -> str:

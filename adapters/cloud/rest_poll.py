@@ -46,24 +46,43 @@ class RestPollSourceConfig(KindConfig):
     """The ``rest_poll`` source kind."""
 
     kind: Literal["rest_poll"] = "rest_poll"
+    """Selects this plugin: ``rest_poll``."""
     url: str
+    """Collection URL polled for changes."""
     auth: AuthConfig | None = None
+    """Authentication (bearer, api_key or oauth2)."""
     headers: dict[str, str] = Field(default_factory=dict)
+    """Extra headers sent with every request."""
     pagination: Literal["cursor", "page", "offset", "link"] = "cursor"
+    """How pages are followed: cursor, page, offset or link (Link header)."""
     page_size: int = Field(100, ge=1)
+    """Items asked for per page."""
     page_size_param: str = "limit"
+    """Query parameter of the page size."""
     updated_since_param: str = "updated_since"
+    """Query parameter of the change watermark."""
     cursor_param: str = "cursor"
+    """Query parameter of the cursor (pagination cursor)."""
     next_cursor_field: str = "next_cursor"
+    """Response field holding the next cursor."""
     page_param: str = "page"
+    """Query parameter of the page number (pagination page)."""
     offset_param: str = "offset"
+    """Query parameter of the offset (pagination offset)."""
     has_more_field: str = "has_more"
+    """Response field saying whether more pages follow."""
     items_field: str = "data"
+    """Response field holding the items."""
     updated_field: str = "updated_at"
+    """Item field holding its change time (the watermark)."""
     overlap: float = Field(60.0, ge=0)
+    """Seconds the watermark is moved back on each poll so late writes are not missed."""
     initial_since: str | None = None
+    """Watermark of the very first poll (ISO time); everything when unset."""
     timeout: float = Field(30.0, gt=0)
+    """Seconds one request may take."""
     max_pages: int = Field(10_000, ge=1)
+    """Most pages read in one poll."""
 
 
 def next_link(header: str | None) -> str | None:

@@ -45,18 +45,31 @@ class WebhookSourceConfig(KindConfig):
     """The ``webhook`` source kind (Standard Webhooks headers by default)."""
 
     kind: Literal["webhook"] = "webhook"
+    """Selects this plugin: ``webhook``."""
     host: str = "127.0.0.1"
+    """Address the webhook server listens on."""
     port: int = Field(0, ge=0, le=65535)
+    """Port the webhook server listens on (0: any free port)."""
     path: str = "/webhook"
+    """URL path accepted."""
     secret: SecretStr
+    """Signing secret of the Standard Webhooks signature (from the environment)."""
     tolerance: float = Field(300.0, gt=0)
+    """Seconds a webhook timestamp may differ from now."""
     max_body: int = Field(1_048_576, ge=1)
+    """Largest accepted body in bytes."""
     ack_timeout: float = Field(10.0, gt=0)
+    """Seconds a request waits for its record to be committed before answering 503."""
     poll_wait: float = Field(0.0, ge=0)
+    """Seconds a poll waits for the first webhook."""
     id_header: str = "webhook-id"
+    """Header carrying the webhook id."""
     timestamp_header: str = "webhook-timestamp"
+    """Header carrying the webhook timestamp."""
     signature_header: str = "webhook-signature"
+    """Header carrying the signature."""
     retry_after: int = 5
+    """Retry-After seconds sent with a 503."""
 
 
 def _secret_bytes(secret: str) -> bytes:

@@ -41,13 +41,19 @@ class ReadinessConfig(BaseModel):
     are never read. Temporary names are ignored under every rule.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     rule: Literal["stable", "done_file", "rename"] = "stable"
+    """When a file is ready: stable (unchanged across two listings), done_file (a trigger file exists) or rename
+    (temporary names are skipped)."""
     min_age: float = Field(default=0.0, ge=0)
+    """With rule stable: seconds a file must also be older than."""
     suffix: str | None = None
+    """With rule done_file: the one trigger-file suffix (overrides done_suffixes)."""
     done_suffixes: tuple[str, ...] = (".done", ".ok")
+    """With rule done_file: trigger-file suffixes looked for (<name><suffix>)."""
     temp_patterns: tuple[str, ...] = (".*", "*.tmp", "*.part", "*.filepart", "*.partial")
+    """With rule rename: names that are still being written and are skipped."""
 
     @property
     def triggers(self) -> tuple[str, ...]:
@@ -62,12 +68,16 @@ class AfterConfig(BaseModel):
     files archived copies under ``YYYY/MM/DD``. Failed files go to ``error_to`` with a ``.error.json`` sidecar.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     action: Literal["move", "delete", "leave"] | None = None
+    """What happens to a processed file: move (the default, into move_to), delete or leave."""
     move_to: str = "archive"
+    """Archive folder for processed files (relative to the drop's path)."""
     dated: bool = False
+    """Archive into move_to/YYYY/MM/DD."""
     error_to: str = "error"
+    """Folder for files that failed as a whole (relative to the drop's path)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -120,15 +130,25 @@ class DropSourceConfig(KindConfig):
     """What every drop source (SFTP, folder) shares: which files, when ready, what afterwards."""
 
     path: str
+    """Folder of the drop (relative paths start at the config file's folder for local drops)."""
     include: tuple[str, ...] = ("*",)
+    """Glob patterns of the file names (or relative paths) read."""
     exclude: tuple[str, ...] = ()
+    """Glob patterns of file names skipped."""
     regex: str | None = None
+    """Regular expression a file's relative path must also match."""
     recursive: bool = False
+    """Also read files in sub-folders."""
     max_files_per_poll: int = Field(default=100, ge=1)
+    """Most files taken in one poll."""
     readiness: ReadinessConfig = ReadinessConfig()
+    """When a listed file may be read."""
     after: AfterConfig = AfterConfig()
+    """What happens to a file once processed or failed."""
     shared: bool = False
+    """The old ESB still consumes this drop: files must be left in place (after: {action: leave})."""
     media_type: str | None = None
+    """Media type given to the file's bytes (guessed from the name when unset)."""
 
     @model_validator(mode="after")
     def _shared_drop_leaves_files(self) -> DropSourceConfig:

@@ -54,12 +54,19 @@ class DropSinkConfig(KindConfig):
     """
 
     path: str
+    """Folder files are written into."""
     name_template: str = "{message_id}{ext}"
+    """File name; may use {message_id}, {business_key}, {interface}, {path}, {role}, {transaction_id}, {name}, {ext}."""
     temp_prefix: str = "."
+    """Prefix of the temporary name a file is written under before its rename."""
     temp_suffix: str = ".part"
+    """Suffix of the temporary name."""
     done_suffix: str | None = None
+    """When set, an empty trigger file <name><suffix> is written after each file."""
     conflict: Literal["fail", "replace", "unique"] = "fail"
+    """When the file already exists: fail, replace it, or write under a unique name."""
     mode: int | None = Field(default=None, ge=0, le=0o7777)
+    """File permissions (octal, e.g. '0640'); the default umask when unset."""
 
     @field_validator("mode", mode="before")
     @classmethod

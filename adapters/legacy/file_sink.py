@@ -37,17 +37,32 @@ from pathlib import Path
 from typing import Literal
 
 from adapters.legacy.append_index import AppendIndex
-from bridge.ports import Delivery, KindConfig, Outcome, PluginContext, Rejected, Resource, TargetUnavailable
+from adapters.legacy.local_checks import creatable_folder
+from bridge.ports import (
+    Delivery,
+    KindConfig,
+    Outcome,
+    PluginContext,
+    PreflightProblem,
+    Rejected,
+    Resource,
+    TargetUnavailable,
+)
 
 __all__ = ["FileSink", "FileSinkConfig"]
 
 
 class FileSinkConfig(KindConfig):
     kind: Literal["file"]
+    """Selects this plugin: ``file``."""
     path: str
+    """Folder written into (created when missing)."""
     mode: Literal["file", "append"] = "file"
+    """file: one file per delivery; append: one line per delivery in a single file."""
     name: str | None = None
+    """File name template ({message_id}.json per delivery, deliveries.jsonl in append mode, by default)."""
     fsync: bool = True
+    """Flush each write to disk before the delivery counts as done."""
 
 
 class FileSink(Resource):
@@ -63,6 +78,10 @@ class FileSink(Resource):
 
     def on_enter(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
+
+    def preflight(self) -> list[PreflightProblem]:
+        """The output folder exists and is writable, or can be created (``esb-bridge validate``)."""
+        return creatable_folder(str(self.dir))
 
     def close(self) -> None:
         with self._lock:

@@ -20,7 +20,18 @@ from adapters.legacy.drop import DropEntry, DropSourceConfig
 from adapters.legacy.drop_poller import DropPoller
 from adapters.legacy.drop_sink import DropSinkConfig, DropWriter
 from adapters.legacy.file_sink import FileSink, FileSinkConfig
-from bridge.ports import BridgeError, Delivery, Envelope, Outcome, Plugin, PluginContext, Resource, SourceContext
+from adapters.legacy.local_checks import creatable_folder, readable_folder
+from bridge.ports import (
+    BridgeError,
+    Delivery,
+    Envelope,
+    Outcome,
+    Plugin,
+    PluginContext,
+    PreflightProblem,
+    Resource,
+    SourceContext,
+)
 from bridge.ports.plugins import SINK, SOURCE, plugin
 
 __all__ = ["PLUGINS", "FolderDropSource", "FolderSink", "FolderSinkConfig", "FolderSourceConfig", "LocalFileSystem"]
@@ -32,12 +43,14 @@ class FolderSourceConfig(DropSourceConfig):
     """A local folder polled as a drop."""
 
     kind: Literal["folder"] = "folder"
+    """Selects this plugin: ``folder``."""
 
 
 class FolderSinkConfig(DropSinkConfig):
     """A local folder written as a drop."""
 
     kind: Literal["folder"] = "folder"
+    """Selects this plugin: ``folder``."""
 
 
 class LocalFileSystem:
@@ -141,6 +154,12 @@ class FolderDropSource(Resource):
             observer.start()
             self._observer = observer
 
+    def preflight(self) -> list[PreflightProblem]:
+        """The drop folder exists and can be listed (and changed, when processed files are moved or deleted)."""
+        action = self.config.after.effective_action
+        moves = action in ("move", "delete")
+        return readable_folder(self.config.path, writable=moves, why=f"after: {{action: {action}}} changes it")
+
     def close(self) -> None:
         if self._observer is not None:
             self._observer.stop()
@@ -181,6 +200,10 @@ class FolderSink(Resource):
 
     def on_enter(self) -> None:
         os.makedirs(self.config.path, exist_ok=True)
+
+    def preflight(self) -> list[PreflightProblem]:
+        """The drop folder exists and is writable, or can be created (``esb-bridge validate``)."""
+        return creatable_folder(self.config.path)
 
     def deliver(self, delivery: Delivery) -> Outcome:
         return self._writer.deliver(self._fs, delivery)

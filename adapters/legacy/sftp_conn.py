@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import paramiko
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from adapters.legacy.sftp_pipe import install
 from bridge.ports import ConnectionFailed, Location, RetryableError, SecurityError, TimeoutExpired
@@ -53,24 +53,44 @@ class SftpConnectionConfig(BaseModel):
     ``window_size`` and ``max_packet_size`` (larger packets = less per-packet Python work in paramiko).
     """
 
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     host: str
+    """SFTP server host name or address."""
     port: int = Field(default=22, ge=1, le=65535)
+    """SFTP server port."""
     user: str
+    """Login user."""
     password: SecretStr | None = None
+    """Login password (from the environment: ${VAR})."""
     key_file: str | None = None
+    """Private key file for public-key login."""
     key_passphrase: SecretStr | None = None
+    """Passphrase of key_file (from the environment)."""
     known_hosts: str | None = None
+    """known_hosts file the server's host key is checked against."""
     host_key_fingerprint: str | None = None
+    """Expected host key fingerprint (SHA256:...), instead of known_hosts."""
     accept_unknown_host_key: bool = False
+    """Trust a host key not found in known_hosts (test systems only)."""
     connect_timeout: float = Field(default=10.0, gt=0)
+    """Seconds to establish the connection."""
     read_timeout: float = Field(default=30.0, gt=0)
+    """Seconds one SFTP request may take."""
     idle_timeout: float = Field(default=300.0, gt=0)
+    """Seconds after which an unused connection is reopened."""
     allow_legacy_algorithms: tuple[str, ...] = ()
+    """Old SSH algorithms (e.g. ssh-rsa) explicitly allowed for an old server."""
     ciphers: tuple[str, ...] | None = None
+    """Ciphers offered, in order; paramiko's defaults when unset."""
     request_size: int = Field(default=261120, ge=1024, le=1 << 20)
+    """Bytes per read request (lower to 32768 for servers that refuse large reads)."""
     pipeline_depth: int = Field(default=32, ge=1, le=1024)
+    """Read requests in flight."""
     window_size: int = Field(default=8 << 20, ge=1 << 16, le=1 << 30)
+    """SSH channel window size in bytes."""
     max_packet_size: int = Field(default=1 << 18, ge=1 << 12, le=1 << 18)
+    """SSH channel maximum packet size in bytes."""
 
 
 def translate_error(exc: BaseException, what: str, *, path: str | None = None) -> Exception:

@@ -23,6 +23,7 @@ class SftpSinkConfig(DropSinkConfig, SftpConnectionConfig):
     """An SFTP drop written by the bridge."""
 
     kind: Literal["sftp"] = "sftp"
+    """Selects this plugin: ``sftp``."""
 
 
 class SftpUploadSink(Resource):

@@ -24,6 +24,7 @@ class SftpSourceConfig(DropSourceConfig, SftpConnectionConfig):
     """An SFTP drop: connection settings plus the shared drop settings."""
 
     kind: Literal["sftp"] = "sftp"
+    """Selects this plugin: ``sftp``."""
 
 
 class SftpDropSource(Resource):

@@ -26,20 +26,29 @@ class SoapCallConfig(SoapEndpointConfig):
     """A write operation (``PostInvoice``, ``UpsertCustomer``) called once per delivery."""
 
     kind: Literal["soap"] = "soap"
+    """Selects this plugin: ``soap``."""
     operation: str
+    """WSDL operation called once per delivery (e.g. PostInvoice)."""
     target_id_path: str | None = Field(default=None, description="local-name path to the id in the response body")
     message_id_header: str | None = "X-Message-Id"
+    """HTTP header carrying the message id (idempotency on the server); none when unset."""
     target: str | None = None
+    """Target name used for delivery limits and listings (the endpoint by default)."""
 
 
 class SoapReadBackConfig(SoapEndpointConfig):
     """A query (``GetInvoice``) that returns what the target holds for a business key."""
 
     kind: Literal["soap"] = "soap"
+    """Selects this plugin: ``soap``."""
     operation: str
+    """WSDL query operation (e.g. GetInvoice)."""
     key_param: str
+    """Parameter of the operation that receives the business key."""
     params: dict[str, Any] = Field(default_factory=dict)
+    """Further fixed parameters of the operation."""
     not_found_faults: list[str] = Field(default_factory=lambda: ["NotFound"])
+    """Fault codes meaning the target holds nothing for the key."""
 
 
 class _SoapResource(Resource):

@@ -56,45 +56,70 @@ DEFAULT_SECURITY_FAULTS = ["FailedAuthentication", "InvalidSecurity", "InvalidSe
 class BasicAuthConfig(BaseModel):
     """HTTP basic credentials; the password comes from the environment (``${ERP_PASSWORD}``)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
     username: str
+    """HTTP basic user name."""
     password: SecretStr
+    """HTTP basic password (from the environment)."""
 
 
 class WsseConfig(BaseModel):
     """WS-Security UsernameToken: digest (nonce + created) by default, with a wsu:Timestamp."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
     username: str
+    """UsernameToken user name."""
     password: SecretStr
+    """UsernameToken password (from the environment)."""
     digest: bool = True
+    """Send a password digest (nonce + created) instead of the plain password."""
     timestamp: bool = True
+    """Add a wsu:Timestamp to the security header."""
     ttl_seconds: int = Field(default=300, gt=0)
+    """Lifetime of the timestamp in seconds."""
 
 
 class SoapEndpointConfig(KindConfig):
     """Everything needed to reach one SOAP endpoint safely; shared by the poll source, call sink and read-back."""
 
     wsdl: str
+    """WSDL file (relative to the config file) or URL."""
     wsdl_cache: str | None = None
+    """Folder in which a WSDL fetched by URL is cached."""
     service: str | None = None
+    """WSDL service name (the first when unset)."""
     port: str | None = None
+    """WSDL port name (the first when unset)."""
     endpoint: str | None = None
+    """Endpoint URL overriding the WSDL's address."""
     timeout: float = Field(default=10.0, gt=0, description="connect and WSDL-load timeout, seconds")
     operation_timeout: float = Field(default=30.0, gt=0, description="bound on one whole call, seconds")
     max_response_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
+    """Largest accepted response body."""
     verify_tls: bool = True
+    """Verify the server's TLS certificate."""
     ca_bundle: str | None = None
+    """CA bundle file for TLS verification."""
     basic: BasicAuthConfig | None = None
+    """HTTP basic authentication."""
     wsse: WsseConfig | None = None
+    """WS-Security UsernameToken authentication."""
     http_headers: dict[str, str] = Field(default_factory=dict)
+    """Extra HTTP headers sent with every call."""
     capture: bool = True
+    """Keep the request and response (redacted) for dead letters."""
     capture_limit: int = Field(default=64 * 1024, ge=0)
+    """Bytes kept of each captured request or response."""
     redact_fields: list[str] = Field(default_factory=list)
+    """Element names whose values are masked in captures."""
     permanent_faults: list[str] = Field(default_factory=lambda: ["Client", "Sender"])
+    """Fault codes that are permanent (no retry)."""
     permanent_fault_strings: list[str] = Field(default_factory=list)
+    """Fault string fragments that are permanent."""
     retryable_faults: list[str] = Field(default_factory=list)
+    """Fault codes that are retried."""
     security_faults: list[str] = Field(default_factory=lambda: list(DEFAULT_SECURITY_FAULTS))
+    """Fault codes that are security errors (not retried, reported as such)."""
 
 
 @dataclass(frozen=True)

@@ -42,18 +42,29 @@ class SoapPollConfig(SoapEndpointConfig):
     """A change-feed poll: which operation, how the watermark and page token map to its parameters."""
 
     kind: Literal["soap"] = "soap"
+    """Selects this plugin: ``soap``."""
     operation: str
+    """WSDL operation returning changes since a watermark."""
     params: dict[str, Any] = Field(default_factory=dict)
+    """Further fixed parameters of the operation."""
     watermark_param: str = "since"
+    """Parameter receiving the watermark (last change time seen)."""
     page_token_param: str | None = "pageToken"
+    """Parameter receiving the next page token; no paging when unset."""
     page_size_param: str | None = "pageSize"
+    """Parameter receiving the page size; none when unset."""
     page_size: int = Field(default=500, gt=0)
+    """Records asked for per page."""
     initial_watermark: datetime = datetime(1970, 1, 1, tzinfo=UTC)
+    """Watermark of the very first poll."""
     overlap_seconds: float = Field(default=0.0, ge=0)
+    """Seconds the watermark is moved back on each poll so late commits are not missed."""
     records_path: str = Field(description="local-name path from the body element to each record, e.g. invoices/invoice")
     watermark_field: str = Field(description="local-name path from a record to its change timestamp")
     next_page_token_path: str = "nextPageToken"
+    """Local-name path from the body element to the next page token."""
     max_pages: int = Field(default=100_000, gt=0)
+    """Most pages read in one poll."""
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from bridge.cli.render import Progress, echo_json, table
+from bridge.cli.config_cmd import config as config_group
+from bridge.cli.init import init as init_command
+from bridge.cli.render import Progress, echo_fields, echo_json, location_text, table
 from bridge.config import LoadedConfig, load_config, resolve_config_path
 from bridge.plugins import registry
 from bridge.ports import BridgeError, ConfigError, SystemClock
 from bridge.runtime.exitcodes import exit_code_help
+from bridge.store.records import MessageState
 from cutover.cli import cutover as cutover_group
 from cutover.cli import shadow as shadow_group
 
@@ -75,18 +78,23 @@ def validate(c: Ctx, as_json: bool) -> None:
             click.echo(str(exc), err=True)
         sys.exit(2)
     names = sorted(loaded.config.interfaces)
-    from bridge.config.plugin_check import check_plugins
+    from bridge.config.checks import check_config
 
-    plugin_check = check_plugins(loaded)
-    if plugin_check.errors:
+    findings = check_config(loaded)
+    errors = [f for f in findings if f.is_error]
+    if errors:
         if as_json:
-            echo_json({"ok": False, "problems": [{"message": p} for p in plugin_check.errors]})
+            problems = [{"path": f.path, "message": f.message, "file": f.file, "line": f.line} for f in errors]
+            echo_json({"ok": False, "problems": problems, "findings": [f.public() for f in findings]})
         else:
-            click.echo("\n".join(plugin_check.errors), err=True)
+            click.echo("\n".join(str(f) for f in findings if f.is_error), err=True)
+            click.echo("".join(f"warning: {f}\n" for f in findings if not f.is_error), err=True, nl=False)
         sys.exit(2)
-    warnings = plugin_check.warnings + _flag_warnings(loaded)
+    drift = _flag_warnings(loaded)
+    warnings = [*drift, *(str(f) for f in findings)]
     if as_json:
-        echo_json({"ok": True, "file": str(loaded.file), "interfaces": names, "warnings": warnings})
+        found = [*({"severity": "warning", "message": w} for w in drift), *(f.public() for f in findings)]
+        echo_json({"ok": True, "file": str(loaded.file), "interfaces": names, "warnings": warnings, "findings": found})
     else:
         click.echo(f"{loaded.file}: OK, {len(names)} interface(s): {', '.join(names) or '-'}")
         for w in warnings:
@@ -211,15 +219,25 @@ def messages() -> None:
 
 @messages.command("list")
 @click.option("--interface", "-i")
-@click.option("--state")
+@click.option("--state", type=click.Choice([s.value for s in MessageState]))
+@click.option("--business-key", "-k", help="only messages of this business key")
+@click.option("--transaction-id", "-t", help="only messages of this transaction id")
 @click.option("--limit", default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
-def messages_list(c: Ctx, interface: str | None, state: str | None, limit: int, as_json: bool) -> None:
-    """The most recent messages."""
+def messages_list(
+    c: Ctx,
+    interface: str | None,
+    state: str | None,
+    business_key: str | None,
+    transaction_id: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """The most recent messages (newest first), optionally by state, business key or transaction id."""
     from bridge.store.queries import messages as q
 
-    rows = q(_engine(c), interface, state, limit)
+    rows = q(_engine(c), interface, state, limit, business_key=business_key, transaction_id=transaction_id)
     echo_json(rows) if as_json else table(rows)
 
 
@@ -237,8 +255,13 @@ def messages_show(c: Ctx, message_id: str, as_json: bool) -> None:
     if as_json:
         echo_json(data)
         return
-    for k in ("id", "interface", "business_key", "canonical", "state", "mode", "created_at", "location"):
-        click.echo(f"{k:>13}: {data[k]}")
+    echo_fields(
+        {
+            k: data[k]
+            for k in ("id", "interface", "business_key", "canonical", "state", "mode", "created_at", "location")
+        },
+        width=13,
+    )
     for d in data["deliveries"]:
         click.echo(f"\n{d['path']}/{d['role']} -> {d['target']}: {d['status']} after {d['attempts']} attempt(s)")
         table(d["attempts_log"], ["number", "started_at", "status", "detail", "next_attempt_at"])
@@ -266,7 +289,7 @@ def dlq_list(c: Ctx, interface: str | None, status: str, as_json: bool) -> None:
         echo_json(rows)
         return
     table(
-        [{**r, "error": (r["error"] or {}).get("message"), "location": r["location"]} for r in rows],
+        [{**r, "error": (r["error"] or {}).get("message"), "location": location_text(r["location"])} for r in rows],
         ["id", "interface", "kind", "message_id", "status", "error", "location"],
     )
 
@@ -285,8 +308,7 @@ def dlq_show(c: Ctx, dl_id: int, as_json: bool) -> None:
     if as_json:
         echo_json(data)
         return
-    for k, v in data.items():
-        click.echo(f"{k:>12}: {v}")
+    echo_fields(data, nested=("error",))
 
 
 def _actor() -> str:
@@ -371,6 +393,8 @@ def db_upgrade(c: Ctx) -> None:
 
 
 cli.add_command(cutover_group)
+cli.add_command(config_group)
+cli.add_command(init_command)
 cli.add_command(shadow_group)
 
 
@@ -381,6 +405,17 @@ def _mount_plugin_groups() -> None:
         if group is not None and group.name and group.name not in seen:
             cli.add_command(group)
             seen.add(group.name)
+
+
+def _json_requested() -> bool:
+    """Whether the command line asked for JSON: then errors are JSON too (on stdout, where the answer goes)."""
+    return "--json" in sys.argv[1:]
+
+
+def _json_error(kind: str, message: str, problems: list[dict[str, Any]] | None = None) -> None:
+    echo_json(
+        {"ok": False, "error": {"type": kind, "message": message, **({"problems": problems} if problems else {})}}
+    )
 
 
 def main() -> None:
@@ -394,10 +429,17 @@ def main() -> None:
         click.echo("aborted", err=True)
         sys.exit(130)
     except click.ClickException as exc:
-        exc.show()
+        if _json_requested():
+            _json_error("usage" if isinstance(exc, click.UsageError) else "error", exc.format_message())
+        else:
+            exc.show()
         sys.exit(exc.exit_code)
     except BridgeError as exc:
-        click.echo(f"error: {exc}", err=True)
+        if _json_requested():
+            problems = [p.__dict__ for p in exc.problems] if isinstance(exc, ConfigError) else []
+            _json_error(exc.code, exc.message, problems)
+        else:
+            click.echo(f"error: {exc}", err=True)
         sys.exit(2 if isinstance(exc, ConfigError) else 1)
     except SystemExit:
         raise

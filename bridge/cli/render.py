@@ -9,7 +9,9 @@ from typing import Any
 import click
 import orjson
 
-__all__ = ["Progress", "echo_json", "table"]
+from bridge.ports import Location
+
+__all__ = ["Progress", "echo_fields", "echo_json", "human", "location_text", "table"]
 
 
 def echo_json(data: Any) -> None:
@@ -30,12 +32,43 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None, 
 
 
 def _cell(v: Any) -> str:
+    s = human(v)
+    return s if len(s) <= 80 else s[:77] + "..."
+
+
+def human(v: Any) -> str:
+    """A value as a person reads it: no ``None``, no Python reprs of dicts or lists."""
     if v is None:
         return "-"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
     if isinstance(v, dict):
-        return ", ".join(f"{k}={_cell(x)}" for k, x in v.items())
-    s = str(v)
-    return s if len(s) <= 80 else s[:77] + "..."
+        return ", ".join(f"{k}={human(x)}" for k, x in v.items() if x is not None) or "-"
+    if isinstance(v, list | tuple):
+        return ", ".join(human(x) for x in v) or "-"
+    return str(v)
+
+
+def location_text(location: Any) -> str:
+    """A stored location (``Location.to_dict``) as text: ``file:14, record 13`` (records counted from 1)."""
+    if not isinstance(location, dict):
+        return human(location)
+    known = {k: v for k, v in location.items() if k in Location.__dataclass_fields__}
+    return str(Location(**known)) if known else "-"
+
+
+def echo_fields(data: dict[str, Any], width: int = 12, nested: tuple[str, ...] = ()) -> None:
+    """``key: value`` lines; a dict under one of ``nested`` as indented ``key: value`` lines of its own."""
+    for k, v in data.items():
+        if k == "location":
+            click.echo(f"{k:>{width}}: {location_text(v)}")
+        elif k in nested and isinstance(v, dict) and v:
+            click.echo(f"{k:>{width}}:")
+            for sk, sv in v.items():
+                if sv is not None:
+                    click.echo(f"{'':>{width}}  {sk}: {location_text(sv) if sk == 'location' else human(sv)}")
+        else:
+            click.echo(f"{k:>{width}}: {human(v)}")
 
 
 class Progress:

@@ -29,14 +29,16 @@ Normaliser = str  # case | whitespace | timezone | code:<table>
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class Tolerance(_Model):
     """Numbers within ``abs`` of each other, or within ``rel`` of the larger magnitude, are equal."""
 
     abs: float = Field(0.0, ge=0)
+    """Largest absolute difference counted as equal."""
     rel: float = Field(0.0, ge=0)
+    """Largest difference relative to the larger magnitude counted as equal."""
 
     def __str__(self) -> str:
         return "tolerance(" + ", ".join(f"{k}={v:g}" for k, v in (("abs", self.abs), ("rel", self.rel)) if v) + ")"
@@ -46,10 +48,15 @@ class AcceptedDifference(_Model):
     """A known, explained difference: counted apart from mismatches until it expires."""
 
     path: str
+    """Field path (dotted, * for list items, ** for any depth) of the accepted difference."""
     owner: str
+    """Who accepted it (team or person)."""
     reason: str
+    """Why the difference is acceptable."""
     expires: date
+    """Date after which the difference counts as a mismatch again."""
     legacy: Any = None
+    """When given, only this legacy value is accepted."""
     cloud: Any = None
     """When given, the difference is accepted only for exactly these values."""
 
@@ -59,20 +66,32 @@ class NoiseRule(_Model):
     side is probable noise (generated ids, timestamps)."""
 
     min_pairs: int = Field(20, ge=1)
+    """Compared pairs needed before a field can be called noise."""
     min_share: float = Field(0.5, gt=0, le=1)
+    """Share of pairs in which the field must differ."""
     min_distinct: int = Field(10, ge=2)
+    """Distinct values needed on one side."""
 
 
 class CompareRules(_Model):
     ignore: tuple[str, ...] = ()
+    """Field paths left out of the comparison (dotted, * for list items, ** for any depth)."""
     tolerance: dict[str, Tolerance] = Field(default_factory=dict)
+    """Numeric tolerance per field path: a number (absolute) or {abs, rel}."""
     normalise: dict[str, tuple[Normaliser, ...]] = Field(default_factory=dict)
+    """Normalisers per field path applied before comparing: case, whitespace, timezone, code:<table>."""
     code_tables: dict[str, dict[str, str]] = Field(default_factory=dict)
+    """Code tables by name (value -> canonical value) used by code:<table> normalisers."""
     keyed_lists: dict[str, str] = Field(default_factory=dict)
+    """Lists compared by a key field instead of by position (list path -> key field)."""
     critical: tuple[str, ...] = ()
+    """Field paths whose difference is always a mismatch and blocks readiness."""
     accepted: tuple[AcceptedDifference, ...] = ()
+    """Known, explained differences counted apart from mismatches until they expire."""
     sensitive: tuple[str, ...] = ()
+    """Field paths whose values are masked in reports and the ledger."""
     noise: NoiseRule = NoiseRule()
+    """When a frequently differing field is reported as probable noise."""
     settle: Duration = 600.0
     """How long to wait for the other side (or an observation) before a message is an orphan."""
     readback_source: Literal["readback", "response"] = "readback"

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from bridge.config.loaded import PLUGIN_BLOCKS, LoadedConfig
 from bridge.config.model import BridgeConfig, InterfaceConfig
+from bridge.config.suggest import did_you_mean, fields_at
 from bridge.config.yamlsource import LineMap, PathKey, _dotted, read_yaml
 from bridge.plugins import registry
 from bridge.ports import ConfigError, ConfigProblem, KindConfig
@@ -29,22 +30,26 @@ DEFAULT_CONFIG = "bridge.yaml"
 #: Where plugin blocks sit inside an interface, and the role their kind is looked up in.
 
 
-
 def resolve_config_path(explicit: str | None) -> Path:
     """``--config`` wins, then ``ESB_BRIDGE_CONFIG``, then ``./bridge.yaml``."""
     return Path(explicit or os.environ.get("ESB_BRIDGE_CONFIG") or DEFAULT_CONFIG)
 
 
-def _problems(exc: ValidationError, prefix: PathKey, lines: LineMap) -> list[ConfigProblem]:
+def _problems(
+    exc: ValidationError, prefix: PathKey, lines: LineMap, model: type[BaseModel] | None = None
+) -> list[ConfigProblem]:
     out = []
     for err in exc.errors(include_input=False, include_url=False):
-        loc: PathKey = prefix + tuple(p for p in err["loc"] if isinstance(p, str | int))
+        inner: PathKey = tuple(p for p in err["loc"] if isinstance(p, str | int))
+        loc: PathKey = prefix + inner
         file, line = lines.locate(loc)
         msg = err["msg"]
         if err["type"] == "missing":
             msg = "required field is missing"
         elif err["type"] == "extra_forbidden":
             msg = "unknown field (not allowed here)"
+            if model is not None and inner:
+                msg += did_you_mean(str(inner[-1]), fields_at(model, inner[:-1]))
         out.append(ConfigProblem(_dotted(loc), msg, file, line))
     return out
 
@@ -90,7 +95,7 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> LoadedConfi
     try:
         core = BridgeConfig.model_validate(data)
     except ValidationError as exc:
-        problems += _problems(exc, (), lines)
+        problems += _problems(exc, (), lines, BridgeConfig)
     valid_interfaces: dict[str, InterfaceConfig] = {}
     plugins: dict[tuple[str, PathKey], KindConfig] = {}
     for name, body in interfaces.items():
@@ -98,14 +103,14 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> LoadedConfi
         try:
             valid_interfaces[name] = InterfaceConfig.model_validate(body)
         except ValidationError as exc:
-            problems += _problems(exc, prefix, lines)
+            problems += _problems(exc, prefix, lines, InterfaceConfig)
         if isinstance(body, dict):
             problems += _validate_plugins(name, body, prefix, lines, plugins)
     if core is not None:
         try:
             core = BridgeConfig.model_validate({**core.model_dump(), "interfaces": valid_interfaces})
         except ValidationError as exc:
-            problems += _problems(exc, (), lines)
+            problems += _problems(exc, (), lines, BridgeConfig)
     if problems:
         problems.sort(key=lambda p: (p.file or "", p.line or 0))
         count = len(problems)
@@ -129,12 +134,13 @@ def _validate_plugins(
             plugin = registry.get(role, str(block["kind"]))
         except KeyError as exc:
             f, ln = lines.locate(loc + ("kind",))
-            problems.append(ConfigProblem(_dotted(loc + ("kind",)), str(exc.args[0]), f, ln))
+            hint = did_you_mean(str(block["kind"]), registry.kinds(role))
+            problems.append(ConfigProblem(_dotted(loc + ("kind",)), str(exc.args[0]) + hint, f, ln))
             continue
         try:
             out[(name, where)] = plugin.config_model.model_validate(block)
         except ValidationError as exc:
-            problems += _problems(exc, loc, lines)
+            problems += _problems(exc, loc, lines, plugin.config_model)
     return problems
 
 

@@ -38,7 +38,7 @@ PluginBlock = dict[str, Any]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class RetryPolicy(_Strict):
@@ -46,20 +46,30 @@ class RetryPolicy(_Strict):
     ``retry_after``; after ``max_attempts`` or ``max_age`` the delivery is a dead letter."""
 
     initial: Duration = 1.0
+    """Delay before the second attempt (a duration: 500ms, 30s, 5m, 2h, 1d or seconds)."""
     multiplier: float = Field(2.0, ge=1.0)
+    """Each further delay is the previous one times this factor (>= 1)."""
     max_delay: Duration = 300.0
+    """Upper bound of one delay, whatever the multiplier gives."""
     jitter: float = Field(0.1, ge=0.0, le=1.0)
+    """Random share (0..1) added to or taken from each delay so retries of many deliveries spread out."""
     max_attempts: int = Field(10, ge=1)
+    """Attempts after which a delivery becomes a dead letter."""
     max_age: Duration = 86400.0
+    """Age of a delivery after which it becomes a dead letter, whatever the attempts."""
     dependency_max_age: Duration = 86400.0
+    """How long a delivery may wait for a reference (DependencyPending) before it is a dead letter."""
 
 
 class Limits(_Strict):
-    """Per-target delivery limits: worker threads and a rate (deliveries per second, None = unlimited)."""
+    """Per-target delivery limits: worker threads and a rate (deliveries per second, unset = unlimited)."""
 
     concurrency: int = Field(2, ge=1, le=256)
+    """Delivery worker threads for this target."""
     rate: float | None = Field(None, gt=0)
+    """Most deliveries per second to this target; unset means unlimited."""
     batch: int = Field(100, ge=1, le=5000)
+    """Deliveries a worker claims from the ledger at once."""
 
 
 class Reference(_Strict):
@@ -67,32 +77,51 @@ class Reference(_Strict):
     id in ``system`` must be known (else the delivery is parked as DependencyPending)."""
 
     entity: str
+    """Entity the referenced key belongs to (e.g. Customer)."""
     field: str
+    """Dotted path of the record field holding the referenced business key."""
     system: str
+    """System whose id for that key must be known before delivery (xref)."""
 
 
 class XrefRule(_Strict):
     """Record an xref from a delivered outcome: (entity, system, business key) -> outcome.target_id."""
 
     entity: str
+    """Entity recorded in the cross-reference (usually the interface's canonical type)."""
     system: str
+    """System the delivered outcome's target id belongs to."""
 
 
 class PathConfig(_Strict):
-    """How one side of an interface is served (DESIGN.md "Legacy path kinds"; the cloud path is ``run``)."""
+    """How one side of an interface is served: the bridge delivers (``run``), passes bytes on, or observes."""
 
     kind: Literal["run", "forward", "observe"] = "run"
+    """run: the bridge encodes and delivers; forward: the bridge passes the source bytes on; observe: another system
+    (the old ESB) delivers and the bridge only watches the outcome."""
     encoder: PluginBlock | None = None
+    """Encoder plugin block turning the canonical record into bytes for the target (required for kind run)."""
     sink: PluginBlock | None = None
+    """Sink plugin block: where this path delivers (required for kinds run and forward)."""
     shadow_sink: PluginBlock | None = None
+    """Sink used while this path is the shadow (non-authoritative) side; see cutover.shadow."""
     system: str | None = None
+    """Name of the target system, used for cross-references and echo suppression."""
     references: list[Reference] = Field(default_factory=list)
+    """References that must be resolved (known ids in other systems) before a delivery is attempted."""
     xref: XrefRule | None = None
+    """Record a cross-reference from each delivered outcome's target id."""
     retry: RetryPolicy | None = None
+    """Retry policy of this path; the top-level retry applies when unset."""
     limits: Limits = Limits()
+    """Delivery limits (worker threads, rate, claim batch) of this path's target."""
     project: PluginBlock | None = None
+    """Projector plugin block turning what this path delivered (or read back) into a canonical record for comparison;
+    both paths need one for the shadow comparison."""
     readback: PluginBlock | None = None
+    """ReadBack plugin block fetching what the target holds after delivery (compared instead of the sent bytes)."""
     observe: PluginBlock | None = None
+    """Source plugin block reading what another system delivered (kind observe)."""
 
     @model_validator(mode="after")
     def _needs_sink(self) -> PathConfig:
@@ -105,6 +134,7 @@ class PathConfig(_Strict):
 
 class Schedule(_Strict):
     every: Duration = 60.0
+    """Interval between two polls of the source (a duration)."""
 
 
 #: The YAML ``cutover:`` block: the seed of the interface's flag (the ledger's flag wins once it exists).
@@ -115,21 +145,35 @@ class EchoConfig(_Strict):
     """The source reads from ``system``: records equal to the bridge's own last write there are dropped."""
 
     system: str
+    """System the source reads from; records equal to the bridge's own last write there are dropped."""
 
 
 class InterfaceConfig(_Strict):
     canonical: str
+    """Canonical type of the records (e.g. Customer, Invoice); see `esb-bridge schema export`."""
     source: PluginBlock
+    """Source plugin block: where records come from (folder, sftp, soap, rest_poll, webhook ...)."""
     decoder: PluginBlock
+    """Decoder plugin block turning source bytes into canonical records (csv, xml, json, fixed_width, jsonl)."""
     schedule: Schedule = Schedule()
+    """When the source is polled."""
     legacy: PathConfig | None = None
+    """The legacy path (old ERP side); needed by every mode but cloud_only."""
     cloud: PathConfig | None = None
+    """The cloud path; needed by every mode but legacy_only."""
     cutover: FlagRules = FlagRules()
+    """Seed of the interface's flag (mode, rollout, shadow, gate, guard); the ledger's flag wins once it exists."""
     compare: CompareRules = CompareRules()
+    """How the two paths' outcomes are compared in canonical form."""
     echo: EchoConfig | None = None
+    """Drop records that are the bridge's own earlier writes to the source system."""
     acknowledge: Literal["on_commit", "on_delivery"] = "on_commit"
+    """When the source is acknowledged (file archived, cursor saved): once the records are committed to the ledger, or
+    once every delivery succeeded."""
     chunk_size: int = Field(500, ge=1, le=100_000)
+    """Records written to the ledger per transaction while decoding."""
     description: str = ""
+    """Free text shown in listings."""
 
     @field_validator("canonical")
     @classmethod
@@ -157,11 +201,17 @@ class InterfaceConfig(_Strict):
 
 class BridgeConfig(_Strict):
     store: str = "sqlite:///bridge.db"
+    """Ledger URL: sqlite:///file.db (relative to the config file) or postgresql://user@host/db."""
     spool_dir: str = "./spool"
+    """Folder for payloads staged between decoding and delivery."""
     include: list[str] = Field(default_factory=list)
+    """Glob patterns (relative to this file) of interface files, each a mapping of interface name to interface."""
     retry: RetryPolicy = RetryPolicy()
+    """Default retry policy of every path."""
     lease: Duration = 300.0
+    """How long a claimed delivery stays with its worker before another process may take it over."""
     interfaces: dict[str, InterfaceConfig] = Field(default_factory=dict)
+    """Interfaces by name (lower-case letters, digits, '-', '_', '.')."""
 
     @field_validator("interfaces")
     @classmethod

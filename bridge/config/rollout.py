@@ -31,10 +31,13 @@ def bucket(interface: str, business_key: str) -> float:
 class AttributeRule(BaseModel):
     """``attribute in [values]`` / ``attribute not in [values]``; the attribute is a dotted record path."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
     attribute: str
+    """Dotted record path of the attribute tested."""
     negate: bool = False
+    """True for 'not in'."""
     values: tuple[str, ...]
+    """Values the attribute is tested against."""
 
     def matches(self, record: Any) -> bool:
         found = {str(v) for v in _values_at(record, self.attribute.split("."))}
@@ -82,9 +85,11 @@ class RolloutDecision:
 class Rollout(BaseModel):
     """Which share of ``cloud_primary`` traffic really goes cloud-first; the rest stays ``legacy_primary``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
     percent: float = Field(100.0, ge=0.0, le=100.0)
+    """Share (0..100) of business keys, by stable hash bucket, routed cloud-first."""
     rules: tuple[AttributeRule, ...] = ()
+    """Attribute rules ('region in [EU]', 'country not in [FR]') a record must meet first."""
 
     @field_validator("rules", mode="before")
     @classmethod

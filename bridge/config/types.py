@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, WithJsonSchema
 
-__all__ = ["MODES", "Duration", "Mode", "parse_duration", "rank"]
+__all__ = ["DURATION_SCHEMA", "MODES", "Duration", "Mode", "parse_duration", "rank"]
 
 _DUR = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
@@ -31,7 +31,12 @@ def parse_duration(value: Any) -> float:
     return float(m.group(1)) * _UNIT[m.group(2)]
 
 
-Duration = Annotated[float, BeforeValidator(parse_duration)]
+#: How a duration looks in the config's JSON Schema: seconds, or a number with a unit.
+DURATION_SCHEMA: dict[str, Any] = {
+    "anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": _DUR.pattern}],
+    "description": "a duration: 500ms, 30s, 5m, 2h, 1d or a number of seconds",
+}
+Duration = Annotated[float, BeforeValidator(parse_duration), WithJsonSchema(DURATION_SCHEMA)]
 Mode = Literal["legacy_only", "legacy_primary", "dual_write", "cloud_primary", "cloud_only"]
 #: The cutover modes in order from legacy to cloud.
 MODES: tuple[str, ...] = get_args(Mode)

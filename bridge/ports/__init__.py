@@ -48,6 +48,8 @@ from bridge.ports.plugins import (
     PluginContractError,
     PluginRole,
     Port,
+    Preflight,
+    PreflightProblem,
     plugin,
 )
 from bridge.ports.protocols import (
@@ -113,6 +115,8 @@ __all__ = [
     "PluginContractError",
     "PluginRole",
     "Port",
+    "Preflight",
+    "PreflightProblem",
     "Projector",
     "ReadBack",
     "Record",

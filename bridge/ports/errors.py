@@ -58,7 +58,11 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Location:
-    """Where in the input a problem sits; every part is optional because sources differ."""
+    """Where in the input a problem sits; every part is optional because sources differ.
+
+    ``record`` is the record's 0-based ordinal in its batch (part of the message identity); the text form
+    counts from 1 as a person does (``record 13`` is the 13th record), lines stay line numbers.
+    """
 
     file: str | None = None
     line: int | None = None
@@ -79,7 +83,7 @@ class Location:
         if self.offset is not None:
             parts.append(f"byte {self.offset}")
         if self.record is not None:
-            parts.append(f"record {self.record}")
+            parts.append(f"record {self.record + 1}")
         if self.xpath:
             parts.append(self.xpath)
         if self.field:

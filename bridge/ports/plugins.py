@@ -37,6 +37,7 @@ What ``PLUGIN_API`` promises
     methods are not added to a port without a default, and a config valid for a plugin stays valid. A MINOR
     bump adds something a plugin may use; a plugin needing it checks ``PLUGIN_API`` itself. Anything not
     exported (``_``-names, ``bridge.runtime``, ``bridge.store``, ``bridge.plugins`` internals) may change.
+    1.1 added the optional :class:`Preflight` check that ``esb-bridge validate`` calls on a built object.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
@@ -72,10 +73,12 @@ __all__ = [
     "PluginContractError",
     "PluginRole",
     "Port",
+    "Preflight",
+    "PreflightProblem",
     "plugin",
 ]
 
-PLUGIN_API = "1.0"
+PLUGIN_API = "1.1"
 """The version of this contract (see the module docstring for what it promises)."""
 
 ENTRY_POINT_GROUP = "esb_bridge.plugins"
@@ -98,9 +101,32 @@ class PluginRole(StrEnum):
 class KindConfig(BaseModel):
     """Base of every plugin's config model: ``kind`` plus the plugin's own fields, nothing unknown."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     kind: str
+    """Which plugin reads this block (one of the kinds registered for the block's role)."""
+
+
+@dataclass(frozen=True)
+class PreflightProblem:
+    """What a :class:`Preflight` check found: the config ``field`` it concerns ("" for the whole block)."""
+
+    field: str
+    message: str
+    error: bool = True
+    """False: a warning (the run would start, but probably not do what was meant)."""
+
+
+@runtime_checkable
+class Preflight(Protocol):
+    """Optional member of any built object: a read-only check of what it will need when it runs.
+
+    ``esb-bridge validate`` calls it after building the object; ``run`` never does. It may look at the local
+    file system (a drop folder exists and is readable, an output folder can be created) but must not
+    create, change or open anything that has side effects, nor reach the network.
+    """
+
+    def preflight(self) -> list[PreflightProblem]: ...
 
 
 @dataclass(frozen=True)

@@ -56,14 +56,27 @@ def status_counts(engine: Engine) -> dict[str, dict[str, Any]]:
 
 
 def messages(
-    engine: Engine, interface: str | None = None, state: str | None = None, limit: int = 50
+    engine: Engine,
+    interface: str | None = None,
+    state: str | None = None,
+    limit: int = 50,
+    *,
+    business_key: str | None = None,
+    transaction_id: str | None = None,
 ) -> list[dict[str, Any]]:
+    """The most recent messages, newest first, filtered by interface, state, business key, transaction id."""
     m = t.messages
-    q = select(m.c.id, m.c.interface, m.c.business_key, m.c.canonical, m.c.state, m.c.mode, m.c.created_at)
+    q = select(
+        m.c.id, m.c.interface, m.c.business_key, m.c.canonical, m.c.state, m.c.mode, m.c.transaction_id, m.c.created_at
+    )
     if interface:
         q = q.where(m.c.interface == interface)
     if state:
         q = q.where(m.c.state == state)
+    if business_key is not None:
+        q = q.where(m.c.business_key == business_key)
+    if transaction_id is not None:
+        q = q.where(m.c.transaction_id == transaction_id)
     q = q.order_by(m.c.created_at.desc(), m.c.id).limit(limit)
     with engine.connect() as conn:
         return [{k: _iso(v) for k, v in row._mapping.items()} for row in conn.execute(q)]
