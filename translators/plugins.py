@@ -1,6 +1,7 @@
 """Plugin registration of the translators: decoder, encoder and projector kinds plus the CLI groups.
 
-Kinds: decoders ``xml``, ``csv``, ``fixed_width``, ``json``, ``jsonl``; encoders ``xml``, ``csv``, ``json-mapped``,
+Kinds: decoders ``xml``, ``facturx`` (a PDF's embedded invoice, or the XML), ``csv``, ``fixed_width``,
+``json``, ``jsonl``; encoders ``xml``, ``csv``, ``json-mapped``,
 ``xslt``, ``json``; projectors ``xml``, ``json``, ``csv``. Every config but ``jsonl``'s and the ``json`` encoder's
 (canonical JSON, no mapping: ``translators.canonical_json``) names a ``mapping`` file relative to the config
 file; the mapping is loaded (and fully checked) when the object is built, and must map the interface's
@@ -20,6 +21,7 @@ from translators.canonical_json import JsonEncoder, JsonEncoderConfig, JsonLines
 from translators.cli import mapping_group, translate_command
 from translators.csv_decoder import CsvDecoder
 from translators.csv_encoder import CsvEncoder
+from translators.facturx import FacturxDecoder
 from translators.fixed_width import FixedWidthDecoder
 from translators.json_decoder import JsonDecoder
 from translators.json_encoder import JsonMappedEncoder
@@ -49,6 +51,12 @@ def _mapping(path: str, context: PluginContext, fmt: str) -> CompiledMapping:
 class XmlDecoderConfig(KindConfig):
     kind: Literal["xml"]
     mapping: str
+
+
+class FacturxDecoderConfig(KindConfig):
+    kind: Literal["facturx"]
+    mapping: str
+    """The XML mapping of the embedded invoice (``cii-invoice.yaml`` for Factur-X / ZUGFeRD 2.x / XRechnung CII)."""
 
 
 class CsvDecoderConfig(KindConfig):
@@ -133,6 +141,13 @@ PLUGINS: tuple[Plugin[Any, Any], ...] = (
         lambda c, ctx: XmlDecoder(_mapping(c.mapping, ctx, "xml")),
         cli=mapping_group,
         description="streaming XML via a declarative mapping",
+    ),
+    plugin(
+        DECODER,
+        "facturx",
+        FacturxDecoderConfig,
+        lambda c, ctx: FacturxDecoder(XmlDecoder(_mapping(c.mapping, ctx, "xml"))),
+        description="Factur-X / ZUGFeRD / XRechnung PDF (the embedded invoice) or the XML itself, via an XML mapping",
     ),
     plugin(
         DECODER,
