@@ -12,8 +12,9 @@ Three things, each fed by a ``_`` scratch field of ``samples/mappings/cii-invoic
   the tax currency): the one in the invoice currency is the tax total; absent (BT-110 is 0..1, an invoice
   outside the scope of VAT), it is 0.
 
-Pure: a dict in, a dict out. A problem raises :class:`FieldProblem` naming the field, which the decoder
-turns into the record's located ``RecordInvalid``.
+A document without lines (Factur-X MINIMUM, BASIC WL) is refused naming BG-25. Pure: a dict in, a dict out.
+A problem raises :class:`FieldProblem` naming the field, which the decoder turns into the record's located
+``RecordInvalid``.
 """
 
 from __future__ import annotations
@@ -27,8 +28,13 @@ __all__ = ["assemble", "nest_lines"]
 
 def assemble(data: dict[str, Any]) -> dict[str, Any]:
     """Hook ``translators.cii:assemble``: nest the lines, merge logistics charges, pick the tax total."""
-    if "lines" in data:
-        data["lines"] = nest_lines(data["lines"])
+    if "lines" not in data:
+        raise FieldProblem(
+            "lines",
+            "the document has no invoice line; EN 16931 requires at least one (BG-25): a Factur-X MINIMUM or "
+            "BASIC WL document is not an EN 16931 invoice and is not mapped",
+        )
+    data["lines"] = nest_lines(data["lines"])
     logistics = data.pop("_logistics_charges", None)
     if logistics:
         charges = data.setdefault("allowance_charges", [])

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import tracemalloc
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from pypdf import PdfWriter
 
-from bridge.ports import ConfigError, DecodedRecord, DecodeError, RecordFailure
+from bridge.plugins import registry
+from bridge.ports import ConfigError, DecodedRecord, DecodeError, PluginContext, PluginRole, RecordFailure
 from tests.unit.translators.support import EXPECTED, MAPPINGS, SAMPLES, envelope, split
+from translators.cli import translate_command
 from translators.facturx import FacturxDecoder
 from translators.mapping.loader import load_mapping
 from translators.xml_decoder import XmlDecoder
@@ -214,3 +219,54 @@ def test_pdf_embedding_zugferd_1_is_refused_as_such(decoder: XmlDecoder) -> None
     pdf = _pdf({"ZUGFeRD-invoice.xml": (CII / "zugferd-1.0.xml").read_bytes()})
     with pytest.raises(DecodeError, match=r"old\.pdf#ZUGFeRD-invoice\.xml is refused .* ZUGFeRD 1\.0"):
         list(FacturxDecoder(decoder).decode(envelope(pdf, origin="old.pdf")))
+
+
+def test_facturx_kind_builds_from_config_and_reads_a_pdf() -> None:
+    """`decoder: {kind: facturx, mapping: cii-invoice.yaml}` builds through the registry and decodes a PDF."""
+    plugin = registry.get(PluginRole.DECODER, "facturx")
+    config = plugin.config_model.model_validate({"kind": "facturx", "mapping": "cii-invoice.yaml"})
+    built = plugin.build(config, PluginContext(base_dir=MAPPINGS, interface="i", canonical="Invoice"))
+    pdf = _pdf({"factur-x.xml": EN16931.read_bytes()})
+    assert _one(list(built.decode(envelope(pdf, origin="a.pdf")))).invoice_number == "FX-2024-0117"
+
+
+def test_facturx_kind_needs_an_xml_mapping() -> None:
+    """The facturx kind refuses a mapping of another format, naming it."""
+    plugin = registry.get(PluginRole.DECODER, "facturx")
+    config = plugin.config_model.model_validate({"kind": "facturx", "mapping": "customer-master-csv.yaml"})
+    with pytest.raises(ConfigError, match="needs a xml mapping"):
+        plugin.factory(config, PluginContext(base_dir=MAPPINGS, interface="i", canonical="Customer"))
+
+
+def test_translate_reads_a_facturx_pdf(tmp_path: Path) -> None:
+    """`esb-bridge translate invoice.pdf --mapping cii-invoice.yaml` prints the embedded invoice."""
+    path = tmp_path / "invoice.pdf"
+    path.write_bytes(_pdf({"factur-x.xml": EXTENDED.read_bytes()}))
+    result = CliRunner().invoke(translate_command, [str(path), "--mapping", str(MAPPINGS / "cii-invoice.yaml")])
+    assert result.exit_code == 0, result.output
+    [line] = [json.loads(text) for text in result.stdout.splitlines()]
+    assert (line["invoice_number"], line["tax_total"]) == ("EXT-881", "38.95")
+
+
+def test_pdf_other_large_attachment_is_not_read(decoder: XmlDecoder, tmp_path: Path) -> None:
+    """A PDF's other attachments (a 8 MB drawing) are never loaded: memory stays far below their size."""
+    path = tmp_path / "big.pdf"
+    path.write_bytes(_pdf({"drawing.bin": os.urandom(8_000_000), "factur-x.xml": EN16931.read_bytes()}))
+    tracemalloc.start()
+    try:
+        [item] = list(FacturxDecoder(decoder).decode(envelope(path)))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert isinstance(item, DecodedRecord)
+    assert peak < 2_000_000, f"peak {peak} bytes"
+
+
+def test_document_without_lines_is_refused_naming_bg_25(decoder: XmlDecoder) -> None:
+    """A Factur-X MINIMUM-like document (no line) fails naming EN 16931's BG-25, not a bare missing field."""
+    text = EN16931.read_text(encoding="utf-8")
+    start = text.index("<ram:IncludedSupplyChainTradeLineItem>")
+    end = text.rindex("</ram:IncludedSupplyChainTradeLineItem>") + len("</ram:IncludedSupplyChainTradeLineItem>")
+    [failure] = list(decoder.decode(envelope((text[:start] + text[end:]).encode())))
+    assert isinstance(failure, RecordFailure)
+    assert "field lines: the document has no invoice line; EN 16931 requires at least one (BG-25)" in str(failure.error)
