@@ -31,7 +31,7 @@ __all__ = ["INVOICE_ATTACHMENTS", "FacturxDecoder", "embedded_invoice"]
 _log = logging.getLogger("esb_bridge.translators.facturx")
 
 #: The names an embedded invoice has, in the order they are looked for (case-insensitive).
-INVOICE_ATTACHMENTS: tuple[str, ...] = ("factur-x.xml", "zugferd-invoice.xml", "xrechnung.xml", "order-x.xml")
+INVOICE_ATTACHMENTS: tuple[str, ...] = ("factur-x.xml", "zugferd-invoice.xml", "xrechnung.xml")
 _PDF_MAGIC = b"%PDF-"
 
 
