@@ -270,3 +270,11 @@ def test_document_without_lines_is_refused_naming_bg_25(decoder: XmlDecoder) -> 
     [failure] = list(decoder.decode(envelope((text[:start] + text[end:]).encode())))
     assert isinstance(failure, RecordFailure)
     assert "field lines: the document has no invoice line; EN 16931 requires at least one (BG-25)" in str(failure.error)
+
+
+def test_one_invoice_in_ubl_and_in_cii_is_one_canonical_invoice(decoder: XmlDecoder) -> None:
+    """The same invoice written separately in UBL 2.1 and in CII decodes to the same canonical Invoice."""
+    ubl = XmlDecoder(load_mapping(MAPPINGS / "ubl-invoice.yaml"))
+    from_ubl = _one(list(ubl.decode(envelope(SAMPLES / "ubl" / "fx-2024-0117-ubl.xml"))))
+    from_cii = _one(list(decoder.decode(envelope(EN16931))))
+    assert from_ubl.model_dump(mode="json") == from_cii.model_dump(mode="json")
