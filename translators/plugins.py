@@ -1,7 +1,7 @@
 """Plugin registration of the translators: decoder, encoder and projector kinds plus the CLI groups.
 
 Kinds: decoders ``xml``, ``facturx`` (a PDF's embedded invoice, or the XML), ``csv``, ``fixed_width``,
-``json``, ``jsonl``; encoders ``xml``, ``csv``, ``json-mapped``,
+``json``, ``jsonl``; encoders ``xml``, ``cii`` (canonical Invoice -> CII), ``csv``, ``json-mapped``,
 ``xslt``, ``json``; projectors ``xml``, ``json``, ``csv``. Every config but ``jsonl``'s and the ``json`` encoder's
 (canonical JSON, no mapping: ``translators.canonical_json``) names a ``mapping`` file relative to the config
 file; the mapping is loaded (and fully checked) when the object is built, and must map the interface's
@@ -18,6 +18,7 @@ from pydantic import Field
 from bridge.ports import ConfigError, KindConfig, Plugin, PluginContext, Projector
 from bridge.ports.plugins import DECODER, ENCODER, PROJECTOR, plugin
 from translators.canonical_json import JsonEncoder, JsonEncoderConfig, JsonLinesConfig, JsonLinesDecoder
+from translators.cii_encoder import CiiInvoiceEncoder
 from translators.cli import mapping_group, translate_command
 from translators.csv_decoder import CsvDecoder
 from translators.csv_encoder import CsvEncoder
@@ -80,6 +81,13 @@ class XmlEncoderConfig(KindConfig):
     pretty: bool = False
 
 
+class CiiEncoderConfig(KindConfig):
+    kind: Literal["cii"]
+    profile: Literal["en16931", "extended"] = "en16931"
+    """The Factur-X / ZUGFeRD 2.x profile written (``extended`` for invoices with sub-lines)."""
+    pretty: bool = False
+
+
 class CsvEncoderConfig(KindConfig):
     kind: Literal["csv"]
     mapping: str
@@ -119,6 +127,12 @@ class CsvProjectorConfig(KindConfig):
 def _xslt(config: XsltEncoderConfig, context: PluginContext) -> XsltEncoder:
     mapping = _mapping(config.mapping, context, "xml") if config.mapping else generic_mapping(context.canonical)
     return XsltEncoder(context.resolve(config.stylesheet), mapping, params=config.params, media_type=config.media_type)
+
+
+def _cii(config: CiiEncoderConfig, context: PluginContext) -> CiiInvoiceEncoder:
+    if context.canonical != "Invoice":
+        raise ConfigError(f"encoder cii writes invoices, but interface {context.interface} carries {context.canonical}")
+    return CiiInvoiceEncoder(profile=config.profile, pretty=config.pretty)
 
 
 class _MappedConfig(Protocol):
@@ -177,6 +191,13 @@ PLUGINS: tuple[Plugin[Any, Any], ...] = (
         XmlEncoderConfig,
         lambda c, ctx: XmlEncoder(_mapping(c.mapping, ctx, "xml"), pretty=c.pretty),
         description="canonical -> XML through a mapping in reverse",
+    ),
+    plugin(
+        ENCODER,
+        "cii",
+        CiiEncoderConfig,
+        _cii,
+        description="canonical Invoice -> UN/CEFACT CII D16B (Factur-X / ZUGFeRD 2.x EN 16931 or EXTENDED)",
     ),
     plugin(
         ENCODER,
