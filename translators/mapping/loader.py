@@ -339,6 +339,20 @@ class _Compiler:
                 except ValueError as exc:
                     self.problem(("refuse_roots", name), str(exc))
             extra["refuse_roots"] = refused
+        if spec.write_fixed:
+            fixed: list[tuple[tuple[Step, ...], list[tuple[tuple[Step, ...], str]]]] = []
+            for where, children in spec.write_fixed.items():
+                try:
+                    if spec.format != "xml":
+                        raise ValueError("write_fixed is for XML mappings only")
+                    at, attr = parse_xml_path(where, spec.namespaces)
+                    parsed = [(parse_xml_path(path, spec.namespaces), text) for path, text in children.items()]
+                    if attr or not at or any(a for (_, a), _ in parsed) or not all(p for (p, _), _ in parsed):
+                        raise ValueError("write_fixed takes element paths (no attributes)")
+                    fixed.append((at, [(p, text) for (p, _), text in parsed]))
+                except ValueError as exc:
+                    self.problem(("write_fixed", where), str(exc))
+            extra["write_fixed"] = fixed
         if spec.format == "csv" and spec.csv is None:
             self.problem(("csv",), "a CSV mapping needs a 'csv' block (delimiter, encoding, header...)")
         if spec.format == "fixed_width" and spec.fixed_width is None:
