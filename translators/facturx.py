@@ -66,7 +66,10 @@ def embedded_invoice(stream: IO[bytes], origin: str | None) -> tuple[str, bytes]
 def _is_pdf(envelope: Envelope) -> bool:
     with envelope.open() as stream:
         head = stream.read(1024)
-    # ISO 32000 lets the header start within the first 1024 bytes
+    # ISO 32000 lets the header start within the first 1024 bytes; an XML document (which may mention
+    # "%PDF-" in a comment) starts with its markup, after an optional byte order mark
+    if head.lstrip(b"\xef\xbb\xbf\xff\xfe\x00 \t\r\n").startswith(b"<"):
+        return False
     return _PDF_MAGIC in head
 
 

@@ -195,9 +195,11 @@ def test_facturx_pdf_from_a_spooled_file(decoder: XmlDecoder, tmp_path: Path) ->
 
 
 def test_facturx_decoder_passes_plain_xml_on(decoder: XmlDecoder) -> None:
-    """The same interface takes the XML itself."""
+    """The same interface takes the XML itself, even one that mentions %PDF- near its start."""
     record = _one(list(FacturxDecoder(decoder).decode(envelope(EN16931))))
     assert record.invoice_number == "FX-2024-0117"
+    text = EN16931.read_bytes().replace(b"<rsm:CrossIndustryInvoice", b"<!-- %PDF-1.7 --><rsm:CrossIndustryInvoice", 1)
+    assert _one(list(FacturxDecoder(decoder).decode(envelope(b"\xef\xbb\xbf" + text)))).invoice_number == "FX-2024-0117"
 
 
 def test_pdf_without_embedded_invoice_is_refused(decoder: XmlDecoder) -> None:
