@@ -1,6 +1,7 @@
 """Plugin registration of the translators: decoder, encoder and projector kinds plus the CLI groups.
 
-Kinds: decoders ``xml``, ``csv``, ``fixed_width``, ``json``, ``jsonl``; encoders ``xml``, ``csv``, ``json-mapped``,
+Kinds: decoders ``xml``, ``facturx`` (a PDF's embedded invoice, or the XML), ``csv``, ``fixed_width``,
+``json``, ``jsonl``; encoders ``xml``, ``cii`` (canonical Invoice -> CII), ``csv``, ``json-mapped``,
 ``xslt``, ``json``; projectors ``xml``, ``json``, ``csv``. Every config but ``jsonl``'s and the ``json`` encoder's
 (canonical JSON, no mapping: ``translators.canonical_json``) names a ``mapping`` file relative to the config
 file; the mapping is loaded (and fully checked) when the object is built, and must map the interface's
@@ -17,9 +18,11 @@ from pydantic import Field
 from bridge.ports import ConfigError, KindConfig, Plugin, PluginContext, Projector
 from bridge.ports.plugins import DECODER, ENCODER, PROJECTOR, plugin
 from translators.canonical_json import JsonEncoder, JsonEncoderConfig, JsonLinesConfig, JsonLinesDecoder
+from translators.cii_encoder import CiiInvoiceEncoder
 from translators.cli import mapping_group, translate_command
 from translators.csv_decoder import CsvDecoder
 from translators.csv_encoder import CsvEncoder
+from translators.facturx import FacturxDecoder
 from translators.fixed_width import FixedWidthDecoder
 from translators.json_decoder import JsonDecoder
 from translators.json_encoder import JsonMappedEncoder
@@ -53,6 +56,12 @@ class XmlDecoderConfig(KindConfig):
     """XML mapping file (relative to the config file), see `esb-bridge mapping`."""
 
 
+class FacturxDecoderConfig(KindConfig):
+    kind: Literal["facturx"]
+    mapping: str
+    """The XML mapping of the embedded invoice (``cii-invoice.yaml`` for Factur-X / ZUGFeRD 2.x / XRechnung CII)."""
+
+
 class CsvDecoderConfig(KindConfig):
     kind: Literal["csv"]
     """Selects this plugin: ``csv``."""
@@ -81,6 +90,13 @@ class XmlEncoderConfig(KindConfig):
     """XML mapping file (relative to the config file)."""
     pretty: bool = False
     """Indent the XML output."""
+
+
+class CiiEncoderConfig(KindConfig):
+    kind: Literal["cii"]
+    profile: Literal["en16931", "extended"] = "en16931"
+    """The Factur-X / ZUGFeRD 2.x profile written (``extended`` for invoices with sub-lines)."""
+    pretty: bool = False
 
 
 class CsvEncoderConfig(KindConfig):
@@ -140,6 +156,12 @@ def _xslt(config: XsltEncoderConfig, context: PluginContext) -> XsltEncoder:
     return XsltEncoder(context.resolve(config.stylesheet), mapping, params=config.params, media_type=config.media_type)
 
 
+def _cii(config: CiiEncoderConfig, context: PluginContext) -> CiiInvoiceEncoder:
+    if context.canonical != "Invoice":
+        raise ConfigError(f"encoder cii writes invoices, but interface {context.interface} carries {context.canonical}")
+    return CiiInvoiceEncoder(profile=config.profile, pretty=config.pretty)
+
+
 class _MappedConfig(Protocol):
     @property
     def mapping(self) -> str: ...
@@ -160,6 +182,13 @@ PLUGINS: tuple[Plugin[Any, Any], ...] = (
         lambda c, ctx: XmlDecoder(_mapping(c.mapping, ctx, "xml")),
         cli=mapping_group,
         description="streaming XML via a declarative mapping",
+    ),
+    plugin(
+        DECODER,
+        "facturx",
+        FacturxDecoderConfig,
+        lambda c, ctx: FacturxDecoder(XmlDecoder(_mapping(c.mapping, ctx, "xml"))),
+        description="Factur-X / ZUGFeRD / XRechnung PDF (the embedded invoice) or the XML itself, via an XML mapping",
     ),
     plugin(
         DECODER,
@@ -189,6 +218,13 @@ PLUGINS: tuple[Plugin[Any, Any], ...] = (
         XmlEncoderConfig,
         lambda c, ctx: XmlEncoder(_mapping(c.mapping, ctx, "xml"), pretty=c.pretty),
         description="canonical -> XML through a mapping in reverse",
+    ),
+    plugin(
+        ENCODER,
+        "cii",
+        CiiEncoderConfig,
+        _cii,
+        description="canonical Invoice -> UN/CEFACT CII D16B (Factur-X / ZUGFeRD 2.x EN 16931 or EXTENDED)",
     ),
     plugin(
         ENCODER,

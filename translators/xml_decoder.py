@@ -384,6 +384,12 @@ class XmlDecoder:
         """The error of a file without records: a wrong document or mapping must not pass as an empty batch."""
         steps = self.mapping.record_steps
         where = Location(file=origin, xpath=self._xpath)
+        refused = self.mapping.extra.get("refuse_roots", {})
+        if root in refused:
+            return DecodeError(
+                f"{origin} is refused by mapping {self.mapping.name}: {refused[root]} (root element {root})",
+                location=where,
+            )
         if root not in {step.tag for step in steps}:
             return DecodeError(
                 f"no record in {origin}: root element {root}, expected {steps[0].tag} (record path {self._xpath} "

@@ -4,7 +4,8 @@ Each mapped path is created under the record element, sharing parents between fi
 ``cac:A/cbc:Y`` land in one ``cac:A``); list items get a fresh last element each. Fields are written in the
 mapping's order, so a mapping listed in schema order writes schema-ordered XML; with an XSD the output is
 validated and a violation raises ``ContractViolation``. Constants are not written (they are implied by the
-document type); ``_scratch`` fields that only feed a hook cannot be reversed and are skipped.
+document type); ``_scratch`` fields that only feed a hook cannot be reversed and are skipped. What a schema
+requires and the model does not carry is the mapping's ``write_fixed`` (appended last to each element).
 """
 
 from __future__ import annotations
@@ -123,7 +124,26 @@ def render_element(mapping: CompiledMapping, record: Any) -> Any:
     element = _descend(root, steps[1:], True) if len(steps) > 1 else root
     with encode_errors("XML"):
         _Writer(record).write(element, mapping.root, record)
+    for at, children in mapping.extra.get("write_fixed", ()):
+        for target in _found(element, at):
+            for steps, text in children:
+                _descend(target, steps, True).text = text
     return root
+
+
+def _found(element: Any, steps: tuple[Step, ...]) -> list[Any]:
+    """Every element the encoder wrote below ``element`` whose path ends with ``steps`` (at any depth: a
+    sub-line's tax category too)."""
+    found = []
+    for candidate in element.iter(steps[-1].tag):
+        node = candidate
+        for step in reversed(steps):
+            if node is None or node is element or not _matches(node, step):
+                break
+            node = node.getparent()
+        else:
+            found.append(candidate)
+    return found
 
 
 class XmlEncoder:

@@ -160,7 +160,8 @@ class _Compiler:
         for name, fspec in fields.items():
             floc = (*loc, "fields", name)
             info = model.model_fields.get(name) if model is not None else None
-            if model is not None and info is None:
+            if model is not None and info is None and not (name.startswith("_") and self.spec.hook):
+                # a `_` scratch field only feeds the mapping's hook, which must consume it
                 self.problem(floc, f"{model.__name__} has no field {name!r}")
             compiled.append(self.field(name, fspec, info.annotation if info else None, floc, name))
         out = CompiledObject(compiled)
@@ -326,12 +327,37 @@ class _Compiler:
                         raise ValueError("'record' must be a plain element path such as /inv:Invoice")
                 except ValueError as exc:
                     self.problem(("record",), str(exc))
+        extra: dict[str, Any] = {}
+        if spec.refuse_roots:
+            refused: dict[str, str] = {}
+            for name, why in spec.refuse_roots.items():
+                try:
+                    steps, attr = parse_xml_path(name, spec.namespaces)
+                    if spec.format != "xml" or attr or len(steps) != 1 or steps[0].pred_value is not None:
+                        raise ValueError(f"{name!r} is not an element name (XML mappings only)")
+                    refused[steps[0].tag] = why
+                except ValueError as exc:
+                    self.problem(("refuse_roots", name), str(exc))
+            extra["refuse_roots"] = refused
+        if spec.write_fixed:
+            fixed: list[tuple[tuple[Step, ...], list[tuple[tuple[Step, ...], str]]]] = []
+            for where, children in spec.write_fixed.items():
+                try:
+                    if spec.format != "xml":
+                        raise ValueError("write_fixed is for XML mappings only")
+                    at, attr = parse_xml_path(where, spec.namespaces)
+                    parsed = [(parse_xml_path(path, spec.namespaces), text) for path, text in children.items()]
+                    if attr or not at or any(a for (_, a), _ in parsed) or not all(p for (p, _), _ in parsed):
+                        raise ValueError("write_fixed takes element paths (no attributes)")
+                    fixed.append((at, [(p, text) for (p, _), text in parsed]))
+                except ValueError as exc:
+                    self.problem(("write_fixed", where), str(exc))
+            extra["write_fixed"] = fixed
         if spec.format == "csv" and spec.csv is None:
             self.problem(("csv",), "a CSV mapping needs a 'csv' block (delimiter, encoding, header...)")
         if spec.format == "fixed_width" and spec.fixed_width is None:
             self.problem(("fixed_width",), "a fixed-width mapping needs a 'fixed_width' block")
         root = self.obj(spec.fields, model, ())
-        extra: dict[str, Any] = {}
         if spec.fixed_width is not None:
             extra["types"] = {
                 code: self.obj(rt.fields, model if rt.role == "detail" else None, ("fixed_width", "types", code))

@@ -178,6 +178,13 @@ class MappingSpec(_Spec):
     allow_empty: bool = False
     """XML: a file with no record at the record path is normal for this feed (default: the file fails, naming
     its root element and the expected one, so a wrong file or mapping is never archived silently)."""
+    refuse_roots: dict[str, str] = {}
+    """XML: root element (prefixed name) -> why a document with that root is refused (a known neighbour format
+    this mapping does not read, such as ZUGFeRD 1.0 beside CII): the file fails with that reason."""
+    write_fixed: dict[str, dict[str, str]] = {}
+    """XML encoders only: content the target schema requires and the canonical model does not carry (UBL's
+    ``cac:TaxScheme/cbc:ID`` = ``VAT``): element path -> {child path: text}, appended as the last children of
+    every element the encoder wrote whose path ends with it, at any depth. Decoders ignore it."""
     checks: tuple[Literal["line_net"], ...] = ()
     """Opt-in canonical checks stricter than the standard (``line_net``: Peppol's line net = quantity x price)."""
     csv: CsvOptions | None = None
