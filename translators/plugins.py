@@ -58,6 +58,7 @@ class XmlDecoderConfig(KindConfig):
 
 class FacturxDecoderConfig(KindConfig):
     kind: Literal["facturx"]
+    """Selects this plugin: ``facturx`` (a Factur-X / ZUGFeRD PDF, or the plain CII XML)."""
     mapping: str
     """The XML mapping of the embedded invoice (``cii-invoice.yaml`` for Factur-X / ZUGFeRD 2.x / XRechnung CII)."""
 
@@ -94,9 +95,11 @@ class XmlEncoderConfig(KindConfig):
 
 class CiiEncoderConfig(KindConfig):
     kind: Literal["cii"]
+    """Selects this plugin: ``cii`` (UN/CEFACT CII D16B CrossIndustryInvoice)."""
     profile: Literal["en16931", "extended"] = "en16931"
     """The Factur-X / ZUGFeRD 2.x profile written (``extended`` for invoices with sub-lines)."""
     pretty: bool = False
+    """Indent the XML output."""
 
 
 class CsvEncoderConfig(KindConfig):
