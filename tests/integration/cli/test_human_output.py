@@ -36,7 +36,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "in" / "customers.csv").write_text("id,name\nC-1,Alice\nC-2,\nC-3,Carol\n")
     (root / "bridge.yaml").write_text(CONFIG)
     res = CliRunner().invoke(cli, ["--config", str(root / "bridge.yaml"), "run", "--once", "--max-wait", "5"])
-    assert res.exit_code == 0, res.output
+    assert res.exit_code == 16, res.output  # the row without a name is a record dead letter (exit bit 16)
     return root / "bridge.yaml"
 
 
