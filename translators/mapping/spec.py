@@ -157,6 +157,15 @@ class FixedWidthOptions(_Spec):
     """Trailer field -> detail field whose sum it must equal."""
 
 
+class SchematronSpec(_Spec):
+    """Schematron rule files (compiled to XSLT 2.0) each decoded XML record is also checked with."""
+
+    files: Annotated[tuple[str, ...], Field(min_length=1)]
+    """XSLT 2.0 files, relative to the mapping (the official EN 16931 / XRechnung artefacts, or your own)."""
+    severity: Literal["error", "note"] = "error"
+    """``error``: a failed assertion fails the record; ``note``: it is added to the record's notes."""
+
+
 class MappingSpec(_Spec):
     """A whole mapping file."""
 
@@ -173,8 +182,11 @@ class MappingSpec(_Spec):
     allow_empty: bool = False
     """XML: a file with no record at the record path is normal for this feed (default: the file fails, naming
     its root element and the expected one, so a wrong file or mapping is never archived silently)."""
-    checks: tuple[Literal["line_net"], ...] = ()
-    """Opt-in canonical checks stricter than the standard (``line_net``: Peppol's line net = quantity x price)."""
+    checks: tuple[Literal["line_net", "credit_note_positive"], ...] = ()
+    """Opt-in canonical checks stricter than the standard (``line_net``: Peppol's line net = quantity x price;
+    ``credit_note_positive``: a credit note's amounts are not negative)."""
+    schematron: SchematronSpec | None = None
+    """XML: Schematron artefacts compiled to XSLT 2.0, run on each record (see translators.schematron)."""
     csv: CsvOptions | None = None
     fixed_width: FixedWidthOptions | None = None
     code_tables: dict[str, CodeTableSpec] = {}
