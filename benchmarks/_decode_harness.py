@@ -56,16 +56,32 @@ def worker(loops: dict[str, Loop], name: str, path: Path, mapping: Path) -> None
     print(json.dumps({"name": name, "records": n, "seconds": elapsed, "cpu": cpu, "peak_rss_kb": peak_rss_kb()}))
 
 
-def run_rounds(script: str, names: Iterable[str], path: Path, mapping: Path, rounds: int, unit: str) -> dict[str, Any]:
-    """Run every loop ``rounds`` times in alternation; print each run; return the best run per loop."""
-    root = str(Path(script).resolve().parents[1])
-    env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
+def run_rounds(
+    script: str,
+    names: Iterable[str],
+    path: Path,
+    mapping: Path,
+    rounds: int,
+    unit: str,
+    *,
+    variants: dict[str, tuple[str, Path]] | None = None,
+) -> dict[str, Any]:
+    """Run every loop ``rounds`` times in alternation; print each run; return the best run per loop.
+
+    ``variants`` maps a reported name to (loop name, source tree): that run imports the bridge from another
+    checkout (a git worktree of an earlier commit) with its own mapping, so two versions are measured in the
+    same run, alternating, on the same file.
+    """
+    own_root = Path(script).resolve().parents[1]
+    runs: dict[str, tuple[str, Path, Path]] = {name: (name, own_root, mapping) for name in names}
+    for label, (loop, tree) in (variants or {}).items():
+        runs[label] = (loop, tree.resolve(), tree.resolve() / mapping.relative_to(own_root))
     results: dict[str, dict[str, Any]] = {}
-    names = list(names)
     for round_no in range(rounds):
-        for name in names:
+        for name, (loop, root, loop_mapping) in runs.items():
+            env = {**os.environ, "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
             out = subprocess.run(
-                [sys.executable, script, "--worker", name, str(path), str(mapping)],
+                [sys.executable, script, "--worker", loop, str(path), str(loop_mapping)],
                 capture_output=True,
                 text=True,
                 env=env,
@@ -73,7 +89,7 @@ def run_rounds(script: str, names: Iterable[str], path: Path, mapping: Path, rou
             )
             if out.returncode != 0:
                 raise SystemExit(f"{name} failed:\n{out.stderr}")
-            result = json.loads(out.stdout.strip().splitlines()[-1])
+            result = json.loads(out.stdout.strip().splitlines()[-1]) | {"name": name}
             print(
                 f"round {round_no + 1} {name:>10}: {result['records']} {unit}, wall {result['seconds']:.1f}s "
                 f"({result['records'] / result['seconds']:,.0f}/s), CPU {result['cpu']:.1f}s "

@@ -83,7 +83,10 @@ def build_record(
         raise RecordInvalid(
             f"record fails {mapping.spec.canonical} validation: {summary}",
             location=Location(field=first or None).merge(location),
-            detail={"errors": [{"loc": dotted_loc(e["loc"]), "msg": e["msg"]} for e in errors]},
+            detail={
+                "errors": [{"loc": dotted_loc(e["loc"]), "msg": e["msg"]} for e in errors],
+                "rules": [rule for e in errors for rule in (e.get("ctx") or {}).get("rules", ())],
+            },
         ) from exc
     except FieldProblem as exc:
         raise problem_error(exc, location) from exc

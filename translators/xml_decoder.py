@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from lxml import etree
@@ -28,6 +29,7 @@ from translators.mapping.compiled import (
     finish_object,
 )
 from translators.mapping.converters import sign_last_only
+from translators.schematron import SchematronChecker, SchematronError
 
 __all__ = ["XmlDecoder", "extract_element"]
 
@@ -277,6 +279,10 @@ def extract_element(element: Any, obj: CompiledObject) -> dict[str, Any]:
     return out
 
 
+#: Schematron flags that never fail a record (ISO Schematron leaves flags free; these are the usual soft ones).
+_SOFT = frozenset({"warning", "information", "info"})
+
+
 class XmlDecoder:
     """Decoder kind ``xml``: a streaming, mapping-driven XML decoder (implements ``bridge.ports.Decoder``)."""
 
@@ -293,6 +299,10 @@ class XmlDecoder:
         #: the record's ancestors' tags, nearest first, up to the document root
         self._ancestors = tuple(step.tag for step in reversed(mapping.record_steps[:-1]))
         self._xpath = mapping.spec.record or ""
+        rules = mapping.spec.schematron
+        base = mapping.source.parent if mapping.source else Path.cwd()
+        self._schematron = SchematronChecker([base / f for f in rules.files]) if rules is not None else None
+        self._schematron_errors = rules is not None and rules.severity == "error"
 
     def _ends_at_record_path(self, element: Any) -> bool:
         """True when the path from the root to ``element`` ends with the record path.
@@ -369,7 +379,10 @@ class XmlDecoder:
                         version = None if versioned is None else xml_version(element, versioned, version_path)
                     except FieldProblem as exc:
                         raise problem_error(exc, where) from None
-                    yield decoded(ordinal, build_record(mapping, data, where, context), where, version)
+                    record = build_record(mapping, data, where, context)
+                    if self._schematron is not None:
+                        record = self._check_schematron(element, record, where)
+                    yield decoded(ordinal, record, where, version)
                 except RecordInvalid as exc:
                     fragment = etree.tostring(element, encoding="unicode")
                     yield RecordFailure(ordinal, exc, fragment)
@@ -379,6 +392,31 @@ class XmlDecoder:
                         del parent[0]
         if ordinal < 0 and not self.allow_empty:
             raise self._no_record(roots[0] if roots else None, origin)
+
+    def _check_schematron(self, element: Any, record: Any, where: Location) -> Any:
+        """Run the Schematron artefacts on the record element: fatal failures fail it (severity ``error``),
+        the rest (warnings, reports, or everything with severity ``note``) join the record's notes."""
+        assert self._schematron is not None
+        try:
+            found = self._schematron.check(etree.tostring(element, encoding="utf-8"))
+        except SchematronError as exc:
+            raise DecodeError(str(exc), location=where) from exc
+        if not found:
+            return record
+        errors = [a for a in found if self._schematron_errors and a.kind == "failed-assert" and a.flag not in _SOFT]
+        if errors:
+            raise RecordInvalid(
+                f"record fails Schematron: {'; '.join(a.message() for a in errors)}",
+                location=where,
+                detail={
+                    "rules": [a.rule for a in errors if a.rule],
+                    "schematron": [
+                        {"id": a.rule, "flag": a.flag, "location": a.location, "text": a.text} for a in found
+                    ],
+                },
+            )
+        fresh = tuple(m for m in (a.message() for a in found) if m not in record.notes)
+        return record.model_copy(update={"notes": record.notes + fresh})
 
     def _no_record(self, root: str | None, origin: str | None) -> DecodeError:
         """The error of a file without records: a wrong document or mapping must not pass as an empty batch."""

@@ -5,12 +5,15 @@ business-rule violation (totals that do not add up) raises ``ValidationError``. 
 target holds: there a violation is a fact to report, so it becomes a human-readable entry in ``notes`` and the
 comparison shows it as a diff note. Type errors (a float amount, a naive datetime) are errors in both modes.
 Rules stricter than the standard a model follows are opt-in: the context's ``checks`` names the ones to run.
+A violation names its rule first (``"BR-CO-16: payable_amount: ..."``, EN 16931's id where the standard has the
+rule): the strict error's context lists the ids under ``rules``, and :func:`rule_of` reads one back from a note.
 This module must not import the concrete models; they register themselves with :func:`register`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal, Self, TypeVar, cast, get_args
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo, model_validator
@@ -24,6 +27,8 @@ __all__ = [
     "json_schemas",
     "model_for",
     "register",
+    "rule_of",
+    "rules_of",
     "validate_observed",
     "validate_strict",
 ]
@@ -35,6 +40,27 @@ M = TypeVar("M", bound="CanonicalModel")
 
 #: Canonical document types by name ("Invoice" -> Invoice), filled by :func:`register` at import time.
 MODELS: dict[str, type[CanonicalModel]] = {}
+
+
+#: A violation's leading rule id: ``BR-CO-10``, ``BR-S-08``, ``PEPPOL-EN16931-R120``, ``ESB-LINE-ID``.
+_RULE_ID = re.compile(r"([A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+): ")
+
+
+def rule_of(violation: str) -> str | None:
+    """The rule id a violation message starts with (``"BR-CO-16: payable_amount: ..."`` -> ``"BR-CO-16"``)."""
+    match = _RULE_ID.match(violation)
+    return match.group(1) if match else None
+
+
+def rules_of(violations: Iterable[str]) -> list[str]:
+    """The distinct rule ids of ``violations``, in the order they first occur."""
+    return list(dict.fromkeys(rule for v in violations if (rule := rule_of(v)) is not None))
+
+
+def _unnamed(violation: str) -> str:
+    """A violation without its rule id: how notes stored before rules were named read."""
+    match = _RULE_ID.match(violation)
+    return violation[match.end() :] if match else violation
 
 
 def _checks_of(info: ValidationInfo) -> frozenset[str]:
@@ -124,9 +150,12 @@ class RuledModel(CanonicalModel):
             raise PydanticCustomError(
                 "business_rule",
                 "business rule violated: {details}",
-                {"details": "; ".join(violations), "violations": violations},
+                {"details": "; ".join(violations), "violations": violations, "rules": rules_of(violations)},
             )
-        fresh = tuple(v for v in violations if v not in self.notes)
+        # A note stored before violations named their rule ("payable_amount: ...") is the same finding as
+        # today's "BR-CO-16: payable_amount: ...": it is not added a second time.
+        known = set(self.notes)
+        fresh = tuple(v for v in violations if v not in known and _unnamed(v) not in known)
         object.__setattr__(self, "notes", self.notes + fresh)
         return self
 

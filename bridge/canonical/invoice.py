@@ -2,8 +2,11 @@
 
 Totals are checked exactly, to the currency's minor unit. Tax may legitimately be rounded per line or per
 document (per tax category and rate); both are accepted and the rule found is recorded in ``tax_rounding``, so
-a comparison can tell a rounding policy change from a wrong amount. A credit note carries positive amounts, as
-in UBL; its ``kind`` says it reduces what the customer owes.
+a comparison can tell a rounding policy change from a wrong amount. A credit note usually carries positive
+amounts, as in UBL; its ``kind`` says it reduces what the customer owes (``credit_note_positive`` insists).
+
+Every violation starts with the id of the rule it breaks: EN 16931's (``BR-CO-16``, ``BR-S-08``...), a CIUS's
+(``PEPPOL-EN16931-R120``), or the bridge's own (``ESB-...``) for the few checks the standard does not have.
 
 The rules follow EN 16931: a document the standard accepts is not refused here. Checks that are stricter than
 the standard (a CIUS rule such as Peppol's line net = quantity x price) are opt-in: the validation context's
@@ -34,6 +37,7 @@ from ._money import (
     round_money,
     sum_decimals,
 )
+from ._vat import REASON_FORBIDDEN, REASON_REQUIRED, family, rate_violation, tax_amount_ok
 from .party import Address, PaymentTerms
 
 __all__ = ["OPT_IN_CHECKS", "AllowanceCharge", "Invoice", "InvoiceLine", "InvoiceSubLine", "TaxLine", "TaxRounding"]
@@ -41,20 +45,23 @@ __all__ = ["OPT_IN_CHECKS", "AllowanceCharge", "Invoice", "InvoiceLine", "Invoic
 #: Checks stricter than EN 16931, run only when the validation context's ``checks`` names them.
 #: ``line_net``: each line's net is quantity x price / base quantity - allowances + charges
 #: (PEPPOL-EN16931-R120; EN 16931 itself does not require it, and its own examples break it).
-OPT_IN_CHECKS: frozenset[str] = frozenset({"line_net"})
+#: ``credit_note_positive``: a credit note's tax-inclusive amount is not negative (a UBL habit, not an
+#: EN 16931 rule: a corrective credit note may be negative).
+OPT_IN_CHECKS: frozenset[str] = frozenset({"line_net", "credit_note_positive"})
 
 TaxRounding = Literal["per_line", "per_document", "both"]
 _TaxKey = tuple[str, Decimal]
+#: The totals and EN 16931's rule on their decimals (BR-DEC-*; checked here to the currency's minor unit).
 _TOTALS = (
-    "line_extension_total",
-    "allowance_total",
-    "charge_total",
-    "tax_exclusive_amount",
-    "tax_total",
-    "tax_inclusive_amount",
-    "prepaid_amount",
-    "rounding_amount",
-    "payable_amount",
+    ("line_extension_total", "BR-DEC-09"),
+    ("allowance_total", "BR-DEC-10"),
+    ("charge_total", "BR-DEC-11"),
+    ("tax_exclusive_amount", "BR-DEC-12"),
+    ("tax_total", "BR-DEC-13"),
+    ("tax_inclusive_amount", "BR-DEC-14"),
+    ("prepaid_amount", "BR-DEC-16"),
+    ("rounding_amount", "BR-DEC-17"),
+    ("payable_amount", "BR-DEC-18"),
 )
 
 
@@ -162,6 +169,9 @@ class TaxLine(CanonicalModel):
     taxable_amount: Amount
     tax_amount: Amount
     exemption_reason: str | None = None
+    """EN 16931 BT-120, the exemption reason as text."""
+    exemption_reason_code: Annotated[str | None, Field(exclude_if=_absent)] = None
+    """EN 16931 BT-121 (VATEX code list); BR-E-10 and its kin accept the text or the code."""
 
     @property
     def business_key(self) -> str:
@@ -224,15 +234,19 @@ class Invoice(RuledModel):
         if len({line.line_id for line in lines}) != len(lines):
             for line_id, count in Counter(line.line_id for line in lines).items():
                 if count > 1:
-                    out.append(f"lines: line_id {line_id!r} used {count} times")
+                    out.append(f"ESB-LINE-ID: lines: line_id {line_id!r} used {count} times")
         if self.due_date is not None and self.due_date < self.issue_date:
-            out.append(f"due_date: {self.due_date} is before issue_date {self.issue_date}")
+            out.append(f"ESB-DUE-DATE: due_date: {self.due_date} is before issue_date {self.issue_date}")
         groups = _TaxGroups(quantum)
         line_sum = Decimal(0)
         for i, line in enumerate(lines):
             net = line.line_extension_amount
             line_sum += net
             groups.add(line.tax_category, line.tax_rate, net)
+            if line.tax_category != "S" or line.tax_rate <= 0:
+                bad = rate_violation(line.tax_category, line.tax_rate, "line")
+                if bad is not None:
+                    out.append(_at(bad, f"lines[{i}].tax_rate"))
             if line.allowance_charges:
                 out += _check_percentages(f"lines[{i}].allowance_charges", line.allowance_charges, cur)
         allowances = charges = Decimal(0)
@@ -243,22 +257,27 @@ class Invoice(RuledModel):
                     charges += ac.amount
                 else:
                     allowances += ac.amount
-                if ac.tax_category is None or ac.tax_rate is None:
-                    out.append(f"allowance_charges[{j}]: tax_category and tax_rate are required at document level")
+                rate = ac.tax_rate
+                if rate is None and ac.tax_category == "O":
+                    rate = Decimal(0)  # BR-O-06/07: outside the scope of VAT, no rate
+                if ac.tax_category is None:
+                    rule = "BR-37" if ac.is_charge else "BR-32"
+                    out.append(f"{rule}: allowance_charges[{j}]: tax_category is required at document level")
+                elif rate is None:
+                    rule = f"{family(ac.tax_category) or 'ESB-TAX'}-{'07' if ac.is_charge else '06'}"
+                    out.append(f"{rule}: allowance_charges[{j}]: tax_rate is required at document level")
                 else:
-                    groups.add(ac.tax_category, ac.tax_rate, ac.signed_amount)
+                    bad = rate_violation(ac.tax_category, rate, "charge" if ac.is_charge else "allowance")
+                    if bad is not None:
+                        out.append(_at(bad, f"allowance_charges[{j}].tax_rate"))
+                    groups.add(ac.tax_category, rate, ac.signed_amount)
         out += self._check_sums(line_sum, allowances, charges)
         out += self._check_tax(groups)
-        if self.kind == "credit_note" and self.tax_inclusive_amount < 0:
-            out.append(
-                f"tax_inclusive_amount: {_s(self.tax_inclusive_amount)} is negative; "
-                "a credit note carries positive amounts"
-            )
         fields = self.__dict__
-        for name in _TOTALS:
+        for name, rule in _TOTALS:
             value: Decimal = fields[name]
             if value != value.quantize(quantum, rounding=ROUND_HALF_UP):
-                out.append(f"{name}: {_s(value)} has more decimals than {cur} allows")
+                out.append(f"{rule}: {name}: {_s(value)} has more decimals than {cur} allows")
         return out
 
     def _opt_in_rules(self, checks: frozenset[str]) -> list[str]:
@@ -268,83 +287,121 @@ class Invoice(RuledModel):
             for i, line in enumerate(self.lines):
                 expected = line.expected_net(cur)
                 if line.line_extension_amount != expected:
-                    out.append(f"lines[{i}].line_extension_amount: {_s(line.line_extension_amount)} != {_s(expected)}")
+                    out.append(
+                        f"PEPPOL-EN16931-R120: lines[{i}].line_extension_amount: "
+                        f"{_s(line.line_extension_amount)} != {_s(expected)}"
+                    )
+        if "credit_note_positive" in checks and self.kind == "credit_note" and self.tax_inclusive_amount < 0:
+            out.append(
+                f"ESB-CREDIT-NOTE-POSITIVE: tax_inclusive_amount: {_s(self.tax_inclusive_amount)} is negative; "
+                "a credit note carries positive amounts"
+            )
         return out
 
     def _check_sums(self, line_sum: Decimal, allowances: Decimal, charges: Decimal) -> list[str]:
         out: list[str] = []
         totals = (
-            ("line_extension_total", self.line_extension_total, line_sum, "sum of lines"),
-            ("allowance_total", self.allowance_total, allowances, "sum of allowances"),
-            ("charge_total", self.charge_total, charges, "sum of charges"),
+            ("BR-CO-10", "line_extension_total", self.line_extension_total, line_sum, "sum of lines"),
+            ("BR-CO-11", "allowance_total", self.allowance_total, allowances, "sum of allowances"),
+            ("BR-CO-12", "charge_total", self.charge_total, charges, "sum of charges"),
             (
+                "BR-CO-13",
                 "tax_exclusive_amount",
                 self.tax_exclusive_amount,
                 self.line_extension_total - self.allowance_total + self.charge_total,
                 "line_extension_total - allowance_total + charge_total",
             ),
             (
+                "BR-CO-15",
                 "tax_inclusive_amount",
                 self.tax_inclusive_amount,
                 self.tax_exclusive_amount + self.tax_total,
                 "tax_exclusive_amount + tax_total",
             ),
             (
+                "BR-CO-16",
                 "payable_amount",
                 self.payable_amount,
                 self.tax_inclusive_amount - self.prepaid_amount + self.rounding_amount,
                 "tax_inclusive_amount - prepaid_amount + rounding_amount",
             ),
         )
-        for path, actual, expected, how in totals:
+        for rule, path, actual, expected, how in totals:
             if actual != expected:
-                out.append(f"{path}: {_s(actual)} != {how} {_s(expected)}")
+                out.append(f"{rule}: {path}: {_s(actual)} != {how} {_s(expected)}")
         return out
 
     def _check_tax(self, groups: _TaxGroups) -> list[str]:
+        """BR-CO-14 and BR-CO-17 with the category rules (-01, -08, -09, -10), and the rounding rule found.
+
+        With a tax breakdown, each category's tax follows BR-CO-17 (within its tolerance) and the tax total is
+        their sum (BR-CO-14). Without one (a source that states only the total), the total must be the tax
+        rounded per line or per document exactly: there is no category amount to tolerate a difference in.
+        """
         taxable, per_line = groups.taxable, groups.per_line
         per_doc = groups.per_document()
         out: list[str] = []
         line_sum, doc_sum = sum_decimals(per_line.values()), sum_decimals(per_doc.values())
         line_ok, doc_ok = self.tax_total == line_sum, self.tax_total == doc_sum
-        if not (line_ok or doc_ok):
-            out.append(f"tax_total: {_s(self.tax_total)} != per-line {_s(line_sum)} / per-document {_s(doc_sum)}")
-        if self.tax_lines:
+        if not self.tax_lines:
+            if not (line_ok or doc_ok):
+                out.append(
+                    f"BR-CO-14: tax_total: {_s(self.tax_total)} != per-line {_s(line_sum)} / per-document {_s(doc_sum)}"
+                )
+        else:
             seen: set[_TaxKey] = set()
+            stated = {tl.tax_category for tl in self.tax_lines}
+            zero = Decimal(0)
             for i, tl in enumerate(self.tax_lines):
-                key = (tl.tax_category, tl.tax_rate)
-                if key not in taxable or key in seen:
-                    why = "duplicate" if key in seen else "no line or allowance/charge has"
-                    out.append(f"tax_lines[{i}]: {why} tax category {tl.tax_category} at {_s(tl.tax_rate)} %")
-                    seen.add(key)
+                cat, key = tl.tax_category, (tl.tax_category, tl.tax_rate)
+                rules = family(cat) or "ESB-TAX"
+                if key in seen:
+                    out.append(f"{rules}-08: tax_lines[{i}]: duplicate tax category {cat} at {_s(tl.tax_rate)} %")
                     continue
                 seen.add(key)
-                if tl.taxable_amount != taxable[key]:
-                    out.append(f"tax_lines[{i}].taxable_amount: {_s(tl.taxable_amount)} != {_s(taxable[key])}")
-                tl_line_ok, tl_doc_ok = tl.tax_amount == per_line[key], tl.tax_amount == per_doc[key]
-                if not (tl_line_ok or tl_doc_ok):
+                expected_taxable = taxable.get(key, zero)
+                if tl.taxable_amount != expected_taxable:
                     out.append(
-                        f"tax_lines[{i}].tax_amount: {_s(tl.tax_amount)} != per-line {_s(per_line[key])}"
-                        f" / per-document {_s(per_doc[key])}"
+                        f"{rules}-08: tax_lines[{i}].taxable_amount: {_s(tl.taxable_amount)} != {_s(expected_taxable)}"
                     )
-                line_ok, doc_ok = line_ok and tl_line_ok, doc_ok and tl_doc_ok
-            for cat, rate in taxable.keys() - seen:
-                out.append(f"tax_lines: missing tax category {cat} at {_s(rate.normalize())} %")
+                group_line, group_doc = per_line.get(key, zero), per_doc.get(key, zero)
+                if not tax_amount_ok(cat, tl.tax_rate, tl.taxable_amount, tl.tax_amount, group_line):
+                    rule = f"{rules}-09" if rules != "ESB-TAX" else "BR-CO-17"
+                    out.append(
+                        f"{rule}: tax_lines[{i}].tax_amount: {_s(tl.tax_amount)} != per-line {_s(group_line)}"
+                        f" / per-document {_s(group_doc)}"
+                    )
+                has_reason = tl.exemption_reason is not None or tl.exemption_reason_code is not None
+                if cat in REASON_REQUIRED and not has_reason:
+                    out.append(f"{rules}-10: tax_lines[{i}]: category {cat} needs an exemption reason or code")
+                elif cat in REASON_FORBIDDEN and has_reason:
+                    out.append(f"{rules}-10: tax_lines[{i}]: category {cat} takes no exemption reason")
+                line_ok, doc_ok = line_ok and tl.tax_amount == group_line, doc_ok and tl.tax_amount == group_doc
+            for missing, rate in taxable.keys() - seen:
+                rules = family(missing) or "ESB-TAX"
+                rule = f"{rules}-08" if missing in stated else f"{rules}-01"
+                out.append(f"{rule}: tax_lines: missing tax category {missing} at {_s(rate.normalize())} %")
             total = sum_decimals(tl.tax_amount for tl in self.tax_lines)
             if total != self.tax_total:
-                out.append(f"tax_total: {_s(self.tax_total)} != sum of tax_lines {_s(total)}")
+                out.append(f"BR-CO-14: tax_total: {_s(self.tax_total)} != sum of tax_lines {_s(total)}")
+            if "O" in stated and len(stated) > 1:
+                out.append(f"BR-O-11: tax_lines: category O with other categories {', '.join(sorted(stated - {'O'}))}")
         found: TaxRounding | None = (
             "both" if line_ok and doc_ok else "per_line" if line_ok else "per_document" if doc_ok else None
         )
-        if found is None and not out:
-            out.append("tax_lines/tax_total: amounts mix per-line and per-document rounding")
         given = self.tax_rounding
         if given is not None and found is not None and given != found and found != "both":
-            out.append(f"tax_rounding: {given} != found {found}")
+            out.append(f"ESB-TAX-ROUNDING: tax_rounding: {given} != found {found}")
             object.__setattr__(self, "tax_rounding", found)
         elif given is None or found is None:
             object.__setattr__(self, "tax_rounding", found)
         return out
+
+
+def _at(violation: str, path: str) -> str:
+    """``"BR-S-05: text"`` with the field path after the rule id: ``"BR-S-05: lines[0].tax_rate: text"``."""
+    rule, _, text = violation.partition(": ")
+    return f"{rule}: {path}: {text}"
 
 
 class _TaxGroups:
@@ -384,5 +441,8 @@ def _check_percentages(path: str, acs: tuple[AllowanceCharge, ...], currency: st
         if ac.percent is not None and ac.base_amount is not None:
             expected = round_money(ac.base_amount * ac.percent / 100, currency)
             if ac.amount != expected:
-                out.append(f"{path}[{i}].amount: {_s(ac.amount)} != base_amount * percent / 100 {_s(expected)}")
+                out.append(
+                    f"PEPPOL-EN16931-R040: {path}[{i}].amount: {_s(ac.amount)}"
+                    f" != base_amount * percent / 100 {_s(expected)}"
+                )
     return out

@@ -367,6 +367,12 @@ class _Compiler:
         xsd = self.base() / spec.xsd if spec.xsd else None
         if xsd is not None and not xsd.is_file():
             self.problem(("xsd",), f"XSD file {xsd} does not exist")
+        if spec.schematron is not None:
+            if spec.format != "xml":
+                self.problem(("schematron",), "schematron applies to XML mappings only")
+            for k, name in enumerate(spec.schematron.files):
+                if not (self.base() / name).is_file():
+                    self.problem(("schematron", "files", k), f"Schematron XSLT {self.base() / name} does not exist")
         if self.problems:
             raise ConfigError(f"mapping {self.source or '<inline>'} has {len(self.problems)} problem(s)", self.problems)
         return CompiledMapping(

@@ -157,6 +157,15 @@ class FixedWidthOptions(_Spec):
     """Trailer field -> detail field whose sum it must equal."""
 
 
+class SchematronSpec(_Spec):
+    """Schematron rule files (compiled to XSLT 2.0) each decoded XML record is also checked with."""
+
+    files: Annotated[tuple[str, ...], Field(min_length=1)]
+    """XSLT 2.0 files, relative to the mapping (the official EN 16931 / XRechnung artefacts, or your own)."""
+    severity: Literal["error", "note"] = "error"
+    """``error``: a failed assertion fails the record; ``note``: it is added to the record's notes."""
+
+
 class MappingSpec(_Spec):
     """A whole mapping file."""
 
@@ -185,8 +194,11 @@ class MappingSpec(_Spec):
     """XML encoders only: content the target schema requires and the canonical model does not carry (UBL's
     ``cac:TaxScheme/cbc:ID`` = ``VAT``): element path -> {child path: text}, appended as the last children of
     every element the encoder wrote whose path ends with it, at any depth. Decoders ignore it."""
-    checks: tuple[Literal["line_net"], ...] = ()
-    """Opt-in canonical checks stricter than the standard (``line_net``: Peppol's line net = quantity x price)."""
+    checks: tuple[Literal["line_net", "credit_note_positive"], ...] = ()
+    """Opt-in canonical checks stricter than the standard (``line_net``: Peppol's line net = quantity x price;
+    ``credit_note_positive``: a credit note's amounts are not negative)."""
+    schematron: SchematronSpec | None = None
+    """XML: Schematron artefacts compiled to XSLT 2.0, run on each record (see translators.schematron)."""
     csv: CsvOptions | None = None
     fixed_width: FixedWidthOptions | None = None
     code_tables: dict[str, CodeTableSpec] = {}

@@ -16,6 +16,11 @@ def _r(value: Decimal, places: int) -> Decimal:
     return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
+def _category(rate: str | Decimal) -> str:
+    """Standard rated (S) above 0 %, zero rated (Z) at 0 %: EN 16931's BR-S-05 and BR-Z-05."""
+    return "S" if Decimal(rate) > 0 else "Z"
+
+
 def build_invoice(
     lines: Sequence[LineSpec],
     *,
@@ -27,7 +32,7 @@ def build_invoice(
 ) -> dict[str, Any]:
     """A consistent invoice: totals and tax subtotals follow ``rounding`` ("per_line" or "per_document").
 
-    ``doc_allowances`` are (amount, tax_rate) pairs of document-level allowances in category S.
+    ``doc_allowances`` are (amount, tax_rate) pairs of document-level allowances (category S, or Z at 0 %).
     """
     out_lines: list[dict[str, Any]] = []
     groups: dict[Decimal, dict[str, Decimal]] = {}
@@ -40,7 +45,7 @@ def build_invoice(
                 "quantity": qty,
                 "unit_price": price,
                 "line_extension_amount": str(net),
-                "tax_category": "S",
+                "tax_category": _category(rate),
                 "tax_rate": rate,
             }
         )
@@ -54,7 +59,7 @@ def build_invoice(
                 "is_charge": False,
                 "amount": amount,
                 "reason": "discount",
-                "tax_category": "S",
+                "tax_category": _category(rate),
                 "tax_rate": rate,
             }
         )
@@ -66,7 +71,7 @@ def build_invoice(
         tax = g["line_tax"] if rounding == "per_line" else _r(g["taxable"] * group_rate / 100, places)
         tax_lines.append(
             {
-                "tax_category": "S",
+                "tax_category": _category(group_rate),
                 "tax_rate": str(group_rate),
                 "taxable_amount": str(g["taxable"]),
                 "tax_amount": str(tax),

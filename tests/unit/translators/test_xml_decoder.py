@@ -98,7 +98,8 @@ def test_business_rule_violation_is_a_record_failure() -> None:
     bad = _invoice_body().replace(b">1194.05<", b">1194.06<")
     ok, [failure] = _decode("ubl-invoice.yaml", _batch(_invoice_body(), bad))
     assert len(ok) == 1
-    assert "payable_amount" in str(failure.error)
+    assert "BR-CO-16: payable_amount" in str(failure.error)
+    assert failure.error.detail["rules"] == ["BR-CO-16"]
 
 
 def test_missing_required_field_names_it() -> None:
@@ -231,3 +232,14 @@ def test_record_path_is_matched_as_a_path_not_by_element_name(tmp_path: Path, re
     ]
     assert [r.ordinal for r in ok] == [0, 1]
     assert ok[1].location.xpath == f"{record}[2]"
+
+
+def test_invoice_document_with_credit_note_type_code_is_a_credit_note() -> None:
+    """EN 16931's BT-3 gives a document its type: a UBL Invoice with InvoiceTypeCode 381 decodes as a credit
+    note; 380 stays an invoice."""
+    body = _invoice_body()
+    assert b"<cbc:InvoiceTypeCode>380</cbc:InvoiceTypeCode>" in body
+    credit = body.replace(b"<cbc:InvoiceTypeCode>380<", b"<cbc:InvoiceTypeCode>381<")
+    [invoice, note], _ = _decode("ubl-invoice.yaml", _batch(body, credit))
+    assert (invoice.record.kind, note.record.kind) == ("invoice", "credit_note")
+    assert note.record.document_type == "381"
