@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from bridge.cli.ledger_cmd import ledger_group
 from bridge.cli.render import Progress, echo_json, table
 from bridge.config import LoadedConfig, load_config, resolve_config_path
 from bridge.plugins import registry
@@ -352,6 +353,7 @@ def db_upgrade(c: Ctx) -> None:
 
 cli.add_command(cutover_group)
 cli.add_command(shadow_group)
+cli.add_command(ledger_group)
 
 
 def _mount_plugin_groups() -> None:

@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, exists, func, select, update
 from bridge.ports import PathName, Role
 from bridge.store import schema as t
 from bridge.store._core import LedgerCore, alive
+from bridge.store.packing import pack_sent, unpack_payload
 from bridge.store.records import (
     OPEN_DELIVERY,
     AttemptResult,
@@ -36,6 +37,16 @@ def _blocked_by_earlier(d: Any) -> Any:
         e.c.id < d.c.id,
         e.c.status.in_(OPEN_DELIVERY),
     )
+
+
+def _without(row: Any, *names: str) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k not in names}
+
+
+def _sent_columns(r: AttemptResult) -> dict[str, Any]:
+    """The sent bytes as stored: a marker when they are the message payload itself (:mod:`bridge.store.packing`)."""
+    sent, packing = pack_sent(r.sent, r.delivery.payload)
+    return {"b_sent": sent, "b_sent_packing": packing}
 
 
 def _message_state(r: AttemptResult) -> MessageState:
@@ -89,6 +100,8 @@ class DeliveryLedger(LedgerCore):
                     d.c.first_attempt_at,
                     m.c.canonical,
                     m.c.payload,
+                    m.c.payload_z,
+                    m.c.packing,
                     m.c.content_hash,
                     m.c.transaction_id,
                     m.c.kind,
@@ -99,7 +112,13 @@ class DeliveryLedger(LedgerCore):
             ).all()
         return [
             ClaimedDelivery(
-                **{**row._mapping, "path": PathName(row.path), "role": Role(row.role), "kind": MessageKind(row.kind)}
+                **{
+                    **_without(row._mapping, "payload_z", "packing"),
+                    "payload": unpack_payload(row.message_id, row.payload, row.payload_z, row.packing),
+                    "path": PathName(row.path),
+                    "role": Role(row.role),
+                    "kind": MessageKind(row.kind),
+                }
             )
             for row in rows
         ]
@@ -142,6 +161,7 @@ class DeliveryLedger(LedgerCore):
                     response=bindparam("b_response"),
                     media_type=bindparam("b_media"),
                     sent=bindparam("b_sent"),
+                    sent_packing=bindparam("b_sent_packing"),
                     target_id=bindparam("b_target_id"),
                     updated_at=now,
                     finished_at=bindparam("b_finished"),
@@ -156,7 +176,7 @@ class DeliveryLedger(LedgerCore):
                         "b_error": r.error,
                         "b_response": r.response,
                         "b_media": r.media_type,
-                        "b_sent": r.sent,
+                        **_sent_columns(r),
                         "b_target_id": r.target_id,
                         "b_finished": r.finished_at if r.next_status != DeliveryStatus.PENDING else None,
                     }

@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from bridge.ports import ConfigError
 from bridge.store import schema as t
 from bridge.store.ledger import Ledger
+from bridge.store.packing import PayloadPruned
 from bridge.store.records import DeadLetterKind, DeadLetterStatus, DeliveryStatus, MessageState
 
 __all__ = ["DeadLetterNotFound", "discard", "load_open", "mark_replayed", "replay_delivery"]
@@ -50,6 +51,11 @@ def replay_delivery(ledger: Ledger, dl_id: int, actor: str) -> dict[str, Any]:
     dl = load_open(ledger, dl_id)
     if dl["kind"] != DeadLetterKind.DELIVERY:
         raise DeadLetterNotFound(f"dead letter {dl_id} is a {dl['kind']} dead letter, not a delivery")
+    if ledger.is_pruned(dl["message_id"]):
+        raise PayloadPruned(
+            f"dead letter {dl_id}: message {dl['message_id']} was pruned (ledger prune dropped its payload), "
+            "so it cannot be sent again; re-drop the input to deliver it as a new message"
+        )
     now = ledger.clock.now()
     with ledger.engine.begin() as conn:
         conn.execute(
