@@ -228,15 +228,45 @@ def report(count: int, input_bytes: int, base: Measure, runs: list[Measure]) -> 
 
 
 def profile(root: Path, top: int = 15) -> None:
-    import pstats
+    """Where ``run --once`` spends its time: py-spy over every thread (the delivery workers are threads, which
+    cProfile would not see), top functions by own and by inclusive samples; cProfile if py-spy is missing."""
+    spy = BIN / "py-spy"
+    bridge = [str(BIN / "esb-bridge"), "--config", str(root / "bridge.yaml"), "run", "--once"]
+    if not spy.exists():
+        import pstats
 
-    out = root / "run.prof"
-    cmd = [sys.executable, "-m", "cProfile", "-o", str(out), "-m", "bridge", "--config", str(root / "bridge.yaml")]
-    timed([*cmd, "run", "--once"], root)
-    stats = pstats.Stats(str(out))
-    for key in ("tottime", "cumulative"):
-        print(f"\n### top {top} by {key}\n")
-        stats.sort_stats(key).print_stats(top)
+        out = root / "run.prof"
+        timed([sys.executable, "-m", "cProfile", "-o", str(out), *bridge], root)
+        stats = pstats.Stats(str(out))
+        for key in ("tottime", "cumulative"):
+            print(f"\n### cProfile (main thread only), top {top} by {key}\n")
+            stats.sort_stats(key).print_stats(top)
+        return
+    out = root / "run.collapsed"
+    timed(
+        [str(spy), "record", "--format", "raw", "--rate", "100", "--subprocesses", "-o", str(out), "--", *bridge], root
+    )
+    own: dict[str, int] = {}
+    incl: dict[str, int] = {}
+    total = 0
+    for line in out.read_text().splitlines():
+        stack, _, n = line.rpartition(" ")
+        stack = ";".join(f for f in stack.split(";") if not f.startswith(("process ", "thread ")))
+        frames = [
+            f.split(" (")[0] + " (" + f.split(" (")[1].split(":")[0] + ")" if " (" in f else f for f in stack.split(";")
+        ]
+        if not frames or frames == [""]:
+            continue
+        count = int(n)
+        total += count
+        own[frames[-1]] = own.get(frames[-1], 0) + count
+        for f in set(frames):
+            incl[f] = incl.get(f, 0) + count
+    for title, table in (("own", own), ("inclusive", incl)):
+        print(f"\n### py-spy, all threads, {total} samples: top {top} by {title} samples\n")
+        print("| % | samples | function (file) |\n| --- | --- | --- |")
+        for name, n in sorted(table.items(), key=lambda kv: -kv[1])[:top]:
+            print(f"| {100 * n / total:.1f} | {n} | {name} |")
 
 
 def main() -> None:

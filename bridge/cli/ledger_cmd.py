@@ -9,19 +9,23 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from bridge.cli.render import echo_json, table
-from bridge.config import LoadedConfig
 from bridge.ports import SystemClock
-from bridge.store.ledger import Ledger, open_ledger
+
+if TYPE_CHECKING:
+    from bridge.config import LoadedConfig
+    from bridge.store.ledger import Ledger
 
 __all__ = ["ledger_group"]
 
 
 def _open(ctx: click.Context) -> Ledger:
+    from bridge.store.ledger import open_ledger  # not at import: every other command would pay for SQLAlchemy
+
     loaded: LoadedConfig = ctx.find_root().obj.load()
     return ctx.with_resource(open_ledger(loaded.store_url(), SystemClock()))
 
