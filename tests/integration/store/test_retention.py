@@ -141,3 +141,27 @@ def test_stats_count_rows_and_bytes_per_table_and_interface(ledger: Ledger, deli
     assert by_table["messages"].bytes is None or by_table["messages"].bytes > 0
     if ledger.engine.dialect.name == "postgresql":
         assert by_table["messages"].bytes is not None
+
+
+def test_downgrading_0006_writes_payloads_and_sent_bytes_back_in_full(
+    store_url: str, ledger: Ledger, deliver: Deliver
+) -> None:
+    """Code from before 0006 reads a downgraded ledger: compressed and marker rows are plain again."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import select
+
+    from bridge.store.engine import MIGRATIONS
+
+    [mid] = deliver(
+        [message(1, "a", paths=("legacy",), payload=BIG)], {"legacy": DeliveryStatus.DELIVERED}, sent=BIG.encode()
+    )
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with ledger.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0003")
+    with ledger.engine.connect() as conn:
+        payload = conn.execute(select(t.messages.c.payload).where(t.messages.c.id == mid)).scalar_one()
+        sent = conn.execute(select(t.deliveries.c.sent).where(t.deliveries.c.message_id == mid)).scalar_one()
+    assert payload == BIG and sent == BIG.encode()

@@ -1,5 +1,6 @@
 """compact ledger: payloads compressed (messages.payload_z, messages.packing), sent bytes not stored twice
-(deliveries.sent_packing); old rows keep packing 0 (plain text / raw bytes) and read as before
+(deliveries.sent_packing); old rows keep packing 0 (plain text / raw bytes) and read as before. The
+downgrade writes every row back in full, one row at a time; payloads dropped by `ledger prune` stay empty.
 
 Revision ID: 0006
 Revises: 0003
@@ -37,8 +38,8 @@ def downgrade() -> None:
     for did, mid in conn.execute(sa.select(d.c.id, d.c.message_id).where(d.c.sent_packing == 2)).all():
         text = conn.execute(sa.select(m.c.payload).where(m.c.id == mid)).scalar_one()
         conn.execute(sa.update(d).where(d.c.id == did).values(sent=text.encode()))
-    with op.batch_alter_table('deliveries', schema=None) as batch_op:
-        batch_op.drop_column('sent_packing')
-    with op.batch_alter_table('messages', schema=None) as batch_op:
-        batch_op.drop_column('packing')
-        batch_op.drop_column('payload_z')
+    # Plain ALTER TABLE ... DROP COLUMN (SQLite >= 3.35, PostgreSQL): a batch table copy would drop
+    # ``deliveries`` under the foreign keys of ``attempts``.
+    op.execute('ALTER TABLE deliveries DROP COLUMN sent_packing')
+    op.execute('ALTER TABLE messages DROP COLUMN packing')
+    op.execute('ALTER TABLE messages DROP COLUMN payload_z')
