@@ -18,7 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from bridge.store import schema as t
 from bridge.store._core import LedgerCore
-from bridge.store.packing import PayloadPacking, SentPacking, unpack_payload, unpack_sent
+from bridge.store.packing import NEEDS_PAYLOAD, PayloadPacking, unpack_payload, unpack_sent
 from bridge.store.records import ComparisonLevel, ComparisonStatus, DeliveryStatus, MessageKind, MessageState
 
 __all__ = ["CompareCandidate", "Comparison", "ComparisonLedger", "DeliverySide", "NewComparison"]
@@ -144,7 +144,7 @@ class ComparisonLedger(LedgerCore):
                     ).where(d.c.message_id.in_(ids[i : i + 500]))
                 ):
                     mid = str(row[0])
-                    if row[8] == SentPacking.AS_PAYLOAD and mid not in payloads:
+                    if row[8] in NEEDS_PAYLOAD and mid not in payloads:
                         payloads[mid] = self._payload_or_none(conn, mid)
                     sent = unpack_sent(row[3], row[8], payloads.get(mid))
                     out.setdefault(mid, {})[str(row[1])] = DeliverySide(

@@ -8,7 +8,9 @@ times the input size. Now
   0006) in ``messages.payload``; ``ZLIB`` in ``messages.payload_z`` (zlib, level 1: large JSON shrinks to
   about a third for ~20 us); ``PRUNED``: dropped by ``ledger prune``, only ids, states and hashes remain;
 * ``deliveries.sent_packing`` says where the sent bytes are: ``RAW`` (0, old rows) in ``deliveries.sent``;
-  ``ZLIB`` compressed there; ``AS_PAYLOAD``: equal to the message's payload, so not stored again; ``PRUNED``.
+  ``ZLIB`` compressed there; ``AS_PAYLOAD``: equal to the message's payload, so not stored again; ``DELTA``:
+  zlib with the message's payload as the preset dictionary (an encoder that writes the same fields in another
+  order or shape: 2 KB of invoice JSON become about 200 bytes); ``PRUNED``.
 
 Reading and writing these columns happens only inside ``bridge.store``: callers see the plain payload text
 and sent bytes through the ledger's methods. A payload that is asked for after pruning raises
@@ -24,6 +26,7 @@ from bridge.ports import ConfigError
 
 __all__ = [
     "COMPRESS_FROM",
+    "NEEDS_PAYLOAD",
     "PayloadPacking",
     "PayloadPruned",
     "SentPacking",
@@ -36,6 +39,7 @@ __all__ = [
 #: Bodies shorter than this are stored as they are: zlib's header and Huffman tables cost more than it saves.
 COMPRESS_FROM = 256
 _LEVEL = 1
+_DELTA_LEVEL = 6
 
 
 class PayloadPacking:
@@ -52,7 +56,12 @@ class SentPacking:
     RAW: Final = 0
     ZLIB: Final = 1
     AS_PAYLOAD: Final = 2
+    DELTA: Final = 3
     PRUNED: Final = 4
+
+
+#: Sent packings that are read with the message's payload.
+NEEDS_PAYLOAD: Final = (SentPacking.AS_PAYLOAD, SentPacking.DELTA)
 
 
 class PayloadPruned(ConfigError):
@@ -83,15 +92,24 @@ def pack_sent(sent: bytes | None, payload: str) -> tuple[bytes | None, int]:
         return None, SentPacking.AS_PAYLOAD
     if len(sent) < COMPRESS_FROM:
         return sent, SentPacking.RAW
+    if payload:
+        # Deflate finds the payload's runs in the sent bytes: costs what level 1 costs, about a third of its size.
+        co = zlib.compressobj(_DELTA_LEVEL, zdict=payload.encode())
+        return co.compress(sent) + co.flush(), SentPacking.DELTA
     return zlib.compress(sent, _LEVEL), SentPacking.ZLIB
 
 
 def unpack_sent(sent: bytes | None, packing: int | None, payload: str | None) -> bytes | None:
-    """The bytes the sink was handed (``payload``: the message's unpacked payload, for ``AS_PAYLOAD``)."""
+    """The bytes the sink was handed (``payload``: the message's unpacked payload, for ``AS_PAYLOAD``/``DELTA``)."""
     if packing == SentPacking.AS_PAYLOAD:
         return None if payload is None else payload.encode()
     if packing == SentPacking.ZLIB and sent is not None:
         return zlib.decompress(sent)
+    if packing == SentPacking.DELTA and sent is not None:
+        if payload is None:
+            return None
+        do = zlib.decompressobj(zdict=payload.encode())
+        return do.decompress(sent) + do.flush()
     if packing == SentPacking.PRUNED:
         return None
     return sent

@@ -35,9 +35,14 @@ def downgrade() -> None:
         conn.execute(sa.update(m).where(m.c.id == mid).values(payload=zlib.decompress(z).decode()))
     for did, sent in conn.execute(sa.select(d.c.id, d.c.sent).where(d.c.sent_packing == 1)).all():
         conn.execute(sa.update(d).where(d.c.id == did).values(sent=zlib.decompress(sent)))
-    for did, mid in conn.execute(sa.select(d.c.id, d.c.message_id).where(d.c.sent_packing == 2)).all():
+    rows = sa.select(d.c.id, d.c.message_id, d.c.sent, d.c.sent_packing).where(d.c.sent_packing.in_((2, 3)))
+    for did, mid, sent, packing in conn.execute(rows).all():
         text = conn.execute(sa.select(m.c.payload).where(m.c.id == mid)).scalar_one()
-        conn.execute(sa.update(d).where(d.c.id == did).values(sent=text.encode()))
+        if packing == 3:  # zlib with the payload as preset dictionary
+            do = zlib.decompressobj(zdict=text.encode())
+            conn.execute(sa.update(d).where(d.c.id == did).values(sent=do.decompress(sent) + do.flush()))
+        else:
+            conn.execute(sa.update(d).where(d.c.id == did).values(sent=text.encode()))
     # Plain ALTER TABLE ... DROP COLUMN (SQLite >= 3.35, PostgreSQL): a batch table copy would drop
     # ``deliveries`` under the foreign keys of ``attempts``.
     op.execute('ALTER TABLE deliveries DROP COLUMN sent_packing')
