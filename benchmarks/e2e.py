@@ -213,18 +213,21 @@ def decode_only(source: Path, mapping: Path, count: int, work: Path) -> Measure:
     return Measure("decode only (translate --to json)", count, wall, cpu, rss)
 
 
-def report(count: int, input_bytes: int, base: Measure, runs: list[Measure]) -> None:
+def header(count: int, input_bytes: int) -> None:
     print(f"\n## {count:,} invoices, input {input_bytes / 1e6:.1f} MB ({input_bytes / count:.0f} B/invoice)\n")
     print("| what | s | rec/s | x decode | CPU us/rec | x decode | peak RSS MB | ledger MB | ledger/input |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for m in [base, *runs]:
-        ledger = "" if m.ledger_bytes is None else f"{m.ledger_bytes / 1e6:.1f}"
-        ratio = "" if m.ledger_bytes is None else f"{m.ledger_bytes / input_bytes:.2f}x"
-        print(
-            f"| {m.what} | {m.seconds:.1f} | {m.rate:,.0f} | {m.rate / base.rate:.3f}x | {m.cpu_us:,.0f} | "
-            f"{m.cpu_us / base.cpu_us:.2f}x | {m.rss_kb / 1024:.0f} | {ledger} | {ratio} |"
-        )
-    sys.stdout.flush()
+
+
+def row(m: Measure, base: Measure, input_bytes: int) -> None:
+    """One table row, printed as soon as it is measured (a long run shows its figures as it goes)."""
+    ledger = "" if m.ledger_bytes is None else f"{m.ledger_bytes / 1e6:.1f}"
+    ratio = "" if m.ledger_bytes is None else f"{m.ledger_bytes / input_bytes:.2f}x"
+    print(
+        f"| {m.what} | {m.seconds:.1f} | {m.rate:,.0f} | {m.rate / base.rate:.3f}x | {m.cpu_us:,.0f} | "
+        f"{m.cpu_us / base.cpu_us:.2f}x | {m.rss_kb / 1024:.0f} | {ledger} | {ratio} |",
+        flush=True,
+    )
 
 
 def profile(root: Path, top: int = 15) -> None:
@@ -298,18 +301,18 @@ def main() -> None:
                     if db:
                         pg_drop(db)
                 return
+            header(count, size)
             base = decode_only(source, mapping, count, work)
-            runs = []
+            row(base, base, size)
             for backend in backends:
                 for mode in modes:
                     root, db = prepare(work / f"{backend}-{mode}", source, mapping, backend, mode)
                     try:
-                        runs.append(run_once(root, count, backend, mode, db))
+                        row(run_once(root, count, backend, mode, db), base, size)
                     finally:
                         if db:
                             pg_drop(db)
                         shutil.rmtree(root, ignore_errors=True)
-            report(count, size, base, runs)
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
