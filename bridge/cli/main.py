@@ -19,6 +19,7 @@ import click
 
 from bridge.cli.config_cmd import config as config_group
 from bridge.cli.init import init as init_command
+from bridge.cli.ledger_cmd import ledger_group
 from bridge.cli.render import Progress, echo_fields, echo_json, location_text, table
 from bridge.config import LoadedConfig, load_config, resolve_config_path
 from bridge.plugins import registry
@@ -396,6 +397,7 @@ cli.add_command(cutover_group)
 cli.add_command(config_group)
 cli.add_command(init_command)
 cli.add_command(shadow_group)
+cli.add_command(ledger_group)
 
 
 def _mount_plugin_groups() -> None:

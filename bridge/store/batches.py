@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from bridge.ports import Role
 from bridge.store import schema as t
 from bridge.store._core import LedgerCore
+from bridge.store.packing import pack_payload
 from bridge.store.records import (
     OPEN_DELIVERY,
     BatchState,
@@ -24,6 +25,12 @@ from bridge.store.records import (
 )
 
 __all__ = ["BatchLedger"]
+
+
+def _payload_columns(text: str) -> dict[str, object]:
+    """The payload as stored: once, compressed where large (:mod:`bridge.store.packing`)."""
+    payload, payload_z, packing = pack_payload(text)
+    return {"payload": payload, "payload_z": payload_z, "packing": packing}
 
 
 class BatchLedger(LedgerCore):
@@ -131,6 +138,7 @@ class BatchLedger(LedgerCore):
                     ins,
                     [
                         {
+                            **_payload_columns(m.payload),
                             "id": m.id,
                             "interface": interface,
                             "batch": batch,
@@ -141,7 +149,6 @@ class BatchLedger(LedgerCore):
                             "business_key": m.business_key,
                             "version": m.version,
                             "content_hash": m.content_hash,
-                            "payload": m.payload,
                             "location": m.location,
                             "state": MessageState.SUPPRESSED.value if m.suppressed else MessageState.HELD.value,
                             "mode": m.mode,

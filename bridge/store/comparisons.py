@@ -13,10 +13,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, exists, func, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
 from bridge.store import schema as t
 from bridge.store._core import LedgerCore
+from bridge.store.packing import NEEDS_PAYLOAD, PayloadPacking, unpack_payload, unpack_sent
 from bridge.store.records import ComparisonLevel, ComparisonStatus, DeliveryStatus, MessageKind, MessageState
 
 __all__ = ["CompareCandidate", "Comparison", "ComparisonLedger", "DeliverySide", "NewComparison"]
@@ -127,6 +129,7 @@ class ComparisonLedger(LedgerCore):
         ids = list(message_ids)
         with self.engine.connect() as conn:
             for i in range(0, len(ids), 500):
+                payloads: dict[str, str | None] = {}
                 for row in conn.execute(
                     select(
                         d.c.message_id,
@@ -137,12 +140,26 @@ class ComparisonLedger(LedgerCore):
                         d.c.media_type,
                         d.c.dry_run,
                         d.c.target_id,
+                        d.c.sent_packing,
                     ).where(d.c.message_id.in_(ids[i : i + 500]))
                 ):
-                    out.setdefault(str(row[0]), {})[str(row[1])] = DeliverySide(
-                        DeliveryStatus(row[2]), row[3], row[4], row[5], bool(row[6]), row[7]
+                    mid = str(row[0])
+                    if row[8] in NEEDS_PAYLOAD and mid not in payloads:
+                        payloads[mid] = self._payload_or_none(conn, mid)
+                    sent = unpack_sent(row[3], row[8], payloads.get(mid))
+                    out.setdefault(mid, {})[str(row[1])] = DeliverySide(
+                        DeliveryStatus(row[2]), sent, row[4], row[5], bool(row[6]), row[7]
                     )
         return out
+
+    @staticmethod
+    def _payload_or_none(conn: Connection, message_id: str) -> str | None:
+        """A message's payload text, None once pruned (its sent bytes are then gone too)."""
+        m = t.messages
+        row = conn.execute(select(m.c.payload, m.c.payload_z, m.c.packing).where(m.c.id == message_id)).first()
+        if row is None or row.packing == PayloadPacking.PRUNED:
+            return None
+        return unpack_payload(message_id, row.payload, row.payload_z, row.packing)
 
     @staticmethod
     def _where(

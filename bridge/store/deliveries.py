@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection
 from bridge.ports import PathName, Role
 from bridge.store import schema as t
 from bridge.store._core import LedgerCore, alive
+from bridge.store.packing import pack_sent, unpack_payload
 from bridge.store.records import (
     OPEN_DELIVERY,
     AttemptResult,
@@ -59,6 +60,10 @@ def _blocked_in_lane(d: Any) -> Any:
             e.c.status == DeliveryStatus.IN_PROGRESS.value,
         ),
     )
+
+
+def _without(row: Any, *names: str) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k not in names}
 
 
 def _message_state(r: AttemptResult) -> MessageState:
@@ -122,6 +127,8 @@ class DeliveryLedger(LedgerCore):
                     d.c.first_attempt_at,
                     m.c.canonical,
                     m.c.payload,
+                    m.c.payload_z,
+                    m.c.packing,
                     m.c.content_hash,
                     m.c.transaction_id,
                     m.c.kind,
@@ -134,7 +141,13 @@ class DeliveryLedger(LedgerCore):
             ).all()
         return [
             ClaimedDelivery(
-                **{**row._mapping, "path": PathName(row.path), "role": Role(row.role), "kind": MessageKind(row.kind)}
+                **{
+                    **_without(row._mapping, "payload_z", "packing"),
+                    "payload": unpack_payload(row.message_id, row.payload, row.payload_z, row.packing),
+                    "path": PathName(row.path),
+                    "role": Role(row.role),
+                    "kind": MessageKind(row.kind),
+                }
             )
             for row in rows
         ]
@@ -269,6 +282,7 @@ class DeliveryLedger(LedgerCore):
     def _write_outcome(conn: Connection, r: AttemptResult, now: datetime) -> bool:
         """The delivery's new state, written only if ``r``'s claim token still holds; whether it did."""
         d = t.deliveries
+        sent, packing = pack_sent(r.sent, r.delivery.payload)
         res = conn.execute(
             update(d)
             .where(
@@ -287,7 +301,8 @@ class DeliveryLedger(LedgerCore):
                 last_error=r.error,
                 response=r.response,
                 media_type=r.media_type,
-                sent=r.sent,
+                sent=sent,
+                sent_packing=packing,
                 target_id=r.target_id,
                 updated_at=now,
                 finished_at=r.finished_at if r.next_status != DeliveryStatus.PENDING else None,

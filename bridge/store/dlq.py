@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from bridge.ports import ConfigError
 from bridge.store import schema as t
 from bridge.store.ledger import Ledger
+from bridge.store.packing import PayloadPruned
 from bridge.store.records import DeadLetterKind, DeadLetterStatus, DeliveryStatus, MessageState
 
 __all__ = [
@@ -94,6 +95,11 @@ def replay_delivery(ledger: Ledger, dl_id: int, actor: str, *, force: bool = Fal
     dl = load_open(ledger, dl_id)
     if dl["kind"] != DeadLetterKind.DELIVERY:
         raise DeadLetterNotFound(f"dead letter {dl_id} is a {dl['kind']} dead letter, not a delivery")
+    if ledger.is_pruned(dl["message_id"]):
+        raise PayloadPruned(
+            f"dead letter {dl_id}: message {dl['message_id']} was pruned (ledger prune dropped its payload), "
+            "so it cannot be sent again; re-drop the input to deliver it as a new message"
+        )
     if force and not reason.strip():
         raise ConfigError("a forced replay needs a reason (--reason)")
     newer = newer_in_lane(ledger, dl["delivery_id"])

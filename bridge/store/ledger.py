@@ -28,15 +28,19 @@ from bridge.store.engine import make_engine, upgrade
 from bridge.store.flags import FlagLedger
 from bridge.store.observations import ObservationLedger
 from bridge.store.references import ReferenceLedger
+from bridge.store.retention import RetentionLedger
 
 __all__ = ["Ledger", "open_ledger"]
 
 
-class Ledger(BatchLedger, DeliveryLedger, ReferenceLedger, FlagLedger, ComparisonLedger, ObservationLedger):
+class Ledger(
+    BatchLedger, DeliveryLedger, ReferenceLedger, FlagLedger, ComparisonLedger, ObservationLedger, RetentionLedger
+):
     """All reads and writes of the ledger go through here (and ``bridge.store.queries`` for reports).
 
     One class for callers, assembled from one module per concern: batches (poll side), deliveries,
-    references (xrefs, echoes, leases, audit), cutover flags, comparisons and observations.
+    references (xrefs, echoes, leases, audit), cutover flags, comparisons, observations and retention
+    (``ledger stats``/``prune``; how payloads are packed is :mod:`bridge.store.packing`).
     """
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from bridge.store import schema as t
+from bridge.store.packing import PayloadPacking, unpack_payload, unpack_sent
 from bridge.store.records import DeadLetterStatus
 
 __all__ = ["dead_letter", "dead_letters", "message_detail", "messages", "status_counts"]
@@ -88,14 +89,18 @@ def message_detail(engine: Engine, message_id: str) -> dict[str, Any] | None:
         row = conn.execute(select(t.messages).where(t.messages.c.id == message_id)).first()
         if row is None:
             return None
-        msg = {k: _iso(v) for k, v in row._mapping.items()}
+        msg = {k: _iso(v) for k, v in row._mapping.items() if k not in ("payload_z", "packing")}
+        pruned = row.packing == PayloadPacking.PRUNED
+        payload = None if pruned else unpack_payload(message_id, row.payload, row.payload_z, row.packing)
+        msg["payload"] = payload
+        msg["pruned"] = pruned
         dels = []
         for d in conn.execute(
             select(t.deliveries).where(t.deliveries.c.message_id == message_id).order_by(t.deliveries.c.id)
         ):
-            dd = {k: _iso(v) for k, v in d._mapping.items() if k not in ("response", "sent")}
+            dd = {k: _iso(v) for k, v in d._mapping.items() if k not in ("response", "sent", "sent_packing")}
             dd["response"] = _text(d.response)
-            dd["sent"] = _text(d.sent)
+            dd["sent"] = _text(unpack_sent(d.sent, d.sent_packing, payload))
             dd["attempts_log"] = [
                 {k: _iso(v) for k, v in a._mapping.items()}
                 for a in conn.execute(

@@ -116,6 +116,9 @@ messages = Table(
     Column("version", String(100), nullable=True),
     Column("content_hash", String(64), nullable=False),
     Column("payload", Text, nullable=False),
+    # 0006: where the payload is (``bridge.store.packing.PayloadPacking``): text, zlib in payload_z, pruned
+    Column("payload_z", LargeBinary, nullable=True),
+    Column("packing", Integer, nullable=False, server_default="0"),
     Column("location", JSON, nullable=True),
     Column("state", String(20), nullable=False),
     Column("mode", String(30), nullable=False),
@@ -149,6 +152,8 @@ deliveries = Table(
     Column("response", LargeBinary, nullable=True),
     Column("media_type", String(100), nullable=True),
     Column("sent", LargeBinary, nullable=True),
+    # 0006: raw, zlib, the same bytes as the message payload (not stored again) or pruned (``SentPacking``)
+    Column("sent_packing", Integer, nullable=False, server_default="0"),
     Column("target_id", String(300), nullable=True),
     _ts("created_at"),
     _ts("updated_at"),

@@ -1,0 +1,98 @@
+"""``esb-bridge ledger stats|prune``: how big the ledger is, and dropping payload bytes nobody needs any more.
+
+Kept out of ``bridge/cli/main.py`` (mounted there with one line) because retention is its own concern: what
+prune keeps and what it makes impossible is in ``docs/operations.md`` ("Ledger size and retention") and in
+:mod:`bridge.store.retention`; this module only parses options and prints.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from bridge.cli.render import echo_json, table
+from bridge.ports import SystemClock
+
+if TYPE_CHECKING:
+    from bridge.config import LoadedConfig
+    from bridge.store.ledger import Ledger
+
+__all__ = ["ledger_group"]
+
+
+def _open(ctx: click.Context) -> Ledger:
+    from bridge.store.ledger import open_ledger  # not at import: every other command would pay for SQLAlchemy
+
+    loaded: LoadedConfig = ctx.find_root().obj.load()
+    return ctx.with_resource(open_ledger(loaded.store_url(), SystemClock()))
+
+
+def _actor() -> str:
+    return os.environ.get("ESB_BRIDGE_ACTOR") or os.environ.get("USER") or "unknown"
+
+
+def _mb(n: int | None) -> str:
+    return "?" if n is None else f"{n / 1e6:.2f} MB"
+
+
+@click.group("ledger")
+def ledger_group() -> None:
+    """Ledger size per table and interface; pruning payloads of settled messages."""
+
+
+@ledger_group.command("stats")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def stats(ctx: click.Context, as_json: bool) -> None:
+    """Rows and bytes per table (with its indexes), and rows and payload bytes per interface."""
+    data = _open(ctx).ledger_stats()
+    if as_json:
+        echo_json({"tables": {s.table: {"rows": s.rows, "bytes": s.bytes, "interfaces": s.interfaces} for s in data}})
+        return
+    rows: list[dict[str, Any]] = []
+    for s in data:
+        rows.append({"table": s.table, "interface": "", "rows": s.rows, "bytes": _mb(s.bytes), "payload": ""})
+        for name, entry in sorted(s.interfaces.items()):
+            payload = entry.get("payload_bytes")
+            rows.append(
+                {
+                    "table": "",
+                    "interface": name,
+                    "rows": entry["rows"],
+                    "bytes": "",
+                    "payload": "" if payload is None else _mb(payload),
+                }
+            )
+    table(rows, ["table", "interface", "rows", "bytes", "payload"])
+    total = sum(s.bytes or 0 for s in data)
+    click.echo(f"\ntotal: {_mb(total)}" + ("" if all(s.bytes is not None for s in data) else " (some sizes unknown)"))
+
+
+@ledger_group.command("prune")
+@click.option("--older-than", "days", type=click.FloatRange(min=0), required=True, metavar="DAYS")
+@click.option("--dry-run", is_flag=True, help="count what would be dropped, change nothing")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def prune(ctx: click.Context, days: float, dry_run: bool, as_json: bool) -> None:
+    """Drop the payload bytes of settled messages older than DAYS; ids, states, hashes, attempts stay."""
+    ledger = _open(ctx)
+    before = ledger.clock.now() - timedelta(days=days)
+    result = ledger.prune_payloads(before, dry_run=dry_run, actor=_actor())
+    if as_json:
+        echo_json(
+            {
+                "messages": result.messages,
+                "payload_bytes": result.payload_bytes,
+                "dry_run": result.dry_run,
+                "before": result.before.isoformat(),
+            }
+        )
+        return
+    verb = "would drop" if dry_run else "dropped"
+    click.echo(
+        f"{verb} the payloads of {result.messages} settled message(s) created before {result.before.isoformat()} "
+        f"({_mb(result.payload_bytes)})"
+    )
