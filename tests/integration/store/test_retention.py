@@ -167,7 +167,7 @@ def test_downgrading_0006_writes_payloads_and_sent_bytes_back_in_full(
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with ledger.engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0003")
+        command.downgrade(cfg, "0004")  # the revision 0006 follows
     with ledger.engine.connect() as conn:
         payload = conn.execute(select(t.messages.c.payload).where(t.messages.c.id == mid)).scalar_one()
         sent = conn.execute(select(t.deliveries.c.sent).where(t.deliveries.c.message_id == mid)).scalar_one()
