@@ -53,6 +53,7 @@ from bridge.ports.plugins import (
     plugin,
 )
 from bridge.ports.protocols import (
+    BatchSink,
     ChangeNotifier,
     DecodedRecord,
     Decoder,
@@ -83,6 +84,7 @@ __all__ = [
     "PLUGIN_API",
     "PORTS",
     "AmbiguousOutcome",
+    "BatchSink",
     "BridgeError",
     "ChangeNotifier",
     "Clock",

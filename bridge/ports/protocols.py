@@ -8,7 +8,7 @@ both once). How an implementation becomes a plugin, and how the core checks it, 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -264,6 +264,22 @@ class Sink(_Resource, Protocol):
     target: str
 
     def deliver(self, delivery: Delivery) -> Outcome: ...
+
+
+@runtime_checkable
+class BatchSink(Sink, Protocol):
+    """A sink that delivers many deliveries in one go (one bulk request, one write and fsync, one session).
+
+    Contract: ``deliver_batch`` returns exactly one :class:`~bridge.ports.outcome.Outcome` per delivery, in
+    order, mapping partial failures back to the delivery they concern; like ``deliver`` it makes ONE attempt
+    per delivery and reports errors through the outcomes. A raised :class:`~bridge.ports.errors.BridgeError`
+    applies to every delivery of the call. ``max_batch`` bounds how many deliveries one call may carry; the
+    runtime calls ``deliver_batch`` (never ``deliver``) for claims of a target whose sink declares it.
+    """
+
+    max_batch: int
+
+    def deliver_batch(self, deliveries: Sequence[Delivery]) -> list[Outcome]: ...
 
 
 @runtime_checkable
