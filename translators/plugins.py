@@ -6,6 +6,7 @@ Kinds: decoders ``xml``, ``facturx`` (a PDF's embedded invoice, or the XML), ``c
 (canonical JSON, no mapping: ``translators.canonical_json``) names a ``mapping`` file relative to the config
 file; the mapping is loaded (and fully checked) when the object is built, and must map the interface's
 canonical type. Registered through the entry point ``translators`` (one ``PLUGINS`` list).
+Decoder ``idoc_flat`` reads SAP flat-file IDocs with an IDoc XML mapping (``translators.idoc_flat``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from translators.csv_decoder import CsvDecoder
 from translators.csv_encoder import CsvEncoder
 from translators.facturx import FacturxDecoder
 from translators.fixed_width import FixedWidthDecoder
+from translators.idoc_flat import IdocFlatDecoder, load_segments
 from translators.json_decoder import JsonDecoder
 from translators.json_encoder import JsonMappedEncoder
 from translators.mapping.compiled import CompiledMapping
@@ -61,6 +63,24 @@ class FacturxDecoderConfig(KindConfig):
     """Selects this plugin: ``facturx`` (a Factur-X / ZUGFeRD PDF, or the plain CII XML)."""
     mapping: str
     """The XML mapping of the embedded invoice (``cii-invoice.yaml`` for Factur-X / ZUGFeRD 2.x / XRechnung CII)."""
+
+
+class IdocFlatDecoderConfig(KindConfig):
+    kind: Literal["idoc_flat"]
+    """Selects this plugin: ``idoc_flat`` (SAP flat-file IDocs, or the IDoc XML port format)."""
+    mapping: str
+    """The IDoc XML mapping (``idoc-invoic02.yaml``, ``idoc-orders05.yaml``), relative to the config file."""
+    encoding: Literal["utf-8", "cp1252", "latin-1"] = "utf-8"
+    """The flat file's encoding: ``utf-8`` from a Unicode SAP system, else the system's code page."""
+    segments: str | None = None
+    """CSV of ``segment,field,length`` rows (relative to the config file) adding or replacing segment layouts:
+    extension segments (``Z1...``) or fields the shipped layouts leave out."""
+
+
+def _idoc_flat(config: IdocFlatDecoderConfig, context: PluginContext) -> IdocFlatDecoder:
+    layouts = load_segments(context.resolve(config.segments)) if config.segments else None
+    inner = XmlDecoder(_mapping(config.mapping, context, "xml"))
+    return IdocFlatDecoder(inner, encoding=config.encoding, layouts=layouts)
 
 
 class CsvDecoderConfig(KindConfig):
@@ -192,6 +212,13 @@ PLUGINS: tuple[Plugin[Any, Any], ...] = (
         FacturxDecoderConfig,
         lambda c, ctx: FacturxDecoder(XmlDecoder(_mapping(c.mapping, ctx, "xml"))),
         description="Factur-X / ZUGFeRD / XRechnung PDF (the embedded invoice) or the XML itself, via an XML mapping",
+    ),
+    plugin(
+        DECODER,
+        "idoc_flat",
+        IdocFlatDecoderConfig,
+        _idoc_flat,
+        description="SAP flat-file IDocs (or the IDoc XML port format) via an IDoc XML mapping",
     ),
     plugin(
         DECODER,
