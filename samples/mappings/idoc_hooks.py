@@ -4,7 +4,7 @@ Real IDocs differ from one SAP system to the next: a mapping reads the segments 
 hooks settle the rest from the IDoc's own content, never from a guess:
 
 - the basic type: a mapping reads any root element (an extension such as ``ZINV_ARDO`` names the root after
-  itself), so the control record's ``IDOCTYP`` must be the mapping's type;
+  itself), so the control record's ``IDOCTYP`` must be the mapping's type (a ``function:`` of that field);
 - the tax category of a line: SAP tax codes (``MWSKZ``: ``V1``, ``A1``, ``BU``...) are configured per system
   and country, so the shipped table ``codes/sap-tax-codes.csv`` is open: a code it lists gives its EN 16931
   category; an unknown code at a positive rate is standard-rated (``S``: EN 16931 has no other category with
@@ -24,7 +24,7 @@ from typing import Any
 
 from translators.mapping.compiled import FieldProblem
 
-__all__ = ["invoice", "sales_order"]
+__all__ = ["invoic02_type", "invoice", "orders05_type", "sales_order"]
 
 #: ISO 3166 codes of the EU member states as VAT id prefixes (Greece writes EL).
 _EU_VAT = frozenset(
@@ -37,10 +37,21 @@ _EU_VAT = frozenset(
 _CATEGORIES = frozenset({"S", "Z", "E", "AE", "K", "G", "O", "L", "M"})
 
 
-def _check_type(record: dict[str, Any], expected: str) -> None:
-    found = record.pop("_idoc_type", None)
+def _idoc_type(found: str, expected: str) -> str:
     if found != expected:
-        raise FieldProblem("EDI_DC40.IDOCTYP", f"IDoc type {found!r} is not {expected}: use that type's mapping")
+        raise ValueError(f"IDoc type {found!r} is not {expected}: use that type's mapping")
+    return found
+
+
+def invoic02_type(text: str) -> str:
+    """``function:`` of EDI_DC40/IDOCTYP in the INVOIC02 mapping: the control record comes first in an IDoc,
+    so an IDoc of another type fails on this before any of its other fields."""
+    return _idoc_type(text, "INVOIC02")
+
+
+def orders05_type(text: str) -> str:
+    """``function:`` of EDI_DC40/IDOCTYP in the ORDERS05 mapping (see :func:`invoic02_type`)."""
+    return _idoc_type(text, "ORDERS05")
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -77,7 +88,7 @@ def _categories(record: dict[str, Any], key: str) -> None:
 
 def invoice(record: dict[str, Any]) -> dict[str, Any]:
     """INVOIC02: check the type, settle the tax categories and the net total."""
-    _check_type(record, "INVOIC02")
+    record.pop("_idoc_type", None)
     _categories(record, "lines")
     _categories(record, "allowance_charges")
     if "tax_exclusive_amount" not in record and "tax_inclusive_amount" in record:
@@ -91,7 +102,7 @@ def invoice(record: dict[str, Any]) -> dict[str, Any]:
 
 def sales_order(record: dict[str, Any]) -> dict[str, Any]:
     """ORDERS05 (ORDERS and ORDRSP): check the type, settle the status, the customer and the total."""
-    _check_type(record, "ORDERS05")
+    record.pop("_idoc_type", None)
     message = record.pop("_message_type", None)
     receiver = record.pop("_receiver", None)
     receiver_type = record.pop("_receiver_type", None)
