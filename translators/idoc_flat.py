@@ -5,7 +5,9 @@ each IDoc, then one data record per segment: the segment name in the first 30 ch
 number, segment number, parent segment number and hierarchy level (63 characters in all), then the segment's
 fields as one fixed-width ``SDATA`` string laid out by the segment definition (:mod:`translators.idoc_segments`).
 :func:`flat_xml` turns such a file into the tree the XML port writes (``<IDOC BEGIN="1">``, ``EDI_DC40``, each
-segment an element nested by its hierarchy level, each non-blank field a child element), so the XML mappings
+segment an element inside the segment its parent segment number names, or inside ``IDOC`` for parent 0, each
+non-blank field a child element). The nesting follows the parent number, not the hierarchy level: SAP writes
+``E1EDK01`` at level 01 and its sibling ``E1EDK02`` at level 02, both with parent 0. So the XML mappings
 (``idoc-invoic02.yaml``, ``idoc-orders05.yaml``) read both formats: there is one mapping per message type, not
 one per format. External segment names with a version (``E2EDKA1003``) are read as their segment type
 (``E1EDKA1``); SAP's ``/NAMESPACE/`` names are written ``_-NAMESPACE_-`` as in the XML port.
@@ -95,7 +97,7 @@ def _elements(data: str, layout: Iterable[tuple[str, int]], where: Location) -> 
 def flat_xml(lines: Iterable[str], origin: str | None, layouts: Layouts = SEGMENTS) -> bytes:
     """The IDoc XML of a flat IDoc file, each record on the line of its number; DecodeError says where."""
     out: list[str] = []
-    open_segments: list[str] = []
+    open_segments: list[tuple[int, str]] = []  # (segment number, name), outermost first
     root: str | None = None
     for number, raw in enumerate(lines, start=1):
         line = raw.rstrip("\r\n")
@@ -103,7 +105,7 @@ def flat_xml(lines: Iterable[str], origin: str | None, layouts: Layouts = SEGMEN
             out.append("")
             continue
         where = Location(file=origin, line=number)
-        closers = "".join(f"</{name}>" for name in reversed(open_segments))
+        closers = "".join(f"</{name}>" for _, name in reversed(open_segments))
         if line.startswith("EDI_DC40"):
             control = _elements(line, CONTROL_FIELDS, replace(where, column=0))
             if root is None:
@@ -122,28 +124,28 @@ def flat_xml(lines: Iterable[str], origin: str | None, layouts: Layouts = SEGMEN
                 "not a flat IDoc: a data record before any EDI_DC40 control record",
                 location=where,
             )
-        name = segment_type(line[:30])
-        level = line[61:63]
-        if not _NAME.match(name) or not level.isdigit() or int(level) < 2:
+        name, number_text, parent_text = segment_type(line[:30]), line[49:55], line[55:61]
+        if not _NAME.match(name) or not number_text.isdigit() or not parent_text.isdigit():
             raise DecodeError(
-                f"not an IDoc data record: segment name {line[:30].strip()!r}, hierarchy level {level!r} "
-                "(columns 1-30 and 62-63)",
+                f"not an IDoc data record: segment name {line[:30].strip()!r}, segment number {number_text!r}, "
+                f"parent segment number {parent_text!r} (columns 1-30, 50-55, 56-61)",
                 location=where,
             )
-        depth = int(level) - 1
-        if depth > len(open_segments) + 1:
+        parent = int(parent_text)
+        closing: list[tuple[int, str]] = []
+        while open_segments and open_segments[-1][0] != parent:
+            closing.append(open_segments.pop())
+        if parent and not open_segments:
             raise DecodeError(
-                f"segment {name} at hierarchy level {int(level)} has no parent at level {int(level) - 1}",
+                f"segment {name} names parent segment {parent}, which is not an open segment before it",
                 location=where,
             )
-        closing = open_segments[depth - 1 :]
-        del open_segments[depth - 1 :]
         fields = _elements(line[_SDATA:], layouts.get(name, ()), replace(where, column=_SDATA))
-        open_segments.append(name)
-        out.append("".join(f"</{n}>" for n in reversed(closing)) + f'<{name} SEGMENT="1">{fields}')
+        open_segments.append((int(number_text), name))
+        out.append("".join(f"</{n}>" for _, n in closing) + f'<{name} SEGMENT="1">{fields}')
     if root is None:
         raise DecodeError("not a flat IDoc: no EDI_DC40 control record", location=Location(file=origin))
-    out[-1] += "".join(f"</{name}>" for name in reversed(open_segments)) + f"</IDOC></{root}>"
+    out[-1] += "".join(f"</{name}>" for _, name in reversed(open_segments)) + f"</IDOC></{root}>"
     out[0] = f'<?xml version="1.0" encoding="UTF-8"?><{root}>' + out[0]
     return "\n".join(out).encode("utf-8")
 

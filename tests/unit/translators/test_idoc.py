@@ -141,8 +141,9 @@ def test_segment_names_are_read_as_segment_types(raw: str, expected: str) -> Non
     assert segment_type(raw) == expected
 
 
-def _record(name: str, level: int, sdata: str, number: int = 1) -> str:
-    return f"{name:<30}100{'0' * 15}1{number:06d}{0:06d}{level:02d}{sdata}"
+def _record(name: str, number: int, parent: int, sdata: str) -> str:
+    level = 2 if parent == 0 else 3
+    return f"{name:<30}100{'0' * 15}1{number:06d}{parent:06d}{level:02d}{sdata}"
 
 
 _CONTROL = "EDI_DC40  100" + "0" * 15 + "1" + " " * 10 + f"{'ORDERS05':<30}"
@@ -151,10 +152,10 @@ _CONTROL = "EDI_DC40  100" + "0" * 15 + "1" + " " * 10 + f"{'ORDERS05':<30}"
 @pytest.mark.parametrize(
     ("lines", "line", "words"),
     [
-        ([_record("E1EDK01", 2, "")], 1, "before any EDI_DC40"),
-        ([_CONTROL, _record("E1EDP01", 2, ""), _record("E1EDP19", 4, "")], 3, "no parent at level 3"),
+        ([_record("E1EDK01", 1, 0, "")], 1, "before any EDI_DC40"),
+        ([_CONTROL, _record("E1EDP01", 1, 0, ""), _record("E1EDP19", 2, 7, "")], 3, "parent segment 7"),
         ([_CONTROL, "E1EDK01" + " " * 50 + "XX"], 2, "not an IDoc data record"),
-        ([_CONTROL, _record("E1EDK02", 2, "001PO\x01")], 2, "control character"),
+        ([_CONTROL, _record("E1EDK02", 1, 0, "001PO\x01")], 2, "control character"),
         (["", "  "], None, "no EDI_DC40 control record"),
     ],
 )
@@ -167,15 +168,16 @@ def test_flat_file_errors_name_their_line(lines: list[str], line: int | None, wo
 
 def test_segment_layouts_from_csv_extend_the_shipped_ones(tmp_path: Path) -> None:
     """A segments CSV adds an extension segment's fields; a segment without a layout keeps its place in the
-    hierarchy with no fields."""
+    hierarchy with no fields; segments nest by their parent segment number."""
     (tmp_path / "z.csv").write_text("# segment,field,length\nZ1ACME,BIOCERT,10\nZ1ACME,ORIGIN,2\n", encoding="utf-8")
-    lines = [_CONTROL, _record("E1EDKA1", 2, "RE 0000004711"), _record("Z2ACME000", 3, "BE-BIO-01 BE")]
-    lines.append(_record("Z1OTHER", 3, "ignored"))
+    lines = [_CONTROL, _record("E1EDKA1", 1, 0, "RE 0000004711"), _record("Z2ACME000", 2, 1, "BE-BIO-01 BE")]
+    lines += [_record("Z1OTHER", 3, 1, "ignored"), _record("E1EDK01", 4, 0, "")]
     tree = flat_tree(lines, "in.idoc", {**SEGMENTS, **load_segments(tmp_path / "z.csv")})
     [partner] = tree.xpath("/ORDERS05/IDOC/E1EDKA1")
     assert (partner.findtext("PARVW"), partner.findtext("PARTN")) == ("RE", "0000004711")
     assert (partner.findtext("Z1ACME/BIOCERT"), partner.findtext("Z1ACME/ORIGIN")) == ("BE-BIO-01", "BE")
     assert len(partner.find("Z1OTHER")) == 0
+    assert [e.tag for e in tree.xpath("/ORDERS05/IDOC/*")] == ["EDI_DC40", "E1EDKA1", "E1EDK01"]
 
 
 def test_segment_csv_with_a_bad_row_names_its_line(tmp_path: Path) -> None:
