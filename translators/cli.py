@@ -56,13 +56,14 @@ def _decoder(mapping: Any, allow_empty: bool = False) -> Any:
     from translators.csv_decoder import CsvDecoder
     from translators.facturx import FacturxDecoder
     from translators.fixed_width import FixedWidthDecoder
+    from translators.idoc_flat import IdocFlatDecoder
     from translators.xml_decoder import XmlDecoder
 
     kinds: dict[str, Any] = {"xml": XmlDecoder, "csv": CsvDecoder, "fixed_width": FixedWidthDecoder}
     if mapping.spec.format not in kinds:
         raise ConfigError(f"{mapping.name} is a {mapping.spec.format} mapping; translate reads xml, csv or fixed_width")
-    if mapping.spec.format == "xml":  # a Factur-X / ZUGFeRD PDF is read for the invoice it embeds
-        return FacturxDecoder(XmlDecoder(mapping, allow_empty=allow_empty or None))
+    if mapping.spec.format == "xml":  # a Factur-X / ZUGFeRD PDF for the invoice it embeds, a flat-file IDoc
+        return IdocFlatDecoder(FacturxDecoder(XmlDecoder(mapping, allow_empty=allow_empty or None)))
     return kinds[mapping.spec.format](mapping)
 
 

@@ -13,10 +13,10 @@ one per format. External segment names with a version (``E2EDKA1003``) are read 
 (``E1EDKA1``); SAP's ``/NAMESPACE/`` names are written ``_-NAMESPACE_-`` as in the XML port.
 
 Line numbers are kept: the XML holds each flat record on the line of the same number, so a record's location
-(and a dead letter's) names the line of its ``EDI_DC40`` in the flat file. A file whose first non-blank
-character is ``<`` is already the XML port format and goes to the XML decoder as it is, so one interface takes
-both. Pure: the flat file is read from the envelope's stream and the XML held in memory once (about the size of
-the file); nothing is written.
+(and a dead letter's) names the line of its ``EDI_DC40`` in the flat file. A file that does not start with
+``EDI_DC40`` (the XML port format, or a dead letter's XML fragment replayed) goes to the inner decoder as it
+is, so one interface takes both formats. Pure: the flat file is read from the envelope's stream and the XML
+held in memory once (about the size of the file); nothing is written.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from lxml import etree
 from bridge.ports import DecodedRecord, DecodeError, Envelope, Location, RecordFailure
 from bridge.safexml import parse_bytes
 from translators.csv_decoder import decoded_lines
+from translators.facturx import FacturxDecoder
 from translators.idoc_segments import CONTROL_FIELDS, SEGMENTS
 from translators.xml_decoder import XmlDecoder
 
@@ -155,17 +156,19 @@ def flat_tree(lines: Iterable[str], origin: str | None, layouts: Layouts = SEGME
     return parse_bytes(flat_xml(lines, origin, layouts), origin=origin)
 
 
-def _is_xml(envelope: Envelope) -> bool:
+def _is_flat(envelope: Envelope) -> bool:
     with envelope.open() as stream:
         head = stream.read(256)
-    return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"EDI_DC40")
 
 
 class IdocFlatDecoder:
     """Decoder kind ``idoc_flat``: flat-file IDocs (or the XML port format) through an IDoc XML mapping
     (implements ``bridge.ports.Decoder``)."""
 
-    def __init__(self, inner: XmlDecoder, *, encoding: str = "utf-8", layouts: Layouts | None = None) -> None:
+    def __init__(
+        self, inner: XmlDecoder | FacturxDecoder, *, encoding: str = "utf-8", layouts: Layouts | None = None
+    ) -> None:
         self.inner = inner
         self.mapping = inner.mapping
         self.encoding = encoding
@@ -173,8 +176,8 @@ class IdocFlatDecoder:
 
     def decode(self, envelope: Envelope) -> Iterator[DecodedRecord | RecordFailure]:
         """Yield one record per IDoc; raise DecodeError for a file that is no IDoc (with its line)."""
-        if _is_xml(envelope):
-            yield from self.inner.decode(envelope)
+        if not _is_flat(envelope):
+            yield from self.inner.decode(envelope)  # the XML port format (or a dead letter's XML fragment)
             return
         with envelope.open() as stream:
             xml = flat_xml(decoded_lines(stream, self.encoding, envelope.origin), envelope.origin, self.layouts)

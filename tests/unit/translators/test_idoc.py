@@ -8,9 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
-from bridge.ports import DecodedRecord, DecodeError
+from bridge.plugins import registry
+from bridge.ports import DecodedRecord, DecodeError, Decoder, PluginContext, PluginRole, RecordFailure
 from tests.unit.translators.support import EXPECTED, MAPPINGS, SAMPLES, envelope, split
+from translators.cli import translate_command
 from translators.idoc_flat import IdocFlatDecoder, flat_tree, flat_xml, load_segments, segment_type
 from translators.idoc_segments import SEGMENTS
 from translators.mapping.loader import load_mapping
@@ -185,3 +188,39 @@ def test_segment_csv_with_a_bad_row_names_its_line(tmp_path: Path) -> None:
     (tmp_path / "z.csv").write_text("Z1ACME,BIOCERT,ten\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"z\.csv:1"):
         load_segments(tmp_path / "z.csv")
+
+
+def test_idoc_flat_plugin_builds_with_its_segment_layouts(tmp_path: Path) -> None:
+    """Decoder kind ``idoc_flat`` builds from its config block: mapping and segments CSV resolved against the
+    config folder, the encoding handed on."""
+    (tmp_path / "maps").symlink_to(MAPPINGS, target_is_directory=True)
+    (tmp_path / "z.csv").write_text("Z1ACME,BIOCERT,10\n", encoding="utf-8")
+    plugin = registry.get(PluginRole.DECODER, "idoc_flat")
+    block = {"kind": "idoc_flat", "mapping": "maps/idoc-orders05.yaml", "segments": "z.csv", "encoding": "cp1252"}
+    config = plugin.config_model.model_validate(block)
+    built = plugin.build(config, PluginContext(base_dir=tmp_path, interface="i", canonical="SalesOrder"))
+    assert isinstance(built, IdocFlatDecoder) and isinstance(built, Decoder)
+    assert (built.encoding, built.layouts["Z1ACME"], built.layouts["E1EDK01"][0]) == (
+        "cp1252",
+        (("BIOCERT", 10),),
+        ("ACTION", 3),
+    )
+
+
+def test_translate_reads_a_flat_idoc() -> None:
+    """`esb-bridge translate` reads a flat-file IDoc with the IDoc XML mapping, as a new user tries it."""
+    args = [str(IDOC / "orders05.idoc"), "-m", str(MAPPINGS / "idoc-orders05.yaml")]
+    result = CliRunner().invoke(translate_command, args)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["order_number"] == "4500012345"
+
+
+def test_dead_letter_fragment_of_a_flat_idoc_replays() -> None:
+    """A failed flat IDoc's dead-letter fragment (its IDoc as XML) decodes again through the same decoder."""
+    data = (IDOC / "orders05.idoc").read_bytes().replace(b"4500012345", b"          ", 1)
+    decoder = IdocFlatDecoder(XmlDecoder(load_mapping(MAPPINGS / "idoc-orders05.yaml")))
+    [failure] = list(decoder.decode(envelope(data)))
+    assert isinstance(failure, RecordFailure) and "order_number" in str(failure.error)
+    fragment = failure.fragment.replace('<E1EDK01 SEGMENT="1">', '<E1EDK01 SEGMENT="1"><BELNR>4500012345</BELNR>')
+    [replayed] = list(decoder.decode(envelope(fragment.encode("utf-8"))))
+    assert isinstance(replayed, DecodedRecord) and replayed.record.order_number == "4500012345"
