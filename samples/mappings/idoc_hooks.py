@@ -11,6 +11,8 @@ hooks settle the rest from the IDoc's own content, never from a guess:
   a rate above zero); an unknown code at 0 % with seller and buyer VAT ids of two EU countries is an
   intra-community supply (``K``: the only zero-rated category that needs both ids, BR-IC-02/03); any other
   unknown zero-rate code fails the record, naming the code and the table to add it to;
+- the terms: net days and a cash discount from ``E1EDK18`` (``TAGE``, ``PRZNT``): a term with a percentage is
+  the discount, the longest one without is the net period;
 - totals SAP leaves out: the net total (``SUMID`` 002) is the gross (011) minus the tax (005) when absent; an
   order's total is its net plus its tax when it states no gross;
 - an order response (``MESTYP`` ORDRSP) is a confirmed order, and names its customer as the IDoc's receiver when
@@ -86,9 +88,25 @@ def _categories(record: dict[str, Any], key: str) -> None:
             )
 
 
+def _terms(record: dict[str, Any]) -> None:
+    """Net days and cash discount from the E1EDK18 terms: a term with a percentage is the (first) discount,
+    the longest term without one is the net period."""
+    terms = record.pop("_terms", None) or []
+    discounts = [t for t in terms if (_decimal(t.get("percent")) or 0) > 0 and "days" in t]
+    net = [t["days"] for t in terms if not (_decimal(t.get("percent")) or 0) > 0 and "days" in t]
+    if not discounts and not net:
+        return
+    out = record.setdefault("payment_terms", {})
+    if net:
+        out["net_days"] = max(net)
+    if discounts:
+        out["discount_percent"], out["discount_days"] = discounts[0]["percent"], discounts[0]["days"]
+
+
 def invoice(record: dict[str, Any]) -> dict[str, Any]:
-    """INVOIC02: check the type, settle the tax categories and the net total."""
+    """INVOIC02: check the type, settle the terms, the tax categories and the net total."""
     record.pop("_idoc_type", None)
+    _terms(record)
     _categories(record, "lines")
     _categories(record, "allowance_charges")
     if "tax_exclusive_amount" not in record and "tax_inclusive_amount" in record:

@@ -32,7 +32,8 @@ def _decode(mapping: str, data: bytes | Path, *, flat: bool = False) -> tuple[li
 
 def test_billing_output_invoice_reads_extension_root_e1edp26_amounts_and_free_text_terms() -> None:
     """An INVOIC02 under its extension's root, with line amounts only in E1EDP26, no SUMID 002 and free-text
-    terms, decodes: price 001, net 003, net total = gross - tax, ZTERM the code, ZTERM_TXT the description."""
+    terms, decodes: price 001, net 003, net total = gross - tax, ZTERM the code, ZTERM_TXT the description,
+    the E1EDK18 term with a percentage the cash discount and the longest other the net days."""
     [invoice, _], failed = _decode("idoc-invoic02.yaml", IDOC / "invoic02-billing.xml")
     assert failed == []
     assert (invoice.invoice_number, invoice.currency, str(invoice.issue_date)) == ("0091000777", "EUR", "2024-05-02")
@@ -43,7 +44,8 @@ def test_billing_output_invoice_reads_extension_root_e1edp26_amounts_and_free_te
     assert (invoice.line_extension_total, invoice.tax_exclusive_amount, invoice.tax_total) == (60, 60, Decimal("11.40"))
     assert invoice.payable_amount == invoice.tax_inclusive_amount == Decimal("71.40")
     terms = invoice.payment_terms
-    assert (terms.code, terms.net_days, terms.description) == ("ZB14", 14, "Bis 17.05.2024 ohne Abzug; 14 Tage netto")
+    assert (terms.code, terms.net_days, terms.discount_percent, terms.discount_days) == ("ZB14", 30, 2, 10)
+    assert terms.description == "Bis 13.05.2024 2 % Skonto; Bis 02.06.2024 ohne Abzug; 10 Tage 2 %, 30 Tage netto"
 
 
 def test_sap_tax_codes_open_list_settled_by_rate_and_vat_ids() -> None:
