@@ -100,6 +100,7 @@ def flat_xml(lines: Iterable[str], origin: str | None, layouts: Layouts = SEGMEN
     out: list[str] = []
     open_segments: list[tuple[int, str]] = []  # (segment number, name), outermost first
     root: str | None = None
+    docnum = ""  # the current IDoc's number: its data records must carry it (or none)
     for number, raw in enumerate(lines, start=1):
         line = raw.rstrip("\r\n")
         if not line.strip():
@@ -117,7 +118,7 @@ def flat_xml(lines: Iterable[str], origin: str | None, layouts: Layouts = SEGMEN
                 closers = ""
             else:
                 closers += "</IDOC>"
-            open_segments = []
+            open_segments, docnum = [], line[13:29].strip()
             out.append(f'{closers}<IDOC BEGIN="1"><EDI_DC40 SEGMENT="1">{control}</EDI_DC40>')
             continue
         if root is None:
@@ -130,6 +131,12 @@ def flat_xml(lines: Iterable[str], origin: str | None, layouts: Layouts = SEGMEN
             raise DecodeError(
                 f"not an IDoc data record: segment name {line[:30].strip()!r}, segment number {number_text!r}, "
                 f"parent segment number {parent_text!r} (columns 1-30, 50-55, 56-61)",
+                location=where,
+            )
+        own = line[33:49].strip()
+        if own and docnum and own != docnum:
+            raise DecodeError(
+                f"data record of IDoc {own} inside IDoc {docnum} (columns 34-49): records of two IDocs interleaved",
                 location=where,
             )
         parent = int(parent_text)

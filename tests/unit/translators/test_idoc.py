@@ -161,6 +161,7 @@ _CONTROL = "EDI_DC40  100" + "0" * 15 + "1" + " " * 10 + f"{'ORDERS05':<30}"
         ([_CONTROL, _record("E1EDP01", 1, 0, ""), _record("E1EDP19", 2, 7, "")], 3, "parent segment 7"),
         ([_CONTROL, "E1EDK01" + " " * 50 + "XX"], 2, "not an IDoc data record"),
         ([_CONTROL, _record("E1EDK02", 1, 0, "001PO\x01")], 2, "control character"),
+        ([_CONTROL, _record("E1EDK02", 1, 0, "").replace("0" * 15 + "1", "0" * 15 + "2", 1)], 2, "interleaved"),
         (["", "  "], None, "no EDI_DC40 control record"),
     ],
 )
