@@ -5,6 +5,7 @@ Every function returns plain JSON-able data; the CLI renders it as a table or as
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, func, select
@@ -119,8 +120,14 @@ def _text(b: bytes | None, limit: int = 4000) -> str | None:
 
 
 def dead_letters(
-    engine: Engine, interface: str | None = None, status: str | None = DeadLetterStatus.OPEN, limit: int = 100
+    engine: Engine,
+    interface: str | None = None,
+    status: str | None = DeadLetterStatus.OPEN,
+    limit: int = 100,
+    *,
+    since: datetime | None = None,
 ) -> list[dict[str, Any]]:
+    """Dead letters, oldest first (optionally of one interface, in one status, created at or after ``since``)."""
     dl = t.dead_letters
     q = select(
         dl.c.id, dl.c.interface, dl.c.kind, dl.c.message_id, dl.c.status, dl.c.error, dl.c.location, dl.c.created_at
@@ -129,6 +136,8 @@ def dead_letters(
         q = q.where(dl.c.interface == interface)
     if status:
         q = q.where(dl.c.status == status)
+    if since is not None:
+        q = q.where(dl.c.created_at >= since)
     q = q.order_by(dl.c.id).limit(limit)
     with engine.connect() as conn:
         return [{k: _iso(v) for k, v in row._mapping.items()} for row in conn.execute(q)]
