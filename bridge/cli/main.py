@@ -185,6 +185,10 @@ def _engine(c: Ctx) -> Any:
     return _ledger(c).engine
 
 
+OBSERVED = ".observe"
+"""Suffix of the batches an observation source records (``cutover.comparator``): not an interface of its own."""
+
+
 @cli.command()
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
@@ -199,7 +203,10 @@ def status(c: Ctx, as_json: bool) -> None:
         echo_json(data)
         return
     rows = []
+    observed = {n for n in data if n.endswith(OBSERVED) and n.removesuffix(OBSERVED) in data}
     for name, d in sorted(data.items()):
+        if name in observed:
+            continue
         rows.append(
             {
                 "interface": name,
@@ -210,7 +217,14 @@ def status(c: Ctx, as_json: bool) -> None:
         )
         for path, st in sorted(d["deliveries"].items()):
             rows.append({"interface": f"  {path}", "messages": st})
+        if name + OBSERVED in observed:
+            rows.append({"interface": "  observed *", "batches": data[name + OBSERVED]["batches"]})
     table(rows, ["interface", "messages", "dead letters", "batches"])
+    if observed:
+        click.echo(
+            "* observed: what the old ESB produced for a `forward`/`observe` legacy path, read only to compare "
+            f"(kept in the ledger as `<interface>{OBSERVED}`)"
+        )
 
 
 @cli.group()
