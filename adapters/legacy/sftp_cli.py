@@ -68,6 +68,9 @@ class _NoLedger:
     def set_cursor(self, interface: str, key: str, value: str) -> None:
         raise RuntimeError("sftp doctor records nothing")
 
+    def relocate_batch(self, interface: str, batch_id: str, origin: str, moved_to: str) -> None:
+        raise RuntimeError("sftp doctor records nothing")
+
 
 def doctor_report(config: SftpSourceConfig, *, interface: str = "", base_dir: Path | None = None) -> dict[str, Any]:
     """Connect, check the host key, list the drop twice (so ``stable`` can judge) and say what is ready."""

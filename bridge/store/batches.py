@@ -47,6 +47,21 @@ class BatchLedger(LedgerCore):
         with self.engine.begin() as conn:
             self._upsert_batch(conn, interface, batch_id, state, origin, detail)
 
+    def relocate_batch(self, interface: str, batch_id: str, origin: str, moved_to: str) -> None:
+        """Point the batch's dead-letter locations at the archived file (the old path kept as ``moved_from``)."""
+        b, dl = t.batches, t.dead_letters
+        with self.engine.begin() as conn:
+            bid = conn.execute(
+                select(b.c.id).where(b.c.interface == interface, b.c.batch_id == batch_id)
+            ).scalar_one_or_none()
+            if bid is None:
+                return
+            rows = conn.execute(select(dl.c.id, dl.c.location).where(dl.c.interface == interface, dl.c.batch == bid))
+            for dl_id, loc in rows.all():
+                if isinstance(loc, dict) and loc.get("file") == origin:
+                    moved = {**loc, "file": moved_to, "moved_from": origin}
+                    conn.execute(dl.update().where(dl.c.id == dl_id).values(location=moved))
+
     def open_batch(self, interface: str, batch_id: str, origin: str) -> int:
         """The batch row id for ``batch_id`` (created if new), set to ``claimed`` unless already finished."""
         with self.engine.begin() as conn:
