@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -24,7 +25,10 @@ from bridge.store.records import (
     NewMessage,
 )
 
-__all__ = ["BatchLedger"]
+__all__ = ["MOVED_PREFIX", "BatchLedger"]
+
+MOVED_PREFIX = "moved:"
+"""Cursor key prefix (per batch id) of where a batch's input file was moved after processing."""
 
 
 def _payload_columns(text: str) -> dict[str, object]:
@@ -48,19 +52,9 @@ class BatchLedger(LedgerCore):
             self._upsert_batch(conn, interface, batch_id, state, origin, detail)
 
     def relocate_batch(self, interface: str, batch_id: str, origin: str, moved_to: str) -> None:
-        """Point the batch's dead-letter locations at the archived file (the old path kept as ``moved_from``)."""
-        b, dl = t.batches, t.dead_letters
-        with self.engine.begin() as conn:
-            bid = conn.execute(
-                select(b.c.id).where(b.c.interface == interface, b.c.batch_id == batch_id)
-            ).scalar_one_or_none()
-            if bid is None:
-                return
-            rows = conn.execute(select(dl.c.id, dl.c.location).where(dl.c.interface == interface, dl.c.batch == bid))
-            for dl_id, loc in rows.all():
-                if isinstance(loc, dict) and loc.get("file") == origin:
-                    moved = {**loc, "file": moved_to, "moved_from": origin}
-                    conn.execute(dl.update().where(dl.c.id == dl_id).values(location=moved))
+        """Remember where the batch's input was moved (a ``moved:`` cursor): dead letters of the batch, also those
+        of deliveries that die later, are read with the archived path (:func:`bridge.store.queries.dead_letters`)."""
+        self.set_cursor(interface, f"{MOVED_PREFIX}{batch_id}", json.dumps({"from": origin, "to": moved_to}))
 
     def open_batch(self, interface: str, batch_id: str, origin: str) -> int:
         """The batch row id for ``batch_id`` (created if new), set to ``claimed`` unless already finished."""
