@@ -68,6 +68,7 @@ def test_dead_letter_location_names_the_archived_file(project: Path) -> None:
     """The file was moved to the drop's archive after processing: its dead letter points there, and keeps
     where it was read as `moved_from`."""
     code, out, _ = _cli(project, "dlq", "list", "--json")
+    assert code == 0
     (dead,) = json.loads(out)
     archived = project.parent / "in" / "archive" / "customers.csv"
     assert archived.exists() and dead["location"]["file"] == archived.as_uri()
