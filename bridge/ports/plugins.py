@@ -37,7 +37,9 @@ What ``PLUGIN_API`` promises
     methods are not added to a port without a default, and a config valid for a plugin stays valid. A MINOR
     bump adds something a plugin may use; a plugin needing it checks ``PLUGIN_API`` itself. Anything not
     exported (``_``-names, ``bridge.runtime``, ``bridge.store``, ``bridge.plugins`` internals) may change.
-    1.1 added the optional :class:`Preflight` check that ``esb-bridge validate`` calls on a built object.
+    1.1 added the optional :class:`Preflight` check that ``esb-bridge validate`` calls on a built object;
+    1.2 the optional :class:`Reachable` check of ``validate --connect`` and ``SourceLedger.relocate_batch``
+    (a drop source says where it moved a file, so dead letters name the archived file).
 """
 
 from __future__ import annotations
