@@ -141,6 +141,7 @@ class Comparator(Resource):
             if it.pairer is not None:
                 it.pairer.run(timedelta(seconds=it.rules.settle))
             self._compare_ready(it, stats)
+            self._recompare(it, stats)
         return stats
 
     def _observe(self, it: _Iface) -> None:
@@ -164,37 +165,83 @@ class Comparator(Resource):
         except BridgeError as exc:
             log.warning("%s: observation poll failed: %s", it.name, exc)
 
+    def _sides(self, it: _Iface, message_ids: list[str]) -> dict[str, dict[str, DeliverySide] | None]:
+        """Per message what each path did; the legacy side of an observed path is its paired observation
+        (``None`` for a message whose observation has not arrived: the pairer decides about it)."""
+        sides: dict[str, dict[str, DeliverySide] | None] = dict(self.ledger.delivery_sides(message_ids))
+        for mid in message_ids:
+            got = sides.get(mid) or {}
+            sides[mid] = got
+            if it.pairer is not None:
+                obs = it.pairer.observation_body(mid)
+                if obs is None:
+                    sides[mid] = None
+                    continue
+                got["legacy"] = DeliverySide(DeliveryStatus.DELIVERED, obs.body, None, obs.media_type)
+        return sides
+
+    @staticmethod
+    def _final(got: Mapping[str, DeliverySide]) -> bool:
+        return all(s.status in _FINAL for s in got.values()) and {"legacy", "cloud"} <= set(got)
+
     def _compare_ready(self, it: _Iface, stats: CompareStats) -> None:
         now = self.clock.now()
         settle = timedelta(seconds=it.rules.settle)
         ready = self.ledger.messages_to_compare(it.name, COMPARED_MODES, self.batch)
         if not ready:
             return
-        sides = self.ledger.delivery_sides([r.id for r in ready])
+        sides = self._sides(it, [r.id for r in ready])
         differ = Differ(it.rules, now.date())
         for msg in ready:
-            got = sides.get(msg.id, {})
-            if it.pairer is not None:
-                obs = it.pairer.observation_body(msg.id)
-                if obs is None:
-                    continue  # the pairer turns it into an orphan when the window ends
-                got["legacy"] = DeliverySide(DeliveryStatus.DELIVERED, obs.body, None, obs.media_type)
-            final = all(s.status in _FINAL for s in got.values()) and {"legacy", "cloud"} <= set(got)
-            if not final and now - msg.created_at < settle:
+            got = sides[msg.id]
+            if got is None:
+                continue  # the pairer turns it into an orphan when the window ends
+            if not self._final(got) and now - msg.created_at < settle:
                 continue
             self._record(it, differ, msg.id, msg.business_key, got, stats)
+
+    def _recompare(self, it: _Iface, stats: CompareStats) -> None:
+        """Re-evaluate outcome mismatches whose evidence changed: a side that was dead (or still pending when the
+        settle window closed) has been replayed and delivered since. Its old verdict described a failure that
+        is fixed; keeping it would hold the gate shut on a mismatch that no longer exists. Only messages whose
+        both sides are final again and whose outcomes now differ from the recorded ones are re-evaluated."""
+        stale = self.ledger.stale_verdicts(it.name, self.batch)
+        if not stale:
+            return
+        sides = self._sides(it, [v.id for v in stale])
+        differ = Differ(it.rules, self.clock.now().date())
+        for v in stale:
+            got = sides[v.id]
+            if got is None or not self._final(got):
+                continue
+            now = {p: _outcome(got[p].status) for p in ("legacy", "cloud")}
+            if now == {p: v.outcome.get(p) for p in ("legacy", "cloud")}:
+                continue  # the same evidence as when it was recorded
+            self._record(it, differ, v.id, v.business_key, got, stats, replace=True)
+            log.info("%s: message %s re-compared after its %s side changed", it.name, v.id, _changed(v.outcome, now))
 
     # ------------------------------------------------------------------ levels
 
     def _record(
-        self, it: _Iface, differ: Differ, mid: str, key: str, got: Mapping[str, DeliverySide], stats: CompareStats
+        self,
+        it: _Iface,
+        differ: Differ,
+        mid: str,
+        key: str,
+        got: Mapping[str, DeliverySide],
+        stats: CompareStats,
+        *,
+        replace: bool = False,
     ) -> None:
         rows = []
         for level in LEVELS:
             status, diff, critical = self._level(it, differ, level, key, got)
             rows.append(NewComparison(mid, it.name, level, status, diff, key, critical))
             stats.by_status[f"{level}:{status}"] = stats.by_status.get(f"{level}:{status}", 0) + 1
-        self.ledger.record_comparisons(rows)
+        if replace:
+            self.ledger.replace_comparisons(rows)
+        else:
+            self.ledger.record_comparisons(rows)
         stats.compared += 1
 
     def _level(
@@ -259,6 +306,10 @@ def _outcome(status: str) -> str:
     return {"delivered": "delivered", "dead": "rejected", "discarded": "rejected", "cancelled": "cancelled"}.get(
         status, "pending"
     )
+
+
+def _changed(recorded: Mapping[str, Any], now: Mapping[str, str]) -> str:
+    return " and ".join(p for p in ("legacy", "cloud") if recorded.get(p) != now[p])
 
 
 def _which(pl: object, pc: object) -> str:

@@ -26,7 +26,7 @@ from bridge.store.records import ComparisonStatus, DeliveryStatus
 from cutover.compare.paths import PathMatcher
 from cutover.model import GateRule
 
-__all__ = ["Readiness", "evaluate", "wilson_lower_bound"]
+__all__ = ["Readiness", "comparisons_needed", "evaluate", "wilson_lower_bound", "wilson_lower_bound_at"]
 
 COMPARABLE = ("match", "mismatch", "accepted", "error")
 CONTENT_LEVELS = ("outcome", "payload", "readback")
@@ -40,12 +40,47 @@ def wilson_lower_bound(successes: int, n: int, confidence: float = 0.95) -> floa
         raise ValueError("successes must be between 0 and n")
     if successes == 0:
         return 0.0
+    return wilson_lower_bound_at(successes / n, n, confidence)
+
+
+def wilson_lower_bound_at(rate: float, n: int, confidence: float = 0.95) -> float:
+    """The Wilson lower bound of an observed ``rate`` over ``n`` trials: the same formula, with the rate given
+    directly, so "what would the bound be with more evidence at this rate" can be asked."""
+    if n <= 0 or rate <= 0:
+        return 0.0
     z = NormalDist().inv_cdf(1 - (1 - confidence) / 2)
-    p = successes / n
     z2 = z * z
-    centre = p + z2 / (2 * n)
-    margin = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
+    centre = rate + z2 / (2 * n)
+    margin = z * math.sqrt(rate * (1 - rate) / n + z2 / (4 * n * n))
     return max(0.0, (centre - margin) / (1 + z2 / n))
+
+
+def comparisons_needed(matched: int, compared: int, min_match: float, confidence: float = 0.95) -> int | None:
+    """How many more comparisons, at the current match rate, until the Wilson lower bound meets ``min_match``.
+
+    The smallest ``n >= 0`` with ``wilson_lower_bound_at(matched / compared, compared + n) >= min_match``;
+    ``None`` when no amount of evidence at this rate gets there (the rate itself is not above ``min_match``),
+    or when nothing was compared yet (there is no rate to extrapolate). Example: 122/122 at 0.98 needs 67 more.
+    """
+    if compared <= 0:
+        return None
+    rate = matched / compared
+    if wilson_lower_bound_at(rate, compared, confidence) >= min_match:
+        return 0
+    if rate <= min_match:
+        return None
+    # The bound grows with n at a fixed rate above min_match: double until it is met, then bisect.
+    hi = compared
+    while wilson_lower_bound_at(rate, compared + hi, confidence) < min_match:
+        hi *= 2
+    lo = 0
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if wilson_lower_bound_at(rate, compared + mid, confidence) >= min_match:
+            hi = mid
+        else:
+            lo = mid
+    return hi
 
 
 @dataclass

@@ -10,12 +10,13 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel, ConfigDict, SecretStr, model_validator
 
 from adapters.cloud._http import parse_retry_after, transport_error
-from bridge.ports import Clock, ConfigError, SecurityError, TargetUnavailable
+from bridge.ports import BridgeError, Clock, ConfigError, PeerCheck, SecurityError, TargetUnavailable
 
 __all__ = ["ApiKeyConfig", "AuthConfig", "Authenticator", "AuthorizedClient", "OAuth2Config"]
 
@@ -165,6 +166,28 @@ class AuthorizedClient:
         client, self._client = self._client, None
         if client is not None:
             client.close()
+
+    def connect_checks(self, url: str) -> list[PeerCheck]:
+        """``validate --connect``: fetch a token when OAuth2 is configured (the client credentials are checked),
+        then reach ``url``'s server with a HEAD of its root (any HTTP answer proves it listens; HEAD changes
+        nothing). Opens and closes its own client; no document is sent."""
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}/"
+        checks: list[PeerCheck] = []
+        with httpx.Client(**self._options) as client:
+            if self.auth.refreshable:
+                assert self.auth._config is not None and self.auth._config.oauth2 is not None
+                token_url = self.auth._config.oauth2.token_url
+                try:
+                    self.auth.headers(client)
+                except BridgeError as exc:
+                    return [PeerCheck("rest token", token_url, False, exc.message)]
+                checks.append(PeerCheck("rest token", token_url, True, "client credentials accepted"))
+            try:
+                res = client.request("HEAD", origin)
+            except httpx.HTTPError as exc:
+                return [*checks, PeerCheck("rest endpoint", origin, False, f"not reachable: {type(exc).__name__}")]
+        return [*checks, PeerCheck("rest endpoint", origin, True, f"answers (HTTP {res.status_code} to a HEAD)")]
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         client = self._client

@@ -31,6 +31,7 @@ from bridge.ports import (
     Delivery,
     KindConfig,
     Outcome,
+    PeerCheck,
     Resource,
     SystemClock,
     TargetUnavailable,
@@ -160,6 +161,34 @@ class AmqpEventSink(Resource):
             self._open = False
             self._drop()
 
+    def connect_checks(self) -> list[PeerCheck]:
+        """``validate --connect``: log in to the broker and open a channel; the exchange is only looked up
+        (passive: a missing one is reported, not created, since ``run`` declares it). Nothing is published."""
+        params = pika.URLParameters(self.settings.url)
+        params.socket_timeout = self.settings.socket_timeout
+        params.connection_attempts = 1
+        peer = f"amqp://{params.host}:{params.port}{params.virtual_host}"
+        try:
+            connection = pika.BlockingConnection(params)
+        except (pika.exceptions.AMQPError, OSError) as exc:
+            return [PeerCheck("amqp connection", peer, False, f"{type(exc).__name__}: {exc}".rstrip(": "))]
+        checks = [PeerCheck("amqp connection", peer, True, f"as {params.credentials.username}")]
+        try:
+            channel = connection.channel()
+            try:
+                channel.exchange_declare(exchange=self.settings.exchange, passive=True)
+                checks.append(PeerCheck("amqp exchange", peer, True, self.settings.exchange))
+            except pika.exceptions.ChannelClosedByBroker:
+                checks.append(
+                    PeerCheck("amqp exchange", peer, True, f"{self.settings.exchange} missing: run declares it")
+                )
+        except (pika.exceptions.AMQPError, OSError) as exc:
+            checks.append(PeerCheck("amqp channel", peer, False, f"{type(exc).__name__}: {exc}"))
+        finally:
+            with contextlib.suppress(pika.exceptions.AMQPError, OSError):
+                connection.close()
+        return checks
+
     def _drop(self) -> None:
         connection, self._connection, self._channel = self._connection, None, None
         if connection is not None and connection.is_open:
@@ -254,6 +283,10 @@ class HttpEventSink(Resource):
 
     def on_enter(self) -> None:
         self._http.open()
+
+    def connect_checks(self) -> list[PeerCheck]:
+        """``validate --connect``: the token endpoint (OAuth2) and the event endpoint's server (nothing sent)."""
+        return self._http.connect_checks(self.settings.url)
 
     def close(self) -> None:
         self._http.close()

@@ -33,6 +33,7 @@ from bridge.ports import (
     EncodeError,
     KindConfig,
     Outcome,
+    PeerCheck,
     Resource,
     SystemClock,
     TargetUnavailable,
@@ -169,6 +170,10 @@ class RestSink(Resource):
 
     def close(self) -> None:
         self._http.close()
+
+    def connect_checks(self) -> list[PeerCheck]:
+        """``validate --connect``: the token endpoint (OAuth2) and the target's server (no delivery)."""
+        return self._http.connect_checks(self.config.url)
 
     @property
     def token_fetches(self) -> int:

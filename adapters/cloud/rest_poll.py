@@ -32,8 +32,10 @@ from bridge.ports import (
     Envelope,
     IdentityRule,
     KindConfig,
+    PeerCheck,
     Resource,
     SourceContext,
+    SystemClock,
 )
 
 __all__ = ["CURSOR_KEY", "RestPollSource", "RestPollSourceConfig", "next_link"]
@@ -123,6 +125,13 @@ class RestPollSource(Resource):
     def close(self) -> None:
         if self._http is not None:
             self._http.close()
+
+    def connect_checks(self) -> list[PeerCheck]:
+        """``validate --connect``: the token endpoint (OAuth2) and the feed's server (nothing polled)."""
+        http = AuthorizedClient(
+            self.config.auth, SystemClock(), timeout=self.config.timeout, headers=self.config.headers
+        )
+        return http.connect_checks(self.config.url)
 
     def open(self, context: SourceContext) -> None:
         self._context = context

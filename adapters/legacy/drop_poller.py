@@ -227,7 +227,7 @@ class DropPoller:
             return True
         if state == FAILED:
             sidecar = ctx.ledger.get_cursor(ctx.interface, f"error:{batch_id}") or "{}"
-            self._after_failure(fs, candidate.entry, candidate.trigger, sidecar, retrying=True)
+            self._after_failure(fs, candidate.entry, candidate.trigger, sidecar, batch_id, retrying=True)
             return True
         return False
 
@@ -314,7 +314,7 @@ class DropPoller:
         ctx.ledger.set_cursor(ctx.interface, f"error:{envelope.batch_id}", sidecar)
         ctx.ledger.set_cursor(ctx.interface, self._seen_key(entry), envelope.batch_id)
         self._discard_spool(envelope)
-        self._after_failure(self._filesystem(), entry, envelope.metadata.get("trigger"), sidecar)
+        self._after_failure(self._filesystem(), entry, envelope.metadata.get("trigger"), sidecar, envelope.batch_id)
 
     def _after_success(
         self, fs: DropFileSystem, entry: DropEntry, trigger: str | None, batch_id: str, *, retrying: bool = False
@@ -330,7 +330,8 @@ class DropPoller:
                     target = self.config.folder(self.config.after.move_to)
                     if self.config.after.dated:
                         target = dated_folder(target, self.context.clock.now())
-                    self._move_verified(fs, entry, target, batch_id.rsplit("|", 1)[-1][:12])
+                    moved = self._move_verified(fs, entry, target, batch_id.rsplit("|", 1)[-1][:12])
+                    self._relocated(fs, batch_id, entry, moved)
                 if trigger:
                     self._remove_verified(fs, trigger)
                 break
@@ -342,7 +343,14 @@ class DropPoller:
             log.info("after-processing of %s (%s) completed on retry", entry.path, action)
 
     def _after_failure(
-        self, fs: DropFileSystem, entry: DropEntry, trigger: str | None, sidecar: str, *, retrying: bool = False
+        self,
+        fs: DropFileSystem,
+        entry: DropEntry,
+        trigger: str | None,
+        sidecar: str,
+        batch_id: str,
+        *,
+        retrying: bool = False,
     ) -> None:
         folder = self.config.folder(self.config.after.error_to)
         sidecar_path = posixpath.join(folder, entry.name + ".error.json")
@@ -351,7 +359,8 @@ class DropPoller:
                 fs.makedirs(folder)
                 fs.write_bytes(sidecar_path, sidecar.encode())
             if self.config.after.effective_action != "leave":
-                self._move_verified(fs, entry, folder, hashlib.sha256(sidecar.encode()).hexdigest()[:12])
+                moved = self._move_verified(fs, entry, folder, hashlib.sha256(sidecar.encode()).hexdigest()[:12])
+                self._relocated(fs, batch_id, entry, moved)
                 if trigger:
                     self._remove_verified(fs, trigger)
         except (OSError, RetryableError) as exc:
@@ -365,10 +374,19 @@ class DropPoller:
             location=Location(file=entry.path),
         ) from exc
 
-    def _move_verified(self, fs: DropFileSystem, entry: DropEntry, folder: str, tag: str) -> None:
+    def _relocated(self, fs: DropFileSystem, batch_id: str, entry: DropEntry, moved: str | None) -> None:
+        """Dead letters of the batch name the file where it is now, not where it was read."""
+        if moved is not None:
+            self.context.ledger.relocate_batch(
+                self.context.interface, batch_id, fs.origin(entry.path), fs.origin(moved)
+            )
+
+    def _move_verified(self, fs: DropFileSystem, entry: DropEntry, folder: str, tag: str) -> str | None:
+        """Move the file into ``folder`` (a new name if one is taken); returns where it is now (None: it was
+        already moved by an earlier attempt)."""
         current = fs.stat(entry.path)
         if current is None:
-            return  # already moved by an earlier attempt
+            return None  # already moved by an earlier attempt
         fs.makedirs(folder)
         target = posixpath.join(folder, entry.name)
         try:
@@ -381,6 +399,7 @@ class DropPoller:
         moved = fs.stat(target)
         if moved is None or moved.size != current.size or fs.stat(entry.path) is not None:
             raise OSError(f"move of {entry.path} to {target} could not be verified")
+        return target
 
     def _remove_verified(self, fs: DropFileSystem, path: str) -> None:
         try:

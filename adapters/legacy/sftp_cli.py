@@ -68,6 +68,9 @@ class _NoLedger:
     def set_cursor(self, interface: str, key: str, value: str) -> None:
         raise RuntimeError("sftp doctor records nothing")
 
+    def relocate_batch(self, interface: str, batch_id: str, origin: str, moved_to: str) -> None:
+        raise RuntimeError("sftp doctor records nothing")
+
 
 def doctor_report(config: SftpSourceConfig, *, interface: str = "", base_dir: Path | None = None) -> dict[str, Any]:
     """Connect, check the host key, list the drop twice (so ``stable`` can judge) and say what is ready."""
@@ -152,6 +155,7 @@ def doctor(ctx: click.Context, interface: str, config_file: Path | None, as_json
 )
 def serve(folder: Path, port: int, user: str, password_env: str, known_hosts: Path | None) -> None:
     """Serve FOLDER over SFTP on 127.0.0.1 (embedded server for trying esb-bridge; not for production)."""
+    import contextlib
     import threading
 
     from adapters.legacy.sftp_server import EmbeddedSftpServer
@@ -159,7 +163,14 @@ def serve(folder: Path, port: int, user: str, password_env: str, known_hosts: Pa
     password = os.environ.get(password_env)
     if not password:
         raise click.ClickException(f"set {password_env} to the password clients must use")
-    with EmbeddedSftpServer(folder, port=port, users={user: password}) as server:
+    with contextlib.ExitStack() as stack:
+        try:
+            server = stack.enter_context(EmbeddedSftpServer(folder, port=port, users={user: password}))
+        except OSError as exc:
+            raise click.ClickException(
+                f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}; is another program using the port? "
+                "Choose another with --port (0: any free port)"
+            ) from exc
         if known_hosts is not None:
             known_hosts.write_text(server.known_hosts_line(), encoding="utf-8")
         click.echo(f"serving {folder} on sftp://{user}@127.0.0.1:{server.port}/ (Ctrl-C stops)")

@@ -19,7 +19,15 @@ import paramiko
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from adapters.legacy.sftp_pipe import install
-from bridge.ports import ConnectionFailed, Location, RetryableError, SecurityError, TimeoutExpired
+from bridge.ports import (
+    BridgeError,
+    ConnectionFailed,
+    Location,
+    PeerCheck,
+    RetryableError,
+    SecurityError,
+    TimeoutExpired,
+)
 
 __all__ = [
     "LEGACY_ALGORITHMS",
@@ -271,6 +279,38 @@ class SftpConnection:
             raise SecurityError("no key_file and no password configured for SFTP")
         if not transport.is_authenticated():
             raise SecurityError(f"authentication as {cfg.user} refused")
+
+    def connect_checks(self, folder: str) -> list[PeerCheck]:
+        """``validate --connect``: reach the server, check its host key, log in, look at ``folder``; then close.
+        Nothing is read, written or moved."""
+        peer = self.label
+        checks: list[PeerCheck] = []
+        try:
+            self.client()
+        except (BridgeError, OSError) as exc:
+            if self.host_key_fingerprint is None:
+                return [PeerCheck("sftp connect", peer, False, str(exc))]
+            checks.append(PeerCheck("sftp connect", peer, True))
+            if not self.host_key_matched:
+                return [*checks, PeerCheck("sftp host key", peer, False, str(exc))]
+            checks.append(
+                PeerCheck("sftp host key", peer, True, f"{self.host_key_fingerprint} ({self.host_key_matched})")
+            )
+            return [*checks, PeerCheck("sftp login", peer, False, str(exc))]
+        try:
+            checks += [
+                PeerCheck("sftp connect", peer, True),
+                PeerCheck("sftp host key", peer, True, f"{self.host_key_fingerprint} ({self.host_key_matched})"),
+                PeerCheck("sftp login", peer, True, f"as {self.config.user}"),
+            ]
+            try:
+                self.client().stat(folder)
+                checks.append(PeerCheck("sftp folder", peer, True, folder))
+            except OSError as exc:
+                checks.append(PeerCheck("sftp folder", peer, False, f"{folder}: {exc.strerror or exc}"))
+            return checks
+        finally:
+            self.close()
 
     def negotiated(self) -> dict[str, Any]:
         """The algorithms in use (for ``sftp doctor``)."""

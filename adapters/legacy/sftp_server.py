@@ -245,7 +245,11 @@ class EmbeddedSftpServer(Resource):
         self.root.mkdir(parents=True, exist_ok=True)
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind((self.host, self._port))
+        try:
+            listener.bind((self.host, self._port))
+        except OSError:
+            listener.close()  # a busy port: nothing was entered, nothing stays open
+            raise
         listener.listen(16)
         listener.settimeout(0.2)
         self._listener = listener

@@ -14,7 +14,7 @@ from typing import Literal
 from adapters.legacy.drop_sink import DropSinkConfig, DropWriter
 from adapters.legacy.sftp_conn import SftpConnection, SftpConnectionConfig
 from adapters.legacy.sftp_fs import SftpFileSystem
-from bridge.ports import Delivery, Outcome, PermanentError, Resource, RetryableError
+from bridge.ports import Delivery, Outcome, PeerCheck, PermanentError, Resource, RetryableError
 
 __all__ = ["SftpSinkConfig", "SftpUploadSink"]
 
@@ -39,6 +39,10 @@ class SftpUploadSink(Resource):
 
     def close(self) -> None:
         self.connection.close()
+
+    def connect_checks(self) -> list[PeerCheck]:
+        """``validate --connect``: host key, login and the drop folder (nothing read or written)."""
+        return self.connection.connect_checks(self.config.path)
 
     def deliver(self, delivery: Delivery) -> Outcome:
         with self._lock:

@@ -15,7 +15,7 @@ from adapters.legacy.drop import DropSourceConfig
 from adapters.legacy.drop_poller import Candidate, DropPoller
 from adapters.legacy.sftp_conn import SftpConnection, SftpConnectionConfig
 from adapters.legacy.sftp_fs import SftpFileSystem
-from bridge.ports import BridgeError, Envelope, Resource, SourceContext
+from bridge.ports import BridgeError, Envelope, PeerCheck, Resource, SourceContext
 
 __all__ = ["SftpDropSource", "SftpSourceConfig"]
 
@@ -45,6 +45,10 @@ class SftpDropSource(Resource):
 
     def close(self) -> None:
         self.connection.close()
+
+    def connect_checks(self) -> list[PeerCheck]:
+        """``validate --connect``: host key, login and the drop folder (nothing read or written)."""
+        return self.connection.connect_checks(self.config.path)
 
     def scan(self) -> list[Candidate]:
         """What the next poll would consider, with reasons (does not download or record anything)."""

@@ -17,7 +17,7 @@ from pydantic import Field
 
 from adapters.legacy.soap_client import SoapConnection, SoapEndpointConfig, classify_fault
 from adapters.legacy.soap_xml import elements, local_path
-from bridge.ports import BridgeError, Clock, Delivery, Location, Outcome, Resource, SystemClock
+from bridge.ports import BridgeError, Clock, Delivery, Location, Outcome, PeerCheck, Resource, SystemClock
 
 __all__ = ["SoapCallConfig", "SoapCallSink", "SoapReadBack", "SoapReadBackConfig"]
 
@@ -73,6 +73,10 @@ class _SoapResource(Resource):
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+    def connect_checks(self) -> list[PeerCheck]:
+        """``validate --connect``: the WSDL loads with this operation and the endpoint answers (no call)."""
+        return SoapConnection(self._config, base_dir=self._base_dir, clock=self._clock).connect_checks(self._operation)
 
     @property
     def conn(self) -> SoapConnection:

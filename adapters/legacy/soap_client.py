@@ -35,6 +35,7 @@ from bridge.ports import (
     HostileInput,
     KindConfig,
     Location,
+    PeerCheck,
     Rejected,
     RetryableError,
     SecurityError,
@@ -266,6 +267,32 @@ class SoapConnection:
         if self._transport is not None:
             self._transport.session.close()
         self._client = self._proxy = self._transport = None
+
+    def connect_checks(self, operation: str) -> list[PeerCheck]:
+        """``validate --connect``: load the WSDL (fetching a remote one), find ``operation`` in the bound port,
+        then reach the endpoint with a plain HTTP GET (any HTTP answer proves it listens; no SOAP call is
+        made, so nothing is sent to the service). Closes what it opened."""
+        wsdl = self.config.wsdl
+        try:
+            self.open()
+        except BridgeError as exc:
+            return [PeerCheck("soap wsdl", wsdl, False, exc.message)]
+        try:
+            try:
+                self.check_operation(operation)
+            except BridgeError as exc:
+                return [PeerCheck("soap wsdl", wsdl, False, exc.message)]
+            checks = [PeerCheck("soap wsdl", wsdl, True, f"operation {operation} found")]
+            address = self.address
+            assert self._transport is not None
+            try:
+                res = self._transport.session.get(address, timeout=self.config.timeout, stream=True)
+                res.close()
+            except requests.RequestException as exc:
+                return [*checks, PeerCheck("soap endpoint", address, False, f"not reachable: {type(exc).__name__}")]
+            return [*checks, PeerCheck("soap endpoint", address, True, f"answers (HTTP {res.status_code} to a GET)")]
+        finally:
+            self.close()
 
     @property
     def address(self) -> str:

@@ -31,8 +31,10 @@ from bridge.ports import (
     Envelope,
     IdentityRule,
     Location,
+    PeerCheck,
     Resource,
     SourceContext,
+    SystemClock,
 )
 
 __all__ = ["PollCursor", "SoapPollConfig", "SoapPollSource"]
@@ -138,6 +140,11 @@ class SoapPollSource(Resource):
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+    def connect_checks(self) -> list[PeerCheck]:
+        """``validate --connect``: the WSDL loads with the poll operation and the endpoint answers (no call)."""
+        conn = SoapConnection(self.config, base_dir=self._base_dir, clock=SystemClock())
+        return conn.connect_checks(self.config.operation)
 
     def _ctx(self) -> tuple[SourceContext, SoapConnection]:
         if self._context is None or self._conn is None:

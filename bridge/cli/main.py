@@ -67,9 +67,17 @@ def cli(ctx: click.Context, config: str | None, verbose: int) -> None:
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+@click.option(
+    "--connect",
+    is_flag=True,
+    help="also reach every peer (SFTP host key and login, WSDL and endpoint, REST token, AMQP); sends nothing",
+)
 @pass_ctx
-def validate(c: Ctx, as_json: bool) -> None:
-    """Check the config file; every problem is listed with its file and line."""
+def validate(c: Ctx, as_json: bool, connect: bool) -> None:
+    """Check the config file; every problem is listed with its file and line.
+
+    Exit 0: valid; 2: config errors; 4 (with --connect): a peer could not be reached (docs/operations.md).
+    """
     try:
         loaded = c.load()
     except ConfigError as exc:
@@ -93,13 +101,43 @@ def validate(c: Ctx, as_json: bool) -> None:
         sys.exit(2)
     drift = _flag_warnings(loaded)
     warnings = [*drift, *(str(f) for f in findings)]
+    reached = []
+    if connect:
+        from bridge.config.connect import connect_checks
+
+        reached = connect_checks(loaded)
+    unreachable = any(not r.ok for r in reached)
     if as_json:
         found = [*({"severity": "warning", "message": w} for w in drift), *(f.public() for f in findings)]
-        echo_json({"ok": True, "file": str(loaded.file), "interfaces": names, "warnings": warnings, "findings": found})
+        data: dict[str, Any] = {
+            "ok": not unreachable,
+            "file": str(loaded.file),
+            "interfaces": names,
+            "warnings": warnings,
+            "findings": found,
+        }
+        if connect:
+            data["connect"] = [r.public() for r in reached]
+        echo_json(data)
     else:
         click.echo(f"{loaded.file}: OK, {len(names)} interface(s): {', '.join(names) or '-'}")
         for w in warnings:
             click.echo(f"warning: {w}", err=True)
+        if connect:
+            for r in reached:
+                click.echo(str(r))
+            failed = sum(not r.ok for r in reached)
+            click.echo(
+                f"connect: {len(reached) - failed} of {len(reached)} check(s) passed"
+                if reached
+                else "connect: no block of this config talks to a peer"
+            )
+    if unreachable:
+        sys.exit(VALIDATE_UNREACHABLE)
+
+
+VALIDATE_UNREACHABLE = 4
+"""``validate --connect`` exit code when a peer check failed (the same bit ``run --once`` uses for a failed poll)."""
 
 
 def _flag_warnings(loaded: LoadedConfig) -> list[str]:
@@ -185,6 +223,10 @@ def _engine(c: Ctx) -> Any:
     return _ledger(c).engine
 
 
+OBSERVED = ".observe"
+"""Suffix of the batches an observation source records (``cutover.comparator``): not an interface of its own."""
+
+
 @cli.command()
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
@@ -199,7 +241,10 @@ def status(c: Ctx, as_json: bool) -> None:
         echo_json(data)
         return
     rows = []
+    observed = {n for n in data if n.endswith(OBSERVED) and n.removesuffix(OBSERVED) in data}
     for name, d in sorted(data.items()):
+        if name in observed:
+            continue
         rows.append(
             {
                 "interface": name,
@@ -210,7 +255,14 @@ def status(c: Ctx, as_json: bool) -> None:
         )
         for path, st in sorted(d["deliveries"].items()):
             rows.append({"interface": f"  {path}", "messages": st})
+        if name + OBSERVED in observed:
+            rows.append({"interface": "  observed *", "batches": data[name + OBSERVED]["batches"]})
     table(rows, ["interface", "messages", "dead letters", "batches"])
+    if observed:
+        click.echo(
+            "* observed: what the old ESB produced for a `forward`/`observe` legacy path, read only to compare "
+            f"(kept in the ledger as `<interface>{OBSERVED}`)"
+        )
 
 
 @cli.group()

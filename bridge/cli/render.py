@@ -19,21 +19,17 @@ def echo_json(data: Any) -> None:
 
 
 def table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None, empty: str = "(nothing)") -> None:
-    """A plain aligned text table (no colour codes, so it pastes into tickets)."""
+    """A plain aligned text table (no colour codes, so it pastes into tickets). Values are printed in full: a
+    description cut with "..." hides exactly the part (a path, an error's end) a person came for."""
     if not rows:
         click.echo(empty)
         return
     cols = list(columns or rows[0].keys())
-    cells = [[_cell(r.get(c)) for c in cols] for r in rows]
+    cells = [[human(r.get(c)) for c in cols] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
     click.echo("  ".join(c.upper().ljust(w) for c, w in zip(cols, widths, strict=True)))
     for row in cells:
         click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
-
-
-def _cell(v: Any) -> str:
-    s = human(v)
-    return s if len(s) <= 80 else s[:77] + "..."
 
 
 def human(v: Any) -> str:

@@ -43,6 +43,7 @@ from bridge.ports.plugins import (
     PLUGIN_API,
     PORTS,
     KindConfig,
+    PeerCheck,
     Plugin,
     PluginContext,
     PluginContractError,
@@ -50,6 +51,7 @@ from bridge.ports.plugins import (
     Port,
     Preflight,
     PreflightProblem,
+    Reachable,
     plugin,
 )
 from bridge.ports.protocols import (
@@ -111,6 +113,7 @@ __all__ = [
     "Outcome",
     "OutcomeStatus",
     "PathName",
+    "PeerCheck",
     "PermanentError",
     "Plugin",
     "PluginContext",
@@ -120,6 +123,7 @@ __all__ = [
     "Preflight",
     "PreflightProblem",
     "Projector",
+    "Reachable",
     "ReadBack",
     "Record",
     "RecordFailure",

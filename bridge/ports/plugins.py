@@ -37,7 +37,9 @@ What ``PLUGIN_API`` promises
     methods are not added to a port without a default, and a config valid for a plugin stays valid. A MINOR
     bump adds something a plugin may use; a plugin needing it checks ``PLUGIN_API`` itself. Anything not
     exported (``_``-names, ``bridge.runtime``, ``bridge.store``, ``bridge.plugins`` internals) may change.
-    1.1 added the optional :class:`Preflight` check that ``esb-bridge validate`` calls on a built object.
+    1.1 added the optional :class:`Preflight` check that ``esb-bridge validate`` calls on a built object;
+    1.2 the optional :class:`Reachable` check of ``validate --connect`` and ``SourceLedger.relocate_batch``
+    (a drop source says where it moved a file, so dead letters name the archived file).
 """
 
 from __future__ import annotations
@@ -78,7 +80,7 @@ __all__ = [
     "plugin",
 ]
 
-PLUGIN_API = "1.1"
+PLUGIN_API = "1.2"
 """The version of this contract (see the module docstring for what it promises)."""
 
 ENTRY_POINT_GROUP = "esb_bridge.plugins"
@@ -127,6 +129,30 @@ class Preflight(Protocol):
     """
 
     def preflight(self) -> list[PreflightProblem]: ...
+
+
+@dataclass(frozen=True)
+class PeerCheck:
+    """One thing ``validate --connect`` tried against a peer: ``check`` (``sftp login``, ``wsdl``, ``token``),
+    the ``peer`` it talked to, whether it worked and, when not, why (a sentence a person can act on)."""
+
+    check: str
+    peer: str
+    ok: bool
+    detail: str = ""
+
+
+@runtime_checkable
+class Reachable(Protocol):
+    """Optional member of any built object that talks to a peer: reach it without sending a document.
+
+    ``esb-bridge validate --connect`` calls it on the built (never entered) object; ``run`` never does. It may
+    connect, authenticate, fetch a WSDL or a token, list a folder or open a channel, and must close what it
+    opened; it must not deliver, publish, move or write anything. Each step is one :class:`PeerCheck`; a
+    failed step ends the list (later steps depend on it). It returns failures, it does not raise them.
+    """
+
+    def connect_checks(self) -> list[PeerCheck]: ...
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,11 @@ class SourceLedger(Protocol):
 
     def set_cursor(self, interface: str, key: str, value: str) -> None: ...
 
+    def relocate_batch(self, interface: str, batch_id: str, origin: str, moved_to: str) -> None:
+        """The batch's input was moved after processing (archive or error folder): the dead letters that named
+        ``origin`` as their file now name ``moved_to``, where a person will find the file."""
+        ...
+
 
 @dataclass(frozen=True)
 class SourceContext:

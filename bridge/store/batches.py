@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -24,7 +25,10 @@ from bridge.store.records import (
     NewMessage,
 )
 
-__all__ = ["BatchLedger"]
+__all__ = ["MOVED_PREFIX", "BatchLedger"]
+
+MOVED_PREFIX = "moved:"
+"""Cursor key prefix (per batch id) of where a batch's input file was moved after processing."""
 
 
 def _payload_columns(text: str) -> dict[str, object]:
@@ -46,6 +50,11 @@ class BatchLedger(LedgerCore):
     def mark_batch(self, interface: str, batch_id: str, state: str, *, origin: str = "", detail: str = "") -> None:
         with self.engine.begin() as conn:
             self._upsert_batch(conn, interface, batch_id, state, origin, detail)
+
+    def relocate_batch(self, interface: str, batch_id: str, origin: str, moved_to: str) -> None:
+        """Remember where the batch's input was moved (a ``moved:`` cursor): dead letters of the batch, also those
+        of deliveries that die later, are read with the archived path (:func:`bridge.store.queries.dead_letters`)."""
+        self.set_cursor(interface, f"{MOVED_PREFIX}{batch_id}", json.dumps({"from": origin, "to": moved_to}))
 
     def open_batch(self, interface: str, batch_id: str, origin: str) -> int:
         """The batch row id for ``batch_id`` (created if new), set to ``claimed`` unless already finished."""

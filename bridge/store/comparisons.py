@@ -21,7 +21,7 @@ from bridge.store._core import LedgerCore
 from bridge.store.packing import NEEDS_PAYLOAD, PayloadPacking, unpack_payload, unpack_sent
 from bridge.store.records import ComparisonLevel, ComparisonStatus, DeliveryStatus, MessageKind, MessageState
 
-__all__ = ["CompareCandidate", "Comparison", "ComparisonLedger", "DeliverySide", "NewComparison"]
+__all__ = ["CompareCandidate", "Comparison", "ComparisonLedger", "DeliverySide", "NewComparison", "StaleVerdict"]
 
 #: Messages never compared: not released yet, or never meant to be delivered.
 _NOT_COMPARED = (MessageState.HELD, MessageState.CANCELLED, MessageState.SUPPRESSED)
@@ -62,6 +62,17 @@ class CompareCandidate:
     id: str
     business_key: str
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class StaleVerdict:
+    """A message whose outcome verdict was a mismatch and one of whose deliveries finished since it was recorded
+    (a replayed dead letter delivered, a side that was still pending when the settle window closed)."""
+
+    id: str
+    business_key: str
+    created_at: datetime
+    outcome: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -121,6 +132,56 @@ class ComparisonLedger(LedgerCore):
                 .limit(limit)
             ).all()
         return [CompareCandidate(str(r[0]), str(r[1]), r[2]) for r in rows]
+
+    def stale_verdicts(self, interface: str, limit: int) -> list[StaleVerdict]:
+        """Messages of ``interface`` whose outcome mismatch may be out of date: a delivery of theirs finished at or
+        after the verdict was written. The comparator re-evaluates them when the sides now say something else."""
+        m, c, d = t.messages, t.comparisons, t.deliveries
+        newer = exists().where(
+            and_(d.c.message_id == c.c.message_id, d.c.status.in_(_FINISHED), d.c.finished_at >= c.c.created_at)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(m.c.id, m.c.business_key, m.c.created_at, c.c.diff)
+                .select_from(c.join(m, m.c.id == c.c.message_id))
+                .where(
+                    c.c.interface == interface,
+                    c.c.level == ComparisonLevel.OUTCOME,
+                    c.c.status == ComparisonStatus.MISMATCH,
+                    newer,
+                )
+                .order_by(c.c.created_at, c.c.id)
+                .limit(limit)
+            ).all()
+        return [StaleVerdict(str(r[0]), str(r[1]), r[2], dict(r[3] or {})) for r in rows]
+
+    def replace_comparisons(self, rows: Sequence[NewComparison]) -> int:
+        """Overwrite recorded verdicts (same message and level) with re-evaluated ones, stamped now.
+
+        Used only when the evidence changed (a replayed side was delivered): the old verdict is superseded, and
+        its status is kept in the new row's ``diff["reevaluated_from"]`` so the report can say what changed.
+        """
+        if not rows:
+            return 0
+        c = t.comparisons
+        now = self._now()
+        n = 0
+        with self.engine.begin() as conn:
+            for r in rows:
+                old = conn.execute(
+                    select(c.c.status).where(c.c.message_id == r.message_id, c.c.level == r.level)
+                ).scalar_one_or_none()
+                diff = {**r.diff, "reevaluated_from": old} if old is not None else r.diff
+                if old is None:
+                    conn.execute(c.insert().values({**r.__dict__, "diff": diff, "created_at": now}))
+                else:
+                    conn.execute(
+                        c.update()
+                        .where(c.c.message_id == r.message_id, c.c.level == r.level)
+                        .values(status=r.status, diff=diff, critical=r.critical, created_at=now)
+                    )
+                n += 1
+        return n
 
     def delivery_sides(self, message_ids: Sequence[str]) -> dict[str, dict[str, DeliverySide]]:
         """Per message, per path: what its delivery did."""

@@ -5,11 +5,14 @@ Every function returns plain JSON-able data; the CLI renders it as a table or as
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, func, select
 
 from bridge.store import schema as t
+from bridge.store.batches import MOVED_PREFIX
 from bridge.store.packing import PayloadPacking, unpack_payload, unpack_sent
 from bridge.store.records import DeadLetterStatus
 
@@ -119,26 +122,74 @@ def _text(b: bytes | None, limit: int = 4000) -> str | None:
 
 
 def dead_letters(
-    engine: Engine, interface: str | None = None, status: str | None = DeadLetterStatus.OPEN, limit: int = 100
+    engine: Engine,
+    interface: str | None = None,
+    status: str | None = DeadLetterStatus.OPEN,
+    limit: int = 100,
+    *,
+    since: datetime | None = None,
 ) -> list[dict[str, Any]]:
+    """Dead letters, oldest first (optionally of one interface, in one status, created at or after ``since``)."""
     dl = t.dead_letters
     q = select(
-        dl.c.id, dl.c.interface, dl.c.kind, dl.c.message_id, dl.c.status, dl.c.error, dl.c.location, dl.c.created_at
+        dl.c.id,
+        dl.c.interface,
+        dl.c.kind,
+        dl.c.message_id,
+        dl.c.status,
+        dl.c.error,
+        dl.c.location,
+        dl.c.created_at,
+        dl.c.batch,
     )
     if interface:
         q = q.where(dl.c.interface == interface)
     if status:
         q = q.where(dl.c.status == status)
+    if since is not None:
+        q = q.where(dl.c.created_at >= since)
     q = q.order_by(dl.c.id).limit(limit)
     with engine.connect() as conn:
-        return [{k: _iso(v) for k, v in row._mapping.items()} for row in conn.execute(q)]
+        rows = _moved(conn, [{k: _iso(v) for k, v in row._mapping.items()} for row in conn.execute(q)])
+    for r in rows:
+        del r["batch"]  # read only to find the batch's move
+    return rows
+
+
+def _moved(conn: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Dead letters whose input file was moved after processing (archive, error folder) name the file where it
+    is now; where it was read stays as ``moved_from``. The move is recorded per batch (``relocate_batch``)."""
+    m, b, ps = t.messages, t.batches, t.poll_state
+    ids = [r["message_id"] for r in rows if r.get("message_id")]
+    batch_of: dict[str, Any] = {}
+    for i in range(0, len(ids), 500):
+        batch_of.update(conn.execute(select(m.c.id, m.c.batch).where(m.c.id.in_(ids[i : i + 500]))).all())
+    wanted = {r.get("batch") or batch_of.get(r.get("message_id") or "") for r in rows} - {None}
+    if not wanted:
+        return rows
+    keys = {
+        (iface, MOVED_PREFIX + bid): row_id
+        for row_id, iface, bid in conn.execute(select(b.c.id, b.c.interface, b.c.batch_id).where(b.c.id.in_(wanted)))
+    }
+    moves: dict[Any, dict[str, str]] = {}
+    for iface, key, value in conn.execute(
+        select(ps.c.interface, ps.c.key, ps.c.value).where(ps.c.key.in_([k for _, k in keys]))
+    ):
+        if (iface, key) in keys:
+            moves[keys[(iface, key)]] = json.loads(value)
+    for r in rows:
+        move = moves.get(r.get("batch") or batch_of.get(r.get("message_id") or ""))
+        loc = r.get("location")
+        if move and isinstance(loc, dict) and loc.get("file") == move["from"]:
+            r["location"] = {**loc, "file": move["to"], "moved_from": move["from"]}
+    return rows
 
 
 def dead_letter(engine: Engine, dl_id: int) -> dict[str, Any] | None:
     with engine.connect() as conn:
         row = conn.execute(select(t.dead_letters).where(t.dead_letters.c.id == dl_id)).first()
-    if row is None:
-        return None
-    out = {k: _iso(v) for k, v in row._mapping.items() if k != "response"}
+        if row is None:
+            return None
+        out = _moved(conn, [{k: _iso(v) for k, v in row._mapping.items() if k != "response"}])[0]
     out["response"] = _text(row.response)
     return out

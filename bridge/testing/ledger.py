@@ -41,6 +41,7 @@ class MemorySourceLedger:
         self.cursors: dict[tuple[str, str], str] = {}
         self.history: list[BatchMark] = []
         self.cursor_writes = 0
+        self.relocations: list[tuple[str, str, str, str]] = []
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ SourceLedger
@@ -68,6 +69,10 @@ class MemorySourceLedger:
             self.cursors[(interface, key)] = value
             self.cursor_writes += 1
             self._save()
+
+    def relocate_batch(self, interface: str, batch_id: str, origin: str, moved_to: str) -> None:
+        with self._lock:
+            self.relocations.append((interface, batch_id, origin, moved_to))
 
     # ------------------------------------------------------------------ reading for tests
 

@@ -1,6 +1,12 @@
-"""The shadow report's data: per interface the mode, volume, match rate with its confidence bound, the
-daily match rate, top differing fields, orphans and late arrivals, accepted differences, probable noise,
-gate status and examples of mismatches. Plain JSON-able data; times come from the Clock.
+"""The shadow report's data: a summary row per interface, then per interface the mode, volume, match rate with
+its confidence bound, the gate's checks next to their thresholds and the next steps in words
+(:mod:`cutover.reports.decision`), the daily match rate, top differing fields, orphans and late arrivals,
+accepted differences (per field and per compared pair), probable noise, the period's dead letters and
+examples of mismatches. Plain JSON-able data; times come from the Clock.
+
+Accepted differences are counted twice on purpose: ``accepted_total`` counts field differences (one pair
+with two accepted fields adds two), ``accepted_pairs`` counts compared pairs with at least one; the pair still
+counts as a match. ``reevaluated`` counts pairs compared again after a failed side was replayed and delivered.
 """
 
 from __future__ import annotations
@@ -11,17 +17,20 @@ from typing import Any
 
 from bridge.config.loaded import LoadedConfig
 from bridge.store.ledger import Ledger
+from bridge.store.queries import dead_letters
 from cutover.compare import CompareRules, find_noise
 from cutover.compare.noise import generalise
 from cutover.flags import FlagStore
 from cutover.gates import evaluate, wilson_lower_bound
 from cutover.model import FlagRules
+from cutover.reports.decision import checks, next_steps, summary_row
 
 __all__ = ["build_report"]
 
 LEVELS = ("outcome", "payload", "readback")
 EXAMPLES = 5
 TOP = 10
+DEAD_LETTERS = 50
 
 
 def build_report(
@@ -48,9 +57,15 @@ def build_report(
         rules = CompareRules()
         if loaded is not None and name in loaded.config.interfaces:
             rules = loaded.config.interfaces[name].compare
-        out["interfaces"][name] = _interface(
-            ledger, name, flag.rules if flag else None, flag.version if flag else 0, rules, since
-        )
+        it = _interface(ledger, name, flag.rules if flag else None, flag.version if flag else 0, rules, since)
+        paths = None
+        if loaded is not None and name in loaded.config.interfaces:
+            cfg = loaded.config.interfaces[name]
+            paths = tuple(p for p in ("legacy", "cloud") if getattr(cfg, p) is not None)
+        it["checks"] = checks(it["gate"]) if it["gate"] else []
+        it["next_steps"] = next_steps(name, it, paths)
+        out["interfaces"][name] = it
+    out["summary"] = [summary_row(n, it) for n, it in out["interfaces"].items()]
     return out
 
 
@@ -70,6 +85,8 @@ def _interface(
     fields: Counter[str] = Counter()
     critical_fields: set[str] = set()
     accepted: dict[tuple[str, str, str, str], int] = {}
+    accepted_in: dict[tuple[str, str, str, str], set[str]] = {}
+    reevaluated: set[str] = set()
     orphans: list[dict[str, Any]] = []
     late: list[dict[str, Any]] = []
     examples: list[dict[str, Any]] = []
@@ -98,6 +115,8 @@ def _interface(
             day = created.date().isoformat()
             per_day.setdefault(day, {})[mid] = per_day.get(day, {}).get(mid, True) and ok
         entries = diff.get("entries") or []
+        if diff.get("reevaluated_from"):
+            reevaluated.add(mid)
         if level == "payload" and status != "error":
             payload_entries.append(entries)
         for e in entries:
@@ -105,6 +124,7 @@ def _interface(
                 a = e["accepted"]
                 k = (e["path"], a["owner"], a["reason"], a["expires"])
                 accepted[k] = accepted.get(k, 0) + 1
+                accepted_in.setdefault(k, set()).add(mid)
             else:
                 field = generalise(e["path"])
                 fields[field] += 1
@@ -127,6 +147,7 @@ def _interface(
     matched = sum(per_message.values())
     gate = evaluate(ledger, name, flag.gate).to_dict() if flag else None
     noise = find_noise(len(payload_entries), payload_entries, rules.noise)
+    dlq = dead_letters(ledger.engine, name, None, limit=10_000, since=since)
     return {
         "mode": flag.mode if flag else None,
         "flag_version": version,
@@ -140,6 +161,8 @@ def _interface(
         "match_rate_lower_bound": round(wilson_lower_bound(matched, compared), 6) if compared else None,
         "levels": {lv: dict(sorted(cnt.items())) for lv, cnt in levels.items() if cnt},
         "accepted_total": sum(accepted.values()),
+        "accepted_pairs": len(set().union(*accepted_in.values())) if accepted_in else 0,
+        "reevaluated": len(reevaluated),
         "orphan_count": len(orphans),
         "late_count": len(late),
         "daily": [
@@ -148,8 +171,22 @@ def _interface(
         ],
         "top_fields": [{"path": p, "count": n, "critical": p in critical_fields} for p, n in fields.most_common(TOP)],
         "accepted": [
-            {"path": p, "owner": o, "reason": r, "expires": x, "count": n}
+            {"path": p, "owner": o, "reason": r, "expires": x, "count": n, "pairs": len(accepted_in[(p, o, r, x)])}
             for (p, o, r, x), n in sorted(accepted.items())
+        ],
+        "dead_letter_count": len(dlq),
+        "dead_letters_open": sum(1 for d in dlq if d["status"] == "open"),
+        "dead_letters": [
+            {
+                "id": d["id"],
+                "kind": d["kind"],
+                "status": d["status"],
+                "message_id": d["message_id"],
+                "error": (d["error"] or {}).get("message"),
+                "location": d["location"],
+                "at": d["created_at"],
+            }
+            for d in dlq[:DEAD_LETTERS]
         ],
         "noise": [f.to_dict() for f in noise],
         "orphans": orphans[:50],

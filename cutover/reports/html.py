@@ -1,8 +1,12 @@
 """The HTML shadow report: ONE self-contained file (inline CSS, inline SVG chart, no script, no external
 asset) that a migration lead can mail around. Every dynamic value is HTML-escaped.
 
-Counts carry ``data-count`` attributes and each interface is a ``section[data-interface]``, so tests (and
-anyone scraping the report) read the same numbers the JSON report holds.
+It reads as a decision page: a summary table first (one row per interface, linked to its section), then per
+interface the next steps in words, the gate's checks with their thresholds, and the evidence.
+
+Counts carry ``data-count`` attributes, each interface is a ``section[data-interface]``, summary rows are
+``tr[data-summary]`` with ``td[data-col]`` cells and next steps are ``li[data-next-step]``, so tests (and anyone
+scraping the report) read the same values the JSON report holds.
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ from __future__ import annotations
 import json
 from html import escape
 from typing import Any
+
+from bridge.ports import Location
 
 __all__ = ["render_html"]
 
@@ -23,7 +29,21 @@ box-shadow:0 1px 3px rgba(0,0,0,.12)}h2{margin:0 0 8px}h3{margin:16px 0 6px;font
 table{border-collapse:collapse;width:100%;margin:4px 0}td,th{border-bottom:1px solid #e3e7ec;padding:4px 8px;
 text-align:left;vertical-align:top;font-size:13px}th{background:#f0f3f7}.crit{color:#b3261e;font-weight:600}
 code{font-size:12px}.muted{color:#6b7785}.side{display:grid;grid-template-columns:1fr 1fr;gap:6px}
+section.summary{background:#fff;border-radius:8px;margin:18px 0;padding:16px 22px;box-shadow:0 1px 3px rgba(0,0,0,.12)}
+ol.next li{margin:3px 0}.ok{color:#1b7f3b}.fail{color:#b3261e;font-weight:600}
 """
+
+SUMMARY_COLS = (
+    ("interface", "interface"),
+    ("mode", "mode"),
+    ("compared", "compared"),
+    ("match_rate", "match rate"),
+    ("lower_bound", "lower bound"),
+    ("orphans", "orphans"),
+    ("dead_letters", "DLQ"),
+    ("ready", "ready?"),
+    ("next_step", "next step"),
+)
 
 
 def _e(v: Any) -> str:
@@ -72,6 +92,57 @@ def _chart(daily: list[dict[str, Any]]) -> str:
     )
 
 
+def _pct(v: Any) -> str | None:
+    return None if v is None else f"{v * 100:.2f} %"
+
+
+def _summary(rows: list[dict[str, Any]]) -> str:
+    """The decision table the report opens with; rates as percentages, the raw value in ``data-value``."""
+    head = "".join(f"<th>{escape(label)}</th>" for _, label in SUMMARY_COLS)
+    body = []
+    for r in rows:
+        cells = []
+        for key, _ in SUMMARY_COLS:
+            v = r[key]
+            if key == "interface":
+                shown = f"<a href='#iface-{escape(v)}'>{escape(v)}</a>"
+            elif key in ("match_rate", "lower_bound"):
+                shown = _e(_pct(v))
+            elif key == "next_step":
+                shown = _inline_code(v) if v else _e(v)
+            elif key == "ready":
+                shown = "<span class='ready'>ready</span>" if v else "<span class='notready'>not ready</span>"
+            else:
+                shown = _e(v)
+            cells.append(f"<td data-col='{key}' data-value='{escape(json.dumps(v))}'>{shown}</td>")
+        body.append(f"<tr data-summary='{escape(r['interface'])}'>{''.join(cells)}</tr>")
+    return (
+        f"<section class='summary' id='summary'><h2>Summary</h2><table><tr>{head}</tr>{''.join(body)}</table></section>"
+    )
+
+
+def _checks(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return ""
+    body = "".join(
+        f"<tr><td>{escape(c['check'])}</td><td>{_e(c['figure'])}</td><td>{escape(c['threshold'])}</td>"
+        f"<td class='{'ok' if c['ok'] else 'fail'}'>{'met' if c['ok'] else 'not met'}</td></tr>"
+        for c in rows
+    )
+    return f"<table><tr><th>check</th><th>measured</th><th>threshold</th><th></th></tr>{body}</table>"
+
+
+def _accepted_note(it: dict[str, Any]) -> str:
+    """Why the accepted count can exceed the compared count: it counts fields, not pairs."""
+    if not it["accepted_total"]:
+        return ""
+    return (
+        f"<p class='muted'>{it['accepted_total']} accepted field difference(s) in {it['accepted_pairs']} compared "
+        "pair(s): one pair with several accepted fields counts once per field (and once per level). Each is a "
+        "difference an accepted rule covers (owner, reason, expiry); the pair still counts as a match.</p>"
+    )
+
+
 def _table(rows: list[dict[str, Any]], cols: list[str], empty: str) -> str:
     if not rows:
         return f"<p class='muted'>{escape(empty)}</p>"
@@ -112,6 +183,14 @@ def _section(name: str, it: dict[str, Any]) -> str:
         "no comparisons recorded",
     )
     examples = "".join(_example(ex) for ex in it["examples"]) or "<p class='muted'>no mismatches</p>"
+    steps = "".join(f"<li data-next-step>{_inline_code(s)}</li>" for s in it["next_steps"])
+    reevaluated = (
+        f"<p class='muted'>{it['reevaluated']} pair(s) compared again after a failed side was replayed and "
+        "delivered.</p>"
+        if it["reevaluated"]
+        else ""
+    )
+    dlq = [{**d, "location": _location(d["location"])} for d in it["dead_letters"]]
     return f"""
 <section class="interface" id="iface-{escape(name)}" data-interface="{escape(name)}">
 <h2>{escape(name)}</h2>
@@ -124,11 +203,14 @@ def _section(name: str, it: dict[str, Any]) -> str:
 {_kpi("lower bound (95 %)", f"{lower * 100:.2f} %" if lower is not None else None)}
 {_kpi("accepted diffs", it["accepted_total"], "accepted_total")}{_kpi("orphans", it["orphan_count"], "orphan_count")}
 {_kpi("late", it["late_count"], "late_count")}</div>
-<h3>Gate</h3>{gate_html}
+<h3>Next steps</h3><ol class="next">{steps}</ol>
+<h3>Gate</h3>{gate_html}{_checks(it["checks"])}
 <h3>Match rate over time</h3>{_chart(it["daily"])}
 <h3>Levels</h3>{levels}
 <h3>Top differing fields</h3>{_table(it["top_fields"], ["path", "count", "critical"], "none")}
-<h3>Accepted differences</h3>{_table(it["accepted"], ["path", "owner", "reason", "expires", "count"], "none")}
+<h3>Accepted differences</h3>{_accepted_note(it)}{
+        _table(it["accepted"], ["path", "owner", "reason", "expires", "count", "pairs"], "none")
+    }
 <h3>Probable noise</h3>{
         _table(
             it["noise"], ["path", "pairs", "differing", "share", "distinct_legacy", "distinct_cloud"], "none detected"
@@ -136,12 +218,29 @@ def _section(name: str, it: dict[str, Any]) -> str:
     }
 <h3>Orphans and late arrivals</h3>{_table(it["orphans"], ["business_key", "missing", "at"], "no orphans")}
 {_table(it["late"], ["business_key", "at"], "no late arrivals")}
+<h3>Dead letters of the period</h3>{
+        _table(dlq, ["id", "kind", "status", "error", "location", "at"], "no dead letters")
+    }{reevaluated}
 <h3>Examples of mismatches</h3><div class="examples">{examples}</div>
 </section>"""
 
 
+def _inline_code(text: str) -> str:
+    """A next step with its `commands` and `fields` in <code> (escaped first, then the backticks replaced)."""
+    parts = escape(text).split("`")
+    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
+
+
+def _location(loc: Any) -> str | None:
+    """A stored dead-letter location in the words ``dlq list`` uses (``file:14, record 13``)."""
+    if not isinstance(loc, dict):
+        return None if loc is None else str(loc)
+    known = {k: v for k, v in loc.items() if k in Location.__dataclass_fields__}
+    return str(Location(**known)) if known else None
+
+
 def render_html(report: dict[str, Any]) -> str:
-    sections = "".join(_section(n, it) for n, it in report["interfaces"].items())
+    sections = _summary(report.get("summary", [])) + "".join(_section(n, it) for n, it in report["interfaces"].items())
     since = f", since {escape(report['since'])}" if report.get("since") else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>esb-bridge shadow report</title>

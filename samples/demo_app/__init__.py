@@ -35,6 +35,7 @@ from samples.demo_app.landscape import Landscape
 from samples.demo_app.observed import LegacyEsb
 from samples.demo_app.orders import PROMOTE_ON_DAY, ErpOrders, OldEsbOrders
 from samples.demo_app.payments import BankDrop
+from samples.demo_app.story import day_lines
 
 __all__ = ["find_scenario", "run_demo"]
 
@@ -111,6 +112,7 @@ def run_demo(
             crm.subscribe(runner, landscape.webhook_secret)
             for day in range(1, days + 1):
                 today = clock.now().date()
+                day_start = clock.now()
                 legacy_esb.day(day, clock.now())
                 bank.day(day, today)
                 if day == PROMOTE_ON_DAY:
@@ -138,11 +140,8 @@ def run_demo(
                     }
                 )
                 if progress:
-                    click.echo(
-                        f"day {day} ({today}): {sum(v['records'] for v in summary.ingest.values())} records, "
-                        f"{summary.drain.attempts} delivery attempts",
-                        err=True,
-                    )
+                    for line in day_lines(runner, day, today.isoformat(), summary, day_start):
+                        click.echo(line, err=True)
                 clock.set(clock.now().replace(hour=8, minute=0, second=0, microsecond=0) + timedelta(days=1))
             runner.compare_round()  # the last day's settle windows have passed: its orphans are known
             counts = status_counts(runner.ledger.engine)
@@ -151,6 +150,7 @@ def run_demo(
         systems = landscape.holdings()
     return {
         "seed": seed,
+        "workdir": str(workdir),
         "days": per_day,
         "status": counts,
         "dead_letters": [
@@ -165,7 +165,8 @@ def run_demo(
 
 
 def write_reports(runner: Runner, folder: Path) -> tuple[dict[str, Any], dict[str, str]]:
-    """The shadow report as HTML and JSON in ``folder``; returns the per-interface counts and the paths."""
+    """The shadow report as HTML and JSON in ``folder``; returns its summary rows (with a few more counts) per
+    interface, and the paths."""
     import orjson
 
     from cutover.reports import build_report, render_html
@@ -176,16 +177,13 @@ def write_reports(runner: Runner, folder: Path) -> tuple[dict[str, Any], dict[st
     html.write_text(render_html(data), encoding="utf-8")
     js.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n")
     counts = {
-        name: {
-            "mode": it["mode"],
-            "compared": it["compared"],
-            "matched": it["matched"],
-            "mismatched": it["mismatched"],
-            "accepted": it["accepted_total"],
-            "orphans": it["orphan_count"],
-            "late": it["late_count"],
-            "ready": bool(it["gate"] and it["gate"]["ready"]),
+        row["interface"]: {
+            **{k: v for k, v in row.items() if k != "interface"},
+            "matched": data["interfaces"][row["interface"]]["matched"],
+            "mismatched": data["interfaces"][row["interface"]]["mismatched"],
+            "accepted": data["interfaces"][row["interface"]]["accepted_total"],
+            "late": data["interfaces"][row["interface"]]["late_count"],
         }
-        for name, it in data["interfaces"].items()
+        for row in data["summary"]
     }
     return counts, {"html": str(html), "json": str(js)}

@@ -8,6 +8,8 @@ exactly when the demo is installed (``make demo`` installs it next to the bridge
 
 from __future__ import annotations
 
+import logging
+import sys
 from pathlib import Path
 from typing import NoReturn
 
@@ -32,16 +34,23 @@ __all__ = ["PLUGINS", "demo"]
 @click.option("--days", default=10, show_default=True, help="simulated business days")
 @click.option("--amqp", metavar="URL", help="publish the payment CloudEvents to RabbitMQ instead of HTTP")
 @click.option("--json", "as_json", is_flag=True)
-def demo(workdir: Path, seed: int, days: int, amqp: str | None, as_json: bool) -> None:
-    """Run the sample scenario end to end on SQLite with simulated time, then print a summary."""
+@click.pass_context
+def demo(ctx: click.Context, workdir: Path, seed: int, days: int, amqp: str | None, as_json: bool) -> None:
+    """Run the sample scenario end to end on SQLite with simulated time: a few lines per day on stderr, then a
+    table of the interfaces with their readiness and the shadow report's path (the full summary with --json)."""
     from samples.demo_app import run_demo
+    from samples.demo_app.story import print_table
 
+    if not getattr(ctx.find_root().obj, "verbose", 0):
+        # The day lines already say what was dead-lettered; the per-record warnings and the simulated SFTP
+        # peer's connection resets would bury them. -v brings them back.
+        logging.getLogger("esb_bridge").setLevel(logging.ERROR)
+        logging.getLogger("paramiko").setLevel(logging.CRITICAL)
     summary = run_demo(workdir, seed=seed, days=days, progress=not as_json, amqp=amqp)
-    echo_json(summary)
-    if not as_json:
-        click.echo(f"\ndemo finished: ledger and outputs in {workdir}", err=True)
-        for fmt, path in summary.get("reports", {}).items():
-            click.echo(f"shadow report ({fmt}): {path}", err=True)
+    if as_json:
+        echo_json(summary)
+    else:
+        print_table(summary, sys.stdout)
 
 
 def _builds_nothing(config: KindConfig, ctx: PluginContext) -> NoReturn:

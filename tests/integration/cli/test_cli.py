@@ -64,6 +64,21 @@ def test_demo_is_deterministic_and_status_dlq_commands_read_its_ledger(tmp_path:
     assert len(json.loads(_cli("--config", cfg, "dlq", "list", "--json").stdout)) == 1
 
 
+def test_demo_tells_its_story_in_lines_and_a_table_and_json_only_with_json(tmp_path: Path) -> None:
+    """Without --json: a few lines per day on stderr, a table of interfaces with readiness, the next steps and
+    the report path on stdout, no JSON anywhere and no log warnings."""
+    res = _cli("demo", "--dir", str(tmp_path / "d"), "--days", "1")
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.splitlines()[0].startswith("day 1 (2026-01-05): ") and "records in" in res.stderr
+    assert "shadow: ready for promotion: " in res.stderr and "WARNING" not in res.stderr
+    assert len(res.stderr.splitlines()) <= 4
+    assert "{" not in res.stdout
+    rows = [line for line in res.stdout.splitlines() if "invoices-to-billing" in line]
+    assert "legacy_primary" in rows[0] and "not ready" in rows[0]
+    assert any(" more comparisons at the current match rate" in line for line in res.stdout.splitlines())
+    assert f"shadow report (html): {tmp_path / 'd' / 'reports' / 'shadow-report.html'}" in res.stdout
+
+
 def test_validate_names_the_file_and_line_of_a_wrong_compare_block(tmp_path: Path) -> None:
     """`validate` fails (exit 2) on a wrong ``compare:`` value, naming the YAML path with file:line."""
     cfg = tmp_path / "bridge.yaml"

@@ -61,7 +61,18 @@ def test_dlq_show_and_list_read_as_text_with_records_counted_from_one(project: P
     assert "customers.csv:3, record 2" in out
     code, out, _ = _cli(project, "dlq", "list")
     _no_reprs(out)
-    assert "customers.csv:3, record 2" in out
+    assert "customers.csv:3, record 2" in out and "..." not in out  # listings print descriptions in full
+
+
+def test_dead_letter_location_names_the_archived_file(project: Path) -> None:
+    """The file was moved to the drop's archive after processing: its dead letter points there, and keeps
+    where it was read as `moved_from`."""
+    code, out, _ = _cli(project, "dlq", "list", "--json")
+    assert code == 0
+    (dead,) = json.loads(out)
+    archived = project.parent / "in" / "archive" / "customers.csv"
+    assert archived.exists() and dead["location"]["file"] == archived.as_uri()
+    assert dead["location"]["moved_from"] == (project.parent / "in" / "customers.csv").as_uri()
 
 
 def test_cutover_history_and_status_have_no_none(project: Path) -> None:

@@ -147,3 +147,35 @@ def test_readback_level_projects_what_each_target_holds_afterwards(
     status, diff, _ = rows[("C-00001", "readback")]
     assert status == "mismatch" and diff["entries"][0]["path"] == "name"
     assert diff["entries"][0]["cloud"] == "Edited In Cloud UI"
+
+
+def test_a_mismatch_caused_by_a_dead_side_disappears_once_that_side_is_replayed_and_delivered(
+    tmp_path: Path, two_path_config: Callable[..., Path], clock: SimulatedClock
+) -> None:
+    """The cloud side rejects C-00002 (outcome mismatch, gate counts it); after `dlq replay` delivers it the
+    comparison is re-evaluated: a match, marked as re-evaluated, and the report's mismatch is gone."""
+    from bridge.runtime.replay import replay
+    from bridge.store.queries import dead_letters
+    from tests.integration.runtime.conftest import ScriptedSink
+
+    ScriptedSink.SCRIPTS.clear()
+    ScriptedSink.CALLS.clear()
+    ScriptedSink.SCRIPTS["cloud"] = {"steps": ["ok", "reject"], "then": "ok"}
+    cfg = two_path_config()
+    cfg.write_text(cfg.read_text().replace("{kind: file, path: out/cloud}", "{kind: scripted, name: cloud}"))
+    write_customers(tmp_path / "drop" / "a.jsonl", [1, 2])
+    with Runner(load_config(cfg), clock) as runner:
+        runner.run_once()
+        before = build_report(runner.ledger, runner.loaded)["interfaces"]["customers"]
+        assert _rows(runner)[("C-00002", "outcome")][0] == "mismatch"
+        [dl] = dead_letters(runner.ledger.engine)
+        clock.advance(60)
+        replay(runner, dl["id"], "ops")
+        runner.drain(max_wait=0)
+        rows = _rows(runner)
+        after = build_report(runner.ledger, runner.loaded)["interfaces"]["customers"]
+    assert (before["compared"], before["matched"]) == (2, 1)
+    status, diff, _ = rows[("C-00002", "outcome")]
+    assert status == "match" and diff["reevaluated_from"] == "mismatch"
+    assert (after["compared"], after["matched"], after["mismatched"]) == (2, 2, 0)
+    assert after["reevaluated"] == 1

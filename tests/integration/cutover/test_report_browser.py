@@ -1,5 +1,6 @@
-"""The demo's HTML shadow report in real headless Chromium (DevTools protocol): no console error, one section
-per interface, the counts shown equal the JSON report's; a screenshot is saved."""
+"""The demo's HTML shadow report in real headless Chromium (DevTools protocol): no console error, the summary
+table first with one row per interface, one section per interface, the counts, summary cells and next steps
+shown equal the JSON report's; a screenshot is saved."""
 
 from __future__ import annotations
 
@@ -129,9 +130,16 @@ def test_demo_html_report_renders_without_errors_and_matches_json(tmp_path: Path
             name: s.dataset.interface,
             gate: (s.querySelector('[data-gate]') || {dataset: {}}).dataset.gate || null,
             svg: !!s.querySelector('svg'),
+            steps: Array.from(s.querySelectorAll('li[data-next-step]')).map(e => e.textContent.trim()),
             counts: Object.fromEntries(Array.from(s.querySelectorAll('[data-count]'))
                                          .map(e => [e.dataset.count, e.textContent.trim()]))})))"""
         shown = json.loads(page.call("Runtime.evaluate", expression=js, returnByValue=True)["result"]["value"])
+        js = """JSON.stringify({
+            first: document.querySelector('main').firstElementChild.id,
+            rows: Array.from(document.querySelectorAll('tr[data-summary]')).map(r => Object.fromEntries(
+                Array.from(r.querySelectorAll('td[data-col]')).map(c => [c.dataset.col, JSON.parse(c.dataset.value)])))
+        })"""
+        summary_shown = json.loads(page.call("Runtime.evaluate", expression=js, returnByValue=True)["result"]["value"])
         shot = page.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
         time.sleep(0.2)
         page.call("Runtime.evaluate", expression="1")  # drain late console events
@@ -144,8 +152,15 @@ def test_demo_html_report_renders_without_errors_and_matches_json(tmp_path: Path
     assert out.stat().st_size > 10_000
     assert errors == []
     assert [s["name"] for s in shown] == sorted(report["interfaces"])
+    assert summary_shown["first"] == "summary"  # the decision table comes before any interface's section
+    assert summary_shown["rows"] == report["summary"]
+    assert any(
+        r["next_step"].startswith("about ") and " more comparisons at the current match rate" in r["next_step"]
+        for r in summary_shown["rows"]
+    )
     for s in shown:
         it = report["interfaces"][s["name"]]
         assert s["counts"] == {k: str(it[k]) for k in COUNTS}, s["name"]
         assert s["gate"] == ("ready" if it["gate"]["ready"] else "not-ready")
         assert s["svg"]
+        assert s["steps"] == [step.replace("`", "") for step in it["next_steps"]] and s["steps"], s["name"]

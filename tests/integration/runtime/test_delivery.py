@@ -54,7 +54,10 @@ def test_rejecting_sink_dead_letters_then_replay_delivers(
         dls = dead_letters(runner.ledger.engine)
         assert len(dls) == 3
         assert {d["kind"] for d in dls} == {"delivery"}
-        assert dls[0]["location"]["file"] == drop.as_uri() and dls[0]["location"]["line"] == 1
+        # the drop was archived after the commit: a delivery that dies later still names the archived file
+        archived = drop.parent / "archive" / drop.name
+        assert archived.exists() and dls[0]["location"]["file"] == archived.as_uri()
+        assert dls[0]["location"]["moved_from"] == drop.as_uri() and dls[0]["location"]["line"] == 1
         assert "customer unknown" in dls[0]["error"]["message"]
         assert len(ScriptedSink.CALLS["legacy"]) == 3  # permanent: no retry
         scripted["legacy"] = {"then": "ok"}

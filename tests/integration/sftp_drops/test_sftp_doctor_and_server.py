@@ -179,3 +179,25 @@ def test_validate_rejects_a_shared_drop_that_moves(sshd, tmp_path: Path) -> None
     result = CliRunner().invoke(cli, ["--config", str(_bridge_config(tmp_path, fields)), "validate"])
     assert result.exit_code != 0
     assert "interfaces.invoices.source" in result.output and "shared drop" in result.output
+
+
+def test_sftp_serve_on_a_busy_port_says_so_without_a_traceback(tmp_path: Path) -> None:
+    """`esb-bridge sftp serve --port P` with P taken: exit 1, one clear sentence naming the port, no traceback."""
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        res = subprocess.run(
+            [sys.executable, "-m", "bridge", "sftp", "serve", str(tmp_path / "d"), "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "ESB_BRIDGE_SFTP_PASSWORD": "pw"},
+        )
+    assert res.returncode == 1, res.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in res.stderr and "--port" in res.stderr
+    assert "Traceback" not in res.stderr

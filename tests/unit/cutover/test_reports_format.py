@@ -24,6 +24,7 @@ def _report() -> dict[str, Any]:
     return {
         "generated_at": "2026-01-05T08:00:00+00:00",
         "since": None,
+        "summary": [],
         "interfaces": {
             "inv<script>": {
                 "mode": "legacy_primary",
@@ -38,6 +39,13 @@ def _report() -> dict[str, Any]:
                 "match_rate_lower_bound": 0.09,
                 "levels": {"payload": {"match": 1, "mismatch": 1}},
                 "accepted_total": 0,
+                "accepted_pairs": 0,
+                "reevaluated": 0,
+                "checks": [],
+                "next_steps": ["fix the top differing field `name<b>` (1 difference(s))"],
+                "dead_letter_count": 0,
+                "dead_letters_open": 0,
+                "dead_letters": [],
                 "orphan_count": 1,
                 "late_count": 0,
                 "daily": [{"date": "2026-01-05", "compared": 2, "matched": 1, "rate": 0.5}],
@@ -83,5 +91,6 @@ def test_html_escapes_values_and_loads_nothing_external() -> None:
     """Names and values are escaped; no script, no external URL besides the SVG namespace."""
     html = render_html(_report())
     assert "<script>" not in html and "inv&lt;script&gt;" in html
+    assert "<code>name&lt;b&gt;</code>" in html
     assert "<svg" in html and "src=" not in html and "<script" not in html
     assert "http" not in html.replace("http://www.w3.org/2000/svg", "").replace("&quot;http://x&quot;", "")

@@ -28,3 +28,15 @@ def test_wilson_needs_evidence() -> None:
     assert wilson_lower_bound(30, 30) < 0.99
     with pytest.raises(ValueError):
         wilson_lower_bound(5, 3)
+
+
+def test_comparisons_needed_is_the_smallest_n_meeting_min_match() -> None:
+    """122/122 at min_match 0.98 needs 67 more (the bound is 0.9695 now, >= 0.98 at 189, not at 188); a rate
+    not above min_match can never get there; a bound already met needs none."""
+    from cutover.gates import comparisons_needed, wilson_lower_bound_at
+
+    assert comparisons_needed(122, 122, 0.98) == 67
+    assert wilson_lower_bound_at(1.0, 189) >= 0.98 > wilson_lower_bound_at(1.0, 188)
+    assert comparisons_needed(95, 100, 0.99) is None
+    assert comparisons_needed(0, 0, 0.99) is None
+    assert comparisons_needed(500, 500, 0.98) == 0
