@@ -37,7 +37,9 @@ What ``PLUGIN_API`` promises
     methods are not added to a port without a default, and a config valid for a plugin stays valid. A MINOR
     bump adds something a plugin may use; a plugin needing it checks ``PLUGIN_API`` itself. Anything not
     exported (``_``-names, ``bridge.runtime``, ``bridge.store``, ``bridge.plugins`` internals) may change.
-    1.1 added the optional :class:`Preflight` check that ``esb-bridge validate`` calls on a built object.
+    1.1 added the optional :class:`Preflight` check that ``esb-bridge validate`` calls on a built object;
+    1.2 the optional :class:`~bridge.ports.BatchSink` capability of a sink (``max_batch``, ``deliver_batch``)
+    and its contract suite ``bridge.testing.BatchSinkContract``.
 """
 
 from __future__ import annotations
@@ -78,7 +80,7 @@ __all__ = [
     "plugin",
 ]
 
-PLUGIN_API = "1.1"
+PLUGIN_API = "1.2"
 """The version of this contract (see the module docstring for what it promises)."""
 
 ENTRY_POINT_GROUP = "esb_bridge.plugins"
