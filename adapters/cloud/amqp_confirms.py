@@ -57,6 +57,8 @@ class ConfirmedChannel:
         self._returned: set[str] = set()  # message ids the broker returned in the current batch
         self._results: list[Confirm] = []
         self._ids: list[str | None] = []
+        #: ack/nack frames received (RabbitMQ acks many tags per frame when a batch is in flight)
+        self.confirm_frames = 0
         selected: list[bool] = []
         impl = self.channel._impl  # pika's own channel: confirms without a blocking wait per message
         impl.add_on_return_callback(self._on_return)
@@ -101,6 +103,7 @@ class ConfirmedChannel:
             self._returned.add(str(properties.message_id))
 
     def _on_confirm(self, frame: Any) -> None:  # pika callback: Basic.Ack or Basic.Nack
+        self.confirm_frames += 1
         method = frame.method
         nack = isinstance(method, pika.spec.Basic.Nack)
         tags = [t for t in self._pending if t <= method.delivery_tag] if method.multiple else [method.delivery_tag]
