@@ -4,8 +4,10 @@ Each delivery becomes one CloudEvent: ``id`` = message id (consumers de-duplicat
 after a lost confirm is harmless), ``subject`` = business key, ``time`` from the Clock, ``type``/``source``/
 ``dataschema`` from config, ``datacontenttype`` from the encoder. The AMQP sink publishes persistent
 messages with publisher confirms to its own declared exchange, routing key = event type; a publish counts
-as delivered only when the broker confirmed it, and a dropped connection is a retryable failure. Publishes
-are serialised on one connection (pika's BlockingConnection is not thread-safe).
+as delivered only when the broker confirmed it, and a dropped connection is a retryable failure. It is a
+:class:`~bridge.ports.BatchSink`: a batch is published in full and its confirms are awaited once
+(``amqp_confirms.py``), each message getting the broker's own verdict. Publishes are serialised on one
+connection (pika's BlockingConnection is not thread-safe).
 """
 
 from __future__ import annotations
@@ -14,14 +16,15 @@ import base64
 import contextlib
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import pika
 import pika.exceptions
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from adapters.cloud._http import classify
+from adapters.cloud.amqp_confirms import Confirm, ConfirmedChannel, Message
 from adapters.cloud.auth import AuthConfig, AuthorizedClient
 from bridge.ports import (
     BridgeError,
@@ -71,6 +74,8 @@ class AmqpSettings(BaseModel):
     """Seconds a socket operation may take."""
     heartbeat: int = 30
     """AMQP heartbeat interval in seconds."""
+    batch_size: int = Field(500, ge=1, le=10_000)
+    """Events published per batch, their publisher confirms awaited once for the batch."""
 
 
 class HttpSettings(BaseModel):
@@ -139,7 +144,7 @@ def structured_body(attrs: Mapping[str, str], data: bytes) -> bytes:
 
 
 class AmqpEventSink(Resource):
-    """Publishes CloudEvents to RabbitMQ with publisher confirms."""
+    """Publishes CloudEvents to RabbitMQ with publisher confirms, a batch at a time (a :class:`BatchSink`)."""
 
     def __init__(self, config: CloudEventsSinkConfig, *, clock: Clock | None = None) -> None:
         if config.amqp is None:
@@ -148,9 +153,11 @@ class AmqpEventSink(Resource):
         self.settings = config.amqp
         self.clock = clock or SystemClock()
         self.target = config.target or f"amqp:{self.settings.exchange}"
+        #: events published per ``deliver_batch`` call, their confirms awaited once
+        self.max_batch = self.settings.batch_size
         self._lock = threading.Lock()
         self._connection: pika.BlockingConnection | None = None
-        self._channel: Any = None
+        self._channel: ConfirmedChannel | None = None
         self._open = False
 
     def on_enter(self) -> None:
@@ -195,7 +202,7 @@ class AmqpEventSink(Resource):
             with contextlib.suppress(pika.exceptions.AMQPError, OSError):
                 connection.close()  # closing a dead connection: nothing left to release
 
-    def _ensure_channel(self) -> Any:
+    def _ensure_channel(self) -> ConfirmedChannel:
         """Connect, enable confirms and declare the exchange (lazily, and again after a dropped connection)."""
         if self._channel is not None and self._channel.is_open:
             return self._channel
@@ -206,18 +213,19 @@ class AmqpEventSink(Resource):
         params.heartbeat = self.settings.heartbeat
         params.connection_attempts = 1
         self._connection = pika.BlockingConnection(params)
-        channel = self._connection.channel()
-        channel.confirm_delivery()
-        channel.exchange_declare(
+        channel = ConfirmedChannel(
+            self._connection,
+            self.settings.exchange,
+            mandatory=self.settings.mandatory,
+            timeout=self.settings.socket_timeout,
+        )
+        channel.channel.exchange_declare(
             exchange=self.settings.exchange, exchange_type=self.settings.exchange_type, durable=True
         )
         self._channel = channel
         return channel
 
-    def deliver(self, delivery: Delivery) -> Outcome:
-        """Publish and wait for the broker's confirm: delivered only when confirmed."""
-        if not self._open:
-            return Outcome.from_error(ConfigError("AmqpEventSink used outside its 'with' block"))
+    def _message(self, delivery: Delivery) -> Message:
         attrs = cloud_event(delivery, self.config, self.clock)
         if self.config.mode == "structured":
             body = structured_body(attrs, delivery.payload.body)
@@ -236,37 +244,64 @@ class AmqpEventSink(Resource):
             headers=headers,
             timestamp=int(self.clock.now().timestamp()),
         )
-        routing_key = self.settings.routing_key or attrs["type"]
-        where = f"AMQP publish {self.settings.exchange}/{routing_key}"
-        if delivery.dry_run:
-            return Outcome.delivered(detail="dry run: not published", metadata={"dry_run": "true"})
+        return Message(self.settings.routing_key or attrs["type"], body, properties)
+
+    def deliver(self, delivery: Delivery) -> Outcome:
+        """Publish and wait for the broker's confirm: delivered only when confirmed."""
+        return self.deliver_batch([delivery])[0]
+
+    def deliver_batch(self, deliveries: Sequence[Delivery]) -> list[Outcome]:
+        """Publish every delivery, then wait once for the broker's confirms; one outcome per delivery, in
+        order: an ack is delivered; a nack, a return (unroutable) or no confirm in time is a retryable failure
+        of that message only. A connection lost meanwhile fails every message not confirmed yet (retryable;
+        a re-publish carries the same CloudEvent id for consumers to de-duplicate)."""
+        if not self._open:
+            return [Outcome.from_error(ConfigError("AmqpEventSink used outside its 'with' block"))] * len(deliveries)
+        outcomes: list[Outcome] = [_DRY_RUN] * len(deliveries)
+        sent = [i for i, d in enumerate(deliveries) if not d.dry_run]
+        messages = [self._message(deliveries[i]) for i in sent]
+        if not messages:
+            return outcomes
+        where = f"AMQP publish {self.settings.exchange}/{messages[0].routing_key}"
         with self._lock:
             try:
-                channel = self._ensure_channel()
-                channel.basic_publish(
-                    self.settings.exchange, routing_key, body, properties, mandatory=self.settings.mandatory
-                )
-            except pika.exceptions.UnroutableError:
-                return Outcome.failed(TargetUnavailable(f"{where}: unroutable (no queue bound to the exchange)"))
-            except pika.exceptions.NackError:
-                return Outcome.failed(TargetUnavailable(f"{where}: broker refused the message (nack)"))
+                confirms = self._ensure_channel().publish(messages)
             except (pika.exceptions.AMQPError, OSError) as exc:
-                # Covers a connection cut mid-publish: the confirm never came, so the event may or may not be
-                # in the broker. Retryable; the re-publish carries the same CloudEvent id for consumers to
-                # de-duplicate.
+                # Covers a connection cut mid-publish: the confirm never came, so the events may or may not be
+                # in the broker. Retryable for each.
                 self._drop_quietly()
                 kind = TimeoutExpired if "timeout" in type(exc).__name__.lower() else ConnectionFailed
                 error: BridgeError = kind(f"{where}: {type(exc).__name__}: {exc}")
-                return Outcome.from_error(
-                    error.concerning(interface=delivery.interface, message_id=str(delivery.message_id))
-                )
-        return Outcome.delivered(target_id=attrs["id"], metadata={"routing_key": routing_key})
+                for i in sent:
+                    d = deliveries[i]
+                    concerning = error.concerning(interface=d.interface, message_id=str(d.message_id))
+                    outcomes[i] = Outcome.from_error(concerning)
+                return outcomes
+            if Confirm.UNCONFIRMED in confirms:  # late confirms would arrive on a channel that moved on
+                self._drop_quietly()
+        for i, message, confirm in zip(sent, messages, confirms, strict=True):
+            outcomes[i] = _confirmed(confirm, message, where, self.settings.socket_timeout)
+        return outcomes
 
     def _drop_quietly(self) -> None:
         try:
             self._drop()
         except Exception:  # the connection is already broken; the outcome says so
             self._connection, self._channel = None, None
+
+
+_DRY_RUN = Outcome.delivered(detail="dry run: not published", metadata={"dry_run": "true"})
+
+
+def _confirmed(confirm: Confirm, message: Message, where: str, timeout: float) -> Outcome:
+    """The outcome of one message from the broker's answer about it."""
+    if confirm is Confirm.ACK:
+        return Outcome.delivered(target_id=message.properties.message_id, metadata={"routing_key": message.routing_key})
+    if confirm is Confirm.RETURNED:
+        return Outcome.failed(TargetUnavailable(f"{where}: unroutable (no queue bound to the exchange)"))
+    if confirm is Confirm.NACK:
+        return Outcome.failed(TargetUnavailable(f"{where}: broker refused the message (nack)"))
+    return Outcome.failed(TimeoutExpired(f"{where}: no confirm within {timeout}s"))
 
 
 class HttpEventSink(Resource):

@@ -1,5 +1,8 @@
 """``RestSink``: one delivery attempt to a cloud REST API, classified into an Outcome; plus bulk and read-back.
 
+With a ``bulk:`` block the sink is a :class:`~bridge.ports.BatchSink` (``max_batch`` = ``bulk.batch_size``): the
+runtime hands it whole chunks, sent as one request, and the per-item results are mapped back to each message.
+
 Every request carries ``Idempotency-Key`` = the message id (so a retry after a timeout cannot create twice)
 and the transaction id as a correlation header. The URL is a template filled from the delivery
 (``{business_key}``, ``{message_id}``, ``{interface}``, ``{xref.<name>}``, ``{body.<field>}``). When the
@@ -128,6 +131,10 @@ def render_url(template: str, values: Mapping[str, str], body: bytes | None = No
     return _PLACEHOLDER.sub(one, template)
 
 
+def _dry_run() -> Outcome:
+    return Outcome.delivered(detail="dry run: validated, not sent", metadata={"dry_run": "true"})
+
+
 def _bulk_key(deliveries: Sequence[Delivery]) -> str:
     """A bulk request's own idempotency key: stable for the same set of messages."""
     return "bulk-" + str(uuid.uuid5(uuid.NAMESPACE_URL, ",".join(sorted(str(d.message_id) for d in deliveries))))
@@ -158,6 +165,8 @@ class RestSink(Resource):
             limits=limits,
         )
         self._operation: Operation | None = None
+        #: a :class:`~bridge.ports.BatchSink` only with a ``bulk:`` endpoint: one request per chunk of the claim
+        self.max_batch = config.bulk.batch_size if config.bulk is not None else 1
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -217,7 +226,7 @@ class RestSink(Resource):
             url = render_url(self.config.url, self._values(delivery), body)
             self._check_contract(url, body, delivery.payload.media_type)
             if delivery.dry_run:
-                return Outcome.delivered(detail="dry run: validated, not sent", metadata={"dry_run": "true"})
+                return _dry_run()
             response = self._send(self.config.method, url, body, self._headers(delivery))
         except BridgeError as exc:
             return Outcome.from_error(exc.concerning(interface=delivery.interface, message_id=str(delivery.message_id)))
@@ -266,7 +275,10 @@ class RestSink(Resource):
         """Deliver through the bulk endpoint in chunks of ``batch_size``; one Outcome per delivery, in order.
 
         A failure of the whole request applies to every delivery of its chunk; per-item results map back by
-        index. Items that break the contract are rejected locally and not sent.
+        index. Items that break the contract are rejected locally and dry runs validated, neither sent. Each
+        item carries its message id as its own idempotency key, so a re-sent chunk replays instead of
+        creating again. Without ``bulk:`` this is one ``deliver`` after the other (``max_batch`` is 1 then,
+        so the runtime does not call it).
         """
         if self.config.bulk is None:
             return [self.deliver(d) for d in deliveries]
@@ -285,6 +297,9 @@ class RestSink(Resource):
         for i, d in enumerate(chunk):
             try:
                 self._check_contract(self.config.url, d.payload.body, d.payload.media_type)
+                if d.dry_run:
+                    results[i] = _dry_run()
+                    continue
                 items.append({"idempotency_key": str(d.message_id), "body": json.loads(d.payload.body)})
                 sent.append(i)
             except BridgeError as exc:

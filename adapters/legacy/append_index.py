@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 
 __all__ = ["AppendIndex"]
@@ -73,13 +74,11 @@ class AppendIndex:
         except sqlite3.Error as exc:
             raise OSError(f"cannot read the id index {self.path}: {exc}") from exc
 
-    def add(self, message_id: str, covered: int) -> None:
-        """Record ``message_id`` as appended, the output now being ``covered`` bytes long."""
-        db = self._conn()
+    def add(self, message_ids: Sequence[str], covered: int) -> None:
+        """Record ``message_ids`` as appended (one transaction for a whole batch), the output now being
+        ``covered`` bytes long."""
         try:
-            with db:
-                db.execute("INSERT OR IGNORE INTO ids (id) VALUES (?)", (message_id,))
-                db.execute("INSERT OR REPLACE INTO covered (one, bytes) VALUES (1, ?)", (covered,))
+            self._store([(mid,) for mid in message_ids], covered)
         except sqlite3.Error as exc:
             raise OSError(f"cannot write the id index {self.path}: {exc}") from exc
         self.torn_tail = False

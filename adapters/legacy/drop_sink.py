@@ -67,6 +67,8 @@ class DropSinkConfig(KindConfig):
     """When the file already exists: fail, replace it, or write under a unique name."""
     mode: int | None = Field(default=None, ge=0, le=0o7777)
     """File permissions (octal, e.g. '0640'); the default umask when unset."""
+    batch_size: int = Field(default=100, ge=1, le=10_000)
+    """Deliveries the runtime hands over in one call, written one after the other over one session."""
 
     @field_validator("mode", mode="before")
     @classmethod

@@ -40,6 +40,8 @@ What ``PLUGIN_API`` promises
     1.1 added the optional :class:`Preflight` check that ``esb-bridge validate`` calls on a built object;
     1.2 the optional :class:`Reachable` check of ``validate --connect`` and ``SourceLedger.relocate_batch``
     (a drop source says where it moved a file, so dead letters name the archived file).
+    1.3 the optional :class:`~bridge.ports.BatchSink` capability of a sink (``max_batch``, ``deliver_batch``)
+    and its contract suite ``bridge.testing.BatchSinkContract``.
 """
 
 from __future__ import annotations
@@ -80,7 +82,7 @@ __all__ = [
     "plugin",
 ]
 
-PLUGIN_API = "1.2"
+PLUGIN_API = "1.3"
 """The version of this contract (see the module docstring for what it promises)."""
 
 ENTRY_POINT_GROUP = "esb_bridge.plugins"

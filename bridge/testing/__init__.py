@@ -8,14 +8,16 @@ Shipped with the package so a third-party plugin can run the same checks as ours
 * contract suites to subclass in a test module, each with the hook it needs: :class:`SourceContract`
   (fixture ``source_peer``, a :class:`SourcePeer`), :class:`SinkContract` (``sink_peer``, a
   :class:`SinkPeer`), :class:`DecoderContract` (``decoder_case``, a :class:`DecoderCase`) and
-  :class:`EncoderContract` / :class:`RoundTripEncoderContract` (``encoder_case``, an :class:`EncoderCase`).
-  The suites need pytest.
+  :class:`EncoderContract` / :class:`RoundTripEncoderContract` (``encoder_case``, an :class:`EncoderCase`),
+  and for a sink that also delivers in batches :class:`BatchSinkContract` (``batch_peer``, a
+  :class:`BatchSinkPeer`). The suites need pytest.
 
 The kit is part of the plugin surface and carries its version, :data:`PLUGIN_API` (the same value as
 ``bridge.ports.PLUGIN_API``; see ``docs/architecture.md`` for what third-party plugins may rely on).
 """
 
 from bridge.ports import PLUGIN_API
+from bridge.testing.batch_sink_contract import BatchSinkContract, BatchSinkPeer
 from bridge.testing.codec_contract import (
     DecoderCase,
     DecoderContract,
@@ -33,6 +35,8 @@ from bridge.testing.source_contract import SourceContract, SourcePeer
 __all__ = [
     "PLUGIN_API",
     "BatchMark",
+    "BatchSinkContract",
+    "BatchSinkPeer",
     "DeadPeer",
     "DecoderCase",
     "DecoderContract",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 import uuid
@@ -164,6 +165,35 @@ def test_connection_cut_mid_publish_is_retryable_not_lost_or_doubled(rabbitmq: s
     assert sorted(set(seen)) == sorted(str(i) for i in ids.values())  # nothing lost; de-duplicated by id
     assert seen.count(str(ids[1])) == seen.count(str(ids[3])) == seen.count(str(ids[4])) == 1
     assert seen.count(str(ids[2])) in (1, 2)  # the cut publish may have reached the broker: same id, de-duped
+
+
+def test_amqp_batch_is_confirmed_once_and_a_cut_fails_only_the_unconfirmed(rabbitmq: str, exchange: str) -> None:
+    """A batch of 200 is published and confirmed as one (RabbitMQ acks many tags per frame: far fewer confirm
+    frames than events); a connection cut mid-batch fails each of its events, retryably, and the re-sent
+    batch lands every id (a cut publish that reached the broker carries the same id, de-duplicated)."""
+    consumer = Consumer(rabbitmq, exchange)
+    proxy = TcpProxy(5672).start()
+    url = f"amqp://guest:guest@127.0.0.1:{proxy.port}/%2F"
+    first = [delivery(f"B{n}") for n in range(200)]
+    second = [delivery(f"C{n}") for n in range(5)]
+    try:
+        with AmqpEventSink(amqp_config(url, exchange)) as sink:
+            assert sink.max_batch == 500
+            channel = sink._ensure_channel()
+            assert [o.status for o in sink.deliver_batch(first)] == ["delivered"] * 200
+            frames = channel.confirm_frames
+            proxy.cut_next_write()
+            cut = sink.deliver_batch(second)
+            assert all(o.status is OutcomeStatus.FAILED and isinstance(o.error, ConnectionFailed) for o in cut)
+            again = sink.deliver_batch([dataclasses.replace(d, attempt=2) for d in second])
+            assert [o.status for o in again] == ["delivered"] * 5
+        raw = consumer.drain(205)
+    finally:
+        proxy.kill()
+        consumer.close()
+    assert 0 < frames < 200, f"{frames} confirm frames for 200 events: confirmed one by one?"
+    seen = {p.headers[AMQP_PREFIX + "id"] for p, _ in raw}
+    assert seen == {str(d.message_id) for d in first + second}
 
 
 def test_broker_unreachable_is_retryable() -> None:

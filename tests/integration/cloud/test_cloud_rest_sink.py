@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 import uuid
@@ -16,6 +17,7 @@ from adapters.cloud.auth import ApiKeyConfig, AuthConfig, OAuth2Config
 from adapters.cloud.rest import BulkConfig, RestReadBackConfig, RestSink, RestSinkConfig
 from bridge.ports import (
     AmbiguousOutcome,
+    BatchSink,
     ConnectionFailed,
     ContractViolation,
     Delivery,
@@ -314,6 +316,22 @@ def test_bulk_whole_request_failure_applies_to_each(sim: SimServer, customer: st
     with make_sink(sim, bulk=bulk) as sink:
         outcomes = sink.deliver_batch([delivery(invoice(f"INV-L{n}")) for n in range(3)])
     assert [(o.status, o.retry_after) for o in outcomes] == [("failed", 3.0)] * 3
+
+
+def test_bulk_block_makes_a_batch_sink_and_dry_runs_stay_local(sim: SimServer, customer: str) -> None:
+    """With ``bulk:`` the sink is a BatchSink of ``batch_size``; dry runs in a chunk are validated, not sent,
+    and the real items of the chunk still go in one request. Without ``bulk:`` max_batch is 1."""
+    assert make_sink(sim).max_batch == 1
+    bulk = BulkConfig(url=sim.url + "/v1/invoices/bulk", batch_size=7)
+    batch = [delivery(invoice(f"INV-D{n}")) for n in range(4)]
+    batch[1] = dataclasses.replace(batch[1], dry_run=True)
+    with make_sink(sim, bulk=bulk) as sink:
+        assert isinstance(sink, BatchSink) and sink.max_batch == 7
+        outcomes = sink.deliver_batch(batch)
+    assert [o.status for o in outcomes] == ["delivered"] * 4
+    assert outcomes[1].metadata == {"dry_run": "true"}
+    assert sorted(r["external_id"] for r in sim.state.records["invoices"].values()) == ["INV-D0", "INV-D2", "INV-D3"]
+    assert len([r for r in sim.state.requests if r.path.endswith("/bulk")]) == 1
 
 
 def test_read_back_by_business_key(sim: SimServer, customer: str) -> None:

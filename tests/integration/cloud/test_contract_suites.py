@@ -31,11 +31,20 @@ from adapters.cloud.events import (
     HttpEventSink,
     HttpSettings,
 )
-from adapters.cloud.rest import RestSink, RestSinkConfig
+from adapters.cloud.rest import BulkConfig, RestSink, RestSinkConfig
 from adapters.cloud.rest_poll import RestPollSource, RestPollSourceConfig
 from adapters.cloud.webhook import WebhookSource, WebhookSourceConfig
 from bridge.ports import Delivery, Sink, Source, SourceLedger
-from bridge.testing import DeadPeer, SinkContract, SinkPeer, SourceContract, SourcePeer, contract_delivery
+from bridge.testing import (
+    BatchSinkContract,
+    BatchSinkPeer,
+    DeadPeer,
+    SinkContract,
+    SinkPeer,
+    SourceContract,
+    SourcePeer,
+    contract_delivery,
+)
 from samples.cloud_sim import FaultRule, SimServer
 from tests.integration.cloud.cloud_fakes import TcpProxy
 from tests.integration.sftp_drops.conftest import free_port
@@ -162,6 +171,35 @@ class TestRestSinkContract(SinkContract):
         return RestPeer(sim)
 
 
+class RestBulkPeer(RestPeer, BatchSinkPeer):
+    """``RestSink`` with a ``bulk:`` block: one POST to ``/v1/customers/bulk`` per batch; the simulator refuses
+    an item with a region its schema does not know (422 for that item only)."""
+
+    def open_sink(self, *, broken: bool = False) -> AbstractContextManager[Sink]:
+        bulk = BulkConfig(url=self.sim.url + "/v1/customers/bulk", batch_size=50)
+        return _faulted(
+            self.sim, "/v1/customers", broken, RestSink(RestSinkConfig(url=self.sim.url + "/v1/customers", bulk=bulk))
+        )
+
+    def failing_delivery(self, n: int) -> Delivery:
+        key = f"CUS-BAD-{n}"
+        body = json.dumps({"external_id": key, "name": f"Customer {n}", "region": "MARS"}).encode()
+        return contract_delivery(body, "application/json", business_key=key)
+
+    def attempts(self) -> int | None:
+        return len([r for r in self.sim.state.requests if r.path.startswith("/v1/customers") and r.method == "POST"])
+
+
+class TestRestBulkSinkContract(SinkContract, BatchSinkContract):
+    @pytest.fixture
+    def sink_peer(self, sim: SimServer) -> SinkPeer:
+        return RestBulkPeer(sim)
+
+    @pytest.fixture
+    def batch_peer(self, sim: SimServer) -> BatchSinkPeer:
+        return RestBulkPeer(sim)
+
+
 def _event_delivery(n: int) -> Delivery:
     key = f"EVT-{n}"
     return contract_delivery(json.dumps({"external_id": key}).encode(), "application/json", business_key=key)
@@ -203,7 +241,7 @@ class TestHttpEventSinkContract(SinkContract):
 class AmqpEventPeer(SinkPeer):
     """A queue bound to the test's own exchange holds what the broker routed; read without consuming twice."""
 
-    def __init__(self, url: str, exchange: str, dead: DeadPeer) -> None:
+    def __init__(self, url: str, exchange: str, dead: DeadPeer, queue_arguments: dict[str, Any] | None = None) -> None:
         self.url = url
         self.exchange = exchange
         self.dead = dead
@@ -211,7 +249,8 @@ class AmqpEventPeer(SinkPeer):
         self._connection = pika.BlockingConnection(pika.URLParameters(url))
         self._channel = self._connection.channel()
         self._channel.exchange_declare(exchange, exchange_type="topic", durable=True)
-        self._queue = self._channel.queue_declare("", exclusive=True, auto_delete=True).method.queue
+        declared = self._channel.queue_declare("", exclusive=True, auto_delete=True, arguments=queue_arguments)
+        self._queue = declared.method.queue
         self._channel.queue_bind(self._queue, exchange, routing_key="com.example.#")
 
     def close(self) -> None:
@@ -247,6 +286,32 @@ class TestAmqpEventSinkContract(SinkContract):
         exchange = f"esb-contract-{uuid.uuid4().hex[:8]}"
         with DeadPeer() as dead:
             peer = AmqpEventPeer(rabbitmq, exchange, dead)
+            try:
+                yield peer
+            finally:
+                peer.close()
+                conn = pika.BlockingConnection(pika.URLParameters(rabbitmq))
+                conn.channel().exchange_delete(exchange)
+                conn.close()
+
+
+class AmqpBatchPeer(AmqpEventPeer, BatchSinkPeer):
+    """The bound queue holds at most 64 KB and refuses what would not fit (``reject-publish``): RabbitMQ nacks
+    an event too large for it, that one only."""
+
+    def failing_delivery(self, n: int) -> Delivery:
+        key = f"EVT-BIG-{n}"
+        body = json.dumps({"external_id": key, "padding": "x" * 100_000}).encode()
+        return contract_delivery(body, "application/json", business_key=key)
+
+
+class TestAmqpEventSinkBatchContract(BatchSinkContract):
+    @pytest.fixture
+    def batch_peer(self, rabbitmq: str) -> Iterator[BatchSinkPeer]:
+        exchange = f"esb-contract-{uuid.uuid4().hex[:8]}"
+        limit = {"x-max-length-bytes": 65_536, "x-overflow": "reject-publish"}
+        with DeadPeer() as dead:
+            peer = AmqpBatchPeer(rabbitmq, exchange, dead, limit)
             try:
                 yield peer
             finally:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import tracemalloc
 import uuid
 from pathlib import Path
+
+import pytest
 
 from adapters.legacy.file_sink import FileSink, FileSinkConfig
 from bridge.ports import Delivery, Encoded, OutcomeStatus, PathName, PluginContext, Role
@@ -100,3 +103,69 @@ def test_damaged_or_stale_index_is_rebuilt_from_the_file(tmp_path: Path) -> None
         assert sink.deliver(_delivery(b)).detail == "already present"
         assert sink.deliver(_delivery(a)).status is OutcomeStatus.DELIVERED
     assert [json.loads(x)["message_id"] for x in _lines(out / "deliveries.jsonl")] == [str(b), str(a)]
+
+
+_KILLED_WRITER = """
+import os, sys, uuid
+from pathlib import Path
+from adapters.legacy import append_index
+from tests.integration.sftp_drops.test_append_index import _delivery, _sink
+
+def killed(self, message_ids, covered):  # the process dies after the write and fsync, before the index update
+    os._exit(9)
+
+append_index.AppendIndex.add = killed
+ids = [uuid.UUID(x) for x in sys.argv[2:]]
+with _sink(Path(sys.argv[1])) as sink:
+    sink.deliver_batch([_delivery(mid) for mid in ids])
+"""
+
+
+def test_batch_killed_before_the_index_update_is_not_appended_again(tmp_path: Path) -> None:
+    """A writer killed between a batch's write and its index update: on redelivery of the whole batch (the
+    ledger never heard of it) no line is appended twice, and the batch's new neighbour still lands."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    ids = [uuid.uuid4() for _ in range(50)]
+    run = subprocess.run(
+        [sys.executable, "-c", _KILLED_WRITER, str(out), *map(str, ids)], cwd=Path(__file__).parents[3], check=False
+    )
+    assert run.returncode == 9
+    assert len(_lines(out / "deliveries.jsonl")) == 50, "the killed writer's batch is not in the file"
+    newcomer = uuid.uuid4()
+    with _sink(out) as sink:
+        outcomes = sink.deliver_batch([_delivery(mid) for mid in [*ids, newcomer]])
+    assert [o.detail for o in outcomes] == ["already present"] * 50 + ["appended to deliveries.jsonl"]
+    assert [json.loads(x)["message_id"] for x in _lines(out / "deliveries.jsonl")] == [*map(str, ids), str(newcomer)]
+
+
+def test_one_write_and_one_fsync_per_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With ``fsync: true`` a batch of 200 new lines costs one ``write`` and one ``fsync``; repeats cost none."""
+    from adapters.legacy import file_sink
+
+    calls: list[str] = []
+    real_write, real_fsync = os.write, os.fsync
+
+    def write(fd: int, data: bytes) -> int:
+        calls.append("write")
+        return real_write(fd, data)
+
+    def fsync(fd: int) -> None:
+        calls.append("fsync")
+        real_fsync(fd)
+
+    monkeypatch.setattr(file_sink.os, "write", write)
+    monkeypatch.setattr(file_sink.os, "fsync", fsync)
+    out = tmp_path / "out"
+    context = PluginContext(base_dir=tmp_path, interface="t", canonical="Customer")
+    config = FileSinkConfig.model_validate({"kind": "file", "path": str(out), "mode": "append"})
+    batch = [_delivery(uuid.uuid4()) for _ in range(200)]
+    with FileSink(config, context) as sink:
+        assert sink.max_batch == 1000
+        assert all(o.status is OutcomeStatus.DELIVERED for o in sink.deliver_batch(batch))
+        assert calls == ["write", "fsync"]
+        assert all(o.detail == "already present" for o in sink.deliver_batch(batch))
+    assert calls == ["write", "fsync"]
+    assert len(_lines(out / "deliveries.jsonl")) == 200

@@ -8,6 +8,7 @@ mtime, so a rewrite of the same bytes would count as a second effect.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import shutil
@@ -23,7 +24,16 @@ from adapters.legacy.file_sink import FileSink, FileSinkConfig
 from adapters.legacy.folder import FolderDropSource, FolderSink, FolderSinkConfig, FolderSourceConfig
 from adapters.legacy.sftp import SftpDropSource, SftpSinkConfig, SftpUploadSink
 from bridge.ports import Delivery, PathName, PluginContext, Sink, Source
-from bridge.testing import DeadPeer, SinkContract, SinkPeer, SourceContract, SourcePeer, contract_delivery
+from bridge.testing import (
+    BatchSinkContract,
+    BatchSinkPeer,
+    DeadPeer,
+    SinkContract,
+    SinkPeer,
+    SourceContract,
+    SourcePeer,
+    contract_delivery,
+)
 from tests.integration.sftp_drops.conftest import Sshd
 
 SOURCE_FIELDS: dict[str, Any] = {"readiness": {"rule": "rename"}, "after": {"action": "leave"}}
@@ -173,6 +183,67 @@ class TestSftpUploadSinkContract(SinkContract):
             yield Peer(out_folder, make)
 
 
+class FolderBatchPeer(FolderPeer, BatchSinkPeer):
+    """A drop written in batches: the peer refuses a message whose file name is already taken by other bytes
+    (``conflict: fail``, the drop's default)."""
+
+    def failing_delivery(self, n: int) -> Delivery:
+        delivery = self.delivery(100 + n)
+        (self.folder / f"{delivery.message_id}.xml").write_bytes(b"<other/>")
+        return delivery
+
+
+class TestFolderSinkBatchContract(BatchSinkContract):
+    @pytest.fixture
+    def batch_peer(self, out_folder: Path) -> BatchSinkPeer:
+        def make(broken: bool) -> AbstractContextManager[Sink]:
+            config = FolderSinkConfig.model_validate({"kind": "folder", "path": str(out_folder)})
+            return _entered(FolderSink(config), out_folder, broken)
+
+        return FolderBatchPeer(out_folder, make)
+
+
+class TestSftpUploadSinkBatchContract(BatchSinkContract):
+    """One session per batch: against the broken peer a whole batch is ONE counted connection."""
+
+    @pytest.fixture
+    def batch_peer(self, sshd: Sshd, out_folder: Path) -> Iterator[BatchSinkPeer]:
+        with DeadPeer() as dead:
+
+            class Peer(FolderBatchPeer):
+                def attempts(self) -> int | None:
+                    return dead.accepted
+
+            def make(broken: bool) -> AbstractContextManager[Sink]:
+                fields = {**sshd.connection_fields(), "path": str(out_folder)}
+                if broken:
+                    fields.update(port=dead.port, connect_timeout=2)
+                return SftpUploadSink(SftpSinkConfig.model_validate(fields))
+
+            yield Peer(out_folder, make)
+
+
+def test_sftp_batch_is_one_session(sshd: Sshd, out_folder: Path) -> None:
+    """A batch of 20 uploads connects once; the next batch reuses that session; every file lands once."""
+    peer = FolderBatchPeer(out_folder, lambda broken: contextlib.nullcontext())  # only its deliveries
+    batch = [peer.delivery(n) for n in range(20)]
+    sink = SftpUploadSink(SftpSinkConfig.model_validate({**sshd.connection_fields(), "path": str(out_folder)}))
+    connects: list[object] = []
+    connect = sink.connection._connect
+
+    def counted() -> None:
+        connects.append(None)
+        connect()
+
+    sink.connection._connect = counted  # type: ignore[method-assign]
+    with sink:
+        outcomes = sink.deliver_batch(batch)
+        again = sink.deliver_batch(batch[:3])
+    assert [o.status for o in outcomes + again] == ["delivered"] * 23
+    assert len(connects) == 1, f"{len(connects)} SSH connections for two batches"
+    assert sorted(p.name for p in out_folder.iterdir()) == sorted(f"{d.message_id}.xml" for d in batch)
+
+
 def _file_sink(folder: Path, mode: str) -> FileSink:
     context = PluginContext(base_dir=folder.parent, interface="contract", canonical="Invoice")
     return FileSink(FileSinkConfig.model_validate({"kind": "file", "path": str(folder), "mode": mode}), context)
@@ -189,8 +260,14 @@ class TestFileSinkContract(SinkContract):
 class AppendPeer(FolderPeer):
     """The ``file`` sink in ``append`` mode: effects are the lines of the batch file carrying the message id."""
 
+    def __init__(
+        self, folder: Path, make: Callable[[bool], AbstractContextManager[Sink]], name: str = "deliveries.jsonl"
+    ) -> None:
+        super().__init__(folder, make)
+        self.name = name
+
     def effects(self, delivery: Delivery) -> Sequence[object]:
-        path = self.folder / "deliveries.jsonl"
+        path = self.folder / self.name
         if not path.is_file():
             return []
         lines = path.read_bytes().splitlines()
@@ -201,6 +278,26 @@ class TestFileSinkAppendContract(SinkContract):
     @pytest.fixture
     def sink_peer(self, out_folder: Path) -> SinkPeer:
         return AppendPeer(out_folder, lambda broken: _entered(_file_sink(out_folder, "append"), out_folder, broken))
+
+
+class AppendBatchPeer(AppendPeer, BatchSinkPeer):
+    """Append mode, batches of 5 with fsync on; the file name comes from the interface, so a delivery whose
+    interface is no plain file name is refused on its own."""
+
+    def failing_delivery(self, n: int) -> Delivery:
+        return dataclasses.replace(self.delivery(100 + n), interface="../outside")
+
+
+class TestFileSinkAppendBatchContract(BatchSinkContract):
+    @pytest.fixture
+    def batch_peer(self, out_folder: Path) -> BatchSinkPeer:
+        def make(broken: bool) -> AbstractContextManager[Sink]:
+            context = PluginContext(base_dir=out_folder.parent, interface="contract", canonical="Invoice")
+            fields = {"kind": "file", "path": str(out_folder), "mode": "append", "name": "{interface}.jsonl"}
+            sink = FileSink(FileSinkConfig.model_validate(fields), context)
+            return _entered(sink, out_folder, broken)
+
+        return AppendBatchPeer(out_folder, make, "contract.jsonl")
 
 
 def test_blocked_folder_is_restored(tmp_path: Path) -> None:
