@@ -103,6 +103,8 @@ class Runner:
         self._waiting: dict[int, _Waiting] = {}
         self._poll_locks: dict[str, threading.Lock] = {}
         self._spools: dict[str, Path] = {}
+        #: wakes ``run --once``'s early delivery when a batch's deliveries were released
+        self.released = threading.Event()
         self.ledger: Ledger
         #: how long a routed flag may be cached: a live ``cutover set`` is in force by the next poll cycle
         self.flag_ttl = min([1.0] + [i.schedule.every / 2 for i in loaded.config.interfaces.values()])
@@ -152,12 +154,15 @@ class Runner:
             if not self.ledger.acquire_lease(lease, timedelta(seconds=max(60.0, 3 * rt.config.schedule.every))):
                 log.info("poll of %s skipped: another node holds its lease", name)
                 return IngestStats()
-            stats = Ingestor(rt, self.ledger, self.router, self.progress).poll(
+            stats = Ingestor(rt, self.ledger, self.router, self.progress, self._released).poll(
                 SourceContext(name, self.clock, self._spools[name], self.ledger)
             )
             for batch, env in stats.waiting_ack.items():
                 self._waiting[batch] = _Waiting(name, batch, env)
         return stats
+
+    def _released(self, _batch: int) -> None:
+        self.released.set()
 
     def poll_all(self) -> dict[str, IngestStats]:
         out = {}
@@ -357,10 +362,11 @@ class _EarlyDelivery:
     """``run --once`` delivers what is released while later batches (files, pages) are still being decoded.
 
     A thread runs delivery rounds next to the poll until the poll is over; then ``drain`` takes over (the
-    thread has stopped by then, so the two never claim at once). A batch's deliveries are still released only
-    once the whole batch decoded, so on ONE big file nothing overlaps: the thread finds nothing to claim until
-    the file's last chunk is in and costs one cheap, empty claim per target every 50 ms. An error of the thread
-    (the ledger unreachable) is raised in the caller when the poll is over.
+    thread has stopped by then, so the two never claim at once). It runs a round only after a batch was
+    released (``Runner.released``) and until nothing is due: idle claims would take SQLite's writer lock from
+    the poll's chunk transactions. A batch's deliveries are still released only once the whole batch
+    decoded, so on ONE big file nothing overlaps: the thread sleeps until the file's last chunk is in. An error
+    of the thread (the ledger unreachable) is raised in the caller when the poll is over.
     """
 
     def __init__(self, runner: Runner) -> None:
@@ -372,11 +378,12 @@ class _EarlyDelivery:
 
     def _loop(self) -> None:
         try:
+            released = self._runner.released
             while not self._done.is_set():
-                n = self._runner.deliver_round()
-                self.attempts += n
-                if n == 0:
-                    self._done.wait(0.05)
+                if not released.wait(0.05):
+                    continue
+                released.clear()
+                self.attempts += self._runner.deliver_round()
         except BaseException as exc:  # handed to the caller in __exit__
             self._error = exc
 

@@ -101,7 +101,10 @@ def test_a_batch_sink_gets_chunks_and_its_outcomes_map_back(
 ) -> None:
     """25 deliveries, max_batch 10: only deliver_batch calls of at most 10; the one rejected key is the one
     dead letter, every other delivery is delivered."""
-    assert isinstance(BulkSink(BulkConfig(kind="bulk-test"), PluginContext(base_dir=tmp_path)), BatchSink)
+    assert isinstance(
+        BulkSink(BulkConfig(kind="bulk-test"), PluginContext(base_dir=tmp_path, interface="i", canonical="Customer")),
+        BatchSink,
+    )
     cfg = make_config('{kind: bulk-test, max_batch: 10, reject: ["C-00007"]}')
     write_customers(tmp_path / "drop" / "c.jsonl", 25)
     states, dead = _run(cfg, clock)

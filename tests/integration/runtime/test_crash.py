@@ -93,7 +93,9 @@ def _kill_when(
 
 
 def _crash_config(tmp_path: Path, make_config: Callable[..., Path]) -> Path:
-    cfg = make_config("{kind: calllog, path: out/calls.jsonl}\n      limits: {concurrency: 2, batch: 500, max_batch: 500}")
+    cfg = make_config(
+        "{kind: calllog, path: out/calls.jsonl}\n      limits: {concurrency: 2, batch: 500, max_batch: 500}"
+    )
     text = cfg.read_text().replace(
         "    decoder: {kind: jsonl}", "    decoder: {kind: jsonl}\n    acknowledge: on_delivery\n    chunk_size: 1000"
     )
