@@ -315,7 +315,7 @@ class DeliveryLedger(LedgerCore):
                 d.c.id.in_(ids[start : start + _IN_CHUNK]), d.c.status == DeliveryStatus.IN_PROGRESS.value
             )
             if not self._sqlite:
-                q = q.with_for_update()
+                q = q.order_by(d.c.id).with_for_update()  # locked in id order, as every finisher locks
             held.update((int(i), str(tok)) for i, tok in conn.execute(q).all())
         kept = [r for r in results if r.delivery.claim_token and held.get(r.delivery.id) == r.delivery.claim_token]
         if not kept:
