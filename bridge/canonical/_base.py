@@ -25,6 +25,7 @@ __all__ = [
     "RuledModel",
     "ValidationMode",
     "json_schemas",
+    "load_stored",
     "model_for",
     "register",
     "rule_of",
@@ -33,7 +34,7 @@ __all__ = [
     "validate_strict",
 ]
 
-ValidationMode = Literal["strict", "observed"]
+ValidationMode = Literal["strict", "observed", "stored"]
 _MODES: tuple[str, ...] = get_args(ValidationMode)
 
 M = TypeVar("M", bound="CanonicalModel")
@@ -140,6 +141,8 @@ class RuledModel(CanonicalModel):
     @model_validator(mode="after")
     def _apply_business_rules(self, info: ValidationInfo) -> Self:
         mode = _mode_of(info)
+        if mode == "stored":  # the ledger's own payload: its rules passed at ingest (see load_stored)
+            return self
         violations = self._business_rules()
         checks = _checks_of(info)
         if checks:
@@ -189,6 +192,19 @@ def validate_strict(cls: type[M], data: Any) -> M:
 def validate_observed(cls: type[M], data: Any) -> M:
     """Validate ``data`` read back from a target; business-rule violations land in ``notes`` instead."""
     return _validate(cls, data, "observed")
+
+
+def load_stored(cls: type[M], payload: str | bytes) -> M:
+    """A record back from the payload the ledger stored for it, without running its business rules again.
+
+    Why: the ledger stores only ``canonical_json`` of a record that passed :func:`validate_strict` at
+    ingest (derived fields such as ``Invoice.tax_rounding`` included), so re-checking its cross-field rules
+    at each delivery is work with a known answer, about a third of the cost of loading an invoice. Types are
+    still validated (pydantic-core: the fastest way to build the models; a Python ``model_construct`` walk
+    measured slower), so a payload that is not this model's shape still fails loudly. Never for inbound or
+    read-back data: those go through :func:`validate_strict` / :func:`validate_observed`.
+    """
+    return cls.model_validate_json(payload, context={"mode": "stored"})
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:

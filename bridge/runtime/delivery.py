@@ -22,8 +22,9 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 from uuid import UUID
 
-from bridge.canonical import model_for
+from bridge.canonical import load_stored, model_for
 from bridge.ports import (
+    BatchSink,
     BridgeError,
     Clock,
     Delivery,
@@ -34,7 +35,9 @@ from bridge.ports import (
     OutcomeStatus,
     PermanentError,
     Record,
+    Sink,
 )
+from bridge.runtime.batching import BatchSizer
 from bridge.runtime.forward import discard_spool, forwarded_bytes, forwarded_bytes_path
 from bridge.runtime.limits import RateLimiter
 from bridge.runtime.retry import backoff_delay
@@ -75,14 +78,23 @@ class TargetWorker:
         self._rng = random.Random(f"{seed}:{target}")
         self._rng_lock = threading.Lock()
         self._model = model_for(rt.canonical)
+        self._sizer = BatchSizer(path.limits.batch, path.limits.max_batch, self.lease)
+        self._size = path.limits.batch
 
     def run_batch(self) -> int:
         """Claim and process one batch; returns how many deliveries were attempted (0 = nothing due)."""
-        claimed = self.ledger.claim(self.target, self.path.limits.batch, self.lease)
+        claimed = self.ledger.claim(self.target, self._size, self.lease)
         if not claimed:
             return 0
+        began = time.monotonic()
         claims = _Claims(self, claimed)
-        results = [r for r in (self._attempt(c, claims) for c in claimed) if r is not None]
+        sink = self.path.sink_for(self.shadow_sink)
+        assert sink is not None
+        bulk = isinstance(sink, BatchSink) and sink.max_batch > 1
+        step = sink.max_batch if isinstance(sink, BatchSink) and bulk else 1
+        results: list[AttemptResult] = []
+        for start in range(0, len(claimed), step):
+            results += self._attempt_chunk(claimed[start : start + step], claims, sink, bulk)
         recorded = self.ledger.finish(results)
         kept = {id(r) for r in recorded}
         for r in results:
@@ -101,35 +113,56 @@ class TargetWorker:
                 and not r.delivery.dry_run
             ):
                 discard_spool(forwarded_bytes_path(r.delivery.payload))
+        self._size = self._sizer.next(self._size, len(claimed), results, time.monotonic() - began)
         return len(results)
 
-    # ----------------------------------------------------------------- one attempt
+    # ----------------------------------------------------------------- attempts
 
-    def _attempt(self, c: ClaimedDelivery, claims: _Claims) -> AttemptResult | None:
-        """One attempt, or None when the claim was lost before the sink was called (nothing sent).
+    def _attempt_chunk(
+        self, chunk: Sequence[ClaimedDelivery], claims: _Claims, sink: Sink, bulk: bool
+    ) -> list[AttemptResult]:
+        """One attempt of each delivery of ``chunk``: encoded one by one, then sent by ONE ``deliver_batch``
+        (``bulk``) or by ``deliver`` each (a chunk of one then). A delivery whose claim was lost before the
+        sink call gets no result (nothing sent).
 
-        The claim is checked (and its lease renewed when due) after the rate limiter's wait and right before
-        the call, outside the plugin error handling: a ledger error stops the batch, it is no outcome.
+        The claims are checked (and their lease renewed when due) after the rate limiter's wait and right
+        before the call, outside the plugin error handling: a ledger error stops the batch, it is no outcome.
         """
-        number = c.attempts + 1
-        started = self.clock.now()
-        encoded = self._guard(c, lambda: self._encode(c))
-        if isinstance(encoded, Outcome):
-            return self._result(c, number, started, encoded, None)
-        self.limiter.acquire()
-        if not claims.holds(c):
+        results: list[AttemptResult] = []
+        ready: list[tuple[ClaimedDelivery, datetime, Delivery]] = []
+        for c in chunk:
+            number = c.attempts + 1
+            started = self.clock.now()
+            encoded = self._guard(c, lambda c=c: self._encode(c))  # type: ignore[misc]
+            if isinstance(encoded, Outcome):
+                results.append(self._result(c, number, started, encoded, None))
+                continue
+            self.limiter.acquire()
+            body, xrefs = encoded
+            ready.append((c, started, self._delivery(c, number, body, xrefs)))
+        sendable = []
+        for c, started, delivery in ready:
+            if claims.holds(c):
+                sendable.append((c, started, delivery))
+                continue
             log.warning(
                 "%s %s: claim of delivery %d lost before attempt %d (lease ran out, taken over): not sent",
                 c.interface,
                 c.message_id,
                 c.id,
-                number,
+                delivery.attempt,
             )
-            return None
-        body, xrefs = encoded
-        sink = self.path.sink_for(self.shadow_sink)
-        assert sink is not None
-        delivery = Delivery(
+        if bulk and isinstance(sink, BatchSink) and sendable:
+            outcomes = self._deliver_batch(sink, [x[0] for x in sendable], [x[2] for x in sendable])
+        else:
+            outcomes = [self._guard(c, lambda d=d: sink.deliver(d)) for c, _, d in sendable]  # type: ignore[misc]
+        for (c, started, delivery), outcome in zip(sendable, outcomes, strict=True):
+            results.append(self._result(c, delivery.attempt, started, outcome, delivery.payload.body))
+        return results
+
+    @staticmethod
+    def _delivery(c: ClaimedDelivery, number: int, body: Encoded, xrefs: dict[str, str]) -> Delivery:
+        return Delivery(
             UUID(c.message_id),
             c.interface,
             c.path,
@@ -141,13 +174,32 @@ class TargetWorker:
             c.dry_run,
             xrefs=xrefs,
         )
-        outcome = self._guard(c, lambda: sink.deliver(delivery))
-        return self._result(c, number, started, outcome, body.body)
+
+    @staticmethod
+    def _deliver_batch(
+        sink: BatchSink, claimed: Sequence[ClaimedDelivery], deliveries: Sequence[Delivery]
+    ) -> list[Outcome]:
+        """One ``deliver_batch`` call; an error it raises (or a wrong number of outcomes) is every
+        delivery's outcome, since the sink said nothing about any one of them."""
+        try:
+            outcomes = sink.deliver_batch(deliveries)
+        except Exception as exc:  # classified per delivery by _plugin_error
+            return [_plugin_error(c, exc) for c in claimed]
+        if len(outcomes) != len(deliveries):
+            err = PermanentError(
+                f"sink returned {len(outcomes)} outcomes for {len(deliveries)} deliveries (a bug in the sink)"
+            )
+            return [_plugin_error(c, err) for c in claimed]
+        return list(outcomes)
 
     def _encode(self, c: ClaimedDelivery) -> tuple[Encoded, dict[str, str]]:
         if c.kind is MessageKind.FORWARD:
             return forwarded_bytes(c.payload)[0], {}  # the original bytes, unchanged
-        record = self._model.model_validate_json(c.payload)
+        # The stored payload is canonical JSON the ledger wrote after strict validation at ingest: load it
+        # without its business rules (see bridge.canonical.load_stored). Encoding stays here, at delivery, with
+        # the path's current encoder: caching encoded bodies at ingest would store a second copy per path and
+        # send stale bodies after an encoder or mapping change; a replay re-encodes what is stored now.
+        record = load_stored(self._model, c.payload)
         xrefs = self._resolve(record)
         assert self.path.encoder is not None, "a delivered path has an encoder"
         ctx = EncodeContext(c.interface, UUID(c.message_id), c.business_key, c.path, xrefs)
@@ -158,16 +210,8 @@ class TargetWorker:
         """Run a plugin step; its errors become the attempt's outcome."""
         try:
             return step()
-        except BridgeError as exc:
-            return Outcome.from_error(exc.concerning(interface=c.interface, message_id=c.message_id))
-        except Exception as exc:  # a bug in a plugin: keep it visible in the DLQ instead of looping on it
-            err = PermanentError(
-                f"unexpected {type(exc).__name__}: {exc}",
-                interface=c.interface,
-                message_id=c.message_id,
-                detail={"traceback": traceback.format_exc(limit=8)},
-            )
-            return Outcome.rejected(err)
+        except Exception as exc:  # classified by _plugin_error
+            return _plugin_error(c, exc)
 
     def _resolve(self, record: Record) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -249,6 +293,20 @@ class _Claims:
             self._renewed_at = (w.clock.now(), time.monotonic())
             self._held = w.ledger.renew_claims([x for x in self._claimed if x.id in self._held], w.lease)
         return c.id in self._held
+
+
+def _plugin_error(c: ClaimedDelivery, exc: Exception) -> Outcome:
+    """A plugin's error as the attempt's outcome: a BridgeError as it is classified; anything else is a bug in
+    the plugin, kept visible in the DLQ (rejected, with its traceback) instead of looping on it."""
+    if isinstance(exc, BridgeError):
+        return Outcome.from_error(exc.concerning(interface=c.interface, message_id=c.message_id))
+    err = PermanentError(
+        f"unexpected {type(exc).__name__}: {exc}",
+        interface=c.interface,
+        message_id=c.message_id,
+        detail={"traceback": traceback.format_exc(limit=8)},
+    )
+    return Outcome.rejected(err)
 
 
 def _field(record: Record, dotted: str) -> object:

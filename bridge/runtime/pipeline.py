@@ -60,11 +60,20 @@ class IngestStats:
 class Ingestor:
     """Runs one poll of one interface."""
 
-    def __init__(self, rt: InterfaceRuntime, ledger: Ledger, router: Router, progress: Progress | None = None) -> None:
+    def __init__(
+        self,
+        rt: InterfaceRuntime,
+        ledger: Ledger,
+        router: Router,
+        progress: Progress | None = None,
+        on_release: Callable[[int], None] | None = None,
+    ) -> None:
         self.rt = rt
         self.ledger = ledger
         self.router = router
         self.progress = progress
+        #: told each batch id whose deliveries were just released (wakes ``run --once``'s early delivery)
+        self.on_release = on_release
         legacy = rt.paths.get(PathName.LEGACY)
         self.forwarding = legacy is not None and legacy.config.kind == "forward"
         self._plan = ForwardPlan()
@@ -104,6 +113,8 @@ class Ingestor:
                 stats.failed_batches += 1
                 continue
             self.ledger.release_batch(self.rt.name, batch)
+            if self.on_release is not None:
+                self.on_release(batch)
             if self.rt.config.acknowledge == "on_commit":
                 failpoint("before_ack")
                 source.acknowledge(envelope)

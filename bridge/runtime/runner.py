@@ -103,6 +103,8 @@ class Runner:
         self._waiting: dict[int, _Waiting] = {}
         self._poll_locks: dict[str, threading.Lock] = {}
         self._spools: dict[str, Path] = {}
+        #: wakes ``run --once``'s early delivery when a batch's deliveries were released
+        self.released = threading.Event()
         self.ledger: Ledger
         #: how long a routed flag may be cached: a live ``cutover set`` is in force by the next poll cycle
         self.flag_ttl = min([1.0] + [i.schedule.every / 2 for i in loaded.config.interfaces.values()])
@@ -152,12 +154,15 @@ class Runner:
             if not self.ledger.acquire_lease(lease, timedelta(seconds=max(60.0, 3 * rt.config.schedule.every))):
                 log.info("poll of %s skipped: another node holds its lease", name)
                 return IngestStats()
-            stats = Ingestor(rt, self.ledger, self.router, self.progress).poll(
+            stats = Ingestor(rt, self.ledger, self.router, self.progress, self._released).poll(
                 SourceContext(name, self.clock, self._spools[name], self.ledger)
             )
             for batch, env in stats.waiting_ack.items():
                 self._waiting[batch] = _Waiting(name, batch, env)
         return stats
+
+    def _released(self, _batch: int) -> None:
+        self.released.set()
 
     def poll_all(self) -> dict[str, IngestStats]:
         out = {}
@@ -243,7 +248,9 @@ class Runner:
     def run_once(self, max_wait: float = 3600.0) -> RunSummary:
         summary = RunSummary()
         started = self.ledger.ledger_time()
-        for name, st in self.poll_all().items():
+        with _EarlyDelivery(self) as early:
+            polled = self.poll_all()
+        for name, st in polled.items():
             summary.ingest[name] = {
                 "poll_failed": int(bool(st.poll_error)),
                 "batches": st.batches,
@@ -254,6 +261,7 @@ class Runner:
                 "failed_batches": st.failed_batches,
             }
         summary.drain = self.drain(max_wait)
+        summary.drain.attempts += early.attempts
         summary.acknowledged_late = len(self._waiting)
         dead = self.ledger.dead_letters_since(started, list(self.interfaces), DeadLetterKind.DELIVERY)
         for name, row in summary.ingest.items():
@@ -348,3 +356,45 @@ class Runner:
             except Exception:
                 log.exception("delivery worker %s failed; continuing", worker.target)
                 time.sleep(idle)
+
+
+class _EarlyDelivery:
+    """``run --once`` delivers what is released while later batches (files, pages) are still being decoded.
+
+    A thread runs delivery rounds next to the poll until the poll is over; then ``drain`` takes over (the
+    thread has stopped by then, so the two never claim at once). It runs a round only after a batch was
+    released (``Runner.released``) and until nothing is due: idle claims would take SQLite's writer lock from
+    the poll's chunk transactions. A batch's deliveries are still released only once the whole batch
+    decoded, so on ONE big file nothing overlaps: the thread sleeps until the file's last chunk is in. An error
+    of the thread (the ledger unreachable) is raised in the caller when the poll is over.
+    """
+
+    def __init__(self, runner: Runner) -> None:
+        self._runner = runner
+        self._done = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._loop, name="deliver-early", daemon=True)
+        self.attempts = 0
+
+    def _loop(self) -> None:
+        try:
+            released = self._runner.released
+            while not self._done.is_set():
+                if not released.wait(0.05):
+                    continue
+                released.clear()
+                self.attempts += self._runner.deliver_round()
+        except BaseException as exc:  # handed to the caller in __exit__
+            self._error = exc
+
+    def __enter__(self) -> Self:
+        if self._runner.workers:
+            self._thread.start()
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        self._done.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        if self._error is not None and et is None:
+            raise self._error

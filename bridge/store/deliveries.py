@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import Select, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from bridge.ports import PathName, Role
@@ -62,6 +62,33 @@ def _blocked_in_lane(d: Any) -> Any:
     )
 
 
+#: What a worker needs of a claimed delivery and its message.
+_CLAIMED = select(
+    t.deliveries.c.id,
+    t.deliveries.c.message_id,
+    t.deliveries.c.interface,
+    t.deliveries.c.path,
+    t.deliveries.c.role,
+    t.deliveries.c.dry_run,
+    t.deliveries.c.target,
+    t.deliveries.c.business_key,
+    t.deliveries.c.attempts,
+    t.deliveries.c.first_attempt_at,
+    t.messages.c.canonical,
+    t.messages.c.payload,
+    t.messages.c.payload_z,
+    t.messages.c.packing,
+    t.messages.c.content_hash,
+    t.messages.c.transaction_id,
+    t.messages.c.kind,
+    t.deliveries.c.claim_token,
+    t.deliveries.c.claimed_by,
+).join(t.messages, t.messages.c.id == t.deliveries.c.message_id)
+
+#: Ids per ``IN (...)`` list: well under SQLite's and PostgreSQL's bound-parameter limits.
+_IN_CHUNK = 1000
+
+
 def _without(row: Any, *names: str) -> dict[str, Any]:
     return {k: v for k, v in row.items() if k not in names}
 
@@ -86,59 +113,28 @@ class DeliveryLedger(LedgerCore):
         """
         now = self._now()
         token = str(uuid.uuid4())
-        d, m = t.deliveries, t.messages
-        blocking = _blocked_in_lane(d)
-        pick = (
-            select(d.c.id)
-            .where(
-                d.c.status == DeliveryStatus.PENDING.value, d.c.target == target, d.c.next_attempt_at <= now, ~blocking
-            )
-            .order_by(d.c.id)
-            .limit(limit)
-        )
-        if not self._sqlite:
-            pick = pick.with_for_update(skip_locked=True, of=d)
+        d = t.deliveries
+        pick = self.claim_query(target, limit, now)
         with self.engine.begin() as conn:
             ids = list(conn.scalars(pick))
             if not ids:
                 return []
-            conn.execute(
-                update(d)
-                .where(d.c.id.in_(ids))
-                .values(
-                    status=DeliveryStatus.IN_PROGRESS.value,
-                    claimed_by=self.node,
-                    claimed_until=self._lease_now() + lease,
-                    claim_token=token,
-                    updated_at=now,
+            rows: list[Any] = []
+            for start in range(0, len(ids), _IN_CHUNK):
+                part = ids[start : start + _IN_CHUNK]
+                conn.execute(
+                    update(d)
+                    .where(d.c.id.in_(part))
+                    .values(
+                        status=DeliveryStatus.IN_PROGRESS.value,
+                        claimed_by=self.node,
+                        claimed_until=self._lease_now() + lease,
+                        claim_token=token,
+                        updated_at=now,
+                    )
                 )
-            )
-            rows = conn.execute(
-                select(
-                    d.c.id,
-                    d.c.message_id,
-                    d.c.interface,
-                    d.c.path,
-                    d.c.role,
-                    d.c.dry_run,
-                    d.c.target,
-                    d.c.business_key,
-                    d.c.attempts,
-                    d.c.first_attempt_at,
-                    m.c.canonical,
-                    m.c.payload,
-                    m.c.payload_z,
-                    m.c.packing,
-                    m.c.content_hash,
-                    m.c.transaction_id,
-                    m.c.kind,
-                    d.c.claim_token,
-                    d.c.claimed_by,
-                )
-                .join(m, m.c.id == d.c.message_id)
-                .where(d.c.id.in_(ids))
-                .order_by(d.c.id)
-            ).all()
+                rows += conn.execute(_CLAIMED.where(d.c.id.in_(part)).order_by(d.c.id)).all()
+        rows.sort(key=lambda row: int(row.id))
         return [
             ClaimedDelivery(
                 **{
@@ -151,6 +147,31 @@ class DeliveryLedger(LedgerCore):
             )
             for row in rows
         ]
+
+    def claim_query(self, target: str, limit: int, now: datetime) -> Select[tuple[int]]:
+        """The ids a claim of ``target`` takes: due, pending, not blocked in their lane, at most ``limit``.
+
+        Oldest due first, along the index (status, target, next_attempt_at, id): the scan starts at the
+        target's first pending row and stops after ``limit`` claimable ones, so a claim reads what it claims
+        (plus the rows blocked in their lane or not yet due on the way), never the whole backlog, and sorts
+        nothing. Per-key order does not need ``ORDER BY id``: ``_blocked_in_lane`` lets only the oldest open
+        delivery of a lane through, whatever order the scan meets them in.
+        """
+        d = t.deliveries
+        pick = (
+            select(d.c.id)
+            .where(
+                d.c.status == DeliveryStatus.PENDING.value,
+                d.c.target == target,
+                d.c.next_attempt_at <= now,
+                ~_blocked_in_lane(d),
+            )
+            .order_by(d.c.next_attempt_at, d.c.id)
+            .limit(limit)
+        )
+        if not self._sqlite:
+            pick = pick.with_for_update(skip_locked=True, of=d)
+        return pick
 
     def renew_claims(self, claims: Sequence[ClaimedDelivery], lease: timedelta) -> set[int]:
         """Extend the lease of these claims where their token still holds; returns the ids still held."""
@@ -186,7 +207,7 @@ class DeliveryLedger(LedgerCore):
             return []
         now = self._now()
         with self.engine.begin() as conn:
-            results = [r for r in results if self._write_outcome(conn, r, now)]
+            results = self._write_outcomes(conn, results, now)
             if not results:
                 return []
             conn.execute(
@@ -278,37 +299,74 @@ class DeliveryLedger(LedgerCore):
                         )
         return results
 
-    @staticmethod
-    def _write_outcome(conn: Connection, r: AttemptResult, now: datetime) -> bool:
-        """The delivery's new state, written only if ``r``'s claim token still holds; whether it did."""
+    def _write_outcomes(self, conn: Connection, results: Sequence[AttemptResult], now: datetime) -> list[AttemptResult]:
+        """The deliveries' new states, written only where each result's claim token still holds; those results.
+
+        Batched: one read of the tokens the rows hold now (locked on PostgreSQL, so no reaper or other node can
+        change them before our UPDATE; SQLite's writer lock is taken by ``BEGIN IMMEDIATE``), then ONE
+        ``executemany`` UPDATE for the results that still hold their claim. The UPDATE keeps the token and
+        state in its WHERE as well, so the fence holds even without the read.
+        """
         d = t.deliveries
-        sent, packing = pack_sent(r.sent, r.delivery.payload)
-        res = conn.execute(
+        held: dict[int, str] = {}
+        ids = [r.delivery.id for r in results]
+        for start in range(0, len(ids), _IN_CHUNK):
+            q = select(d.c.id, d.c.claim_token).where(
+                d.c.id.in_(ids[start : start + _IN_CHUNK]), d.c.status == DeliveryStatus.IN_PROGRESS.value
+            )
+            if not self._sqlite:
+                q = q.order_by(d.c.id).with_for_update()  # locked in id order, as every finisher locks
+            held.update((int(i), str(tok)) for i, tok in conn.execute(q).all())
+        kept = [r for r in results if r.delivery.claim_token and held.get(r.delivery.id) == r.delivery.claim_token]
+        if not kept:
+            return []
+        rows = []
+        for r in kept:
+            sent, packing = pack_sent(r.sent, r.delivery.payload)
+            rows.append(
+                {
+                    "b_id": r.delivery.id,
+                    "b_token": r.delivery.claim_token,
+                    "v_status": r.next_status,
+                    "v_attempts": r.number,
+                    "v_next_attempt_at": r.next_attempt_at or now,
+                    "v_first_attempt_at": r.delivery.first_attempt_at or r.started_at,
+                    "v_last_error": r.error,
+                    "v_response": r.response,
+                    "v_media_type": r.media_type,
+                    "v_sent": sent,
+                    "v_sent_packing": packing,
+                    "v_target_id": r.target_id,
+                    "v_finished_at": r.finished_at if r.next_status != DeliveryStatus.PENDING else None,
+                }
+            )
+        conn.execute(
             update(d)
             .where(
-                d.c.id == r.delivery.id,
-                d.c.claim_token == r.delivery.claim_token,
+                d.c.id == bindparam("b_id"),
+                d.c.claim_token == bindparam("b_token"),
                 d.c.status == DeliveryStatus.IN_PROGRESS.value,
             )
             .values(
-                status=r.next_status,
-                attempts=r.number,
-                next_attempt_at=r.next_attempt_at or now,
-                first_attempt_at=r.delivery.first_attempt_at or r.started_at,
+                status=bindparam("v_status"),
+                attempts=bindparam("v_attempts"),
+                next_attempt_at=bindparam("v_next_attempt_at"),
+                first_attempt_at=bindparam("v_first_attempt_at"),
                 claimed_by=None,
                 claimed_until=None,
                 claim_token=None,
-                last_error=r.error,
-                response=r.response,
-                media_type=r.media_type,
-                sent=sent,
-                sent_packing=packing,
-                target_id=r.target_id,
+                last_error=bindparam("v_last_error"),
+                response=bindparam("v_response"),
+                media_type=bindparam("v_media_type"),
+                sent=bindparam("v_sent"),
+                sent_packing=bindparam("v_sent_packing"),
+                target_id=bindparam("v_target_id"),
                 updated_at=now,
-                finished_at=r.finished_at if r.next_status != DeliveryStatus.PENDING else None,
-            )
+                finished_at=bindparam("v_finished_at"),
+            ),
+            rows,
         )
-        return res.rowcount == 1
+        return kept
 
     def reap_expired_claims(self) -> int:
         """Claims whose lease ran out (their worker died or stalled) go back to pending, token void; how many."""

@@ -159,8 +159,8 @@ deliveries = Table(
     _ts("updated_at"),
     _ts("finished_at", nullable=True),
     UniqueConstraint("message_id", "path", "role"),
-    Index(None, "status", "target", "next_attempt_at"),
-    Index(None, "interface", "path", "role", "business_key", "id"),
+    # 0007: the claim's index (claims read along it, see ``DeliveryLedger.claim_query``)
+    Index(None, "status", "target", "next_attempt_at", "id"),
     Index(None, "interface", "target", "business_key", "id"),
 )
 

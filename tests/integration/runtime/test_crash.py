@@ -30,7 +30,7 @@ from tests.integration.runtime.conftest import write_customers
 
 RECORDS = 50_000
 CLI = "tests.integration.runtime.calllog"  # the bridge CLI with the calllog sink registered
-IN_FLIGHT = 2 * 500  # concurrency x claim batch: deliveries a kill may leave sent but unrecorded
+IN_FLIGHT = 2 * 500  # concurrency x claim batch (max_batch: no growth): deliveries a kill may leave unrecorded
 
 
 def _counts(engine: Engine) -> tuple[str | None, int, int]:
@@ -93,7 +93,9 @@ def _kill_when(
 
 
 def _crash_config(tmp_path: Path, make_config: Callable[..., Path]) -> Path:
-    cfg = make_config("{kind: calllog, path: out/calls.jsonl}\n      limits: {concurrency: 2, batch: 500}")
+    cfg = make_config(
+        "{kind: calllog, path: out/calls.jsonl}\n      limits: {concurrency: 2, batch: 500, max_batch: 500}"
+    )
     text = cfg.read_text().replace(
         "    decoder: {kind: jsonl}", "    decoder: {kind: jsonl}\n    acknowledge: on_delivery\n    chunk_size: 1000"
     )
