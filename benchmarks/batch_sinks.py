@@ -8,7 +8,7 @@ port (stopped at the end), one file per delivery (temp name, verified size, rena
 ways. Folder: a local drop folder, each file fsynced before its rename both ways. The ``rest`` bulk endpoint
 has its own benchmark (``rest_sink.py``); the ``file`` sink's group commit is ``file_append.py``.
 
-    .venv/bin/python benchmarks/batch_sinks.py [--events 5000] [--files 500] [--batch 500]
+    .venv/bin/python benchmarks/batch_sinks.py [--events 600] [--files 200] [--batch 200]
 
 Not part of the suite.
 """
@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
+import sys
 import tempfile
 import time
 import uuid
@@ -106,11 +108,12 @@ def _files(name: str, n: int, batch: int, make: Callable[[Path], BatchSink], roo
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=5000)
-    parser.add_argument("--files", type=int, default=500)
-    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--events", type=int, default=600)
+    parser.add_argument("--files", type=int, default=200)
+    parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--amqp", default="amqp://guest:guest@127.0.0.1:5672/%2F")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a stopped run still deletes its queue and sshd
     _amqp(args.amqp, args.events, args.batch)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

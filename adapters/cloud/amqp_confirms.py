@@ -13,12 +13,13 @@ a pika connection is not thread-safe.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 import pika
+import pika.exceptions
 import pika.spec
 
 __all__ = ["Confirm", "ConfirmedChannel", "Message"]
@@ -88,7 +89,7 @@ class ConfirmedChannel:
         self._drive(lambda: not self._pending)
         return list(self._results)
 
-    def _drive(self, done: Any) -> None:
+    def _drive(self, done: Callable[[], bool]) -> None:
         deadline = time.monotonic() + self._timeout
         while not done():
             left = deadline - time.monotonic()
