@@ -70,7 +70,7 @@ class Limits(_Strict):
     """Most deliveries per second to this target; unset means unlimited."""
     batch: int = Field(100, ge=1, le=5000)
     """Deliveries a worker claims from the ledger at once to begin with (see max_batch)."""
-    max_batch: int = Field(1000, ge=1, le=20000)
+    max_batch: int = Field(500, ge=1, le=20000)
     """Most deliveries a worker claims at once: the claim doubles from batch while the target takes every
     delivery quickly, and halves on failures (never below 1)."""
 

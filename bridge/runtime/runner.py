@@ -103,8 +103,10 @@ class Runner:
         self._waiting: dict[int, _Waiting] = {}
         self._poll_locks: dict[str, threading.Lock] = {}
         self._spools: dict[str, Path] = {}
-        #: wakes ``run --once``'s early delivery when a batch's deliveries were released
+        #: wakes ``run --once``'s early delivery when a batch's deliveries were released; which interfaces
         self.released = threading.Event()
+        self.released_interfaces: set[str] = set()
+        self._release_lock = threading.Lock()
         self.ledger: Ledger
         #: how long a routed flag may be cached: a live ``cutover set`` is in force by the next poll cycle
         self.flag_ttl = min([1.0] + [i.schedule.every / 2 for i in loaded.config.interfaces.values()])
@@ -154,15 +156,24 @@ class Runner:
             if not self.ledger.acquire_lease(lease, timedelta(seconds=max(60.0, 3 * rt.config.schedule.every))):
                 log.info("poll of %s skipped: another node holds its lease", name)
                 return IngestStats()
-            stats = Ingestor(rt, self.ledger, self.router, self.progress, self._released).poll(
+            stats = Ingestor(rt, self.ledger, self.router, self.progress, lambda _b: self._released(name)).poll(
                 SourceContext(name, self.clock, self._spools[name], self.ledger)
             )
             for batch, env in stats.waiting_ack.items():
                 self._waiting[batch] = _Waiting(name, batch, env)
         return stats
 
-    def _released(self, _batch: int) -> None:
+    def _released(self, interface: str) -> None:
+        with self._release_lock:
+            self.released_interfaces.add(interface)
         self.released.set()
+
+    def take_released(self) -> set[str]:
+        """The interfaces with batches released since the last call (for ``run --once``'s early delivery)."""
+        with self._release_lock:
+            out, self.released_interfaces = self.released_interfaces, set()
+            self.released.clear()
+        return out
 
     def poll_all(self) -> dict[str, IngestStats]:
         out = {}
@@ -200,13 +211,15 @@ class Runner:
             if n == 0:
                 return total
 
-    def deliver_round(self) -> int:
-        """Every target's pool drains what is due now; returns the number of attempts made."""
+    def deliver_round(self, interfaces: set[str] | None = None) -> int:
+        """Every target's pool (of ``interfaces``, default all) drains what is due now; the attempts made."""
         jobs = []
         total = 0
         pools: list[ThreadPoolExecutor] = []
         try:
             for worker in self.workers.values():
+                if interfaces is not None and worker.rt.name not in interfaces:
+                    continue
                 n = worker.path.limits.concurrency
                 pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix=f"deliver-{worker.target}")
                 pools.append(pool)
@@ -363,10 +376,11 @@ class _EarlyDelivery:
 
     A thread runs delivery rounds next to the poll until the poll is over; then ``drain`` takes over (the
     thread has stopped by then, so the two never claim at once). It runs a round only after a batch was
-    released (``Runner.released``) and until nothing is due: idle claims would take SQLite's writer lock from
-    the poll's chunk transactions. A batch's deliveries are still released only once the whole batch
-    decoded, so on ONE big file nothing overlaps: the thread sleeps until the file's last chunk is in. An error
-    of the thread (the ledger unreachable) is raised in the caller when the poll is over.
+    released (``Runner.released``), over the targets of the interfaces that released one, until nothing is
+    due: idle claims would take SQLite's writer lock from the poll's chunk transactions. A batch's deliveries
+    are still released only once the whole batch decoded, so on ONE big file nothing overlaps: the thread
+    sleeps until the file's last chunk is in. An error of the thread (the ledger unreachable) is raised in the
+    caller when the poll is over.
     """
 
     def __init__(self, runner: Runner) -> None:
@@ -382,8 +396,8 @@ class _EarlyDelivery:
             while not self._done.is_set():
                 if not released.wait(0.05):
                     continue
-                released.clear()
-                self.attempts += self._runner.deliver_round()
+                # Only the targets of interfaces that released a batch: the others have nothing new.
+                self.attempts += self._runner.deliver_round(self._runner.take_released())
         except BaseException as exc:  # handed to the caller in __exit__
             self._error = exc
 
