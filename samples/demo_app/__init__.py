@@ -150,7 +150,6 @@ def run_demo(
         systems = landscape.holdings()
     return {
         "seed": seed,
-        "workdir": str(workdir),
         "days": per_day,
         "status": counts,
         "dead_letters": [

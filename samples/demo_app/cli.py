@@ -50,7 +50,7 @@ def demo(ctx: click.Context, workdir: Path, seed: int, days: int, amqp: str | No
     if as_json:
         echo_json(summary)
     else:
-        print_table(summary, sys.stdout)
+        print_table(summary, workdir, sys.stdout)
 
 
 def _builds_nothing(config: KindConfig, ctx: PluginContext) -> NoReturn:

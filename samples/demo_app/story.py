@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
+from pathlib import Path
 from typing import IO, Any
 
 from bridge.runtime.runner import Runner, RunSummary
@@ -46,7 +47,7 @@ def day_lines(runner: Runner, day: int, today: str, summary: RunSummary, since: 
     return lines
 
 
-def print_table(summary: dict[str, Any], file: IO[str]) -> None:
+def print_table(summary: dict[str, Any], workdir: Path, file: IO[str]) -> None:
     """The final table: one row per interface (mode, compared, match, lower bound, orphans, DLQ, ready?), each
     interface's next step below it, then the report's paths."""
     from rich.console import Console
@@ -79,7 +80,7 @@ def print_table(summary: dict[str, Any], file: IO[str]) -> None:
         console.print(f"  {escape(name)}: {escape(it['next_step'] or '-')}", soft_wrap=True)
     for fmt, path in summary["reports"].items():
         console.print(f"shadow report ({fmt}): {path}", soft_wrap=True)
-    console.print(f"ledger, drops and outputs in {summary['workdir']}", soft_wrap=True)
+    console.print(f"ledger, drops and outputs in {workdir}", soft_wrap=True)
 
 
 def _pct(v: float | None) -> str:
