@@ -34,8 +34,9 @@ from bridge.runtime.forward import ForwardPlan, forward_message
 from bridge.runtime.sabotage import sabotaged_message_id
 from bridge.runtime.upgrade_identity import adopt_hash_identities
 from bridge.runtime.wiring import InterfaceRuntime, target_name
+from bridge.store.kept import kept_dead_letter
 from bridge.store.ledger import Ledger
-from bridge.store.records import BatchState, DeadLetterKind, NewDeadLetter, NewMessage, NewRoute
+from bridge.store.records import BatchState, NewDeadLetter, NewMessage, NewRoute
 
 __all__ = ["IngestStats", "Ingestor"]
 
@@ -85,21 +86,15 @@ class Ingestor:
             except DecodeError as exc:
                 exc.concerning(interface=self.rt.name, location=Location(file=envelope.origin))
                 log.error("batch failed: %s", exc)
-                self.ledger.cancel_batch(batch, str(exc))
-                self.ledger.record_chunk(
-                    self.rt.name,
-                    batch,
-                    [],
-                    [
-                        NewDeadLetter(
-                            str(message_id(self.rt.name, f"batch:{envelope.batch_id}")),
-                            exc.to_dict(),
-                            exc.location.to_dict() if exc.location else None,
-                            "",
-                            kind=DeadLetterKind.BATCH,
-                        )
-                    ],
+                # The page/body is kept with its dead letter, in the transaction that marks it failed: only
+                # then may ``fail`` move a cursor past it or answer 200 (bridge.store.kept).
+                dead = kept_dead_letter(
+                    str(message_id(self.rt.name, f"batch:{envelope.batch_id}")),
+                    exc.to_dict(),
+                    exc.location.to_dict() if exc.location else None,
+                    envelope,
                 )
+                self.ledger.cancel_batch(batch, str(exc), interface=self.rt.name, dead=dead)
                 source.fail(envelope, exc)
                 stats.failed_batches += 1
                 continue

@@ -264,10 +264,17 @@ class BatchLedger(LedgerCore):
             )
             return int(res.rowcount or 0)
 
-    def cancel_batch(self, batch: int, detail: str) -> None:
-        """A batch-level error: nothing of it is delivered; its held messages are cancelled."""
+    def cancel_batch(self, batch: int, detail: str, *, interface: str = "", dead: NewDeadLetter | None = None) -> None:
+        """A batch-level error: nothing of it is delivered; its held messages are cancelled.
+
+        ``dead`` (the batch dead letter, keeping the input's bytes: :mod:`bridge.store.kept`) is written in
+        the same transaction that marks the batch ``failed``: a source that sees ``failed`` knows its input
+        is kept, so it may move its cursor past it or answer 200 (see ``Source.fail``).
+        """
         now = self._now()
         with self.engine.begin() as conn:
+            if dead is not None:
+                self._insert_dead(conn, interface, batch, [dead], now)
             ids = select(t.messages.c.id).where(t.messages.c.batch == batch).scalar_subquery()
             conn.execute(
                 update(t.deliveries)
@@ -282,7 +289,12 @@ class BatchLedger(LedgerCore):
             conn.execute(
                 update(t.batches)
                 .where(t.batches.c.id == batch)
-                .values(state=BatchState.FAILED.value, detail=detail, updated_at=now)
+                .values(
+                    state=BatchState.FAILED.value,
+                    detail=detail,
+                    failures=t.batches.c.failures + int(dead is not None),
+                    updated_at=now,
+                )
             )
 
     def batch_settled(self, batch: int) -> bool:

@@ -83,11 +83,14 @@ def test_empty_page_keeps_watermark(source: SoapPollSource) -> None:
     assert source.cursor().watermark == datetime(2026, 1, 5, 8, 10, tzinfo=UTC)
 
 
-def test_fail_marks_batch_and_moves_past_it(source: SoapPollSource, ledger) -> None:  # type: ignore[no-untyped-def]
-    """A dead-lettered page is marked failed in the ledger and the cursor moves past it."""
+def test_fail_moves_past_a_kept_page_only(source: SoapPollSource, ledger) -> None:  # type: ignore[no-untyped-def]
+    """A failed page the runtime kept (batch ``failed``, bytes in its dead letter) is moved past; one that
+    is not kept leaves the cursor where it was."""
     page = _page(0, "2026-01-05T08:10:00+00:00", "tok1")
     source.fail(page, Rejected("bad page"))
-    assert ledger.batch_state("inv", "b0") == "failed"
+    assert source.cursor().page_token is None
+    ledger.mark_batch("inv", "b0", "failed")
+    source.fail(page, Rejected("bad page"))
     assert source.cursor().page_token == "tok1"
 
 
