@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from bridge.ports import Role
 from bridge.store import schema as t
 from bridge.store._core import LedgerCore
+from bridge.store.engine import durable_begin
 from bridge.store.packing import pack_payload
 from bridge.store.records import (
     OPEN_DELIVERY,
@@ -245,9 +246,13 @@ class BatchLedger(LedgerCore):
         )
 
     def release_batch(self, interface: str, batch: int) -> int:
-        """The batch is fully decoded: its held deliveries become pending; returns how many."""
+        """The batch is fully decoded: its held deliveries become pending; returns how many.
+
+        The commit the source's acknowledge follows: durable (fsync'd) when this returns, with every earlier
+        chunk of the batch (:func:`bridge.store.engine.durable_begin`).
+        """
         now = self._now()
-        with self.engine.begin() as conn:
+        with durable_begin(self.engine) as conn:
             ids = select(t.messages.c.id).where(t.messages.c.batch == batch).scalar_subquery()
             res = conn.execute(
                 update(t.deliveries)
@@ -272,7 +277,7 @@ class BatchLedger(LedgerCore):
         is kept, so it may move its cursor past it or answer 200 (see ``Source.fail``).
         """
         now = self._now()
-        with self.engine.begin() as conn:
+        with durable_begin(self.engine) as conn:  # ``fail`` follows: a cursor may move past the kept input
             if dead is not None:
                 self._insert_dead(conn, interface, batch, [dead], now)
             ids = select(t.messages.c.id).where(t.messages.c.batch == batch).scalar_subquery()
