@@ -98,3 +98,26 @@ def test_cursor_round_trips_through_json() -> None:
     """The cursor's JSON form restores every field."""
     cursor = PollCursor(watermark=T0, scan="s", since=T0, page_token="p", acked_page=3)
     assert PollCursor.loads(cursor.dumps()) == cursor
+
+
+def test_overlap_is_on_and_naive_timestamps_are_refused_by_default(erp_wsdl: Path) -> None:
+    """Issue 17: ``overlap_seconds`` defaults above 0, and a change time without an offset is a located
+    DecodeError unless ``naive_timezone`` names the zone it is read in (it was taken as UTC)."""
+    from zoneinfo import ZoneInfo
+
+    import pydantic
+
+    from adapters.legacy.soap_poll import _parse_time
+    from bridge.ports import DecodeError, Location
+
+    base = {"wsdl": str(erp_wsdl), "operation": "GetChangedInvoices", "records_path": "a/b", "watermark_field": "t"}
+    assert SoapPollConfig(**base).overlap_seconds > 0
+    where = Location(file="erp", record=3, field="a/b/t")
+    with pytest.raises(DecodeError, match="no time zone") as err:
+        _parse_time("2026-01-05T08:00:00", where=where, zone=None)
+    assert err.value.location == where
+    berlin = _parse_time("2026-01-05T08:00:00", where=where, zone=ZoneInfo("Europe/Berlin"))
+    assert berlin == datetime(2026, 1, 5, 7, 0, tzinfo=UTC)
+    assert SoapPollConfig(**base, naive_timezone="Europe/Berlin").naive_timezone == "Europe/Berlin"
+    with pytest.raises(pydantic.ValidationError, match="not a known IANA time zone"):
+        SoapPollConfig(**base, naive_timezone="Mars/Olympus")
