@@ -27,6 +27,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from bridge.canonical import value_tree
 from bridge.config.model import CompareRules, InterfaceConfig
 from bridge.ports import (
     BridgeError,
@@ -53,8 +54,10 @@ LEVELS = (ComparisonLevel.OUTCOME, ComparisonLevel.PAYLOAD, ComparisonLevel.READ
 
 
 def projection_tree(record: Record) -> dict[str, Any]:
-    """The canonical JSON tree of a projection, without the observed-mode notes (reported apart)."""
-    return record.model_dump(mode="json", exclude={"notes"})
+    """The canonical JSON tree of a projection, without the observed-mode notes (reported apart). Decimals stay
+    ``Decimal`` so they compare by value (``100.00`` == ``100``) unless a ``scale`` rule asks for their scale."""
+    tree: dict[str, Any] = value_tree(record, exclude={"notes"})
+    return tree
 
 
 @dataclass

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bridge.canonical import canonical_json
+from bridge.canonical import canonical_json, content_hash, legacy_content_hash
 from bridge.ports import (
     DecodedRecord,
     DecodeError,
@@ -172,7 +172,7 @@ class Ingestor:
         )
         out = []
         for m in chunk:
-            if ours.get(m.business_key) == m.content_hash:
+            if ours.get(m.business_key) in (m.content_hash, legacy_content_hash(m.payload)):  # pre-17 hashes too
                 stats.suppressed += 1
                 m = NewMessage(**{**m.__dict__, "suppressed": True, "routes": ()})
             out.append(m)
@@ -182,7 +182,7 @@ class Ingestor:
         record = item.record
         key = str(getattr(record, "business_key", "")) or f"#{item.ordinal}"
         body = canonical_json(record)
-        digest = hashlib.sha256(body).hexdigest()
+        digest = content_hash(record)  # by value: 100.00 and 100 hash alike (bridge.canonical.content)
         identity = record_identity(
             envelope, ordinal=item.ordinal, business_key=key, version=item.version, content_hash=digest
         )
