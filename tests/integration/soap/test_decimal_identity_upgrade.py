@@ -24,7 +24,7 @@ from bridge.runtime.runner import Runner
 from bridge.store import schema as t
 from samples.legacy_erp.simulator import ErpSimulator
 from tests.integration.recorder import Recorders, drain_poll
-from tests.integration.soap.test_soap_change_versions import MAPPING, START, order, put, write_config
+from tests.integration.soap.test_soap_change_versions import START, order, put, unversioned_mapping, write_config
 
 
 def test_message_ids_recorded_under_scale_sensitive_hashes_stay_stable(
@@ -33,10 +33,7 @@ def test_message_ids_recorded_under_scale_sensitive_hashes_stay_stable(
     """3 orders (amounts 20.00) recorded by the old hash, re-read by the new code with a wide overlap: 0 new
     messages, the same 3 ids, each order delivered once; a real change afterwards is still a new message."""
     Recorders.clear()
-    unversioned = tmp_path / "erp-orders-unversioned.yaml"
-    unversioned.write_text(
-        "".join(ln for ln in MAPPING.read_text().splitlines(True) if not ln.startswith("version:")), encoding="utf-8"
-    )
+    unversioned = unversioned_mapping(tmp_path)
     sim = ErpSimulator()
     clock = SimulatedClock(START + timedelta(hours=1))
     numbers = ["ORD-1", "ORD-2", "ORD-3"]
