@@ -13,7 +13,7 @@ from typing import Any
 
 from bridge.ports import DecodedRecord, Envelope, FragmentBytes, IdentityRule, RecordInvalid
 from bridge.runtime.pipeline import Ingestor
-from bridge.runtime.replay_batch import replay_batch
+from bridge.runtime.replay_batch import replay_batch, replay_observation
 from bridge.runtime.runner import Runner
 from bridge.store.dlq import load_open, mark_replayed, replay_delivery
 from bridge.store.records import BatchState, DeadLetterKind
@@ -33,6 +33,8 @@ def replay(runner: Runner, dl_id: int, actor: str, *, force: bool = False, reaso
         return {"id": dl_id, "kind": DeadLetterKind.DELIVERY.value, "message_id": dl["message_id"], "result": "queued"}
     if dl["kind"] == DeadLetterKind.BATCH:
         return replay_batch(runner, dl, actor)
+    if dl["kind"] == DeadLetterKind.OBSERVATION:
+        return replay_observation(runner, dl, actor)
     if dl["kind"] != DeadLetterKind.RECORD:
         raise RecordInvalid(f"dead letter {dl_id} is a {dl['kind']} dead letter: re-drop the input to process it")
     iface = dl["interface"]

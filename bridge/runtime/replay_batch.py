@@ -5,7 +5,8 @@ the input" is impossible for them; the pipeline therefore keeps their bytes with
 (:mod:`bridge.store.kept`). The replay rebuilds the envelope (same identity rule and identity, so the records
 get the ids they would have had), decodes it with the interface's *current* config and records it as a new
 batch through the poll side's own code (routing, hashing, echo suppression, record dead letters). Nothing is
-recorded while the whole input still fails: it is decoded once to check, then recorded.
+recorded while the whole input still fails: it is decoded once to check, then recorded. An observation dead
+letter (the old ESB's output that could not be projected) is projected again and handed to the pairing.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from bridge.store.dlq import drop_cancelled, mark_replayed
 from bridge.store.kept import kept_envelope
 from bridge.store.records import BatchState, DeadLetterKind
 
-__all__ = ["replay_batch"]
+__all__ = ["replay_batch", "replay_observation"]
 
 
 def replay_batch(runner: Runner, dl: dict[str, Any], actor: str) -> dict[str, Any]:
@@ -57,3 +58,14 @@ def replay_batch(runner: Runner, dl: dict[str, Any], actor: str) -> dict[str, An
         "message_id": dl["message_id"],
         "result": f"recorded {stats.new_messages} new of {stats.records} record(s)",
     }
+
+
+def replay_observation(runner: Runner, dl: dict[str, Any], actor: str) -> dict[str, Any]:
+    """Project the kept observation of dead letter ``dl`` again and record it for pairing (for the CLI)."""
+    dl_id = int(dl["id"])
+    envelope = kept_envelope(dl, received_at=runner.clock.now())
+    if envelope is None:
+        raise RecordInvalid(f"dead letter {dl_id} kept no observation bytes")
+    key = runner.comparator.replay_observation(str(dl["interface"]), envelope)
+    mark_replayed(runner.ledger, dl_id, actor, {"observation": envelope.batch_id, "business_key": key})
+    return {"id": dl_id, "kind": DeadLetterKind.OBSERVATION.value, "message_id": dl["message_id"], "result": "paired"}

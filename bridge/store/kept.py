@@ -65,8 +65,8 @@ def kept_dead_letter(
     return NewDeadLetter(message_id, error, {**(location or {}), INPUT_KEY: described}, fragment, kind=kind)
 
 
-def kept_envelope(row: Mapping[str, Any], *, batch_id: str, received_at: datetime) -> Envelope | None:
-    """The envelope a dead letter row kept, under a new ``batch_id``; None when it kept no bytes."""
+def kept_envelope(row: Mapping[str, Any], *, received_at: datetime, batch_id: str | None = None) -> Envelope | None:
+    """The envelope a dead letter row kept (under a new ``batch_id`` when given); None when it kept no bytes."""
     location = row.get("location") or {}
     described = location.get(INPUT_KEY) if isinstance(location, dict) else None
     if not isinstance(described, dict):
@@ -74,7 +74,7 @@ def kept_envelope(row: Mapping[str, Any], *, batch_id: str, received_at: datetim
     body = kept_bytes(row.get("fragment") or "", str(described.get("encoding", "utf-8")))
     return Envelope(
         interface=str(row["interface"]),
-        batch_id=batch_id,
+        batch_id=batch_id or str(described["batch_id"]),
         origin=str(described["origin"]),
         identity_rule=IdentityRule(described["identity_rule"]),
         identity=str(described["identity"]),
