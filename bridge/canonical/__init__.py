@@ -27,7 +27,7 @@ from ._money import (
     round_half_up,
     round_money,
 )
-from .content import canonical_json, content_hash, legacy_content_hash, value_text, value_tree
+from .content import canonical_json, content_hash, legacy_content_hash, payload_and_hash, value_text, value_tree
 from .invoice import AllowanceCharge, Invoice, InvoiceLine, TaxLine, TaxRounding
 from .order import SalesOrder, SalesOrderLine
 from .party import Address, Contact, Customer, PaymentTerms
@@ -70,6 +70,7 @@ __all__ = [
     "legacy_content_hash",
     "minor_units",
     "model_for",
+    "payload_and_hash",
     "round_half_up",
     "round_money",
     "validate_observed",

@@ -7,10 +7,12 @@ scale, aware datetimes in ISO 8601) make :func:`canonical_json` deterministic; i
 
 Values, not spellings (issue 17): ``100.00`` and ``100`` are the same amount, but their JSON spellings differ,
 so a hash of :func:`canonical_json` told an echo of our own write (a target that stores ``100``) from the
-write itself, and a comparison called them a mismatch. :func:`content_hash` hashes :func:`value_json`, the same
-JSON with every Decimal spelled by value (trailing zeros dropped); a record without such a decimal gets the
-very hash it always had. :func:`value_tree` is the JSON tree with Decimals as ``Decimal`` objects, which
-compare by value (``Decimal("100.00") == Decimal("100")``) and still carry their scale for a rule that asks.
+write itself, and a comparison called them a mismatch. :func:`content_hash` hashes :func:`value_json`: the
+record's values as sorted-key JSON, every Decimal spelled by value (trailing zeros dropped), built from the
+Python-mode dump in one orjson pass (the JSON-mode dump's Decimal serializer is the slow part of hashing).
+Hashes of ledgers written before are recognised by :func:`legacy_content_hash` (the upgrade rule in
+``bridge.runtime.upgrade_identity``), so recorded message ids stay. :func:`value_tree` is the JSON tree with
+Decimals as ``Decimal`` objects, which compare by value and still carry their scale for a rule that asks.
 """
 
 from __future__ import annotations
@@ -23,7 +25,15 @@ from typing import Any
 import orjson
 from pydantic import BaseModel
 
-__all__ = ["canonical_json", "content_hash", "legacy_content_hash", "value_json", "value_text", "value_tree"]
+__all__ = [
+    "canonical_json",
+    "content_hash",
+    "legacy_content_hash",
+    "payload_and_hash",
+    "value_json",
+    "value_text",
+    "value_tree",
+]
 
 
 def canonical_json(record: BaseModel) -> bytes:
@@ -33,8 +43,16 @@ def canonical_json(record: BaseModel) -> bytes:
 
 def value_text(value: Decimal) -> str:
     """A decimal spelled by value: fixed point, no trailing zeros ("100.00" -> "100", "1.50" -> "1.5")."""
-    text = format(value.normalize(), "f")
-    return "0" if text in ("-0", "0") else text
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _by_value(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return value_text(value)
+    raise TypeError(f"{type(value).__name__} has no value form")
 
 
 def _merge(py: Any, js: Any, leaf: Callable[[Decimal], Any]) -> Any:
@@ -56,14 +74,18 @@ def value_tree(record: BaseModel, *, exclude: set[str] | None = None) -> Any:
 
 
 def value_json(record: BaseModel) -> bytes:
-    """:func:`canonical_json` with every Decimal spelled by value: what :func:`content_hash` hashes."""
-    tree = _merge(record.model_dump(mode="python"), record.model_dump(mode="json"), value_text)
-    return orjson.dumps(tree, option=orjson.OPT_SORT_KEYS)
+    """The record's values as sorted-key JSON, Decimals spelled by value: what :func:`content_hash` hashes."""
+    return orjson.dumps(record.model_dump(mode="python"), default=_by_value, option=orjson.OPT_SORT_KEYS)
 
 
 def content_hash(record: BaseModel) -> str:
     """SHA-256 of the record's values (:func:`value_json`): equal for ``100.00`` and ``100``."""
     return hashlib.sha256(value_json(record)).hexdigest()
+
+
+def payload_and_hash(record: BaseModel) -> tuple[bytes, str]:
+    """(:func:`canonical_json`, :func:`content_hash`): the poll side's per-record pair."""
+    return canonical_json(record), content_hash(record)
 
 
 def legacy_content_hash(payload: str) -> str:

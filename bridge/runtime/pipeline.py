@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bridge.canonical import canonical_json, content_hash, legacy_content_hash
+from bridge.canonical import legacy_content_hash, payload_and_hash
 from bridge.ports import (
     DecodedRecord,
     DecodeError,
@@ -181,8 +181,7 @@ class Ingestor:
     def _message(self, envelope: Envelope, item: DecodedRecord) -> NewMessage:
         record = item.record
         key = str(getattr(record, "business_key", "")) or f"#{item.ordinal}"
-        body = canonical_json(record)
-        digest = content_hash(record)  # by value: 100.00 and 100 hash alike (bridge.canonical.content)
+        body, digest = payload_and_hash(record)  # hash by value: 100.00 and 100 alike (bridge.canonical.content)
         identity = record_identity(
             envelope, ordinal=item.ordinal, business_key=key, version=item.version, content_hash=digest
         )

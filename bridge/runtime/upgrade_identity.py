@@ -1,9 +1,9 @@
 """The upgrade rules of change-feed identity: a change recorded under an older identity is not recorded again.
 
 Two upgrades meet here. Versions (below), and values (issue 17): content hashes used to be taken over the
-decimals' spellings (``100.00``), now over their values (``100``), so a record without a version and with such
-a decimal has a new hash identity; a key whose newest message carries the old hash of the same content
-(:func:`bridge.canonical.legacy_content_hash`) is that same change and keeps its id.
+canonical JSON with the decimals' spellings (``100.00``), now over the values (``100``), so a record without
+a version has a new hash identity; a key whose newest message carries the old hash of the same content
+(:func:`bridge.canonical.legacy_content_hash` of its payload) is that same change and keeps its id.
 
 Before change versions were read, every change-feed record was identified by business key + content hash
 (:func:`bridge.ports.hash_identity`). Now a record that declares a version is identified by business key +

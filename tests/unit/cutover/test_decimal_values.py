@@ -32,12 +32,18 @@ def test_a_scale_rule_compares_the_scale_too() -> None:
     assert differ.diff(projection_tree(_customer("100.00")), projection_tree(_customer("100.00"))) == []
 
 
-def test_content_hashes_compare_values_and_keep_every_other_hash() -> None:
-    """Equal values hash alike whatever their scale; a record without such a decimal keeps the hash it always
-    had (SHA-256 of its canonical JSON), so its message id does not change."""
+def test_content_hashes_compare_values() -> None:
+    """Equal values hash alike whatever their scale; different values do not; the old, scale-sensitive hash
+    (of the stored payload) is still computable for ledgers written before."""
     from bridge.canonical import canonical_json, content_hash, legacy_content_hash, value_text
 
     assert content_hash(_customer("100.00")) == content_hash(_customer("100")) != content_hash(_customer("100.5"))
-    plain = _customer("7")
-    assert content_hash(plain) == legacy_content_hash(canonical_json(plain).decode())
-    assert [value_text(Decimal(x)) for x in ("100.00", "1.50", "-0.00", "1E+2")] == ["100", "1.5", "0", "100"]
+    old = legacy_content_hash(canonical_json(_customer("100.00")).decode())
+    assert old != legacy_content_hash(canonical_json(_customer("100")).decode())
+    assert [value_text(Decimal(x)) for x in ("100.00", "1.50", "-0.00", "1E+2", "0.10")] == [
+        "100",
+        "1.5",
+        "0",
+        "100",
+        "0.1",
+    ]
