@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 from sqlalchemy import select
 
 from bridge.canonical import canonical_json
@@ -25,6 +26,12 @@ from bridge.store import schema as t
 from samples.legacy_erp.simulator import ErpSimulator
 from tests.integration.recorder import Recorders, drain_poll
 from tests.integration.soap.test_soap_change_versions import START, order, put, unversioned_mapping, write_config
+
+
+def _old_payload_and_hash(record: BaseModel) -> tuple[bytes, str]:
+    """What the poll side computed before issue 17: the payload and the SHA-256 of exactly those bytes."""
+    payload = canonical_json(record)
+    return payload, hashlib.sha256(payload).hexdigest()
 
 
 def test_message_ids_recorded_under_scale_sensitive_hashes_stay_stable(
@@ -40,7 +47,7 @@ def test_message_ids_recorded_under_scale_sensitive_hashes_stay_stable(
     with sim:
         put(sim, *(order("CUST-A", 1, START + timedelta(seconds=n), o) for n, o in enumerate(numbers)))
         with monkeypatch.context() as old_code:
-            old_code.setattr(pipeline, "content_hash", lambda r: hashlib.sha256(canonical_json(r)).hexdigest())
+            old_code.setattr(pipeline, "payload_and_hash", _old_payload_and_hash)
             with Runner(load_config(write_config(tmp_path, sim, unversioned)), clock) as runner:
                 drain_poll(runner)
         with runner.ledger.engine.connect() as conn:
