@@ -20,28 +20,33 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from contextlib import AbstractContextManager, ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from bridge.canonical import value_tree
 from bridge.config.model import CompareRules, InterfaceConfig
 from bridge.ports import (
     BridgeError,
+    Envelope,
     Outcome,
     OutcomeStatus,
     Projector,
     ReadBack,
     Record,
+    RecordInvalid,
     Resource,
     Source,
     SourceContext,
+    message_id,
 )
 from bridge.store.comparisons import DeliverySide, NewComparison
+from bridge.store.kept import kept_dead_letter
 from bridge.store.ledger import Ledger
-from bridge.store.records import ComparisonLevel, ComparisonStatus, DeliveryStatus
+from bridge.store.records import ComparisonLevel, ComparisonStatus, DeadLetterKind, DeliveryStatus
 from cutover.compare import Differ, Entry, status_of
 from cutover.pairing import COMPARED_MODES, Pairer
 
@@ -53,8 +58,10 @@ LEVELS = (ComparisonLevel.OUTCOME, ComparisonLevel.PAYLOAD, ComparisonLevel.READ
 
 
 def projection_tree(record: Record) -> dict[str, Any]:
-    """The canonical JSON tree of a projection, without the observed-mode notes (reported apart)."""
-    return record.model_dump(mode="json", exclude={"notes"})
+    """The canonical JSON tree of a projection, without the observed-mode notes (reported apart). Decimals stay
+    ``Decimal`` so they compare by value (``100.00`` == ``100``) unless a ``scale`` rule asks for their scale."""
+    tree: dict[str, Any] = value_tree(record, exclude={"notes"})
+    return tree
 
 
 @dataclass
@@ -146,21 +153,25 @@ class Comparator(Resource):
 
     def _observe(self, it: _Iface) -> None:
         assert it.observe is not None and it.pairer is not None
-        projector = it.projectors.get("legacy")
         try:
             for env in it.observe.poll():
                 with env.open() as f:
                     body = f.read()
-                key: str
                 try:
-                    if projector is None:
-                        raise BridgeError("legacy path observes but has no 'project' to read business keys with")
-                    key = str(projector.project(body, env.media_type).business_key)  # type: ignore[attr-defined]
-                except (BridgeError, ValidationError, ValueError) as exc:
-                    log.warning("%s: observation %s not readable: %s", it.name, env.origin, _safe(exc))
-                    it.observe.acknowledge(env)
-                    continue
-                it.pairer.record(env.batch_id, key, env.metadata.get("version"), body, env.media_type, env.origin)
+                    self._pair(it, env, body)
+                except RecordInvalid as exc:
+                    # Kept with its bytes as an observation dead letter (dlq list / replay), then acknowledged:
+                    # an unreadable observation used to be acknowledged with a log line only, and lost.
+                    log.warning("%s: observation %s not readable (dead-lettered): %s", it.name, env.origin, exc)
+                    kept = replace(env, body=body, spool_path=None)
+                    dead = kept_dead_letter(
+                        str(message_id(it.name, f"observation:{env.batch_id}")),
+                        exc.to_dict(),
+                        {"file": env.origin},
+                        kept,
+                        kind=DeadLetterKind.OBSERVATION,
+                    )
+                    self.ledger.record_chunk(it.name, None, [], [dead])
                 it.observe.acknowledge(env)
         except BridgeError as exc:
             log.warning("%s: observation poll failed: %s", it.name, exc)
@@ -183,6 +194,28 @@ class Comparator(Resource):
     @staticmethod
     def _final(got: Mapping[str, DeliverySide]) -> bool:
         return all(s.status in _FINAL for s in got.values()) and {"legacy", "cloud"} <= set(got)
+
+    def _pair(self, it: _Iface, env: Envelope, body: bytes) -> str:
+        """Project one observation for its business key and record it for pairing; returns the key.
+        Raises :class:`RecordInvalid` when it cannot be projected (no projector, or the bytes do not read)."""
+        assert it.pairer is not None
+        projector = it.projectors.get("legacy")
+        try:
+            if projector is None:
+                raise BridgeError("legacy path observes but has no 'project' to read business keys with")
+            key = str(projector.project(body, env.media_type).business_key)  # type: ignore[attr-defined]
+        except (BridgeError, ValidationError, ValueError) as exc:
+            raise RecordInvalid(f"observation {env.origin} not readable: {_safe(exc)}") from exc
+        it.pairer.record(env.batch_id, key, env.metadata.get("version"), body, env.media_type, env.origin)
+        return key
+
+    def replay_observation(self, interface: str, envelope: Envelope) -> str:
+        """Project a kept observation dead letter again with the current config and hand it to the pairing;
+        returns its business key. Raises :class:`RecordInvalid` while it still cannot be read."""
+        it = self.interfaces.get(interface)
+        if it is None or it.pairer is None:
+            raise RecordInvalid(f"interface {interface} observes no legacy output any more")
+        return self._pair(it, envelope, envelope.body or b"")
 
     def _compare_ready(self, it: _Iface, stats: CompareStats) -> None:
         now = self.clock.now()

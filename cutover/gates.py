@@ -7,7 +7,9 @@ All of these must hold over the gate's window (default: everything compared so f
 * the **Wilson lower bound** of the match rate (at ``confidence``) is at least ``min_match``: a 100 % match
   of 30 messages is not 99 % with confidence;
 * no open mismatch on a critical field;
-* the cloud path's error rate is not above the legacy path's (plus ``error_margin``);
+* the cloud path's error rate is not above the legacy path's (plus ``error_margin``), measured on real
+  deliveries only: with no real cloud delivery finished (a dry-run shadow sends nothing) there is no error
+  rate to compare and the gate does not pass;
 * the orphan rate (sides that never paired within the settle window) is at most ``max_orphan_rate``.
 
 The returned :class:`Readiness` carries every figure; it is stored as the evidence of the flag change.
@@ -161,7 +163,9 @@ def evaluate(ledger: Ledger, interface: str, rule: GateRule) -> Readiness:
         reasons.append(f"match rate lower bound {lower:.4f} < {rule.min_match:g} ({x}/{n} matched)")
     if k["critical_open"]:
         reasons.append(f"{k['critical_open']} open mismatch(es) on critical fields")
-    if cloud_err > legacy_err + rule.error_margin:
+    if ct == 0:
+        reasons.append("no real cloud delivery finished in the window: a dry-run shadow proves no error rate")
+    elif cloud_err > legacy_err + rule.error_margin:
         reasons.append(f"cloud error rate {cloud_err:.4f} > legacy {legacy_err:.4f}")
     if orphan_rate > rule.max_orphan_rate:
         reasons.append(f"orphan rate {orphan_rate:.4f} > {rule.max_orphan_rate:g}")
@@ -176,6 +180,7 @@ def evaluate(ledger: Ledger, interface: str, rule: GateRule) -> Readiness:
         "critical_open": k["critical_open"],
         "legacy_error_rate": round(legacy_err, 6),
         "cloud_error_rate": round(cloud_err, 6),
+        "cloud_deliveries": ct,
         "orphans": k["orphans"],
         "late": k["late"],
         "orphan_rate": round(orphan_rate, 6),

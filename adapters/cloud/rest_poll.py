@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import threading
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import httpx
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from adapters.cloud._http import classify
 from adapters.cloud.auth import AuthConfig, AuthorizedClient
@@ -32,6 +33,7 @@ from bridge.ports import (
     Envelope,
     IdentityRule,
     KindConfig,
+    Location,
     PeerCheck,
     Resource,
     SourceContext,
@@ -41,6 +43,9 @@ from bridge.ports import (
 __all__ = ["CURSOR_KEY", "RestPollSource", "RestPollSourceConfig", "next_link"]
 
 CURSOR_KEY = "updated_since"
+#: Batch states a re-read page is skipped in: acknowledged (committed) or failed (kept with its dead letter).
+_FINISHED = ("acknowledged", "failed")
+log = logging.getLogger("esb_bridge.adapters.rest_poll")
 _LINK = re.compile(r"<([^>]*)>\s*((?:;\s*[^;,]+)*)")
 
 
@@ -80,11 +85,20 @@ class RestPollSourceConfig(KindConfig):
     overlap: float = Field(60.0, ge=0)
     """Seconds the watermark is moved back on each poll so late writes are not missed."""
     initial_since: str | None = None
-    """Watermark of the very first poll (ISO time); everything when unset."""
+    """Watermark of the very first poll (ISO time with its offset); everything when unset."""
     timeout: float = Field(30.0, gt=0)
     """Seconds one request may take."""
     max_pages: int = Field(10_000, ge=1)
     """Most pages read in one poll."""
+
+    @field_validator("initial_since")
+    @classmethod
+    def _aware(cls, value: str | None) -> str | None:
+        if value is not None:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))  # ValueError: a located config error
+            if parsed.tzinfo is None:
+                raise ValueError(f"initial_since {value!r} has no time zone (write e.g. {value}+00:00)")
+        return value
 
 
 def next_link(header: str | None) -> str | None:
@@ -98,10 +112,18 @@ def next_link(header: str | None) -> str | None:
     return None
 
 
-def _parse_time(value: str) -> datetime:
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+def _parse_time(value: str, where: Location | None = None) -> datetime:
+    """An ISO time with its offset; anything else is a located, permanent :class:`DecodeError` (a bare
+    ``ValueError`` would escape the runtime's error handling and stop every interface's poll)."""
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise DecodeError(f"change timestamp {value!r} is not an ISO time", location=where) from exc
     if parsed.tzinfo is None:
-        raise ValueError(f"timestamp without a time zone: {value}")
+        raise DecodeError(
+            f"change timestamp {value!r} has no time zone: a REST feed must say which instant it means",
+            location=where,
+        )
     return parsed
 
 
@@ -190,7 +212,7 @@ class RestPollSource(Resource):
                 raise DecodeError(f"GET {url}: page {number} has no list at {cfg.items_field!r}")
             if items:
                 envelope = self._envelope(ctx, items, url, number, since)
-                if ctx.ledger.batch_state(ctx.interface, envelope.batch_id) != "acknowledged":
+                if ctx.ledger.batch_state(ctx.interface, envelope.batch_id) not in _FINISHED:
                     with self._lock:
                         self._order.append(_Page(envelope.batch_id, envelope.metadata.get("watermark")))
                     yield envelope
@@ -222,9 +244,12 @@ class RestPollSource(Resource):
     def _envelope(self, ctx: SourceContext, items: list[Any], url: str, number: int, since: str | None) -> Envelope:
         body = json.dumps(items, sort_keys=True, separators=(",", ":")).encode()
         digest = hashlib.sha256(body).hexdigest()
-        stamps = [i.get(self.config.updated_field) for i in items if isinstance(i, dict)]
-        valid = [s for s in stamps if isinstance(s, str)]
-        watermark = max(valid, key=_parse_time) if valid else None
+        field = self.config.updated_field
+        stamps = [(n, i.get(field)) for n, i in enumerate(items) if isinstance(i, dict)]
+        parsed = [
+            (_parse_time(s, Location(file=url, record=n, field=field)), s) for n, s in stamps if isinstance(s, str)
+        ]
+        watermark = max(parsed)[1] if parsed else None
         meta = {"page": str(number), "since": since or "", "count": str(len(items))}
         if watermark:
             meta["watermark"] = watermark
@@ -245,9 +270,8 @@ class RestPollSource(Resource):
 
     # ------------------------------------------------------------------ acknowledgement
 
-    def _settle(self, envelope: Envelope, state: str, detail: str = "") -> None:
+    def _settle(self, envelope: Envelope) -> None:
         ctx = self._ctx()
-        ctx.ledger.mark_batch(ctx.interface, envelope.batch_id, state, origin=envelope.origin, detail=detail)
         with self._lock:
             for page in self._order:
                 if page.batch_id == envelope.batch_id:
@@ -264,8 +288,18 @@ class RestPollSource(Resource):
 
     def acknowledge(self, envelope: Envelope) -> None:
         """The page's records are durable: advance the cursor as far as every earlier page is too."""
-        self._settle(envelope, "acknowledged")
+        ctx = self._ctx()
+        ctx.ledger.mark_batch(ctx.interface, envelope.batch_id, "acknowledged", origin=envelope.origin)
+        self._settle(envelope)
 
     def fail(self, envelope: Envelope, error: BridgeError) -> None:
-        """The page failed as a whole and was recorded so; it no longer holds the cursor back."""
-        self._settle(envelope, "failed", detail=str(error))
+        """The page failed as a whole. Once the runtime kept it (its batch is ``failed``: the page's bytes
+        sit in the batch dead letter, replayable) it no longer holds the cursor back and is not read again;
+        a page that is not kept keeps holding the cursor, so it is read again on the next poll."""
+        ctx = self._ctx()
+        if ctx.ledger.batch_state(ctx.interface, envelope.batch_id) != "failed":
+            log.warning(
+                "%s: page %s failed but is not kept (%s); it holds the cursor", ctx.interface, envelope.batch_id, error
+            )
+            return
+        self._settle(envelope)

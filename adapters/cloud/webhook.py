@@ -5,8 +5,10 @@ A stdlib ``ThreadingHTTPServer`` runs on its own thread from ``open`` to ``__exi
 tolerance as the Clock tells, against replays), then handed to the runtime through ``poll()`` as an Envelope
 with ``IdentityRule.EVENT`` (identity = the event id). The request handler *waits* until the runtime calls
 ``acknowledge`` (every message of the envelope committed) and only then answers 200; if that does not happen
-within ``ack_timeout`` it answers 503 with ``Retry-After`` and the sender's retry is the safety net. An event id
-whose batch is already acknowledged in the ledger is answered 200 without being emitted again; a retry that
+within ``ack_timeout`` it answers 503 with ``Retry-After`` and the sender's retry is the safety net. A body that
+fails as a whole is answered 200 only once the runtime kept it with its dead letter (replayable), else 503. An
+event id whose batch is already acknowledged or kept in the ledger is answered 200 without being emitted
+again (the ledger is read outside the handlers' lock); a retry that
 arrives while the first delivery is still in flight waits on the same hand-off instead of emitting twice.
 """
 
@@ -39,6 +41,11 @@ from bridge.ports import (
 )
 
 __all__ = ["WebhookSource", "WebhookSourceConfig", "verify_signature"]
+
+#: Batch states in which an event is answered 200 without being handed on: committed, or kept as a dead letter.
+_FINAL = ("acknowledged", "failed")
+_KEPT = "kept as a dead letter"
+_REMEMBERED = 10_000
 
 
 class WebhookSourceConfig(KindConfig):
@@ -116,6 +123,9 @@ class WebhookSource(Resource):
         self._thread: threading.Thread | None = None
         self._queue: queue.Queue[_HandOff] = queue.Queue()
         self._pending: dict[str, _HandOff] = {}
+        #: Events finished lately (id -> acknowledged | failed), oldest first: what a request that read the
+        #: ledger just before the finish must see.
+        self._finished: dict[str, str] = {}
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ lifecycle
@@ -197,18 +207,22 @@ class WebhookSource(Resource):
         except SecurityError as exc:
             return self._refuse(401, exc.message)
         batch_id = f"webhook:{event_id}"
+        # The ledger is read outside the lock: a read may wait on the database, and every other request
+        # (and the runtime's acknowledge) needs the lock. An event finished after this read is in _finished.
+        state = ctx.ledger.batch_state(ctx.interface, batch_id)
         with self._lock:
-            if ctx.ledger.batch_state(ctx.interface, batch_id) == "acknowledged":
-                return 200, {"status": "duplicate", "id": event_id}, {}
-            handoff = self._pending.get(event_id)
-            if handoff is None:
+            state = self._finished.get(event_id, state)
+            handoff = None if state in _FINAL else self._pending.get(event_id)
+            if handoff is None and state not in _FINAL:
                 handoff = _HandOff(self._envelope(ctx, req, event_id, batch_id, body))
                 self._pending[event_id] = handoff
                 self._queue.put(handoff)
+        if handoff is None:
+            return 200, {"status": "duplicate" if state == "acknowledged" else _KEPT, "id": event_id}, {}
         if handoff.done.wait(self.config.ack_timeout) and handoff.result == "acknowledged":
             return 200, {"status": "accepted", "id": event_id}, {}
         if handoff.result == "failed":
-            return 200, {"status": "recorded as failed", "id": event_id}, {}
+            return 200, {"status": _KEPT, "id": event_id}, {}
         return 503, {"error": "not yet durable; retry"}, {"Retry-After": str(self.config.retry_after)}
 
     def _verify(self, req: BaseHTTPRequestHandler, body: bytes, clock: Clock) -> str:
@@ -267,21 +281,32 @@ class WebhookSource(Resource):
             except queue.Empty:
                 return
 
-    def _finish(self, envelope: Envelope, state: str, detail: str = "") -> None:
-        ctx = self._context
-        if ctx is None:
+    def _ctx(self) -> SourceContext:
+        if self._context is None:
             raise ConfigError("webhook source is not open")
-        ctx.ledger.mark_batch(ctx.interface, envelope.batch_id, state, origin=envelope.origin, detail=detail)
+        return self._context
+
+    def _finish(self, envelope: Envelope, state: str) -> None:
         with self._lock:
             handoff = self._pending.pop(envelope.identity, None)
+            if state in _FINAL:
+                self._finished[envelope.identity] = state
+                while len(self._finished) > _REMEMBERED:
+                    self._finished.pop(next(iter(self._finished)))
         if handoff is not None:
             handoff.result = state
             handoff.done.set()
 
     def acknowledge(self, envelope: Envelope) -> None:
         """The event is durable: record it and let the waiting request answer 200. Idempotent."""
+        ctx = self._ctx()
+        ctx.ledger.mark_batch(ctx.interface, envelope.batch_id, "acknowledged", origin=envelope.origin)
         self._finish(envelope, "acknowledged")
 
     def fail(self, envelope: Envelope, error: BridgeError) -> None:
-        """The event was recorded as failed (dead letter): the sender gets 200 and stops retrying."""
-        self._finish(envelope, "failed", detail=str(error))
+        """The event failed as a whole. Kept by the runtime (its batch is ``failed``: the body sits in the
+        batch dead letter, replayable), the sender gets 200 and stops retrying; not kept, it gets 503 and
+        retries, so the body is never answered for while it exists nowhere but at the sender."""
+        ctx = self._ctx()
+        kept = ctx.ledger.batch_state(ctx.interface, envelope.batch_id) == "failed"
+        self._finish(envelope, "failed" if kept else "not kept")

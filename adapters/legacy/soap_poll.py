@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import uuid
 from collections.abc import Generator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from lxml import etree
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from adapters.legacy.soap_client import SoapConnection, SoapEndpointConfig, classify_fault
 from adapters.legacy.soap_xml import elements, local_path
@@ -38,6 +40,8 @@ from bridge.ports import (
 )
 
 __all__ = ["PollCursor", "SoapPollConfig", "SoapPollSource"]
+
+log = logging.getLogger("esb_bridge.adapters.soap_poll")
 
 
 class SoapPollConfig(SoapEndpointConfig):
@@ -59,14 +63,35 @@ class SoapPollConfig(SoapEndpointConfig):
     """Records asked for per page."""
     initial_watermark: datetime = datetime(1970, 1, 1, tzinfo=UTC)
     """Watermark of the very first poll."""
-    overlap_seconds: float = Field(default=0.0, ge=0)
-    """Seconds the watermark is moved back on each poll so late commits are not missed."""
+    overlap_seconds: float = Field(default=60.0, ge=0)
+    """Seconds the watermark is moved back on each poll so late commits are not missed (re-read records are
+    no-ops by identity; 0 misses a record committed late with an earlier change time)."""
+    naive_timezone: str | None = None
+    """IANA time zone (e.g. Europe/Berlin, UTC) change timestamps without an offset are read in; unset: such
+    a timestamp is refused with a located error instead of being guessed."""
     records_path: str = Field(description="local-name path from the body element to each record, e.g. invoices/invoice")
     watermark_field: str = Field(description="local-name path from a record to its change timestamp")
     next_page_token_path: str = "nextPageToken"
     """Local-name path from the body element to the next page token."""
     max_pages: int = Field(default=100_000, gt=0)
     """Most pages read in one poll."""
+
+    @field_validator("initial_watermark")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError(f"initial_watermark {value.isoformat()} has no time zone (write e.g. ...+00:00)")
+        return value
+
+    @field_validator("naive_timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise ValueError(f"naive_timezone {value!r} is not a known IANA time zone") from exc
+        return value
 
 
 @dataclass(frozen=True)
@@ -103,12 +128,21 @@ class PollCursor:
         )
 
 
-def _parse_time(text: str, *, where: Location) -> datetime:
+def _parse_time(text: str, *, where: Location, zone: tzinfo | None) -> datetime:
+    """An ISO dateTime; one without an offset is read in ``zone`` and refused when none is configured
+    (taking it as UTC moved the watermark by the legacy server's UTC offset and skipped changes)."""
     try:
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError as exc:
         raise DecodeError(f"change timestamp {text!r} is not an ISO dateTime", location=where) from exc
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if value.tzinfo is not None:
+        return value
+    if zone is None:
+        raise DecodeError(
+            f"change timestamp {text!r} has no time zone; set naive_timezone to the zone the service writes in",
+            location=where,
+        )
+    return value.replace(tzinfo=zone)
 
 
 class SoapPollSource(Resource):
@@ -123,6 +157,8 @@ class SoapPollSource(Resource):
         self._records = local_path(config.records_path)
         self._stamps = local_path(f"{config.records_path}/{config.watermark_field}")  # one XPath per page
         self._next = local_path(config.next_page_token_path)
+        self._zone: tzinfo | None = None if config.naive_timezone is None else ZoneInfo(config.naive_timezone)
+        self._halted = False
 
     @property
     def cursor_key(self) -> str:
@@ -168,12 +204,15 @@ class SoapPollSource(Resource):
             since = cursor.watermark - timedelta(seconds=self.config.overlap_seconds)
             token, page, scan = None, 0, f"{since.isoformat()}@{ctx.clock.now().isoformat()}"
         seen_tokens: set[str] = set()
+        self._halted = False
         for _ in range(self.config.max_pages):
             envelope, next_token = self._fetch(conn, ctx, since, token, page, scan)
-            if ctx.ledger.batch_state(ctx.interface, envelope.batch_id) == "acknowledged":
-                self.acknowledge(envelope)  # recorded before a crash that came before the cursor write
+            if ctx.ledger.batch_state(ctx.interface, envelope.batch_id) in ("acknowledged", "failed"):
+                self.acknowledge(envelope)  # committed or kept before a crash that came before the cursor write
             else:
                 yield envelope
+            if self._halted:
+                return  # a failed page that is not kept: the cursor stays on it, so the scan stops here
             if not next_token:
                 return
             if next_token in seen_tokens:
@@ -202,7 +241,11 @@ class SoapPollSource(Resource):
             raise DecodeError(f"{cfg.operation} answered with an empty soap:Body", location=where)
         body = exchange.body_bytes()
         records = elements(self._records(exchange.body))
-        stamps = [_parse_time(el.text or "", where=where) for el in elements(self._stamps(exchange.body))]
+        stamp_where = Location(file=conn.address, record=page, field=f"{cfg.records_path}/{cfg.watermark_field}")
+        stamps = [
+            _parse_time(el.text or "", where=stamp_where, zone=self._zone)
+            for el in elements(self._stamps(exchange.body))
+        ]
         found = elements(self._next(exchange.body))
         next_token = (found[0].text or "").strip() or None if found else None
         # The batch is identified by its records, not by volatile parts of the page (an ``asOf`` stamp), so
@@ -244,9 +287,16 @@ class SoapPollSource(Resource):
         ctx.ledger.set_cursor(ctx.interface, self.cursor_key, self._advanced(self.cursor(), envelope).dumps())
 
     def fail(self, envelope: Envelope, error: BridgeError) -> None:
-        """The runtime dead-lettered the whole page: remember why and move past it so it is not re-read forever."""
+        """The whole page failed. Kept by the runtime (its batch is ``failed``: the page's bytes sit in the
+        batch dead letter, replayable with ``dlq replay``), it is moved past so it is not re-read forever.
+        Not kept, the cursor stays on it and this scan stops, so the page is read again on the next poll."""
         ctx, _ = self._ctx()
-        ctx.ledger.mark_batch(ctx.interface, envelope.batch_id, "failed", origin=envelope.origin, detail=str(error))
+        if ctx.ledger.batch_state(ctx.interface, envelope.batch_id) != "failed":
+            log.warning(
+                "%s: page %s failed but is not kept (%s); the cursor stays", ctx.interface, envelope.batch_id, error
+            )
+            self._halted = True
+            return
         self.acknowledge(envelope)
 
     def _advanced(self, cursor: PollCursor, envelope: Envelope) -> PollCursor:

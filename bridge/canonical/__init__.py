@@ -28,7 +28,7 @@ from ._money import (
     round_half_up,
     round_money,
 )
-from .content import canonical_json
+from .content import canonical_json, content_hash, legacy_content_hash, payload_and_hash, value_text, value_tree
 from .invoice import AllowanceCharge, Invoice, InvoiceLine, TaxLine, TaxRounding
 from .order import SalesOrder, SalesOrderLine
 from .party import Address, Contact, Customer, PaymentTerms
@@ -66,12 +66,17 @@ __all__ = [
     "TaxRounding",
     "ValidationMode",
     "canonical_json",
+    "content_hash",
     "json_schemas",
+    "legacy_content_hash",
     "load_stored",
     "minor_units",
     "model_for",
+    "payload_and_hash",
     "round_half_up",
     "round_money",
     "validate_observed",
     "validate_strict",
+    "value_text",
+    "value_tree",
 ]

@@ -8,6 +8,7 @@ compare:
   code_tables: {tax: {S: standard, VAT: standard}}
   keyed_lists: {lines: line_id}
   critical: [payable_amount, "lines.*.quantity"]
+  scale: [payable_amount]            # decimals compare by value (100.00 == 100) unless listed here
   accepted: [{path: name, owner: crm-team, reason: "cloud truncates names to 35", expires: 2026-12-31}]
   sensitive: [tax_id, "**.email"]
   settle: 10m
@@ -86,6 +87,8 @@ class CompareRules(_Model):
     """Lists compared by a key field instead of by position (list path -> key field)."""
     critical: tuple[str, ...] = ()
     """Field paths whose difference is always a mismatch and blocks readiness."""
+    scale: tuple[str, ...] = ()
+    """Decimal field paths compared with their scale too (100.00 differs from 100); others compare by value."""
     accepted: tuple[AcceptedDifference, ...] = ()
     """Known, explained differences counted apart from mismatches until they expire."""
     sensitive: tuple[str, ...] = ()

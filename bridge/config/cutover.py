@@ -62,8 +62,10 @@ class FlagRules(_Model):
 
     mode: Mode = "legacy_only"
     """Cutover mode: legacy_only, legacy_primary, dual_write, cloud_primary, cloud_only."""
-    legacy_feed: bool = False
-    """In ``cloud_primary``: keep delivering to the real legacy target (as a non-blocking shadow)."""
+    legacy_feed: bool = True
+    """In ``cloud_primary``: keep delivering to the real legacy target (as a non-blocking shadow), so a
+    rollback to ``legacy_primary`` loses nothing. ``false`` runs that shadow to its sandbox or dry, and a
+    rollback then needs a catch-up of the legacy system (docs/operations.md, "Rollback")."""
     rollout: Rollout | None = None
     """In cloud_primary: which share of business keys really goes cloud-first."""
     shadow: Literal["sandbox", "dry_run", "live"] = "sandbox"

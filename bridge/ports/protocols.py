@@ -81,7 +81,8 @@ class SourceLedger(Protocol):
     """The slice of the ledger a source may use: batch states and durable cursors.
 
     Batch states follow ``discovered -> claimed -> spooled -> decoded -> acknowledged | failed``; a source
-    must skip a batch whose state is ``acknowledged`` even when its after-processing (move) failed.
+    must skip a batch whose state is ``acknowledged`` even when its after-processing (move) failed. ``failed``
+    is written by the runtime in the transaction that stores the batch dead letter (with the input's bytes).
     Cursors (watermarks, page tokens, ``updated_since``) are written by the source in ``acknowledge`` only,
     i.e. after every record of the batch is durably committed.
     """
@@ -122,7 +123,11 @@ class Source(_Resource, Protocol):
     - ``acknowledge(envelope)`` is called once every message and dead letter of the envelope is committed;
       only then may the source move/delete the input or advance its cursor. It must be idempotent.
     - ``fail(envelope, error)`` is called when the whole batch failed (file-level error); the source puts the
-      input aside (e.g. an ``error/`` folder with a sidecar saying why) so it is not read again.
+      input aside (e.g. an ``error/`` folder with a sidecar saying why) so it is not read again. The runtime
+      calls it after the batch is committed as ``failed`` together with its dead letter, which keeps the
+      envelope's bytes when it carried them in memory (``body``: a feed page, a webhook body). A source whose
+      input cannot be read again (a cursor, a sender that stops retrying) moves past it only when its batch
+      state is ``failed``; otherwise the input is not kept and the source must not move past it.
     - A source knows no canonical model; it never calls a decoder or a sink.
     """
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bridge.canonical import canonical_json
+from bridge.canonical import legacy_content_hash, payload_and_hash
 from bridge.ports import (
     DecodedRecord,
     DecodeError,
@@ -34,8 +34,9 @@ from bridge.runtime.forward import ForwardPlan, forward_message
 from bridge.runtime.sabotage import sabotaged_message_id
 from bridge.runtime.upgrade_identity import adopt_hash_identities
 from bridge.runtime.wiring import InterfaceRuntime, target_name
+from bridge.store.kept import kept_dead_letter
 from bridge.store.ledger import Ledger
-from bridge.store.records import BatchState, DeadLetterKind, NewDeadLetter, NewMessage, NewRoute
+from bridge.store.records import BatchState, NewDeadLetter, NewMessage, NewRoute
 
 __all__ = ["IngestStats", "Ingestor"]
 
@@ -94,21 +95,15 @@ class Ingestor:
             except DecodeError as exc:
                 exc.concerning(interface=self.rt.name, location=Location(file=envelope.origin))
                 log.error("batch failed: %s", exc)
-                self.ledger.cancel_batch(batch, str(exc))
-                self.ledger.record_chunk(
-                    self.rt.name,
-                    batch,
-                    [],
-                    [
-                        NewDeadLetter(
-                            str(message_id(self.rt.name, f"batch:{envelope.batch_id}")),
-                            exc.to_dict(),
-                            exc.location.to_dict() if exc.location else None,
-                            "",
-                            kind=DeadLetterKind.BATCH,
-                        )
-                    ],
+                # The page/body is kept with its dead letter, in the transaction that marks it failed: only
+                # then may ``fail`` move a cursor past it or answer 200 (bridge.store.kept).
+                dead = kept_dead_letter(
+                    str(message_id(self.rt.name, f"batch:{envelope.batch_id}")),
+                    exc.to_dict(),
+                    exc.location.to_dict() if exc.location else None,
+                    envelope,
                 )
+                self.ledger.cancel_batch(batch, str(exc), interface=self.rt.name, dead=dead)
                 source.fail(envelope, exc)
                 stats.failed_batches += 1
                 continue
@@ -188,7 +183,7 @@ class Ingestor:
         )
         out = []
         for m in chunk:
-            if ours.get(m.business_key) == m.content_hash:
+            if ours.get(m.business_key) in (m.content_hash, legacy_content_hash(m.payload)):  # pre-17 hashes too
                 stats.suppressed += 1
                 m = NewMessage(**{**m.__dict__, "suppressed": True, "routes": ()})
             out.append(m)
@@ -197,8 +192,7 @@ class Ingestor:
     def _message(self, envelope: Envelope, item: DecodedRecord) -> NewMessage:
         record = item.record
         key = str(getattr(record, "business_key", "")) or f"#{item.ordinal}"
-        body = canonical_json(record)
-        digest = hashlib.sha256(body).hexdigest()
+        body, digest = payload_and_hash(record)  # hash by value: 100.00 and 100 alike (bridge.canonical.content)
         identity = record_identity(
             envelope, ordinal=item.ordinal, business_key=key, version=item.version, content_hash=digest
         )

@@ -2,7 +2,8 @@
 
 A record dead letter keeps the original fragment (a JSON line, a CSV row, an XML element); replaying it runs
 the interface's *current* decoder over that fragment and records the message under the id the record had
-from the start (UUIDv5 of its original identity), so a replay can never create a second copy.
+from the start (UUIDv5 of its original identity), so a replay can never create a second copy. A batch dead
+letter that kept its input (a feed page, a webhook body) is replayed whole (:mod:`bridge.runtime.replay_batch`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from bridge.ports import DecodedRecord, Envelope, FragmentBytes, IdentityRule, RecordInvalid
 from bridge.runtime.pipeline import Ingestor
+from bridge.runtime.replay_batch import replay_batch, replay_observation
 from bridge.runtime.runner import Runner
 from bridge.store.dlq import load_open, mark_replayed, replay_delivery
 from bridge.store.records import BatchState, DeadLetterKind
@@ -29,6 +31,10 @@ def replay(runner: Runner, dl_id: int, actor: str, *, force: bool = False, reaso
     if dl["kind"] == DeadLetterKind.DELIVERY:
         replay_delivery(runner.ledger, dl_id, actor, force=force, reason=reason)
         return {"id": dl_id, "kind": DeadLetterKind.DELIVERY.value, "message_id": dl["message_id"], "result": "queued"}
+    if dl["kind"] == DeadLetterKind.BATCH:
+        return replay_batch(runner, dl, actor)
+    if dl["kind"] == DeadLetterKind.OBSERVATION:
+        return replay_observation(runner, dl, actor)
     if dl["kind"] != DeadLetterKind.RECORD:
         raise RecordInvalid(f"dead letter {dl_id} is a {dl['kind']} dead letter: re-drop the input to process it")
     iface = dl["interface"]

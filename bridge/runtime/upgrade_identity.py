@@ -1,4 +1,9 @@
-"""The upgrade rule of change-feed identity: a change recorded under its content hash is not recorded again.
+"""The upgrade rules of change-feed identity: a change recorded under an older identity is not recorded again.
+
+Two upgrades meet here. Versions (below), and values (issue 17): content hashes used to be taken over the
+canonical JSON with the decimals' spellings (``100.00``), now over the values (``100``), so a record without
+a version has a new hash identity; a key whose newest message carries the old hash of the same content
+(:func:`bridge.canonical.legacy_content_hash` of its payload) is that same change and keeps its id.
 
 Before change versions were read, every change-feed record was identified by business key + content hash
 (:func:`bridge.ports.hash_identity`). Now a record that declares a version is identified by business key +
@@ -16,6 +21,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import replace
 
+from bridge.canonical import legacy_content_hash
 from bridge.ports import hash_identity
 from bridge.store.ledger import Ledger
 from bridge.store.records import LatestMessage, NewMessage
@@ -25,22 +31,30 @@ __all__ = ["adopt_hash_identities"]
 log = logging.getLogger("esb_bridge.runtime.pipeline")
 
 
+def _adopts(m: NewMessage, before: LatestMessage | None) -> bool:
+    """True when ``before`` (the key's newest message) is the change ``m`` under an older identity."""
+    if before is None:
+        return False
+    hashes = {m.content_hash, legacy_content_hash(m.payload)}
+    if before.content_hash not in hashes or before.identity != hash_identity(m.business_key, before.content_hash):
+        return False
+    return m.version is not None or before.identity != m.identity
+
+
 def adopt_hash_identities(ledger: Ledger, interface: str, chunk: Sequence[NewMessage]) -> list[NewMessage]:
-    """``chunk`` with each versioned change that was already recorded under its hash identity mapped back to it."""
-    versioned = [m.business_key for m in chunk if m.version is not None]
-    if not versioned:
+    """``chunk`` with each change already recorded under an older hash identity mapped back to it."""
+    candidates = [
+        m.business_key for m in chunk if m.version is not None or m.content_hash != legacy_content_hash(m.payload)
+    ]
+    if not candidates:
         return list(chunk)
-    newest = ledger.latest_messages(interface, versioned)
+    newest = ledger.latest_messages(interface, candidates)
     out: list[NewMessage] = []
     adopted = 0
     for m in chunk:
         before = newest.get(m.business_key)
-        if (
-            m.version is not None
-            and before is not None
-            and before.content_hash == m.content_hash
-            and before.identity == hash_identity(m.business_key, m.content_hash)
-        ):
+        if _adopts(m, before):
+            assert before is not None
             m = replace(m, id=before.id, identity=before.identity)
             adopted += 1
         newest[m.business_key] = LatestMessage(m.id, m.identity, m.content_hash, m.version)

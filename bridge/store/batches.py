@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 from bridge.ports import Role
 from bridge.store import schema as t
 from bridge.store._core import LedgerCore
+from bridge.store.engine import durable_begin
 from bridge.store.packing import pack_payload
 from bridge.store.records import (
     OPEN_DELIVERY,
@@ -254,9 +255,13 @@ class BatchLedger(LedgerCore):
         )
 
     def release_batch(self, interface: str, batch: int) -> int:
-        """The batch is fully decoded: its held deliveries become pending; returns how many."""
+        """The batch is fully decoded: its held deliveries become pending; returns how many.
+
+        The commit the source's acknowledge follows: durable (fsync'd) when this returns, with every earlier
+        chunk of the batch (:func:`bridge.store.engine.durable_begin`).
+        """
         now = self._now()
-        with self.engine.begin() as conn:
+        with durable_begin(self.engine) as conn:
             ids = select(t.messages.c.id).where(t.messages.c.batch == batch).scalar_subquery()
             res = conn.execute(
                 update(t.deliveries)
@@ -273,10 +278,17 @@ class BatchLedger(LedgerCore):
             )
             return int(res.rowcount or 0)
 
-    def cancel_batch(self, batch: int, detail: str) -> None:
-        """A batch-level error: nothing of it is delivered; its held messages are cancelled."""
+    def cancel_batch(self, batch: int, detail: str, *, interface: str = "", dead: NewDeadLetter | None = None) -> None:
+        """A batch-level error: nothing of it is delivered; its held messages are cancelled.
+
+        ``dead`` (the batch dead letter, keeping the input's bytes: :mod:`bridge.store.kept`) is written in
+        the same transaction that marks the batch ``failed``: a source that sees ``failed`` knows its input
+        is kept, so it may move its cursor past it or answer 200 (see ``Source.fail``).
+        """
         now = self._now()
-        with self.engine.begin() as conn:
+        with durable_begin(self.engine) as conn:  # ``fail`` follows: a cursor may move past the kept input
+            if dead is not None:
+                self._insert_dead(conn, interface, batch, [dead], now)
             ids = select(t.messages.c.id).where(t.messages.c.batch == batch).scalar_subquery()
             conn.execute(
                 update(t.deliveries)
@@ -291,7 +303,12 @@ class BatchLedger(LedgerCore):
             conn.execute(
                 update(t.batches)
                 .where(t.batches.c.id == batch)
-                .values(state=BatchState.FAILED.value, detail=detail, updated_at=now)
+                .values(
+                    state=BatchState.FAILED.value,
+                    detail=detail,
+                    failures=t.batches.c.failures + int(dead is not None),
+                    updated_at=now,
+                )
             )
 
     def batch_settled(self, batch: int) -> bool:

@@ -2,7 +2,8 @@
 
 Replaying a delivery dead letter puts the delivery back to ``pending`` with a fresh attempt budget; the
 delivery is encoded again with the *current* config and mapping when a worker claims it. Replaying a record
-dead letter (a record that failed decoding) is done by the runtime, which re-decodes the stored fragment.
+dead letter (a record that failed decoding) is done by the runtime, which re-decodes the stored fragment; so
+is a batch dead letter that kept its input (a feed page, a webhook body: :mod:`bridge.store.kept`).
 Discarding needs a reason. Both write an audit event (who, what, why).
 
 A delivery dead letter is not replayed when a newer version of its business key was delivered to the same
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, exists, select, update
 
 from bridge.ports import ConfigError
 from bridge.store import schema as t
@@ -27,6 +28,7 @@ __all__ = [
     "DeadLetterNotFound",
     "StaleReplay",
     "discard",
+    "drop_cancelled",
     "load_open",
     "mark_replayed",
     "newer_in_lane",
@@ -145,3 +147,30 @@ def discard(ledger: Ledger, dl_id: int, actor: str, reason: str) -> None:
             .values(status=DeadLetterStatus.DISCARDED, resolved_at=now, resolved_by=actor, resolution=reason)
         )
     ledger.audit(actor, "dlq.discard", f"dead_letter:{dl_id}", reason)
+
+
+def drop_cancelled(ledger: Ledger, batch: int) -> int:
+    """Remove the messages a failed batch recorded before it failed (cancelled, never attempted); returns how many.
+
+    Why: a batch that fails after some chunks were recorded leaves those messages ``cancelled`` under the ids
+    its records always have; a replay of the kept input would find them "already recorded" and deliver
+    nothing. They never reached a target (no attempt), so the replay records them afresh under the same ids.
+    """
+    m, d, a = t.messages, t.deliveries, t.attempts
+    cancelled = select(m.c.id).where(m.c.batch == batch, m.c.state == MessageState.CANCELLED.value)
+    with ledger.engine.begin() as conn:
+        conn.execute(
+            delete(d).where(
+                d.c.message_id.in_(cancelled.scalar_subquery()),
+                d.c.status == DeliveryStatus.CANCELLED.value,
+                ~exists().where(a.c.delivery_id == d.c.id),
+            )
+        )
+        res = conn.execute(
+            delete(m).where(
+                m.c.batch == batch,
+                m.c.state == MessageState.CANCELLED.value,
+                ~exists().where(d.c.message_id == m.c.id),
+            )
+        )
+    return int(res.rowcount or 0)

@@ -79,11 +79,13 @@ class MessageKind(StrEnum):
 
 
 class DeadLetterKind(StrEnum):
-    """What failed: one record (decode/validation), one delivery, or a whole batch."""
+    """What failed: one record (decode/validation), one delivery, a whole batch, or an observation of the old
+    ESB's output that could not be projected (kept for replay instead of dropped with a log line)."""
 
     RECORD = "record"
     DELIVERY = "delivery"
     BATCH = "batch"
+    OBSERVATION = "observation"
 
 
 class DeadLetterStatus(StrEnum):

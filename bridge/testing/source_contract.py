@@ -203,7 +203,7 @@ class SourceContract:
         assert fresh.batch_id not in acked.batches, "new input came as an acknowledged batch"
 
     def test_failed_input_is_put_aside(self, source_peer: SourcePeer) -> None:
-        """Input the runtime failed as a whole (``fail``, then the batch marked failed) is not handed on again,
+        """Input the runtime failed as a whole (the batch marked failed, then ``fail``) is not handed on again,
         by the same instance or after a restart; new input still is."""
         ledger = MemorySourceLedger()
         source, envelope = _first_input(source_peer, ledger)
@@ -237,9 +237,10 @@ class _Finished:
         self.identities.add(envelope.identity)
 
     def fail(self, source: Source, envelope: Envelope) -> None:
-        """As the runtime does when a whole batch cannot be read."""
-        source.fail(envelope, DecodeError("contract: the batch cannot be read", location=Location(file="contract")))
+        """As the runtime does when a whole batch cannot be read: the batch is committed as failed (with its
+        dead letter keeping the input), then the source is told."""
         self.ledger.mark_batch(envelope.interface, envelope.batch_id, "failed", origin=envelope.origin)
+        source.fail(envelope, DecodeError("contract: the batch cannot be read", location=Location(file="contract")))
         self.batches.add(envelope.batch_id)
         self.identities.add(envelope.identity)
 

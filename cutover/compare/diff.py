@@ -2,9 +2,11 @@
 
 Equality first: canonical projections of matching documents are equal dicts, and every rule (ignore,
 tolerance, normalisers, keyed lists) can only turn a difference into a non-difference, so ``a == b`` settles
-the common case without walking. (Python's ``1 == True`` cannot bite here: both sides are projected through
-the same canonical model, so a field has one JSON type on both sides.) Only unequal pairs are walked, with
-per-path rule lookups cached.
+the common case without walking. Decimals arrive as ``Decimal`` (:func:`bridge.canonical.value_tree`) and are
+equal by value, ``100.00`` == ``100``; a ``scale`` rule is the one rule that adds differences (the scale of
+the listed fields), so with scale rules the trees are walked. (Python's ``1 == True`` cannot bite here:
+both sides are projected through the same canonical model, so a field has one JSON type on both sides.)
+Only unequal pairs are walked, with per-path rule lookups cached.
 Each entry: path, legacy value, cloud value, the rule that decided it, category
 (value / missing / extra / type / order), whether the field is critical and, when an accepted difference
 covers it, who accepted it and why. Sensitive values are masked here, at creation.
@@ -17,6 +19,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from bridge.canonical import value_text
 from bridge.config.compare import AcceptedDifference, CompareRules, Tolerance
 from cutover.compare.paths import PathMatcher, escape_segment
 
@@ -93,11 +96,12 @@ class Differ:
         self._critical = PathMatcher(rules.critical)
         self._sensitive = PathMatcher(rules.sensitive)
         self._accepted = PathMatcher(a.path for a in rules.accepted)
+        self._scale = PathMatcher(rules.scale)
 
     # ------------------------------------------------------------------ entry point
 
     def diff(self, legacy: Any, cloud: Any) -> list[Entry]:
-        if legacy == cloud:
+        if legacy == cloud and not self._scale:
             return []
         out: list[Entry] = []
         self._walk("", legacy, cloud, out)
@@ -120,7 +124,7 @@ class Differ:
         if isinstance(a, dict) and isinstance(b, dict):
             for k in sorted(set(a) | set(b)):
                 va, vb = a.get(k, _MISSING), b.get(k, _MISSING)
-                if va is not vb and va != vb:
+                if va is not vb and (va != vb or self._scale):
                     self._walk(f"{path}.{escape_segment(k)}" if path else escape_segment(k), va, vb, out)
             return
         if isinstance(a, list | tuple) and isinstance(b, list | tuple):
@@ -138,7 +142,7 @@ class Differ:
             hidden = bool(self._sensitive) and self._sensitive.match_prefix(f"{path}.0.{key}") is not None
             for n, k in enumerate(keys):
                 va, vb = ka.get(k, _MISSING), kb.get(k, _MISSING)
-                if va is not vb and va != vb:
+                if va is not vb and (va != vb or self._scale):
                     self._walk(f"{path}.{f'key#{n}' if hidden else k}", va, vb, out)
             return
         if len(a) == len(b) and a != b and _same_multiset(a, b):
@@ -147,10 +151,15 @@ class Differ:
         for i in range(max(len(a), len(b))):
             va = a[i] if i < len(a) else _MISSING
             vb = b[i] if i < len(b) else _MISSING
-            if va is not vb and va != vb:
+            if va is not vb and (va != vb or self._scale):
                 self._walk(f"{path}.{i}", va, vb, out)
 
     def _scalar(self, path: str, a: Any, b: Any, out: list[Entry]) -> None:
+        if a == b:  # reached with equal values only when scale rules make the walk go everywhere
+            scaled = isinstance(a, Decimal) and isinstance(b, Decimal) and self._scale.match(path) is not None
+            if scaled and a.as_tuple().exponent != b.as_tuple().exponent:
+                self._add(out, path, a, b, "value", rule="scale")
+            return
         rule: str | None = None
         names = self.rules.normalise.get(self._norm.match(path) or "") if self._norm else None
         if names:
@@ -209,6 +218,7 @@ class Differ:
             entry.cloud = None if vb is None else MASK
         elif isinstance(va, dict | list) or isinstance(vb, dict | list):
             entry.legacy, entry.cloud = self._shallow(path, va), self._shallow(path, vb)
+        entry.legacy, entry.cloud = _spelled(entry.legacy), _spelled(entry.cloud)
         out.append(entry)
 
     def _shallow(self, path: str, v: Any) -> Any:
@@ -243,6 +253,23 @@ class Differ:
         return None
 
 
+def _spelled(v: Any) -> Any:
+    """An entry value as stored (JSON): Decimals as the text they were sent with (scale kept)."""
+    if isinstance(v, Decimal):
+        return format(v, "f")
+    if isinstance(v, dict):
+        return {k: _spelled(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_spelled(x) for x in v]
+    return v
+
+
+def _by_value(v: Any) -> str:
+    if isinstance(v, Decimal):
+        return value_text(v)
+    raise TypeError(f"{type(v).__name__} is not JSON")
+
+
 def _within(x: Decimal, y: Decimal, tol: Tolerance) -> bool:
     d = abs(x - y)
     if d <= Decimal(str(tol.abs)):
@@ -254,8 +281,8 @@ def _same_multiset(a: list[Any], b: list[Any]) -> bool:
     try:
         import orjson
 
-        ka = sorted(orjson.dumps(x, option=orjson.OPT_SORT_KEYS) for x in a)
-        kb = sorted(orjson.dumps(x, option=orjson.OPT_SORT_KEYS) for x in b)
+        ka = sorted(orjson.dumps(x, default=_by_value, option=orjson.OPT_SORT_KEYS) for x in a)
+        kb = sorted(orjson.dumps(x, default=_by_value, option=orjson.OPT_SORT_KEYS) for x in b)
     except TypeError:
         return False
     return ka == kb

@@ -76,14 +76,6 @@ class TestRestPollSourceContract(SourceContract):
         with RestPollPeer(sim, tmp_path) as peer:
             yield peer
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="found by the suite (issue 11): RestPollSource skips only acknowledged pages, so a failed page is "
-        "read again through the overlap after a restart; the port says fail() puts input aside",
-    )
-    def test_failed_input_is_put_aside(self, source_peer: SourcePeer) -> None:
-        super().test_failed_input_is_put_aside(source_peer)
-
 
 class WebhookPeer(SourcePeer):
     """The sender reaches every source instance through one TCP proxy port. Stopping a source also kills the

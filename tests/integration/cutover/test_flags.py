@@ -80,7 +80,7 @@ def test_force_needs_a_reason_and_rollback_restores_pre_promotion_version(
     cut.set(
         "customers", {"mode": "cloud_primary", "rollout": {"percent": 10}}, actor="a", reason="go", force=True
     )  # v3
-    cut.set("customers", {"legacy_feed": True}, actor="a")  # v4, not a promotion
+    cut.set("customers", {"legacy_feed": False}, actor="a")  # v4, not a promotion
     back = cut.rollback("customers", actor="b", reason="mismatch spike")
     assert back.version == 5 and back.mode == "legacy_primary"
     assert cut.history("customers")[0].action == "rollback"

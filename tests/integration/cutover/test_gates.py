@@ -101,6 +101,7 @@ def _deliveries(led: Ledger, path: str, dead: int, ok: int) -> None:
 
 def test_good_evidence_is_ready_with_its_figures(ledger: Ledger) -> None:
     """199/200 matched over 3+ days clears a 0.97 lower bound; the figures are in the evidence."""
+    _deliveries(ledger, "cloud", dead=0, ok=20)
     r = evaluate(ledger, "inv", GateRule(**BASE))
     assert r.ready, r.reasons
     assert (r.figures["compared"], r.figures["matched"]) == (200, 199)
@@ -122,6 +123,19 @@ def test_each_criterion_closes_the_gate(ledger: Ledger, change: dict[str, Any], 
     """Tightening any one criterion makes the gate say exactly why it is closed."""
     r = evaluate(ledger, "inv", GateRule(**{**BASE, **change}))
     assert not r.ready and reason in r.reasons[0]
+
+
+def test_no_real_cloud_delivery_never_passes_the_error_rate_criterion(ledger: Ledger) -> None:
+    """Issue 17: with the content evidence good but the cloud path run dry only (no real delivery finished),
+    the error-rate criterion closes the gate; it passed before (0 errors of 0 deliveries)."""
+    _deliveries(ledger, "cloud", dead=0, ok=50)
+    with ledger.engine.begin() as conn:
+        conn.execute(t.deliveries.update().where(t.deliveries.c.path == "cloud").values(dry_run=True))
+    _deliveries(ledger, "legacy", dead=0, ok=50)
+    r = evaluate(ledger, "inv", GateRule(**BASE))
+    assert not r.ready
+    assert r.reasons == ["no real cloud delivery finished in the window: a dry-run shadow proves no error rate"]
+    assert r.figures["cloud_deliveries"] == 0
 
 
 def test_cloud_error_rate_above_legacy_and_orphans_close_the_gate(ledger: Ledger) -> None:

@@ -37,6 +37,15 @@ def write_config(tmp_path: Path, sim: ErpSimulator, mapping: Path = MAPPING, ove
     return feed_config(tmp_path, "orders", "SalesOrder", source, decoder, "soap-orders")
 
 
+def unversioned_mapping(tmp_path: Path) -> Path:
+    """The orders mapping without its ``version:`` path (as before change versions were read)."""
+    path = tmp_path / "erp-orders-unversioned.yaml"
+    path.write_text(
+        "".join(ln for ln in MAPPING.read_text().splitlines(True) if not ln.startswith("version:")), encoding="utf-8"
+    )
+    return path
+
+
 def order(customer: str, version: int, at: datetime, number: str = "ORD-1") -> Order:
     line = InvoiceLine(1, "SKU-001", Decimal(2), Decimal("10.00"), Decimal("20.00"))
     return Order(number, customer, START.date(), "EUR", Decimal("20.00"), "OPEN", version, at, (line,))
@@ -82,10 +91,7 @@ def test_a_ledger_recorded_before_versions_upgrades_and_finishes_every_open_row_
     Fails without the upgrade rule (``adopt_hash_identities``): the re-read gives the 5 recorded changes new
     (version) ids, so they are recorded and delivered a second time."""
     Recorders.clear()
-    before = tmp_path / "erp-orders-before.yaml"
-    before.write_text(
-        "".join(ln for ln in MAPPING.read_text().splitlines(True) if not ln.startswith("version:")), encoding="utf-8"
-    )
+    before = unversioned_mapping(tmp_path)
     sim = ErpSimulator()
     clock = SimulatedClock(START + timedelta(hours=1))
     numbers = [f"ORD-{n}" for n in range(1, 6)]

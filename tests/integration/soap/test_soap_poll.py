@@ -129,7 +129,7 @@ def test_overlap_window_catches_late_commits_without_duplicates(sim: ErpSimulato
     with_overlap, without = MemorySourceLedger(), MemorySourceLedger()
     sources = {
         "overlap": open_source(config(sim, wsdl, overlap_seconds=120), with_overlap, tmp_path, "a"),
-        "none": open_source(config(sim, wsdl), without, tmp_path, "b"),
+        "none": open_source(config(sim, wsdl, overlap_seconds=0), without, tmp_path, "b"),
     }
     known: dict[str, set[str]] = {}
     for name, source in sources.items():

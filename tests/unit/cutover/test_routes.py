@@ -34,12 +34,13 @@ def _iface(legacy: dict[str, Any] | None = None, cloud: dict[str, Any] | None = 
         ("legacy_only", [(L, A, False)]),
         ("legacy_primary", [(L, A, False), (C, S, True)]),
         ("dual_write", [(L, A, False), (C, A, False)]),
-        ("cloud_primary", [(C, A, False), (L, S, True)]),
+        ("cloud_primary", [(C, A, False), (L, S, False)]),  # legacy_feed by default: a rollback loses nothing
         ("cloud_only", [(C, A, False)]),
     ],
 )
 def test_every_mode_routes_per_the_design_table(mode: str, expected: list[tuple[Any, ...]]) -> None:
-    """Each mode takes the designed paths and roles; a shadow without sandbox runs dry by default."""
+    """Each mode takes the designed paths and roles; a cloud shadow without sandbox runs dry by default, the
+    legacy shadow of cloud_primary is fed for real (``legacy_feed`` defaults to true)."""
     routes = routes_for(mode, FlagRules(mode=mode), _iface())
     assert [(r.path, r.role, r.dry_run) for r in routes] == expected
 
@@ -78,6 +79,15 @@ def test_legacy_feed_goes_to_the_real_target_even_with_a_sandbox() -> None:
     """With legacy_feed the legacy shadow skips its sandbox sink (real feed); without it the sandbox is used."""
     legacy = {"encoder": {"kind": "json"}, "sink": {"kind": "file"}, "shadow_sink": {"kind": "file"}}
     fed = routes_for("cloud_primary", FlagRules(mode="cloud_primary", legacy_feed=True), _iface(legacy=legacy))
-    plain = routes_for("cloud_primary", FlagRules(mode="cloud_primary"), _iface(legacy=legacy))
+    plain = routes_for("cloud_primary", FlagRules(mode="cloud_primary", legacy_feed=False), _iface(legacy=legacy))
     assert [(r.path, r.sandbox, r.dry_run) for r in fed] == [(C, True, False), (L, False, False)]
     assert [(r.path, r.sandbox, r.dry_run) for r in plain] == [(C, True, False), (L, True, False)]
+
+
+def test_cloud_primary_feeds_the_legacy_system_by_default() -> None:
+    """Issue 17: the default cloud_primary delivers its legacy shadow to the real legacy target, not dry, so
+    a rollback finds every record there (it ran dry unless ``legacy_feed: true`` was set)."""
+    (_, legacy) = routes_for("cloud_primary", FlagRules(mode="cloud_primary"), _iface())
+    assert (legacy.path, legacy.role, legacy.dry_run, legacy.sandbox) == (L, S, False, False)
+    explicit = routes_for("cloud_primary", FlagRules(mode="cloud_primary", legacy_feed=False), _iface())
+    assert explicit[1].dry_run is True, "legacy_feed: false keeps the old, documented lossy shadow"

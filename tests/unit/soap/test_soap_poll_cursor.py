@@ -83,11 +83,14 @@ def test_empty_page_keeps_watermark(source: SoapPollSource) -> None:
     assert source.cursor().watermark == datetime(2026, 1, 5, 8, 10, tzinfo=UTC)
 
 
-def test_fail_marks_batch_and_moves_past_it(source: SoapPollSource, ledger) -> None:  # type: ignore[no-untyped-def]
-    """A dead-lettered page is marked failed in the ledger and the cursor moves past it."""
+def test_fail_moves_past_a_kept_page_only(source: SoapPollSource, ledger) -> None:  # type: ignore[no-untyped-def]
+    """A failed page the runtime kept (batch ``failed``, bytes in its dead letter) is moved past; one that
+    is not kept leaves the cursor where it was."""
     page = _page(0, "2026-01-05T08:10:00+00:00", "tok1")
     source.fail(page, Rejected("bad page"))
-    assert ledger.batch_state("inv", "b0") == "failed"
+    assert source.cursor().page_token is None
+    ledger.mark_batch("inv", "b0", "failed")
+    source.fail(page, Rejected("bad page"))
     assert source.cursor().page_token == "tok1"
 
 
@@ -95,3 +98,26 @@ def test_cursor_round_trips_through_json() -> None:
     """The cursor's JSON form restores every field."""
     cursor = PollCursor(watermark=T0, scan="s", since=T0, page_token="p", acked_page=3)
     assert PollCursor.loads(cursor.dumps()) == cursor
+
+
+def test_overlap_is_on_and_naive_timestamps_are_refused_by_default(erp_wsdl: Path) -> None:
+    """Issue 17: ``overlap_seconds`` defaults above 0, and a change time without an offset is a located
+    DecodeError unless ``naive_timezone`` names the zone it is read in (it was taken as UTC)."""
+    from zoneinfo import ZoneInfo
+
+    import pydantic
+
+    from adapters.legacy.soap_poll import _parse_time
+    from bridge.ports import DecodeError, Location
+
+    base = {"wsdl": str(erp_wsdl), "operation": "GetChangedInvoices", "records_path": "a/b", "watermark_field": "t"}
+    assert SoapPollConfig(**base).overlap_seconds > 0
+    where = Location(file="erp", record=3, field="a/b/t")
+    with pytest.raises(DecodeError, match="no time zone") as err:
+        _parse_time("2026-01-05T08:00:00", where=where, zone=None)
+    assert err.value.location == where
+    berlin = _parse_time("2026-01-05T08:00:00", where=where, zone=ZoneInfo("Europe/Berlin"))
+    assert berlin == datetime(2026, 1, 5, 7, 0, tzinfo=UTC)
+    assert SoapPollConfig(**base, naive_timezone="Europe/Berlin").naive_timezone == "Europe/Berlin"
+    with pytest.raises(pydantic.ValidationError, match="not a known IANA time zone"):
+        SoapPollConfig(**base, naive_timezone="Mars/Olympus")
