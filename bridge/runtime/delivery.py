@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 from uuid import UUID
 
+from bridge import observability as observe
 from bridge.canonical import model_for
 from bridge.ports import (
     BridgeError,
@@ -84,6 +85,7 @@ class TargetWorker:
         claims = _Claims(self, claimed)
         results = [r for r in (self._attempt(c, claims) for c in claimed) if r is not None]
         recorded = self.ledger.finish(results)
+        observe.attempts_finished(recorded)
         kept = {id(r) for r in recorded}
         for r in results:
             if id(r) not in kept:

@@ -104,6 +104,7 @@ class Runner:
         self._poll_locks: dict[str, threading.Lock] = {}
         self._spools: dict[str, Path] = {}
         self.ledger: Ledger
+        self.scheduler: Any = None  # the running APScheduler inside run_forever (the admin API's /readyz)
         #: how long a routed flag may be cached: a live ``cutover set`` is in force by the next poll cycle
         self.flag_ttl = min([1.0] + [i.schedule.every / 2 for i in loaded.config.interfaces.values()])
 
@@ -280,6 +281,7 @@ class Runner:
             )
         scheduler.add_job(self._housekeeping, "interval", seconds=5, id="housekeeping", max_instances=1, coalesce=True)
         scheduler.start()
+        self.scheduler = scheduler
         threads = []
         for name, rt in self.interfaces.items():
             if isinstance(rt.source, ChangeNotifier):
