@@ -35,7 +35,7 @@ class World:
         return httpx.Client(base_url=self.server.url, headers=headers, timeout=30)
 
 
-def write_config(tmp: Path, store_url: str, extra: str = "") -> Path:
+def write_config(tmp: Path, store_url: str, extra: str = "", sink: str = "{kind: scripted, name: api-legacy}") -> Path:
     cfg = tmp / "bridge.yaml"
     cfg.write_text(
         f"""
@@ -49,7 +49,7 @@ interfaces:
     decoder: {{kind: jsonl}}
     legacy:
       encoder: {{kind: json}}
-      sink: {{kind: scripted, name: api-legacy}}
+      sink: {sink}
     cutover: {{mode: legacy_only}}
     compare: {{sensitive: ["contacts.*.email", "name"]}}
 {extra}""",
