@@ -203,7 +203,7 @@ def metric_counts(engine: Engine) -> list[dict[str, Any]]:
     """The ledger's figures for ``/metrics`` in ONE statement: rows of (metric, interface, a, b, n, oldest).
 
     ``messages`` (a = state), ``deliveries`` (a = path/role, b = status), ``dlq`` (open dead letters, oldest =
-    the oldest one's time), ``comparisons`` (a = status, b = level).
+    the oldest one's time), ``comparisons`` (a = status, b = level), ``batches`` (a = state).
     """
     m, d, dl, c = t.messages, t.deliveries, t.dead_letters, t.comparisons
     empty = cast(literal_column("''"), String)
@@ -224,6 +224,9 @@ def metric_counts(engine: Engine) -> list[dict[str, Any]]:
         .group_by(dl.c.interface),
         select(tag("comparisons"), c.c.interface, c.c.status, c.c.level, func.count(), no_time).group_by(
             c.c.interface, c.c.status, c.c.level
+        ),
+        select(tag("batches"), t.batches.c.interface, t.batches.c.state, empty, func.count(), no_time).group_by(
+            t.batches.c.interface, t.batches.c.state
         ),
     )
     keys = ("metric", "interface", "a", "b", "n", "oldest")

@@ -22,6 +22,7 @@ from bridge.web.context import ApiContext, ctx_of
 from bridge.web.metrics import LedgerCollector, render_metrics
 from bridge.web.routes_read import router as read_router
 from bridge.web.routes_write import router as write_router
+from bridge.web.snapshot import LedgerSnapshot
 
 __all__ = ["create_app"]
 
@@ -36,7 +37,8 @@ def create_app(ctx: ApiContext, *, metrics_cache: float = 5.0) -> FastAPI:
         redoc_url=None,
     )
     app.state.ctx = ctx
-    app.state.collector = LedgerCollector(ctx, ttl=metrics_cache)
+    app.state.snapshot = LedgerSnapshot(ctx.ledger.engine, ctx.ledger.clock, ttl=metrics_cache)
+    app.state.collector = LedgerCollector(ctx, app.state.snapshot)
     app.include_router(read_router)
     app.include_router(write_router)
 

@@ -2,15 +2,13 @@
 
 The ledger figures (messages by state, deliveries by path/role/status, open dead letters and the oldest one's
 age, shadow comparisons by status, gate readiness) come from one store call per scrape
-(:func:`bridge.store.queries.metric_counts`, one UNION ALL statement) plus one gate evaluation per compared
-interface, and are reused for ``metrics_cache`` seconds, so several scrapers cost the ledger one read.
+(:func:`bridge.store.queries.metric_counts`, one UNION ALL statement, shared with the interfaces listing and
+reused for ``metrics_cache`` seconds: :mod:`bridge.web.snapshot`) plus one gate evaluation per interface.
 Labels are interface names from the config, the store's small enums, and nothing a record carries.
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,36 +17,25 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from bridge import observability
-from bridge.store.queries import metric_counts
 from bridge.web.context import ApiContext
+from bridge.web.snapshot import LedgerSnapshot
 from cutover.audit import Cutover, CutoverError
 
 __all__ = ["LedgerCollector", "render_metrics"]
 
 
 class LedgerCollector(Collector):
-    """Gauges from the ledger, cached for ``ttl`` seconds."""
+    """Gauges from the ledger's shared snapshot (:mod:`bridge.web.snapshot`)."""
 
-    def __init__(self, ctx: ApiContext, ttl: float = 5.0) -> None:
+    def __init__(self, ctx: ApiContext, snapshot: LedgerSnapshot) -> None:
         self.ctx = ctx
-        self.ttl = ttl
-        self._lock = threading.Lock()
-        self._at = -1e18
-        self._families: list[Metric] = []
-        self.scrapes = 0  # ledger reads so far (the cache is tested by it)
+        self.snapshot = snapshot
 
     def collect(self) -> Iterator[Metric]:
-        with self._lock:
-            if time.monotonic() - self._at >= self.ttl:
-                self._families = self._read()
-                self._at = time.monotonic()
-                self.scrapes += 1
-            families = list(self._families)
-        yield from families
+        yield from self._read()
 
     def _read(self) -> list[Metric]:
-        now = self.ctx.ledger.clock.now()
-        rows = metric_counts(self.ctx.ledger.engine)
+        rows, now = self.snapshot.rows()
         messages = GaugeMetricFamily(
             "esb_bridge_messages", "Messages in the ledger by state.", labels=["interface", "state"]
         )

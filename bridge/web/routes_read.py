@@ -20,6 +20,7 @@ from bridge.store.records import MessageKind, MessageState
 from bridge.web.auth import Identity, Role, require
 from bridge.web.context import ApiContext, ctx_of
 from bridge.web.masking import mask
+from bridge.web.snapshot import LedgerSnapshot
 from cutover.compare.paths import PathMatcher
 from cutover.flags import FlagStore
 
@@ -29,8 +30,12 @@ router = APIRouter(prefix="/api/v1")
 Viewer = Annotated[Identity, Depends(require(Role.VIEWER))]
 
 
-def _interface_status(ctx: ApiContext, name: str | None) -> list[dict[str, Any]]:
-    counts = queries.status_counts(ctx.ledger.engine, interface=name)
+def _interface_status(ctx: ApiContext, name: str | None, snapshot: LedgerSnapshot) -> list[dict[str, Any]]:
+    """One interface read live, or every interface from the shared snapshot (with its ``as_of`` time)."""
+    if name is None:
+        counts, as_of = snapshot.status()
+    else:
+        counts, as_of = queries.status_counts(ctx.ledger.engine, interface=name), ctx.ledger.clock.now()
     flags = FlagStore.of(ctx.ledger).all_current()
     names = [name] if name else sorted(set(ctx.loaded.config.interfaces) | set(counts))
     out = []
@@ -46,15 +51,19 @@ def _interface_status(ctx: ApiContext, name: str | None) -> list[dict[str, Any]]
                 "description": cfg.description if cfg else "",
                 "mode": flag.mode if flag else (cfg.cutover.mode if cfg else None),
                 "flag_version": flag.version if flag else None,
+                "as_of": as_of.isoformat(),
                 **row,
             }
         )
     return out
 
 
-@router.get("/interfaces", summary="Every interface with its mode and message, delivery and dead-letter counts")
+@router.get(
+    "/interfaces",
+    summary="Every interface with its mode and counts (from the shared snapshot, at most api.metrics_cache old)",
+)
 def interfaces(request: Request, who: Viewer) -> list[dict[str, Any]]:
-    return _interface_status(ctx_of(request), None)
+    return _interface_status(ctx_of(request), None, request.app.state.snapshot)
 
 
 @router.get("/interfaces/{name}", summary="One interface's status")
@@ -62,7 +71,7 @@ def interface(name: str, request: Request, who: Viewer) -> dict[str, Any]:
     ctx = ctx_of(request)
     if name not in ctx.loaded.config.interfaces:
         raise HTTPException(404, f"no interface {name!r}")
-    return _interface_status(ctx, name)[0]
+    return _interface_status(ctx, name, request.app.state.snapshot)[0]
 
 
 @router.get("/messages", summary="Search messages by interface, state, business key, transaction id and time")

@@ -180,17 +180,18 @@ def test_metrics_parse_and_reflect_the_ledger(world: World) -> None:
 
 
 def test_metrics_read_the_ledger_once_per_cache_window(world: World) -> None:
-    """Two scrapes inside the cache window cost one ledger read."""
-    collector = world.server._server.config.app.state.collector
-    collector.ttl = 60.0
+    """Two scrapes and the interfaces listing inside the cache window cost one ledger read."""
+    snapshot = world.server._server.config.app.state.snapshot
+    snapshot.ttl = 60.0
     try:
         with world.client(VIEWER) as c:
-            before = collector.scrapes
+            before = snapshot.reads
             c.get("/metrics")
+            c.get("/api/v1/interfaces")
             c.get("/metrics")
-        assert collector.scrapes - before <= 1
+        assert snapshot.reads - before <= 1
     finally:
-        collector.ttl = 0.0
+        snapshot.ttl = 0.0
 
 
 def test_readyz_inside_run_needs_the_schedulers(world: World) -> None:
