@@ -16,10 +16,10 @@ from typing import Any
 import click
 
 from bridge.config.loaded import LoadedConfig
-from bridge.config.rollout import parse_rule
 from bridge.ports import SystemClock
 from bridge.store.ledger import Ledger, open_ledger
 from cutover.audit import Cutover, CutoverError, GateClosed
+from cutover.changes import BadChange, flag_changes, flag_overview
 from cutover.flags import FlagStore
 from cutover.model import MODES
 
@@ -59,22 +59,7 @@ def cutover() -> None:
 def status(ctx: click.Context, as_json: bool) -> None:
     """The current flag of every interface."""
     _, ledger = _open(ctx)
-    store = FlagStore.of(ledger)
-    out: list[dict[str, Any]] = []
-    for name, flag in sorted(store.all_current().items()):
-        last = store.events(name, limit=1)
-        out.append(
-            {
-                "interface": name,
-                "mode": flag.mode,
-                "version": flag.version,
-                "rollout": flag.rules.rollout.model_dump(mode="json") if flag.rules.rollout else None,
-                "legacy_feed": flag.rules.legacy_feed,
-                "shadow": flag.rules.shadow,
-                "changed_at": flag.created_at.isoformat(),
-                "changed_by": last[0].actor if last else None,
-            }
-        )
+    out = flag_overview(ledger)
     if as_json:
         _echo_json(out)
         return
@@ -116,31 +101,20 @@ def set_flag(
     _known(loaded, interface)
     if force and not reason.strip():
         raise click.UsageError("--force needs --reason")
-    iface = loaded.config.interfaces[interface]
-    if mode and ((mode != "cloud_only" and iface.legacy is None) or (mode != "legacy_only" and iface.cloud is None)):
-        raise click.UsageError(f"{interface} has no {'legacy' if iface.legacy is None else 'cloud'} path for {mode}")
-    changes: dict[str, Any] = {}
-    if mode:
-        changes["mode"] = mode
-    if legacy_feed is not None:
-        changes["legacy_feed"] = legacy_feed
-    if shadow:
-        changes["shadow"] = shadow
-    if clear_rollout:
-        changes["rollout"] = None
-    elif percent is not None or rules:
-        try:
-            parsed = [parse_rule(r).model_dump() for r in rules]
-        except ValueError as exc:
-            raise click.UsageError(str(exc)) from exc
-        current = FlagStore.of(ledger).current(interface)
-        old = current.rules.rollout if current and current.rules.rollout else None
-        changes["rollout"] = {
-            "percent": percent if percent is not None else (old.percent if old else 100.0),
-            "rules": parsed if rules else ([r.model_dump() for r in old.rules] if old else []),
-        }
-    if not changes:
-        raise click.UsageError("nothing to change: give --mode, --percent, --rule, --legacy-feed or --shadow")
+    try:
+        changes = flag_changes(
+            loaded,
+            ledger,
+            interface,
+            mode=mode,
+            percent=percent,
+            rules=rules,
+            clear_rollout=clear_rollout,
+            legacy_feed=legacy_feed,
+            shadow=shadow,
+        )
+    except BadChange as exc:
+        raise click.UsageError(str(exc)) from exc
     try:
         flag = Cutover(ledger).set(interface, changes, actor=_actor(), reason=reason, ticket=ticket, force=force)
     except GateClosed as exc:

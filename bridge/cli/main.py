@@ -12,6 +12,8 @@ import os
 import signal
 import sys
 import threading
+from contextlib import nullcontext
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +22,7 @@ import click
 from bridge.cli.config_cmd import config as config_group
 from bridge.cli.init import init as init_command
 from bridge.cli.ledger_cmd import ledger_group
+from bridge.cli.ops_cmd import api_server, audit_group, auth_group, serve
 from bridge.cli.render import Progress, echo_fields, echo_json, location_text, table
 from bridge.config import LoadedConfig, load_config, resolve_config_path
 from bridge.plugins import registry
@@ -206,7 +209,8 @@ def run(c: Ctx, once: bool, only: tuple[str, ...], max_wait: float, as_json: boo
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
         click.echo(f"esb-bridge running {len(runner.interfaces)} interface(s); Ctrl-C to stop", err=True)
-        runner.run_forever(stop)
+        with api_server(loaded, runner.ledger, runner) if loaded.config.api else nullcontext():
+            runner.run_forever(stop)
 
 
 # ------------------------------------------------------------------------------------------------ status, messages
@@ -275,6 +279,8 @@ def messages() -> None:
 @click.option("--state", type=click.Choice([s.value for s in MessageState]))
 @click.option("--business-key", "-k", help="only messages of this business key")
 @click.option("--transaction-id", "-t", help="only messages of this transaction id")
+@click.option("--since", type=click.DateTime(), help="only messages recorded at or after this time (UTC)")
+@click.option("--until", type=click.DateTime(), help="only messages recorded before this time (UTC)")
 @click.option("--limit", default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @pass_ctx
@@ -284,13 +290,17 @@ def messages_list(
     state: str | None,
     business_key: str | None,
     transaction_id: str | None,
+    since: datetime | None,
+    until: datetime | None,
     limit: int,
     as_json: bool,
 ) -> None:
-    """The most recent messages (newest first), optionally by state, business key or transaction id."""
-    from bridge.store.queries import messages as q
+    """The most recent messages (newest first), optionally by state, business key, transaction id, time."""
+    from bridge.store.queries import MessageQuery, search_messages
 
-    rows = q(_engine(c), interface, state, limit, business_key=business_key, transaction_id=transaction_id)
+    utc = {k: v.replace(tzinfo=UTC) if v and v.tzinfo is None else v for k, v in (("since", since), ("until", until))}
+    query = MessageQuery(interface, state, business_key, transaction_id, limit=limit, **utc)
+    rows = search_messages(_engine(c), query)
     echo_json(rows) if as_json else table(rows)
 
 
@@ -450,6 +460,9 @@ cli.add_command(config_group)
 cli.add_command(init_command)
 cli.add_command(shadow_group)
 cli.add_command(ledger_group)
+cli.add_command(serve)
+cli.add_command(auth_group)
+cli.add_command(audit_group)
 
 
 def _mount_plugin_groups() -> None:

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bridge.canonical import MODELS
+from bridge.config.api import ApiConfig
 from bridge.config.compare import CompareRules
 from bridge.config.cutover import FlagRules
 from bridge.config.types import Duration, Mode, parse_duration
@@ -215,6 +216,8 @@ class BridgeConfig(_Strict):
     """How long a claimed delivery stays with its worker before another process may take it over."""
     interfaces: dict[str, InterfaceConfig] = Field(default_factory=dict)
     """Interfaces by name (lower-case letters, digits, '-', '_', '.')."""
+    api: ApiConfig | None = None
+    """The admin HTTP API; when present, `esb-bridge run` serves it too (`esb-bridge serve` serves it alone)."""
 
     @field_validator("interfaces")
     @classmethod

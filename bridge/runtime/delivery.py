@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 from uuid import UUID
 
+from bridge import observability as observe
 from bridge.canonical import load_stored, model_for
 from bridge.ports import (
     BatchSink,
@@ -96,6 +97,7 @@ class TargetWorker:
         for start in range(0, len(claimed), step):
             results += self._attempt_chunk(claimed[start : start + step], claims, sink, bulk)
         recorded = self.ledger.finish(results)
+        observe.attempts_finished(recorded)
         kept = {id(r) for r in recorded}
         for r in results:
             if id(r) not in kept:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bridge import observability as observe
 from bridge.canonical import legacy_content_hash, payload_and_hash
 from bridge.ports import (
     DecodedRecord,
@@ -169,6 +170,7 @@ class Ingestor:
         if self.rt.config.echo is not None and chunk:
             chunk = self._suppress_echoes(chunk, stats)
         stats.new_messages += self.ledger.record_chunk(self.rt.name, batch, chunk, dead)
+        observe.records_in(self.rt.name, len(chunk), len(dead))
         stats.dead_letters += len(dead)
         if dead:
             first = dead[0].error.get("message", "")

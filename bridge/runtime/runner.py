@@ -108,6 +108,7 @@ class Runner:
         self.released_interfaces: set[str] = set()
         self._release_lock = threading.Lock()
         self.ledger: Ledger
+        self.scheduler: Any = None  # the running APScheduler inside run_forever (the admin API's /readyz)
         #: how long a routed flag may be cached: a live ``cutover set`` is in force by the next poll cycle
         self.flag_ttl = min([1.0] + [i.schedule.every / 2 for i in loaded.config.interfaces.values()])
 
@@ -301,6 +302,7 @@ class Runner:
             )
         scheduler.add_job(self._housekeeping, "interval", seconds=5, id="housekeeping", max_instances=1, coalesce=True)
         scheduler.start()
+        self.scheduler = scheduler
         threads = []
         for name, rt in self.interfaces.items():
             if isinstance(rt.source, ChangeNotifier):

@@ -29,7 +29,7 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import NullPool
 
-__all__ = ["durable_begin", "is_sqlite", "make_engine", "upgrade"]
+__all__ = ["durable_begin", "is_sqlite", "make_engine", "migrations_current", "upgrade"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 #: Execution option marking a SQLite connection opened by ``engine.begin()`` (a writer).
@@ -115,3 +115,15 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+
+
+def migrations_current(engine: Engine) -> bool:
+    """Whether the ledger is at the newest migration (the API's ``/readyz``); False if unreachable."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    heads = set(ScriptDirectory.from_config(cfg).get_heads())
+    with engine.connect() as conn:
+        return set(MigrationContext.configure(conn).get_current_heads()) == heads

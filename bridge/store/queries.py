@@ -6,82 +6,99 @@ Every function returns plain JSON-able data; the CLI renders it as a table or as
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, String, cast, func, literal_column, null, select, union_all
 
 from bridge.store import schema as t
 from bridge.store.batches import MOVED_PREFIX
 from bridge.store.packing import PayloadPacking, unpack_payload, unpack_sent
 from bridge.store.records import DeadLetterStatus
+from bridge.store.schema import UtcDateTime
 
-__all__ = ["dead_letter", "dead_letters", "message_detail", "messages", "status_counts"]
+__all__ = [
+    "MessageQuery",
+    "dead_letter",
+    "dead_letters",
+    "message_comparisons",
+    "message_detail",
+    "message_source",
+    "metric_counts",
+    "search_messages",
+    "status_counts",
+]
 
 
 def _iso(v: Any) -> Any:
     return v.isoformat() if hasattr(v, "isoformat") else v
 
 
-def status_counts(engine: Engine) -> dict[str, dict[str, Any]]:
-    """Per interface: messages by state, deliveries by (path, role, status), open dead letters, batches."""
+def status_counts(engine: Engine, interface: str | None = None) -> dict[str, dict[str, Any]]:
+    """Per interface (or only ``interface``): messages by state, deliveries by (path, role, status), open dead
+    letters, batches. Each count is read from an index alone (interface+state, interface+path+role+status)."""
     out: dict[str, dict[str, Any]] = {}
 
     def slot(name: str) -> dict[str, Any]:
         return out.setdefault(name, {"messages": {}, "deliveries": {}, "dead_letters_open": 0, "batches": {}})
 
+    def grouped(table: Any, *cols: str, where: Any = None) -> Any:
+        c = [table.c[n] for n in ("interface", *cols)]
+        q = select(*c, func.count()).group_by(*c)
+        if interface is not None:
+            q = q.where(table.c.interface == interface)
+        return conn.execute(q if where is None else q.where(where))
+
     with engine.connect() as conn:
-        for iface, state, n in conn.execute(
-            select(t.messages.c.interface, t.messages.c.state, func.count()).group_by(
-                t.messages.c.interface, t.messages.c.state
-            )
-        ):
+        for iface, state, n in grouped(t.messages, "state"):
             slot(iface)["messages"][state] = n
-        d = t.deliveries
-        for iface, path, role, status, n in conn.execute(
-            select(d.c.interface, d.c.path, d.c.role, d.c.status, func.count()).group_by(
-                d.c.interface, d.c.path, d.c.role, d.c.status
-            )
-        ):
+        for iface, path, role, status, n in grouped(t.deliveries, "path", "role", "status"):
             slot(iface)["deliveries"].setdefault(f"{path}/{role}", {})[status] = n
-        for iface, n in conn.execute(
-            select(t.dead_letters.c.interface, func.count())
-            .where(t.dead_letters.c.status == DeadLetterStatus.OPEN)
-            .group_by(t.dead_letters.c.interface)
-        ):
+        for iface, n in grouped(t.dead_letters, where=t.dead_letters.c.status == DeadLetterStatus.OPEN):
             slot(iface)["dead_letters_open"] = n
-        for iface, state, n in conn.execute(
-            select(t.batches.c.interface, t.batches.c.state, func.count()).group_by(
-                t.batches.c.interface, t.batches.c.state
-            )
-        ):
+        for iface, state, n in grouped(t.batches, "state"):
             slot(iface)["batches"][state] = n
     return out
 
 
-def messages(
-    engine: Engine,
-    interface: str | None = None,
-    state: str | None = None,
-    limit: int = 50,
-    *,
-    business_key: str | None = None,
-    transaction_id: str | None = None,
-) -> list[dict[str, Any]]:
-    """The most recent messages, newest first, filtered by interface, state, business key, transaction id."""
+@dataclass(frozen=True)
+class MessageQuery:
+    """A message search: every given filter must hold; newest first, at most ``limit`` rows.
+
+    The one search behind ``esb-bridge messages list`` and the API's ``GET /messages``. Each filter is served by
+    an index (interface+state, business key+time, transaction id, interface+time), so a search stays fast
+    on a ledger of millions of messages.
+    """
+
+    interface: str | None = None
+    state: str | None = None
+    business_key: str | None = None
+    transaction_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 50
+
+
+def search_messages(engine: Engine, query: MessageQuery) -> list[dict[str, Any]]:
+    """The messages matching ``query`` (see :class:`MessageQuery`), newest first."""
     m = t.messages
     q = select(
         m.c.id, m.c.interface, m.c.business_key, m.c.canonical, m.c.state, m.c.mode, m.c.transaction_id, m.c.created_at
     )
-    if interface:
-        q = q.where(m.c.interface == interface)
-    if state:
-        q = q.where(m.c.state == state)
-    if business_key is not None:
-        q = q.where(m.c.business_key == business_key)
-    if transaction_id is not None:
-        q = q.where(m.c.transaction_id == transaction_id)
-    q = q.order_by(m.c.created_at.desc(), m.c.id).limit(limit)
+    if query.interface:
+        q = q.where(m.c.interface == query.interface)
+    if query.state:
+        q = q.where(m.c.state == query.state)
+    if query.business_key is not None:
+        q = q.where(m.c.business_key == query.business_key)
+    if query.transaction_id is not None:
+        q = q.where(m.c.transaction_id == query.transaction_id)
+    if query.since is not None:
+        q = q.where(m.c.created_at >= query.since)
+    if query.until is not None:
+        q = q.where(m.c.created_at < query.until)
+    q = q.order_by(m.c.created_at.desc(), m.c.id).limit(query.limit)
     with engine.connect() as conn:
         return [{k: _iso(v) for k, v in row._mapping.items()} for row in conn.execute(q)]
 
@@ -115,6 +132,35 @@ def message_detail(engine: Engine, message_id: str) -> dict[str, Any] | None:
         return msg
 
 
+def message_source(engine: Engine, message_id: str) -> dict[str, Any] | None:
+    """Where a message came from: its batch (id, origin such as the file or page, state) and record location."""
+    m, b = t.messages, t.batches
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(m.c.location, m.c.ordinal, b.c.batch_id, b.c.origin, b.c.state, b.c.created_at)
+            .select_from(m.outerjoin(b, b.c.id == m.c.batch))
+            .where(m.c.id == message_id)
+        ).first()
+    if row is None:
+        return None
+    return {
+        "batch_id": row.batch_id,
+        "origin": row.origin,
+        "batch_state": row.state,
+        "received_at": _iso(row.created_at),
+        "ordinal": row.ordinal,
+        "location": row.location,
+    }
+
+
+def message_comparisons(engine: Engine, message_id: str) -> list[dict[str, Any]]:
+    """The shadow comparisons of one message, one per level (diffs are masked when they are written)."""
+    c = t.comparisons
+    q = select(c.c.level, c.c.status, c.c.critical, c.c.diff, c.c.created_at).where(c.c.message_id == message_id)
+    with engine.connect() as conn:
+        return [{k: _iso(v) for k, v in r._mapping.items()} for r in conn.execute(q.order_by(c.c.id))]
+
+
 def _text(b: bytes | None, limit: int = 4000) -> str | None:
     if b is None:
         return None
@@ -141,6 +187,7 @@ def dead_letters(
         dl.c.location,
         dl.c.created_at,
         dl.c.batch,
+        dl.c.assigned_to,
     )
     if interface:
         q = q.where(dl.c.interface == interface)
@@ -193,3 +240,42 @@ def dead_letter(engine: Engine, dl_id: int) -> dict[str, Any] | None:
         out = _moved(conn, [{k: _iso(v) for k, v in row._mapping.items() if k != "response"}])[0]
     out["response"] = _text(row.response)
     return out
+
+
+def metric_counts(engine: Engine) -> list[dict[str, Any]]:
+    """The ledger's figures for ``/metrics`` in ONE statement: rows of (metric, interface, a, b, n, oldest).
+
+    ``messages`` (a = state), ``deliveries`` (a = path/role, b = status), ``dlq`` (open dead letters, oldest =
+    the oldest one's time), ``comparisons`` (a = status, b = level), ``batches`` (a = state).
+    """
+    m, d, dl, c = t.messages, t.deliveries, t.dead_letters, t.comparisons
+    empty = cast(literal_column("''"), String)
+    no_time = cast(null(), UtcDateTime())
+
+    def tag(name: str) -> Any:
+        return cast(literal_column(f"'{name}'"), String).label("metric")
+
+    q = union_all(
+        select(tag("messages"), m.c.interface, m.c.state, empty, func.count(), no_time).group_by(
+            m.c.interface, m.c.state
+        ),
+        select(tag("deliveries"), d.c.interface, d.c.path + "/" + d.c.role, d.c.status, func.count(), no_time).group_by(
+            d.c.interface, d.c.path, d.c.role, d.c.status
+        ),
+        select(tag("dlq"), dl.c.interface, empty, empty, func.count(), func.min(dl.c.created_at))
+        .where(dl.c.status == DeadLetterStatus.OPEN)
+        .group_by(dl.c.interface),
+        select(tag("comparisons"), c.c.interface, c.c.status, c.c.level, func.count(), no_time).group_by(
+            c.c.interface, c.c.status, c.c.level
+        ),
+        select(tag("batches"), t.batches.c.interface, t.batches.c.state, empty, func.count(), no_time).group_by(
+            t.batches.c.interface, t.batches.c.state
+        ),
+    )
+    keys = ("metric", "interface", "a", "b", "n", "oldest")
+    with engine.connect() as conn:
+        rows = [dict(zip(keys, r, strict=True)) for r in conn.execute(q)]
+    for r in rows:  # SQLite hands MIN() of a UTC column back as text
+        if isinstance(r["oldest"], str):
+            r["oldest"] = datetime.fromisoformat(r["oldest"]).replace(tzinfo=UTC)
+    return rows

@@ -1,10 +1,9 @@
-"""The ledger's cross-references, echo hashes, leases and audit events."""
+"""The ledger's cross-references, echo hashes and leases (audit events: :mod:`bridge.store.audit`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import and_, select, update
 
@@ -82,15 +81,3 @@ class ReferenceLedger(LedgerCore):
     def release_lease(self, name: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(t.leases.delete().where(t.leases.c.name == name, t.leases.c.holder == self.node))
-
-    # ------------------------------------------------------------------ audit
-
-    def audit(
-        self, actor: str, action: str, subject: str, reason: str = "", detail: dict[str, Any] | None = None
-    ) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                t.audit_events.insert().values(
-                    at=self._now(), actor=actor, action=action, subject=subject, reason=reason, detail=detail
-                )
-            )

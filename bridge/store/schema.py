@@ -30,6 +30,7 @@ from sqlalchemy.sql.expression import false
 from sqlalchemy.types import TypeDecorator
 
 __all__ = [
+    "api_tokens",
     "attempts",
     "audit_events",
     "batches",
@@ -128,6 +129,10 @@ messages = Table(
     _ts("created_at"),
     Index(None, "interface", "state"),
     Index(None, "interface", "business_key"),
+    # 0007 (admin API): search by business key or transaction id across interfaces, listing by time
+    Index(None, "business_key", "created_at"),
+    Index(None, "transaction_id"),
+    Index(None, "interface", "created_at"),
 )
 
 deliveries = Table(
@@ -162,6 +167,8 @@ deliveries = Table(
     # 0007: the claim's index (claims read along it, see ``DeliveryLedger.claim_query``)
     Index(None, "status", "target", "next_attempt_at", "id"),
     Index(None, "interface", "target", "business_key", "id"),
+    # 0007 (admin API): interface status counts deliveries by (path, role, status) from the index alone
+    Index(None, "interface", "path", "role", "status"),
 )
 
 attempts = Table(
@@ -197,6 +204,8 @@ dead_letters = Table(
     _ts("resolved_at", nullable=True),
     Column("resolved_by", String(100), nullable=True),
     Column("resolution", Text, nullable=True),
+    # 0007 (admin API): who owns the failed transaction (``POST /dead-letters/{id}/assign``)
+    Column("assigned_to", String(100), nullable=True),
     UniqueConstraint("interface", "kind", "message_id", "delivery_id"),
     Index(None, "interface", "status"),
 )
@@ -318,4 +327,21 @@ audit_events = Table(
     Column("subject", String(300), nullable=False),
     Column("reason", Text, nullable=False, default=""),
     Column("detail", JSON, nullable=True),
+    # 0007 (admin API): the hash chain (``bridge.store.audit_chain``): the previous entry's hash and this one's
+    Column("prev_hash", String(64), nullable=True),
+    Column("hash", String(64), nullable=True),
+)
+
+# 0007 (admin API): API tokens, only their SHA-256 kept (the token itself is shown once, at creation).
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("role", String(30), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_by", String(100), nullable=False),
+    _ts("created_at"),
+    _ts("expires_at", nullable=True),
+    _ts("revoked_at", nullable=True),
 )

@@ -1,0 +1,201 @@
+"""Write routes: dead letters (operator: replay, discard, assign) and cutover flags (migration lead).
+
+Each write is audited under the caller's authenticated identity, in the hash-chained audit log: dead-letter
+replays and discards by the store (``dlq.replay``, ``dlq.discard``), assignments and flag changes here
+(``dlq.assign``, ``cutover.<action>``; the flag's own history keeps the identity as its actor too).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from bridge.config.types import Mode
+from bridge.ports import ConfigError
+from bridge.store.dlq import DeadLetterNotFound, StaleReplay, discard, load_open, replay_delivery
+from bridge.store.records import DeadLetterKind
+from bridge.web.auth import Identity, Role, require
+from bridge.web.context import ApiContext, ctx_of
+from cutover.audit import Cutover, CutoverError, GateClosed
+from cutover.changes import BadChange, flag_changes, flag_overview
+from cutover.flags import FlagStore
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1")
+Viewer = Annotated[Identity, Depends(require(Role.VIEWER))]
+Operator = Annotated[Identity, Depends(require(Role.OPERATOR))]
+Lead = Annotated[Identity, Depends(require(Role.MIGRATION_LEAD))]
+
+
+class ReplayBody(BaseModel):
+    force: bool = Field(False, description="replay although a newer version of the key was delivered since")
+    reason: str = Field("", description="why (needed with force; audited)")
+
+
+class DiscardBody(BaseModel):
+    reason: str = Field(min_length=1, description="why the dead letter is discarded (audited)")
+
+
+class AssignBody(BaseModel):
+    owner: str | None = Field(None, max_length=100, description="who owns the failed transaction (null clears)")
+
+
+class FlagChange(BaseModel):
+    mode: Mode | None = Field(None, description="the new cutover mode")
+    percent: float | None = Field(None, ge=0, le=100, description="cloud_primary rollout percentage")
+    rules: tuple[str, ...] = Field((), description="rollout attribute rules, e.g. 'region in [EU]'")
+    clear_rollout: bool = Field(False, description="remove the rollout")
+    legacy_feed: bool | None = Field(None, description="cloud_primary: keep feeding the legacy target")
+    shadow: Literal["sandbox", "dry_run", "live"] | None = Field(None, description="the shadow mode")
+    reason: str = Field("", description="why (needed with force)")
+    ticket: str | None = Field(None, description="change ticket id")
+    force: bool = Field(False, description="promote although the readiness gate is closed (needs a reason)")
+
+
+class Rollback(BaseModel):
+    reason: str = Field("", description="why")
+    ticket: str | None = Field(None, description="change ticket id")
+
+
+def _open_dead_letter(ctx: ApiContext, dl_id: int) -> dict[str, Any]:
+    try:
+        return load_open(ctx.ledger, dl_id)
+    except DeadLetterNotFound as exc:
+        raise HTTPException(404 if "does not exist" in str(exc) else 409, str(exc)) from exc
+
+
+@router.post("/dead-letters/{dl_id}/replay", summary="Replay a dead letter with the current config (operator)")
+def replay(dl_id: int, body: ReplayBody, request: Request, who: Operator) -> dict[str, Any]:
+    ctx = ctx_of(request)
+    dl = _open_dead_letter(ctx, dl_id)
+    try:
+        if ctx.runner is not None:
+            from bridge.runtime.replay import replay as runtime_replay
+
+            return runtime_replay(ctx.runner, dl_id, who.name, force=body.force, reason=body.reason)
+        if dl["kind"] != DeadLetterKind.DELIVERY:
+            raise HTTPException(
+                409,
+                f"a {dl['kind']} dead letter is re-decoded by the bridge: replay it through the "
+                "API of `esb-bridge run` or with `esb-bridge dlq replay`",
+            )
+        replay_delivery(ctx.ledger, dl_id, who.name, force=body.force, reason=body.reason)
+    except StaleReplay as exc:
+        raise HTTPException(409, str(exc)) from exc
+    except ConfigError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    return {"id": dl_id, "kind": dl["kind"], "message_id": dl["message_id"], "result": "queued"}
+
+
+@router.post("/dead-letters/{dl_id}/discard", summary="Discard a dead letter for good (operator)")
+def discard_dead_letter(dl_id: int, body: DiscardBody, request: Request, who: Operator) -> dict[str, Any]:
+    ctx = ctx_of(request)
+    _open_dead_letter(ctx, dl_id)
+    try:
+        discard(ctx.ledger, dl_id, who.name, body.reason)
+    except ConfigError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    return {"id": dl_id, "result": "discarded"}
+
+
+@router.post("/dead-letters/{dl_id}/assign", summary="Name who owns a failed transaction (operator)")
+def assign(dl_id: int, body: AssignBody, request: Request, who: Operator) -> dict[str, Any]:
+    ctx = ctx_of(request)
+    if not ctx.ledger.assign_dead_letter(dl_id, body.owner):
+        raise HTTPException(404, f"dead letter {dl_id} does not exist")
+    ctx.ledger.audit(who.name, "dlq.assign", f"dead_letter:{dl_id}", detail={"owner": body.owner})
+    return {"id": dl_id, "assigned_to": body.owner}
+
+
+# ------------------------------------------------------------------------------------------------ cutover
+
+
+def _cutover(ctx: ApiContext, interface: str) -> Cutover:
+    if interface not in ctx.loaded.config.interfaces:
+        raise HTTPException(404, f"no interface {interface!r}")
+    FlagStore.of(ctx.ledger).seed(ctx.loaded)
+    return Cutover(ctx.ledger)
+
+
+@router.get("/cutover", summary="The current cutover flag of every interface")
+def flags(request: Request, who: Viewer) -> list[dict[str, Any]]:
+    return flag_overview(ctx_of(request).ledger)
+
+
+@router.get("/cutover/{interface}/history", summary="Every flag change of an interface, newest first")
+def history(interface: str, request: Request, who: Viewer) -> list[dict[str, Any]]:
+    return [e.public() for e in _cutover(ctx_of(request), interface).history(interface)]
+
+
+@router.get("/cutover/{interface}/readiness", summary="Whether the interface may be promoted, with the gate's figures")
+def readiness(interface: str, request: Request, who: Viewer) -> dict[str, Any]:
+    try:
+        return _cutover(ctx_of(request), interface).readiness(interface).to_dict()
+    except CutoverError as exc:
+        raise HTTPException(409, str(exc)) from exc
+
+
+@router.post(
+    "/cutover/{interface}",
+    summary="Change an interface's flag; promotions are gated (migration lead)",
+    response_model=None,
+)
+def set_flag(interface: str, body: FlagChange, request: Request, who: Lead) -> dict[str, Any] | JSONResponse:
+    ctx = ctx_of(request)
+    cut = _cutover(ctx, interface)
+    if body.force and not body.reason.strip():
+        raise HTTPException(422, "force needs a reason")
+    try:
+        changes = flag_changes(
+            ctx.loaded,
+            ctx.ledger,
+            interface,
+            mode=body.mode,
+            percent=body.percent,
+            rules=body.rules,
+            clear_rollout=body.clear_rollout,
+            legacy_feed=body.legacy_feed,
+            shadow=body.shadow,
+        )
+        before = FlagStore.of(ctx.ledger).current(interface)
+        flag = cut.set(interface, changes, actor=who.name, reason=body.reason, ticket=body.ticket, force=body.force)
+    except GateClosed as exc:
+        return JSONResponse({"ok": False, "detail": str(exc), "readiness": exc.readiness.to_dict()}, status_code=409)
+    except BadChange as exc:
+        raise HTTPException(422, str(exc)) from exc
+    except CutoverError as exc:
+        raise HTTPException(409, str(exc)) from exc
+    if before is None or flag.version != before.version:
+        event = cut.history(interface)[0]
+        ctx.ledger.audit(
+            who.name,
+            f"cutover.{event.action}",
+            f"interface:{interface}",
+            body.reason,
+            {"from_version": event.from_version, "to_version": event.to_version, "ticket": body.ticket},
+        )
+    return {"ok": True, "interface": interface, "mode": flag.mode, "version": flag.version}
+
+
+@router.post(
+    "/cutover/{interface}/rollback", summary="Restore the flag in force before the last promotion (migration lead)"
+)
+def rollback(interface: str, body: Rollback, request: Request, who: Lead) -> dict[str, Any]:
+    ctx = ctx_of(request)
+    cut = _cutover(ctx, interface)
+    try:
+        flag = cut.rollback(interface, actor=who.name, reason=body.reason, ticket=body.ticket)
+    except CutoverError as exc:
+        raise HTTPException(409, str(exc)) from exc
+    ctx.ledger.audit(
+        who.name,
+        "cutover.rollback",
+        f"interface:{interface}",
+        body.reason,
+        {"to_version": flag.version, "ticket": body.ticket},
+    )
+    return {"ok": True, "interface": interface, "mode": flag.mode, "version": flag.version}
