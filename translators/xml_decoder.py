@@ -9,7 +9,7 @@ elements (a trie of the mapping's paths), converted, and validated once as the c
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from translators.schematron import SchematronChecker, SchematronError
 __all__ = ["XmlDecoder", "extract_element"]
 
 _Action = Callable[[Any, dict[str, Any]], None]
+Sources = tuple[tuple[tuple[Step, ...], str | None], ...]
 
 
 @dataclass
@@ -44,6 +45,9 @@ class _Node:
     """Per child tag, one function doing that child's whole work (built by :meth:`finalize`)."""
     leaves: dict[str, tuple[str, Any, str, bool]] = field(default_factory=dict)
     """Per child tag that is a plain text leaf: (field name, converter or None, dotted path), run inline."""
+    fallbacks: list[tuple[str, Callable[[str | None], Any], Sources]] = field(default_factory=list)
+    """Of an object's root node: per ``first_of`` field, its name, value function and the sources after the
+    first, read (by :func:`_fallback`) only when the walk found no value."""
 
     def child(self, step: Step) -> _Node:
         entries = self.children.setdefault(step.tag, [])
@@ -149,6 +153,22 @@ def _list_action(f: CompiledField, attr: str | None) -> _Action:
 def _object_action(f: CompiledField) -> _Action:
     name, children, gate = f.name, f.children, f.present_if
     assert children is not None
+    node = _trie(children)
+    if _walk_is_enough(children):
+        # the common nested object (an address): one walk, then its constants and defaults
+        finish = None if children.is_plain else children
+
+        def plain_object(element: Any, out: dict[str, Any]) -> None:
+            if name not in out:
+                sub: dict[str, Any] = {}
+                try:
+                    _walk(element, node, sub)
+                    if gate is None or gate in sub:
+                        out[name] = sub if finish is None else finish_object(sub, finish)
+                except FieldProblem as exc:
+                    raise exc.nested(name) from None
+
+        return plain_object
 
     def act(element: Any, out: dict[str, Any]) -> None:
         if name not in out:
@@ -166,14 +186,17 @@ def _many_action(f: CompiledField) -> _Action:
     name, children, gate = f.name, f.children, f.present_if
     assert children is not None
     node = _trie(children)
-    if gate is None and not node.actions and not children.grouping and children.is_plain:
-        # the common list item (an invoice line): one walk, nothing to finish
+    if gate is None and _walk_is_enough(children):
+        # the common list item (an invoice line): one walk, then its constants and defaults
+        finish = None if children.is_plain else children
 
         def plain_item(element: Any, out: dict[str, Any]) -> None:
             items = out.setdefault(name, [])
             sub: dict[str, Any] = {}
             try:
                 _walk(element, node, sub)
+                if finish is not None:
+                    finish_object(sub, finish)
             except FieldProblem as exc:
                 raise exc.nested(f"{name}[{len(items)}]") from None
             items.append(sub)
@@ -192,19 +215,44 @@ def _many_action(f: CompiledField) -> _Action:
     return act
 
 
-def _sources(f: CompiledField) -> list[tuple[CompiledField, tuple[tuple[Step, ...], str | None]]]:
-    """Each element path that feeds ``f``, with the field doing the work there.
+def _walk_is_enough(obj: CompiledObject) -> bool:
+    """Whether walking an element's children reads every field of ``obj``: no field reads the element itself,
+    none has ``first_of`` fallbacks, no grouping object reads the element again.
 
-    A ``first_of`` source works as a copy of the field that fills its own scratch key, so that the value of
-    the first source in the mapping's order wins whatever the document's order (see ``finish_object``).
+    Decided from the fields, not from the trie: the trie of a recursive object is still being built here.
     """
-    if f.first_of:
-        copies = [replace(f, name=key, first_of=()) for key in f.fallback_names()]
-        return list(zip(copies, f.first_of, strict=True))
+    if obj.grouping:
+        return False
+    return all(len(f.first_of) < 2 and all(steps for steps, _ in _sources(f)) for f in obj.fields)
+
+
+def _sources(f: CompiledField) -> list[tuple[tuple[Step, ...], str | None]]:
+    """The element paths the walk reads for ``f``: its path and ``paths``; of a ``first_of``, the first only.
+
+    The other ``first_of`` sources are no part of the walk: a document that has the first one (the usual case)
+    pays nothing for them; :func:`_fallback` reads them when it does not.
+    """
     sources: list[tuple[tuple[Step, ...], str | None]] = list(f.alt_paths)
     if f.steps is not None:
         sources.append((f.steps, f.attr))
-    return [(f, source) for source in sources]
+    return sources
+
+
+def _fallback(element: Any, steps: tuple[Step, ...], attr: str | None, value: Callable[[str | None], Any]) -> Any:
+    """The value of the first element at ``steps`` under ``element`` (document order) that has one, or MISSING.
+
+    The same element the walk would pick for a plain path: depth first, in document order, empty texts skipped.
+    """
+    if not steps:
+        return value(element.text if attr is None else element.get(attr))
+    step, rest = steps[0], steps[1:]
+    for child in element.iterchildren(step.tag):
+        if step.pred_value is not None and not step.matches(child):
+            continue
+        found = _fallback(child, rest, attr, value)
+        if found is not MISSING:
+            return found
+    return MISSING
 
 
 def _trie(obj: CompiledObject) -> _Node:
@@ -215,13 +263,15 @@ def _trie(obj: CompiledObject) -> _Node:
     obj.cache["xml"] = root  # before the fields: a recursive list (sub-lines of a line) reads with this trie
     self_actions: list[_Action] = []
     for f in obj.fields:
-        for source, (steps, attr) in _sources(f):
-            if source.children is not None:
-                action = _many_action(source) if source.many else _object_action(source)
-            elif source.is_text_list:
-                action = _list_action(source, attr)
+        if len(f.first_of) > 1:
+            root.fallbacks.append((f.name, f.value, f.first_of[1:]))
+        for steps, attr in _sources(f):
+            if f.children is not None:
+                action = _many_action(f) if f.many else _object_action(f)
+            elif f.is_text_list:
+                action = _list_action(f, attr)
             else:
-                action = _scalar_action(source, attr)
+                action = _scalar_action(f, attr)
             if not steps:
                 self_actions.append(action)
                 continue
@@ -268,6 +318,13 @@ def extract_element(element: Any, obj: CompiledObject) -> dict[str, Any]:
     for act in node.actions:
         act(element, out)
     _walk(element, node, out)
+    for name, value, sources in node.fallbacks:
+        if name not in out:
+            for steps, attr in sources:
+                found = _fallback(element, steps, attr, value)
+                if found is not MISSING:
+                    out[name] = found
+                    break
     for g in obj.grouping:
         assert g.children is not None
         try:

@@ -64,14 +64,6 @@ def _unnamed(violation: str) -> str:
     return violation[match.end() :] if match else violation
 
 
-def _checks_of(info: ValidationInfo) -> frozenset[str]:
-    context = info.context
-    if not context:
-        return frozenset()
-    checks = context.get("checks")
-    return frozenset(checks) if checks else frozenset()
-
-
 def _mode_of(info: ValidationInfo) -> ValidationMode:
     context = info.context
     if context is None:
@@ -144,9 +136,10 @@ class RuledModel(CanonicalModel):
         if mode == "stored":  # the ledger's own payload: its rules passed at ingest (see load_stored)
             return self
         violations = self._business_rules()
-        checks = _checks_of(info)
+        context = info.context  # a mapping (checked by _mode_of); read inline: this runs for every record
+        checks = context.get("checks") if context else None
         if checks:
-            violations += self._opt_in_rules(checks)
+            violations += self._opt_in_rules(frozenset(checks))
         if not violations:
             return self
         if mode == "strict":

@@ -104,10 +104,6 @@ class CompiledField:
     join: str | None = None
     """Separator joining a text list into one text."""
 
-    def fallback_names(self) -> tuple[str, ...]:
-        """The scratch keys the decoders fill per ``first_of`` source (resolved by :func:`finish_object`)."""
-        return tuple(f"{self.name}#{i}" for i in range(len(self.first_of)))
-
     def present(self, sub: dict[str, Any]) -> bool:
         """Whether a nested object extracted from the parent's line/row exists at all."""
         return bool(sub) and (self.present_if is None or self.present_if in sub)
@@ -170,8 +166,6 @@ class CompiledObject:
     required: list[tuple[str, str]] = field(default_factory=list)
     grouping: list[CompiledField] = field(default_factory=list)
     """Children without a source of their own (built from the parent's element/row)."""
-    fallbacks: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
-    """Per ``first_of`` field: its name and the scratch keys of its sources, in priority order."""
     joins: list[tuple[str, str]] = field(default_factory=list)
     """Per ``join`` field: its name and separator."""
     cache: dict[str, Any] = field(default_factory=dict)
@@ -179,8 +173,8 @@ class CompiledObject:
 
     @property
     def is_plain(self) -> bool:
-        """No constants, defaults or required fields: :func:`finish_object` would change nothing."""
-        return not (self.consts or self.defaults or self.required or self.fallbacks or self.joins)
+        """No constants, defaults, required fields or joins: :func:`finish_object` would change nothing."""
+        return not (self.consts or self.defaults or self.required or self.joins)
 
     def __post_init__(self) -> None:
         for f in self.fields:
@@ -190,8 +184,6 @@ class CompiledObject:
                 self.defaults.append((f.name, f.default))
             if f.required:
                 self.required.append((f.name, f.dotted))
-            if f.first_of:
-                self.fallbacks.append((f.name, f.fallback_names()))
             if f.join is not None:
                 self.joins.append((f.name, f.join))
             if f.children is not None and f.is_grouping:
@@ -209,13 +201,11 @@ def written_fields(obj: CompiledObject, record: Any) -> Iterator[tuple[CompiledF
 
 
 def finish_object(out: dict[str, Any], obj: CompiledObject) -> dict[str, Any]:
-    """Resolve fallbacks and joins, apply constants, defaults and required checks to one object, in place."""
-    for name, keys in obj.fallbacks:
-        for key in keys:
-            if key in out:
-                value = out.pop(key)
-                if name not in out:
-                    out[name] = value
+    """Resolve joins, apply constants, defaults and required checks to one object, in place.
+
+    ``first_of`` fallbacks are resolved by the XML decoder before this (the only format that has them): it reads
+    a fallback path only when the fields before it gave no value.
+    """
     for name, sep in obj.joins:
         if name in out:
             out[name] = sep.join(out[name])
