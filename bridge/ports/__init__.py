@@ -77,6 +77,7 @@ from bridge.ports.protocols import (
     Source,
     SourceContext,
     SourceLedger,
+    StoredEncoder,
 )
 from bridge.ports.resource import Resource
 
@@ -141,6 +142,7 @@ __all__ = [
     "Source",
     "SourceContext",
     "SourceLedger",
+    "StoredEncoder",
     "SystemClock",
     "TargetUnavailable",
     "TimeoutExpired",

@@ -45,6 +45,7 @@ __all__ = [
     "Source",
     "SourceContext",
     "SourceLedger",
+    "StoredEncoder",
 ]
 
 #: A canonical record (``bridge.canonical``). Ports only need pydantic's surface of it.
@@ -226,6 +227,21 @@ class Encoder(Protocol):
     """Canonical record -> bytes for one target. Pure; raises :class:`~bridge.ports.errors.EncodeError`."""
 
     def encode(self, record: Record, context: EncodeContext) -> Encoded: ...
+
+
+@runtime_checkable
+class StoredEncoder(Encoder, Protocol):
+    """An encoder that can encode straight from the stored canonical JSON, without loading the record.
+
+    Why: the ledger stores each record as :func:`bridge.canonical.canonical_json` after strict validation; an
+    encoder whose output is a function of those bytes alone (the ``json`` encoder sends them as they are)
+    saves loading and re-dumping the model at every delivery, most of a delivery's CPU. Contract:
+    ``encode_stored(canonical_json(r), ctx)`` returns what ``encode(r, ctx)`` returns, byte for byte, or
+    ``None`` when it needs the record after all (the runtime then calls ``encode``). The runtime uses it only
+    for paths that resolve no cross-references (those need the record's fields).
+    """
+
+    def encode_stored(self, payload: str, context: EncodeContext) -> Encoded | None: ...
 
 
 @runtime_checkable

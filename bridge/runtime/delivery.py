@@ -37,6 +37,7 @@ from bridge.ports import (
     PermanentError,
     Record,
     Sink,
+    StoredEncoder,
 )
 from bridge.runtime.batching import BatchSizer
 from bridge.runtime.forward import discard_spool, forwarded_bytes, forwarded_bytes_path
@@ -81,6 +82,8 @@ class TargetWorker:
         self._model = model_for(rt.canonical)
         self._sizer = BatchSizer(path.limits.batch, path.limits.max_batch, self.lease)
         self._size = path.limits.batch
+        # Paths with references need the record's fields to resolve them, so they always load it.
+        self._stored_encoding = isinstance(path.encoder, StoredEncoder) and not path.references
 
     def run_batch(self) -> int:
         """Claim and process one batch; returns how many deliveries were attempted (0 = nothing due)."""
@@ -201,11 +204,18 @@ class TargetWorker:
         # without its business rules (see bridge.canonical.load_stored). Encoding stays here, at delivery, with
         # the path's current encoder: caching encoded bodies at ingest would store a second copy per path and
         # send stale bodies after an encoder or mapping change; a replay re-encodes what is stored now.
+        encoder = self.path.encoder
+        assert encoder is not None, "a delivered path has an encoder"
+        if self._stored_encoding:  # no record needed: the encoder's output is a function of the stored bytes
+            body = encoder.encode_stored(  # type: ignore[attr-defined]
+                c.payload, EncodeContext(c.interface, UUID(c.message_id), c.business_key, c.path, {})
+            )
+            if body is not None:
+                return body, {}
         record = load_stored(self._model, c.payload)
         xrefs = self._resolve(record)
-        assert self.path.encoder is not None, "a delivered path has an encoder"
         ctx = EncodeContext(c.interface, UUID(c.message_id), c.business_key, c.path, xrefs)
-        return self.path.encoder.encode(record, ctx), xrefs
+        return encoder.encode(record, ctx), xrefs
 
     @staticmethod
     def _guard(c: ClaimedDelivery, step: Callable[[], _T]) -> _T | Outcome:

@@ -185,7 +185,10 @@ class Ingestor:
         )
         out = []
         for m in chunk:
-            if ours.get(m.business_key) in (m.content_hash, legacy_content_hash(m.payload)):  # pre-17 hashes too
+            last = ours.get(m.business_key)
+            # The pre-17 spelling hash is computed only for a key we wrote that differs by value hash: most
+            # records have no last write, and that hash costs a second canonical dump.
+            if last is not None and (last == m.content_hash or last == legacy_content_hash(m.payload)):
                 stats.suppressed += 1
                 m = NewMessage(**{**m.__dict__, "suppressed": True, "routes": ()})
             out.append(m)
