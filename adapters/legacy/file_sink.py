@@ -120,6 +120,14 @@ class FileSink(Resource):
             raise Rejected(f"file name {name!r} is not a plain file name")
         return name
 
+    def check_dry_run(self, delivery: Delivery) -> Outcome:
+        """``DryRunCheck``: the file name, nothing written."""
+        try:
+            name = self._name(delivery)
+        except Rejected as exc:
+            return Outcome.rejected(exc)
+        return Outcome.delivered(detail="dry run: not written", target_id=name)
+
     def deliver(self, delivery: Delivery) -> Outcome:
         if self.config.mode == "append":
             return self.deliver_batch([delivery])[0]

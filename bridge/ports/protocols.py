@@ -28,6 +28,7 @@ __all__ = [
     "DecodedRecord",
     "Decoder",
     "Delivery",
+    "DryRunCheck",
     "EncodeContext",
     "Encoded",
     "Encoder",
@@ -290,6 +291,20 @@ class Sink(_Resource, Protocol):
     target: str
 
     def deliver(self, delivery: Delivery) -> Outcome: ...
+
+
+@runtime_checkable
+class DryRunCheck(Protocol):
+    """A sink that can check a delivery without sending it: what a dry run of its path shows.
+
+    The runtime never hands a dry-run delivery to ``deliver`` or ``deliver_batch`` (a sink that forgot to
+    short-circuit would send shadow traffic to production); it calls ``check_dry_run`` instead where the sink
+    offers it, else records the dry run as not sent. ``check_dry_run`` has no side effect on the target: it
+    validates what it can locally (the URL, a contract, a WSDL body, a file name) and returns the outcome
+    the dry run records (delivered, or the error the real call would surely have met).
+    """
+
+    def check_dry_run(self, delivery: Delivery) -> Outcome: ...
 
 
 @runtime_checkable

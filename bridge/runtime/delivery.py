@@ -30,6 +30,7 @@ from bridge.ports import (
     Clock,
     Delivery,
     DependencyPending,
+    DryRunCheck,
     EncodeContext,
     Encoded,
     Outcome,
@@ -157,12 +158,20 @@ class TargetWorker:
                 c.id,
                 delivery.attempt,
             )
-        if bulk and isinstance(sink, BatchSink) and sendable:
-            outcomes = self._deliver_batch(sink, [x[0] for x in sendable], [x[2] for x in sendable])
+        # Dry runs never reach deliver/deliver_batch: the runtime, not each sink, keeps them off the target.
+        outcome_of = {
+            c.id: self._guard(c, lambda d=d: dry_run_outcome(sink, d))  # type: ignore[misc]
+            for c, _, d in sendable
+            if c.dry_run
+        }
+        live = [x for x in sendable if not x[0].dry_run]
+        if bulk and isinstance(sink, BatchSink) and live:
+            outcomes = self._deliver_batch(sink, [x[0] for x in live], [x[2] for x in live])
         else:
-            outcomes = [self._guard(c, lambda d=d: sink.deliver(d)) for c, _, d in sendable]  # type: ignore[misc]
-        for (c, started, delivery), outcome in zip(sendable, outcomes, strict=True):
-            results.append(self._result(c, delivery.attempt, started, outcome, delivery.payload.body))
+            outcomes = [self._guard(c, lambda d=d: sink.deliver(d)) for c, _, d in live]  # type: ignore[misc]
+        outcome_of.update((c.id, o) for (c, _, _), o in zip(live, outcomes, strict=True))
+        for c, started, delivery in sendable:
+            results.append(self._result(c, delivery.attempt, started, outcome_of[c.id], delivery.payload.body))
         return results
 
     @staticmethod
@@ -305,6 +314,16 @@ class _Claims:
             self._renewed_at = (w.clock.now(), time.monotonic())
             self._held = w.ledger.renew_claims([x for x in self._claimed if x.id in self._held], w.lease)
         return c.id in self._held
+
+
+def dry_run_outcome(sink: Sink, delivery: Delivery) -> Outcome:
+    """What a dry-run delivery records: the sink's own check where it offers one (``DryRunCheck``), else
+    "not sent" (encoded and recorded, so the shadow comparison still sees the body)."""
+    if isinstance(sink, DryRunCheck):
+        return sink.check_dry_run(delivery)
+    return Outcome.delivered(
+        detail="dry run: not sent (the sink offers no dry-run check)", metadata={"dry_run": "true"}
+    )
 
 
 def _plugin_error(c: ClaimedDelivery, exc: Exception) -> Outcome:

@@ -42,7 +42,9 @@ class RawSql:
             raise ValueError("naive datetime given to the ledger")
         if not self.sqlite:
             return value
-        return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+        if value.tzinfo is not UTC:  # the Clock hands out UTC already; others are converted
+            value = value.astimezone(UTC)
+        return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
     def read_time(self, value: Any) -> datetime | None:
         """A timestamp read by plain SQL, back as an aware UTC datetime."""
