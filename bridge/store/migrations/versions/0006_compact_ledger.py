@@ -31,8 +31,11 @@ def downgrade() -> None:
     conn = op.get_bind()
     m = sa.table('messages', sa.column('id'), sa.column('payload'), sa.column('payload_z'), sa.column('packing'))
     d = sa.table('deliveries', sa.column('id'), sa.column('message_id'), sa.column('sent'), sa.column('sent_packing'))
-    for mid, z in conn.execute(sa.select(m.c.id, m.c.payload_z).where(m.c.packing == 1)).all():
-        conn.execute(sa.update(m).where(m.c.id == mid).values(payload=zlib.decompress(z).decode()))
+    from bridge.store.packing import unpack_payload  # zlib (1) and, written later, zstd with dictionary 1 (2)
+
+    packed = sa.select(m.c.id, m.c.payload_z, m.c.packing).where(m.c.packing.in_((1, 2)))
+    for mid, z, packing in conn.execute(packed).all():
+        conn.execute(sa.update(m).where(m.c.id == mid).values(payload=unpack_payload(mid, '', z, packing)))
     for did, sent in conn.execute(sa.select(d.c.id, d.c.sent).where(d.c.sent_packing == 1)).all():
         conn.execute(sa.update(d).where(d.c.id == did).values(sent=zlib.decompress(sent)))
     rows = sa.select(d.c.id, d.c.message_id, d.c.sent, d.c.sent_packing).where(d.c.sent_packing.in_((2, 3)))
