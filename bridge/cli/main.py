@@ -23,6 +23,7 @@ from bridge.cli.config_cmd import config as config_group
 from bridge.cli.init import init as init_command
 from bridge.cli.ledger_cmd import ledger_group
 from bridge.cli.ops_cmd import api_server, audit_group, auth_group, serve
+from bridge.cli.reconcile_cmd import reconcile_command, reconciliation_summaries
 from bridge.cli.render import Progress, echo_fields, echo_json, location_text, table
 from bridge.config import LoadedConfig, load_config, resolve_config_path
 from bridge.plugins import registry
@@ -238,9 +239,13 @@ def status(c: Ctx, as_json: bool) -> None:
     """Per interface: messages by state, deliveries by path/role/status, open dead letters."""
     from bridge.store.queries import status_counts
 
-    data = status_counts(_engine(c))
+    ledger = _ledger(c)
+    data = status_counts(ledger.engine)
     for name in c.load().config.interfaces:
         data.setdefault(name, {"messages": {}, "deliveries": {}, "dead_letters_open": 0, "batches": {}})
+    for name, summary in reconciliation_summaries(ledger.latest_reconciliations()).items():
+        if name in data:
+            data[name]["reconciliation"] = summary
     if as_json:
         echo_json(data)
         return
@@ -259,6 +264,11 @@ def status(c: Ctx, as_json: bool) -> None:
         )
         for path, st in sorted(d["deliveries"].items()):
             rows.append({"interface": f"  {path}", "messages": st})
+        if "reconciliation" in d:
+            r = d["reconciliation"]
+            rows.append(
+                {"interface": "  reconciled", "messages": f"{r['at']}: {r['status']}, {r['differences']} differences"}
+            )
         if name + OBSERVED in observed:
             rows.append({"interface": "  observed *", "batches": data[name + OBSERVED]["batches"]})
     table(rows, ["interface", "messages", "dead letters", "batches"])
@@ -460,6 +470,7 @@ cli.add_command(config_group)
 cli.add_command(init_command)
 cli.add_command(shadow_group)
 cli.add_command(ledger_group)
+cli.add_command(reconcile_command)
 cli.add_command(serve)
 cli.add_command(auth_group)
 cli.add_command(audit_group)

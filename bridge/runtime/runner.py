@@ -24,6 +24,7 @@ from bridge.ports import BridgeError, ChangeNotifier, Clock, Envelope, Router, S
 from bridge.runtime.delivery import TargetWorker
 from bridge.runtime.exitcodes import RunProblem
 from bridge.runtime.pipeline import Ingestor, IngestStats, Progress
+from bridge.runtime.reconcile import ReconcileSchedule
 from bridge.runtime.wiring import InterfaceRuntime, build_interfaces, compared_interfaces
 from bridge.store.ledger import Ledger, open_ledger
 from bridge.store.records import BatchState, DeadLetterKind
@@ -301,6 +302,11 @@ class Runner:
                 next_run_time=self.clock.now(),
             )
         scheduler.add_job(self._housekeeping, "interval", seconds=5, id="housekeeping", max_instances=1, coalesce=True)
+        reconciling = ReconcileSchedule(self.loaded, self.ledger, self.clock, self.only)  # reconcile.every
+        if reconciling.active:
+            scheduler.add_job(
+                reconciling.run_due, "interval", seconds=5, id="reconcile", max_instances=1, coalesce=True
+            )
         scheduler.start()
         self.scheduler = scheduler
         threads = []
