@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import sys
-import threading
 from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
@@ -179,6 +177,7 @@ def run(c: Ctx, once: bool, only: tuple[str, ...], max_wait: float, as_json: boo
     failed batch and dead letter is logged at WARNING or above.
     """
     from bridge.runtime.runner import Runner
+    from bridge.runtime.shutdown import Shutdown
 
     loaded = c.load()
     unknown = [i for i in only if i not in loaded.config.interfaces]
@@ -206,12 +205,15 @@ def run(c: Ctx, once: bool, only: tuple[str, ...], max_wait: float, as_json: boo
                 for p in problems:
                     click.echo(f"exit {p.value}: {p.meaning}", err=True)
             sys.exit(problems.value)
-        stop = threading.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stop.set())
+        shutdown = Shutdown(loaded.config.shutdown_grace)
+        shutdown.install()
         click.echo(f"esb-bridge running {len(runner.interfaces)} interface(s); Ctrl-C to stop", err=True)
         with api_server(loaded, runner.ledger, runner) if loaded.config.api else nullcontext():
-            runner.run_forever(stop)
+            runner.run_forever(shutdown.stop, grace=shutdown.grace)
+    if runner.unfinished:  # abandoned after the grace (their claims are released): do not wait for them
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 # ------------------------------------------------------------------------------------------------ status, messages

@@ -222,6 +222,9 @@ class BridgeConfig(_Strict):
     """Default retry policy of every path."""
     lease: Duration = 300.0
     """How long a claimed delivery stays with its worker before another process may take it over."""
+    shutdown_grace: Duration = 30.0
+    """How long `esb-bridge run` waits after SIGTERM or Ctrl-C for in-flight deliveries and polls to finish; then
+    it releases its delivery claims and poll leases and exits (a second signal exits at once)."""
     interfaces: dict[str, InterfaceConfig] = Field(default_factory=dict)
     """Interfaces by name (lower-case letters, digits, '-', '_', '.')."""
     api: ApiConfig | None = None
