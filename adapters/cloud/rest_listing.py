@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from datetime import date
-from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -128,21 +126,9 @@ class RestListing(Resource):
 
     def _listed(self, item: Any, where: Location) -> ListedRecord:
         cfg = self.config
-        key = dotted(item, cfg.key_field)
-        if key is None or key == "":
-            raise DecodeError(f"a listed item has no {cfg.key_field}", location=where)
-        day = amount = None
-        if cfg.date_field and (raw := dotted(item, cfg.date_field)):
-            try:
-                day = date.fromisoformat(str(raw)[:10])
-            except ValueError as exc:
-                raise DecodeError(f"{key}: {raw!r} is not a date", location=where) from exc
-        if cfg.amount_field and (raw := dotted(item, cfg.amount_field)) is not None:
-            try:
-                amount = Decimal(str(raw))
-            except InvalidOperation as exc:
-                raise DecodeError(f"{key}: {raw!r} is not an amount", location=where) from exc
-        return ListedRecord(str(key), day, amount)
+        day = dotted(item, cfg.date_field) if cfg.date_field else None
+        amount = dotted(item, cfg.amount_field) if cfg.amount_field else None
+        return ListedRecord.read(dotted(item, cfg.key_field), day, amount, where=where)
 
 
 def _with_query(url: str, params: Mapping[str, str]) -> str:

@@ -9,8 +9,7 @@ It only reads; paging stops at the last page, a repeated page token or ``max_pag
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -88,21 +87,9 @@ class SoapListing(_SoapResource):
         raise DecodeError(f"{cfg.operation} did not finish within max_pages={cfg.max_pages}")
 
     def _listed(self, record: etree._Element, where: Location) -> ListedRecord:
-        key = _text(self._key, record)
-        if not key:
-            raise DecodeError(f"a listed record has no {self.config.key_field}", location=where)
-        day = amount = None
-        if self._date is not None and (text := _text(self._date, record)):
-            try:
-                day = date.fromisoformat(text[:10])
-            except ValueError as exc:
-                raise DecodeError(f"{key}: {text!r} is not a date", location=where) from exc
-        if self._amount is not None and (text := _text(self._amount, record)):
-            try:
-                amount = Decimal(text)
-            except InvalidOperation as exc:
-                raise DecodeError(f"{key}: {text!r} is not an amount", location=where) from exc
-        return ListedRecord(key, day, amount)
+        day = _text(self._date, record) if self._date is not None else None
+        amount = _text(self._amount, record) if self._amount is not None else None
+        return ListedRecord.read(_text(self._key, record), day, amount, where=where)
 
 
 def _text(path: etree.XPath, record: etree._Element) -> str:

@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from types import TracebackType
 from typing import Any, Protocol, Self, runtime_checkable
+
+from bridge.ports.errors import DecodeError, Location
 
 __all__ = ["ListedRecord", "TargetListing", "dotted"]
 
@@ -26,6 +28,25 @@ class ListedRecord:
     key: str
     day: date | None = None
     amount: Decimal | None = None
+
+    @classmethod
+    def read(cls, key: object, day: object, amount: object, *, where: Location) -> ListedRecord:
+        """A record from the raw values a listing found (an ISO date or date-time, a number or numeric text;
+        None or "" where absent); a :class:`DecodeError` at ``where`` for a missing key or a bad value."""
+        if key is None or key == "":
+            raise DecodeError("a listed record has no business key", location=where)
+        parsed_day = parsed_amount = None
+        if day not in (None, ""):
+            try:
+                parsed_day = date.fromisoformat(str(day)[:10])
+            except ValueError as exc:
+                raise DecodeError(f"{key}: {day!r} is not a date", location=where) from exc
+        if amount not in (None, ""):
+            try:
+                parsed_amount = Decimal(str(amount))
+            except InvalidOperation as exc:
+                raise DecodeError(f"{key}: {amount!r} is not an amount", location=where) from exc
+        return cls(str(key), parsed_day, parsed_amount)
 
 
 @runtime_checkable

@@ -21,7 +21,7 @@ from bridge.cli.main import cli
 from bridge.ports import ConfigError
 from bridge.runtime.exitcodes import RunProblem
 from samples.legacy_erp.simulator import ErpSimulator
-from tests.integration.runtime.conftest import write_customers
+from tests.integration.runtime.conftest import customers_config, write_customers
 from tests.integration.runtime.test_shutdown import N, _ledger, _project, _start, _stop, _wait_for_posts, erp
 
 __all__ = ["erp"]  # the SOAP simulator fixture, shared with the shutdown tests
@@ -67,22 +67,7 @@ def test_backup_during_a_run_restores_and_the_run_continues_without_loss_or_dupl
 
 def _capped(tmp_path: Path, cap: int | None) -> Path:
     url = "sqlite:///ledger.db" + (f"?max_pages={cap}" if cap else "")
-    cfg = tmp_path / "bridge.yaml"
-    cfg.write_text(
-        f"""
-store: "{url}"
-spool_dir: spool
-interfaces:
-  customers:
-    canonical: Customer
-    source: {{kind: folder, path: drop, include: ["*.jsonl"], readiness: {{rule: rename}}}}
-    decoder: {{kind: jsonl}}
-    legacy: {{encoder: {{kind: json}}, sink: {{kind: file, path: out}}}}
-    cutover: {{mode: legacy_only}}
-""",
-        encoding="utf-8",
-    )
-    return cfg
+    return customers_config(tmp_path, url, "{kind: file, path: out}")
 
 
 def test_a_full_ledger_stops_intake_with_a_clear_error_and_loses_nothing(
