@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import signal
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -89,3 +90,22 @@ def test_a_full_ledger_stops_intake_with_a_clear_error_and_loses_nothing(
     room = CliRunner().invoke(cli, ["--config", str(_capped(tmp_path, None)), "run", "--once"])
     assert room.exit_code == 0, room.output
     assert len(list((tmp_path / "out").glob("*.json"))) == 400 and not drop.exists()
+
+
+def test_backup_copies_sqlite_and_names_pg_dump_for_postgresql(store_url: str, tmp_path: Path) -> None:
+    """On SQLite the backup is a complete ledger file; on PostgreSQL it refuses with the pg_dump command to run,
+    without the password."""
+    from bridge.ports import SimulatedClock
+    from bridge.store.backup import backup_sqlite
+    from bridge.store.ledger import open_ledger
+
+    with open_ledger(store_url, SimulatedClock()) as ledger:
+        ledger.acquire_lease("poll:x", timedelta(minutes=1))
+        if store_url.startswith("sqlite"):
+            result = backup_sqlite(ledger.engine, tmp_path / "b.db")
+            with sqlite3.connect(result.path) as copy:
+                assert copy.execute("select name from leases").fetchall() == [("poll:x",)]
+            return
+        with pytest.raises(ConfigError, match="pg_dump --format=custom --file") as caught:
+            backup_sqlite(ledger.engine, tmp_path / "b.dump")
+        assert "postgresql://postgres@127.0.0.1:5432/test" in str(caught.value)
