@@ -146,6 +146,10 @@ class Reconciler:
                 target, duplicates = _listed(p.listing, rules)
             except BridgeError as exc:
                 error = f"{type(exc).__name__}: {exc.message}"
+        if target is not None:  # a pruned payload says nothing of date or amount: the target's are taken
+            for key, side in ledger.items():
+                if side.pruned and key in target:
+                    ledger[key] = _Side(target[key].day, target[key].amount, side.message_id, pruned=True)
         if day is not None:
             ledger = {k: v for k, v in ledger.items() if v.day == day or _day(target, k) == day}
             if target is not None:

@@ -11,7 +11,7 @@ from types import TracebackType
 from typing import Self
 
 from bridge.config.reconcile import ReconcileConfig
-from bridge.ports import ListedRecord
+from bridge.ports import ListedRecord, SimulatedClock
 from bridge.store.ledger import Ledger
 from bridge.store.records import DeliveryStatus
 from cutover.reconcile import PathToReconcile, Reconciler
@@ -90,3 +90,26 @@ def test_own_leases_are_released_and_another_node_polls_at_once(ledger: Ledger) 
     assert not other.acquire_lease("poll:i", timedelta(minutes=5))
     assert ledger.release_own_leases() == 1
     assert other.acquire_lease("poll:i", timedelta(minutes=5))
+
+
+def test_a_pruned_payload_is_checked_for_presence_only(ledger: Ledger, deliver: Deliver, clock: SimulatedClock) -> None:
+    """After ``ledger prune`` the record still counts; it takes the target's date and amount (no false diff)."""
+    deliver(
+        [
+            message(1, "k1", paths=("legacy",), payload=_payload("2026-01-05", "10.00")),
+            message(2, "k2", paths=("legacy",), payload=_payload("2026-01-05", "7")),
+        ],
+        {"legacy": DeliveryStatus.DELIVERED},
+    )
+    clock.advance(timedelta(days=2))
+    assert ledger.prune_payloads(clock.now() - timedelta(days=1)).messages == 2
+    rules = ReconcileConfig(date="issue_date", amount="totals.payable")
+    listing = _Listing([ListedRecord("k1", date(2026, 1, 5), Decimal("10"))])
+    report = Reconciler(ledger).reconcile("i", rules, [PathToReconcile("legacy", "legacy-t", listing)])
+    rows = {r.business_date: r for r in report.rows}
+    assert (rows["2026-01-05"].status, rows["2026-01-05"].ledger_count, rows["2026-01-05"].detail["pruned"]) == (
+        "matched",
+        1,
+        1,
+    )
+    assert [(k["key"], k["issue"]) for k in rows[""].detail["keys"]] == [("k2", "missing_at_target")]
