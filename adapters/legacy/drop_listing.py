@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from adapters.legacy.drop_poller import DropFileSystem
 from adapters.legacy.sftp_conn import SftpConnectionConfig
@@ -55,6 +55,12 @@ class DropListingFields(BaseModel):
             raise ValueError("key_pattern needs a group named 'key', e.g. (?P<key>[^.]+)\\.xml")
         return value
 
+    @model_validator(mode="after")
+    def _json_needs_key(self) -> DropListingFields:
+        if self.format == "json" and not self.key_field:
+            raise ValueError("format json needs key_field (the dotted path of the business key)")
+        return self
+
 
 class FolderListingConfig(DropListingFields, KindConfig):
     """The ``folder`` listing kind: a local folder's delivered files."""
@@ -76,8 +82,6 @@ class DropListing(Resource):
     def __init__(
         self, config: DropListingFields, fs: DropFileSystem, *, on_close: Callable[[], None] | None = None
     ) -> None:
-        if config.format == "json" and not config.key_field:
-            raise DecodeError("a json listing needs key_field")
         self.config = config
         self._fs = fs
         self._on_close = on_close
