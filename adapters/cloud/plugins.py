@@ -11,10 +11,11 @@ from typing import Any
 from adapters.cloud.cli import cloud
 from adapters.cloud.events import AmqpEventSink, CloudEventsSinkConfig, HttpEventSink
 from adapters.cloud.rest import RestSink, RestSinkConfig
+from adapters.cloud.rest_listing import RestListing, RestListingConfig
 from adapters.cloud.rest_poll import RestPollSource, RestPollSourceConfig
 from adapters.cloud.webhook import WebhookSource, WebhookSourceConfig
 from bridge.ports import ConfigError, Plugin, PluginContext, Sink
-from bridge.ports.plugins import READBACK, SINK, SOURCE, plugin
+from bridge.ports.plugins import LISTING, READBACK, SINK, SOURCE, plugin
 
 __all__ = ["PLUGINS"]
 
@@ -48,6 +49,13 @@ PLUGINS: tuple[Plugin[Any, Any], ...] = (
         RestSinkConfig,
         _rest_sink,
         description="REST read-back: GET by business key after delivery",
+    ),
+    plugin(
+        LISTING,
+        "rest",
+        RestListingConfig,
+        lambda c, ctx: RestListing(c, clock=ctx.clock),
+        description="list what the target holds from its collection endpoint, page by page (reconcile)",
     ),
     plugin(
         SINK,

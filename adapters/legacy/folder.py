@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
 from adapters.legacy.drop import DropEntry, DropSourceConfig
+from adapters.legacy.drop_listing import DropListing, FolderListingConfig
 from adapters.legacy.drop_poller import DropPoller
 from adapters.legacy.drop_sink import DropSinkConfig, DropWriter
 from adapters.legacy.file_sink import FileSink, FileSinkConfig
@@ -32,7 +33,7 @@ from bridge.ports import (
     Resource,
     SourceContext,
 )
-from bridge.ports.plugins import SINK, SOURCE, plugin
+from bridge.ports.plugins import LISTING, SINK, SOURCE, plugin
 
 __all__ = ["PLUGINS", "FolderDropSource", "FolderSink", "FolderSinkConfig", "FolderSourceConfig", "LocalFileSystem"]
 
@@ -246,4 +247,11 @@ PLUGINS: tuple[Plugin[Any, Any], ...] = (
         description="write one file per message into a local folder (temp name, rename)",
     ),
     plugin(SINK, "file", FileSinkConfig, FileSink, description="files in a folder, idempotent"),
+    plugin(
+        LISTING,
+        "folder",
+        FolderListingConfig,
+        lambda c, ctx: DropListing(c.model_copy(update={"path": str(ctx.resolve(c.path))}), LocalFileSystem()),
+        description="the delivered files of a local folder, keys from names or JSON (reconcile)",
+    ),
 )

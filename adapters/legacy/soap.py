@@ -2,7 +2,7 @@
 
 The parts live in ``soap_*`` modules (hardened client, poll source, call sink, inspect CLI, XML helpers);
 this module re-exports them and declares the plugins registered under the ``esb_bridge.plugins`` entry
-point ``soap``. The kind ``soap`` exists as a source, a sink and a read-back.
+point ``soap``. The kind ``soap`` exists as a source, a sink, a read-back and a listing (reconciliation).
 """
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ from adapters.legacy.soap_client import (
     classify_fault,
 )
 from adapters.legacy.soap_inspect import inspect_wsdl, soap_group
+from adapters.legacy.soap_listing import SoapListing, SoapListingConfig
 from adapters.legacy.soap_poll import PollCursor, SoapPollConfig, SoapPollSource
 from adapters.legacy.soap_transport import LimitedTransport
 from adapters.legacy.soap_xml import SoapFault, parse_xml
 from bridge.ports import Plugin, PluginContext
-from bridge.ports.plugins import READBACK, SINK, SOURCE, plugin
+from bridge.ports.plugins import LISTING, READBACK, SINK, SOURCE, plugin
 
 __all__ = [
     "PLUGINS",
@@ -36,6 +37,8 @@ __all__ = [
     "SoapEndpointConfig",
     "SoapExchange",
     "SoapFault",
+    "SoapListing",
+    "SoapListingConfig",
     "SoapPollConfig",
     "SoapPollSource",
     "SoapReadBack",
@@ -54,6 +57,10 @@ def _source(config: SoapPollConfig, context: PluginContext) -> SoapPollSource:
 
 def _sink(config: SoapCallConfig, context: PluginContext) -> SoapCallSink:
     return SoapCallSink(config, base_dir=context.base_dir, clock=context.clock, target=context.target)
+
+
+def _listing(config: SoapListingConfig, context: PluginContext) -> SoapListing:
+    return SoapListing(config, base_dir=context.base_dir, clock=context.clock)
 
 
 def _readback(config: SoapReadBackConfig, context: PluginContext) -> SoapReadBack:
@@ -82,5 +89,12 @@ PLUGINS: tuple[Plugin[Any, Any], ...] = (
         SoapReadBackConfig,
         _readback,
         description="query a SOAP operation by business key after delivery",
+    ),
+    plugin(
+        LISTING,
+        "soap",
+        SoapListingConfig,
+        _listing,
+        description="list what the target holds through a SOAP read operation, page by page (reconcile)",
     ),
 )

@@ -49,6 +49,7 @@ __all__ = [
     "SoapExchange",
     "WsseConfig",
     "classify_fault",
+    "page_kwargs",
 ]
 
 DEFAULT_SECURITY_FAULTS = ["FailedAuthentication", "InvalidSecurity", "InvalidSecurityToken", "FailedCheck"]
@@ -160,6 +161,18 @@ def classify_fault(fault: SoapFault, config: SoapEndpointConfig, *, where: Locat
     if fault.matches(config.permanent_faults, config.permanent_fault_strings):
         return Rejected(text, location=where, detail=detail)
     return TargetUnavailable(text, location=where, detail=detail)
+
+
+def page_kwargs(
+    params: Mapping[str, Any], size_param: str | None, size: int, token_param: str | None, token: str | None
+) -> dict[str, Any]:
+    """The arguments of one page of a paged read operation: the fixed ones, the page size, the page token."""
+    kwargs = dict(params)
+    if size_param:
+        kwargs[size_param] = size
+    if token and token_param:
+        kwargs[token_param] = token
+    return kwargs
 
 
 def _retry_after(headers: Mapping[str, str] | None) -> float | None:

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from lxml import etree
 from pydantic import Field, field_validator
 
-from adapters.legacy.soap_client import SoapConnection, SoapEndpointConfig, classify_fault
+from adapters.legacy.soap_client import SoapConnection, SoapEndpointConfig, classify_fault, page_kwargs
 from adapters.legacy.soap_xml import elements, local_path
 from bridge.ports import (
     BridgeError,
@@ -228,11 +228,9 @@ class SoapPollSource(Resource):
         self, conn: SoapConnection, ctx: SourceContext, since: datetime, token: str | None, page: int, scan: str
     ) -> tuple[Envelope, str | None]:
         cfg = self.config
-        kwargs: dict[str, Any] = {**cfg.params, cfg.watermark_param: since}
-        if cfg.page_size_param:
-            kwargs[cfg.page_size_param] = cfg.page_size
-        if token and cfg.page_token_param:
-            kwargs[cfg.page_token_param] = token
+        kwargs = page_kwargs(
+            {**cfg.params, cfg.watermark_param: since}, cfg.page_size_param, cfg.page_size, cfg.page_token_param, token
+        )
         where = Location(file=conn.address, record=page)
         exchange = conn.call(cfg.operation, kwargs)
         if exchange.fault is not None:

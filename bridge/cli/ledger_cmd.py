@@ -1,4 +1,5 @@
-"""``esb-bridge ledger stats|prune``: how big the ledger is, and dropping payload bytes nobody needs any more.
+"""``esb-bridge ledger stats|prune|backup``: how big the ledger is, dropping payload bytes nobody needs any
+more, and an online backup.
 
 Kept out of ``bridge/cli/main.py`` (mounted there with one line) because retention is its own concern: what
 prune keeps and what it makes impossible is in ``docs/operations.md`` ("Ledger size and retention") and in
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -40,7 +42,7 @@ def _mb(n: int | None) -> str:
 
 @click.group("ledger")
 def ledger_group() -> None:
-    """Ledger size per table and interface; pruning payloads of settled messages."""
+    """Ledger size per table and interface; pruning payloads of settled messages; backups."""
 
 
 @ledger_group.command("stats")
@@ -96,3 +98,19 @@ def prune(ctx: click.Context, days: float, dry_run: bool, as_json: bool) -> None
         f"{verb} the payloads of {result.messages} settled message(s) created before {result.before.isoformat()} "
         f"({_mb(result.payload_bytes)})"
     )
+
+
+@ledger_group.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="replace FILE if it exists")
+@click.pass_context
+def backup(ctx: click.Context, file: Path, force: bool) -> None:
+    """Copy the live SQLite ledger to FILE (online: the bridge may run); PostgreSQL: prints the pg_dump command.
+
+    Restore: stop the bridge, replace the ledger file by FILE (and remove its -wal and -shm files), start it
+    (docs/operations.md "Backup and restore of the ledger").
+    """
+    from bridge.store.backup import backup_sqlite
+
+    result = backup_sqlite(_open(ctx).engine, file, overwrite=force)
+    click.echo(f"{result.path}: {_mb(result.size)}")

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import sys
-import threading
 from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +21,7 @@ from bridge.cli.config_cmd import config as config_group
 from bridge.cli.init import init as init_command
 from bridge.cli.ledger_cmd import ledger_group
 from bridge.cli.ops_cmd import api_server, audit_group, auth_group, serve
+from bridge.cli.reconcile_cmd import reconcile_command, reconciliation_summaries
 from bridge.cli.render import Progress, echo_fields, echo_json, location_text, table
 from bridge.config import LoadedConfig, load_config, resolve_config_path
 from bridge.plugins import registry
@@ -178,6 +177,7 @@ def run(c: Ctx, once: bool, only: tuple[str, ...], max_wait: float, as_json: boo
     failed batch and dead letter is logged at WARNING or above.
     """
     from bridge.runtime.runner import Runner
+    from bridge.runtime.shutdown import Shutdown
 
     loaded = c.load()
     unknown = [i for i in only if i not in loaded.config.interfaces]
@@ -205,12 +205,15 @@ def run(c: Ctx, once: bool, only: tuple[str, ...], max_wait: float, as_json: boo
                 for p in problems:
                     click.echo(f"exit {p.value}: {p.meaning}", err=True)
             sys.exit(problems.value)
-        stop = threading.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stop.set())
+        shutdown = Shutdown(loaded.config.shutdown_grace)
+        shutdown.install()
         click.echo(f"esb-bridge running {len(runner.interfaces)} interface(s); Ctrl-C to stop", err=True)
         with api_server(loaded, runner.ledger, runner) if loaded.config.api else nullcontext():
-            runner.run_forever(stop)
+            runner.run_forever(shutdown.stop, grace=shutdown.grace)
+    if runner.unfinished:  # abandoned after the grace (their claims are released): do not wait for them
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 # ------------------------------------------------------------------------------------------------ status, messages
@@ -238,9 +241,13 @@ def status(c: Ctx, as_json: bool) -> None:
     """Per interface: messages by state, deliveries by path/role/status, open dead letters."""
     from bridge.store.queries import status_counts
 
-    data = status_counts(_engine(c))
+    ledger = _ledger(c)
+    data = status_counts(ledger.engine)
     for name in c.load().config.interfaces:
         data.setdefault(name, {"messages": {}, "deliveries": {}, "dead_letters_open": 0, "batches": {}})
+    for name, summary in reconciliation_summaries(ledger.latest_reconciliations()).items():
+        if name in data:
+            data[name]["reconciliation"] = summary
     if as_json:
         echo_json(data)
         return
@@ -259,6 +266,11 @@ def status(c: Ctx, as_json: bool) -> None:
         )
         for path, st in sorted(d["deliveries"].items()):
             rows.append({"interface": f"  {path}", "messages": st})
+        if "reconciliation" in d:
+            r = d["reconciliation"]
+            rows.append(
+                {"interface": "  reconciled", "messages": f"{r['at']}: {r['status']}, {r['differences']} differences"}
+            )
         if name + OBSERVED in observed:
             rows.append({"interface": "  observed *", "batches": data[name + OBSERVED]["batches"]})
     table(rows, ["interface", "messages", "dead letters", "batches"])
@@ -460,6 +472,7 @@ cli.add_command(config_group)
 cli.add_command(init_command)
 cli.add_command(shadow_group)
 cli.add_command(ledger_group)
+cli.add_command(reconcile_command)
 cli.add_command(serve)
 cli.add_command(auth_group)
 cli.add_command(audit_group)

@@ -26,12 +26,14 @@ PLUGIN_BLOCKS: tuple[tuple[PathKey, PluginRole], ...] = (
     (("legacy", "project"), PluginRole.PROJECTOR),
     (("legacy", "readback"), PluginRole.READBACK),
     (("legacy", "observe"), PluginRole.SOURCE),
+    (("legacy", "listing"), PluginRole.LISTING),
     (("cloud", "encoder"), PluginRole.ENCODER),
     (("cloud", "sink"), PluginRole.SINK),
     (("cloud", "shadow_sink"), PluginRole.SINK),
     (("cloud", "project"), PluginRole.PROJECTOR),
     (("cloud", "readback"), PluginRole.READBACK),
     (("cloud", "observe"), PluginRole.SOURCE),
+    (("cloud", "listing"), PluginRole.LISTING),
 )
 """Every plugin block of an interface: where it sits in the YAML and the role its kind belongs to."""
 

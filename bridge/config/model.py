@@ -15,6 +15,7 @@ from bridge.canonical import MODELS
 from bridge.config.api import ApiConfig
 from bridge.config.compare import CompareRules
 from bridge.config.cutover import FlagRules
+from bridge.config.reconcile import ReconcileConfig
 from bridge.config.types import Duration, Mode, parse_duration
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "Limits",
     "Mode",
     "PathConfig",
+    "ReconcileConfig",
     "Reference",
     "RetryPolicy",
     "Schedule",
@@ -126,6 +128,9 @@ class PathConfig(_Strict):
     """ReadBack plugin block fetching what the target holds after delivery (compared instead of the sent bytes)."""
     observe: PluginBlock | None = None
     """Source plugin block reading what another system delivered (kind observe)."""
+    listing: PluginBlock | None = None
+    """Listing plugin block: the target's own query of what it holds (REST list, SOAP read, folder), read by
+    `esb-bridge reconcile`; without one the path is reconciled from the ledger alone."""
 
     @model_validator(mode="after")
     def _needs_sink(self) -> PathConfig:
@@ -169,6 +174,9 @@ class InterfaceConfig(_Strict):
     """Seed of the interface's flag (mode, rollout, shadow, gate, guard); the ledger's flag wins once it exists."""
     compare: CompareRules = CompareRules()
     """How the two paths' outcomes are compared in canonical form."""
+    reconcile: ReconcileConfig | None = None
+    """Counts and amount sums per business date of what each path delivered, against the target's listing
+    (`esb-bridge reconcile`, or scheduled with `every`)."""
     echo: EchoConfig | None = None
     """Drop records that are the bridge's own earlier writes to the source system."""
     acknowledge: Literal["on_commit", "on_delivery"] = "on_commit"
@@ -214,6 +222,9 @@ class BridgeConfig(_Strict):
     """Default retry policy of every path."""
     lease: Duration = 300.0
     """How long a claimed delivery stays with its worker before another process may take it over."""
+    shutdown_grace: Duration = 30.0
+    """How long `esb-bridge run` waits after SIGTERM or Ctrl-C for in-flight deliveries and polls to finish; then
+    it releases its delivery claims and poll leases and exits (a second signal exits at once)."""
     interfaces: dict[str, InterfaceConfig] = Field(default_factory=dict)
     """Interfaces by name (lower-case letters, digits, '-', '_', '.')."""
     api: ApiConfig | None = None

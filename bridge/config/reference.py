@@ -43,6 +43,7 @@ _ROLE_ORDER = (
     PluginRole.SINK,
     PluginRole.PROJECTOR,
     PluginRole.READBACK,
+    PluginRole.LISTING,
 )
 
 #: Where the core config holds a plugin block: (model, field) -> role of the block's kind.

@@ -37,6 +37,7 @@ from bridge.ports.errors import (
     TimeoutExpired,
     error_from_dict,
 )
+from bridge.ports.listing import ListedRecord, TargetListing, dotted
 from bridge.ports.outcome import Outcome, OutcomeStatus
 from bridge.ports.plugins import (
     ENTRY_POINT_GROUP,
@@ -112,6 +113,7 @@ __all__ = [
     "IdentityRule",
     "KindConfig",
     "LeaseLost",
+    "ListedRecord",
     "Location",
     "Outcome",
     "OutcomeStatus",
@@ -146,8 +148,10 @@ __all__ = [
     "SourceLedger",
     "StoredEncoder",
     "SystemClock",
+    "TargetListing",
     "TargetUnavailable",
     "TimeoutExpired",
+    "dotted",
     "error_from_dict",
     "hash_identity",
     "message_id",

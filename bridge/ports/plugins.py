@@ -12,7 +12,8 @@ What a plugin provides
     is one ``kind`` of one :class:`PluginRole`: a pydantic config model (a :class:`KindConfig`: ``kind`` plus
     the plugin's own fields, nothing unknown) and a factory ``(config, PluginContext) -> object``. Build them
     with :func:`plugin` and a port token (:data:`SOURCE`, :data:`DECODER`, :data:`ENCODER`, :data:`SINK`,
-    :data:`PROJECTOR`, :data:`READBACK`): the factory's return type is then checked by mypy against the port.
+    :data:`PROJECTOR`, :data:`READBACK`, :data:`LISTING`): the factory's return type is then checked by mypy
+    against the port.
     A factory does no I/O (it may read files named by the config, such as a mapping); the object it builds
     opens its resources in ``__enter__`` (sources also in ``open``) and releases them in ``__exit__``
     (:class:`~bridge.ports.resource.Resource` writes both once). The object implements the role's protocol
@@ -42,6 +43,8 @@ What ``PLUGIN_API`` promises
     (a drop source says where it moved a file, so dead letters name the archived file).
     1.3 the optional :class:`~bridge.ports.BatchSink` capability of a sink (``max_batch``, ``deliver_batch``)
     and its contract suite ``bridge.testing.BatchSinkContract``.
+    1.4 the :data:`LISTING` role (:class:`~bridge.ports.TargetListing`): what a target holds, for
+    ``esb-bridge reconcile``.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ from pydantic import BaseModel, ConfigDict
 
 from bridge.ports.clock import Clock, SystemClock
 from bridge.ports.errors import ConfigError
+from bridge.ports.listing import TargetListing
 from bridge.ports.protocols import Decoder, Encoder, Projector, ReadBack, Sink, Source
 
 if TYPE_CHECKING:
@@ -65,6 +69,7 @@ __all__ = [
     "DECODER",
     "ENCODER",
     "ENTRY_POINT_GROUP",
+    "LISTING",
     "PLUGIN_API",
     "PORTS",
     "PROJECTOR",
@@ -98,6 +103,8 @@ class PluginRole(StrEnum):
     SINK = "sink"
     PROJECTOR = "projector"
     READBACK = "readback"
+    LISTING = "listing"
+    """Lists what a target holds, for reconciliation (:class:`~bridge.ports.TargetListing`)."""
     COMMAND = "command"
     """Adds only its ``cli`` command (e.g. ``esb-bridge demo``); builds no object, no config block names it."""
 
@@ -209,8 +216,11 @@ ENCODER: Port[Encoder] = Port(PluginRole.ENCODER, Encoder, ("encode",))
 SINK: Port[Sink] = Port(PluginRole.SINK, Sink, ("deliver", "target", *_CM))
 PROJECTOR: Port[Projector] = Port(PluginRole.PROJECTOR, Projector, ("project",))
 READBACK: Port[ReadBack] = Port(PluginRole.READBACK, ReadBack, ("read_back",))
+LISTING: Port[TargetListing] = Port(PluginRole.LISTING, TargetListing, ("list_records", *_CM))
 
-PORTS: Mapping[PluginRole, Port[Any]] = {p.role: p for p in (SOURCE, DECODER, ENCODER, SINK, PROJECTOR, READBACK)}
+PORTS: Mapping[PluginRole, Port[Any]] = {
+    p.role: p for p in (SOURCE, DECODER, ENCODER, SINK, PROJECTOR, READBACK, LISTING)
+}
 """Every role's port: what the core checks each built object against."""
 
 

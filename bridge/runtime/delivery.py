@@ -85,6 +85,8 @@ class TargetWorker:
         self._size = path.limits.batch
         # Paths with references need the record's fields to resolve them, so they always load it.
         self._stored_encoding = isinstance(path.encoder, StoredEncoder) and not path.references
+        #: set when ``run`` shuts down: the rest of a claimed batch is not sent (its claims are released)
+        self.stopping = threading.Event()
 
     def run_batch(self) -> int:
         """Claim and process one batch; returns how many deliveries were attempted (0 = nothing due)."""
@@ -99,6 +101,8 @@ class TargetWorker:
         step = sink.max_batch if isinstance(sink, BatchSink) and bulk else 1
         results: list[AttemptResult] = []
         for start in range(0, len(claimed), step):
+            if self.stopping.is_set():
+                break
             results += self._attempt_chunk(claimed[start : start + step], claims, sink, bulk)
         recorded = self.ledger.finish(results)
         observe.attempts_finished(recorded)

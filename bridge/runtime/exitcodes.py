@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from enum import IntFlag
 
-__all__ = ["INTERNAL_ERROR", "USAGE_ERROR", "RunProblem", "exit_code_help"]
+__all__ = ["INTERNAL_ERROR", "USAGE_ERROR", "ReconcileProblem", "RunProblem", "exit_code_help", "reconcile_code_help"]
 
 #: an unexpected error (a bug, an unreachable ledger): the pass did not finish
 INTERNAL_ERROR = 1
@@ -43,10 +43,46 @@ _MEANING = {
 
 def exit_code_help() -> str:
     """The exit code table as ``run --help`` shows it."""
-    lines = [
-        "0 everything polled, decoded and delivered",
-        f"{INTERNAL_ERROR} internal error (the pass did not finish)",
-        f"{USAGE_ERROR} usage or config error (nothing ran)",
-    ]
-    lines += [f"{p.value} {p.meaning}" for p in RunProblem]
-    return "; ".join(lines) + "; codes from 4 up are a sum (a bit set), e.g. 36 = 4 + 32."
+    return _help(
+        [
+            "0 everything polled, decoded and delivered",
+            f"{INTERNAL_ERROR} internal error (the pass did not finish)",
+            f"{USAGE_ERROR} usage or config error (nothing ran)",
+        ],
+        [f"{p.value} {p.meaning}" for p in RunProblem],
+        "codes from 4 up are a sum (a bit set), e.g. 36 = 4 + 32.",
+    )
+
+
+def _help(alone: list[str], bits: list[str], note: str) -> str:
+    return "; ".join([*alone, *bits, note])
+
+
+class ReconcileProblem(IntFlag):
+    """The exit code of ``esb-bridge reconcile``: the same scheme (1 and 2 alone, a bit set from 4 up)."""
+
+    TARGET_UNREADABLE = 4
+    DIFFERENCES = 8
+
+    @property
+    def meaning(self) -> str:
+        return _RECONCILE_MEANING[self]
+
+
+_RECONCILE_MEANING = {
+    ReconcileProblem.TARGET_UNREADABLE: "a target's listing could not be read: that path is incomplete",
+    ReconcileProblem.DIFFERENCES: "differences were found (missing, extra or changed records, sums that differ)",
+}
+
+
+def reconcile_code_help() -> str:
+    """The exit code table as ``reconcile --help`` shows it."""
+    return _help(
+        [
+            "0 every path matched its target (or has no listing)",
+            f"{INTERNAL_ERROR} internal error",
+            f"{USAGE_ERROR} usage or config error",
+        ],
+        [f"{p.value} {p.meaning}" for p in ReconcileProblem],
+        "codes from 4 up are a sum, e.g. 12 = 4 + 8.",
+    )

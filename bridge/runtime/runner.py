@@ -24,6 +24,8 @@ from bridge.ports import BridgeError, ChangeNotifier, Clock, Envelope, Router, S
 from bridge.runtime.delivery import TargetWorker
 from bridge.runtime.exitcodes import RunProblem
 from bridge.runtime.pipeline import Ingestor, IngestStats, Progress
+from bridge.runtime.reconcile import ReconcileSchedule
+from bridge.runtime.shutdown import wait_within
 from bridge.runtime.wiring import InterfaceRuntime, build_interfaces, compared_interfaces
 from bridge.store.ledger import Ledger, open_ledger
 from bridge.store.records import BatchState, DeadLetterKind
@@ -109,6 +111,8 @@ class Runner:
         self._release_lock = threading.Lock()
         self.ledger: Ledger
         self.scheduler: Any = None  # the running APScheduler inside run_forever (the admin API's /readyz)
+        #: threads still running when run_forever's shutdown grace ran out (the caller exits without them)
+        self.unfinished: list[str] = []
         #: how long a routed flag may be cached: a live ``cutover set`` is in force by the next poll cycle
         self.flag_ttl = min([1.0] + [i.schedule.every / 2 for i in loaded.config.interfaces.values()])
 
@@ -294,8 +298,9 @@ class Runner:
 
     # ----------------------------------------------------------------- continuous
 
-    def run_forever(self, stop: threading.Event, idle: float = 1.0) -> None:
-        """Scheduled polls plus worker threads until ``stop`` is set."""
+    def run_forever(self, stop: threading.Event, idle: float = 1.0, grace: float = 30.0) -> None:
+        """Scheduled polls plus worker threads until ``stop`` is set; then in-flight work gets ``grace`` seconds
+        and this node's claims and leases are released (:mod:`bridge.runtime.shutdown`)."""
         from apscheduler.schedulers.background import BackgroundScheduler
 
         scheduler: Any = BackgroundScheduler(timezone="UTC")
@@ -311,6 +316,11 @@ class Runner:
                 next_run_time=self.clock.now(),
             )
         scheduler.add_job(self._housekeeping, "interval", seconds=5, id="housekeeping", max_instances=1, coalesce=True)
+        reconciling = ReconcileSchedule(self.loaded, self.ledger, self.clock, self.only)  # reconcile.every
+        if reconciling.active:
+            scheduler.add_job(
+                reconciling.run_due, "interval", seconds=5, id="reconcile", max_instances=1, coalesce=True
+            )
         scheduler.start()
         self.scheduler = scheduler
         threads = []
@@ -322,6 +332,7 @@ class Runner:
                 th.start()
                 threads.append(th)
         for worker in self.workers.values():
+            worker.stopping = stop
             for i in range(worker.path.limits.concurrency):
                 th = threading.Thread(
                     target=self._worker_loop,
@@ -335,10 +346,10 @@ class Runner:
             while not stop.wait(0.5):
                 pass
         finally:
-            scheduler.shutdown(wait=True)
             self.clock.wake()
-            for th in threads:
-                th.join(timeout=30)
+            self.unfinished = wait_within(grace, [lambda: scheduler.shutdown(wait=True)], threads)
+            released = self.ledger.release_own_claims(), self.ledger.release_own_leases()
+            log.info("stopped: %d claim(s) and %d lease(s) released", *released)
 
     def _wake_loop(self, name: str, source: ChangeNotifier, stop: threading.Event) -> None:
         """Poll as soon as a source reports new input, instead of waiting for the next scheduled poll."""

@@ -14,6 +14,10 @@ commit durable: the WAL is appended in order), on PostgreSQL with ``SET LOCAL sy
 (whatever the server's setting; PostgreSQL flushes the WAL up to that commit, earlier ones included). One
 fsync per batch instead of one per transaction. ``upgrade`` applies the Alembic migrations and is called by
 ``esb-bridge db upgrade`` and at start-up.
+
+A full ledger (disk full, PostgreSQL's ``disk_full``, or SQLite's page cap ``?max_pages=N`` in the URL) raises
+:class:`LedgerFull`, a retryable error: the transaction that hit it is rolled back whole, so a poll stops
+before it acknowledges anything and the next poll, once there is room, reads the same input again.
 """
 
 from __future__ import annotations
@@ -27,13 +31,36 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.pool import NullPool
 
-__all__ = ["durable_begin", "is_sqlite", "make_engine", "migrations_current", "upgrade"]
+from bridge.ports import RetryableError
+
+__all__ = ["LedgerFull", "durable_begin", "is_sqlite", "make_engine", "migrations_current", "upgrade"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 #: Execution option marking a SQLite connection opened by ``engine.begin()`` (a writer).
 _WRITER = "esb_bridge_writer"
+
+
+class LedgerFull(RetryableError):
+    """The ledger has no room for a write (disk or page cap full): nothing of that transaction was recorded."""
+
+    code = "ledger_full"
+
+
+#: PostgreSQL's SQLSTATE for "disk full"; SQLite's result code SQLITE_FULL
+_PG_DISK_FULL, _SQLITE_FULL = "53100", 13
+
+
+def _ledger_full(ctx: ExceptionContext) -> None:
+    """Translate "no room" from either backend into :class:`LedgerFull` (the cause is kept)."""
+    orig = ctx.original_exception
+    if getattr(orig, "sqlite_errorcode", None) == _SQLITE_FULL or getattr(orig, "sqlstate", None) == _PG_DISK_FULL:
+        raise LedgerFull(
+            "the ledger is full (no room on its disk or at its size cap): intake stops until there is room; "
+            f"nothing of the failed write was recorded ({orig})"
+        ) from orig
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -45,6 +72,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     if url.startswith("sqlite"):
+        url, max_pages = _page_cap(url)
         if url not in ("sqlite://", "sqlite:///:memory:"):
             db = url.split("///", 1)[-1]
             if db:
@@ -60,6 +88,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=60000")
+            if max_pages:
+                cur.execute(f"PRAGMA max_page_count={max_pages}")
             cur.close()
 
         @event.listens_for(engine, "begin")
@@ -69,11 +99,28 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITER) else "BEGIN")
 
         setattr(engine, "begin", partial(_write_transaction, engine))  # noqa: B010 (an instance override)
+        event.listen(engine, "handle_error", _ledger_full)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     if kwargs.pop("no_pool", False):
         kwargs["poolclass"] = NullPool
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    event.listen(engine, "handle_error", _ledger_full)
+    return engine
+
+
+def _page_cap(url: str) -> tuple[str, int | None]:
+    """``sqlite:///x.db?max_pages=N`` -> the URL without it, and N: a cap on the ledger's size in pages
+    (SQLite's ``max_page_count``; 4 KiB pages), so a ledger cannot fill the disk others need."""
+    base, _, query = url.partition("?")
+    keep, cap = [], None
+    for part in filter(None, query.split("&")):
+        name, _, value = part.partition("=")
+        if name == "max_pages":
+            cap = int(value)
+        else:
+            keep.append(part)
+    return (base + ("?" + "&".join(keep) if keep else "")), cap
 
 
 @contextmanager

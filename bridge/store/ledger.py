@@ -28,6 +28,7 @@ from bridge.store.deliveries import DeliveryLedger
 from bridge.store.engine import make_engine, upgrade
 from bridge.store.flags import FlagLedger
 from bridge.store.observations import ObservationLedger
+from bridge.store.reconciliations import ReconciliationLedger
 from bridge.store.references import ReferenceLedger
 from bridge.store.retention import RetentionLedger
 
@@ -43,12 +44,13 @@ class Ledger(
     ObservationLedger,
     RetentionLedger,
     AuditLedger,
+    ReconciliationLedger,
 ):
     """All reads and writes of the ledger go through here (and ``bridge.store.queries`` for reports).
 
     One class for callers, assembled from one module per concern: batches (poll side), deliveries,
-    references (xrefs, echoes, leases), the audit log and API tokens, cutover flags, comparisons, observations
-    and retention
+    references (xrefs, echoes, leases), the audit log and API tokens, cutover flags, comparisons, observations,
+    reconciliations and retention
     (``ledger stats``/``prune``; how payloads are packed is :mod:`bridge.store.packing`).
     """
 

@@ -81,3 +81,9 @@ class ReferenceLedger(LedgerCore):
     def release_lease(self, name: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(t.leases.delete().where(t.leases.c.name == name, t.leases.c.holder == self.node))
+
+    def release_own_leases(self) -> int:
+        """At shutdown: every lease this node holds (poll leases) is free at once, not at its expiry."""
+        with self.engine.begin() as conn:
+            res = conn.execute(t.leases.delete().where(t.leases.c.holder == self.node))
+        return int(res.rowcount or 0)

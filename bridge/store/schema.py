@@ -45,6 +45,7 @@ __all__ = [
     "metadata",
     "observations",
     "poll_state",
+    "reconciliations",
     "xrefs",
 ]
 
@@ -344,4 +345,26 @@ api_tokens = Table(
     _ts("created_at"),
     _ts("expires_at", nullable=True),
     _ts("revoked_at", nullable=True),
+)
+
+# 0009 (reconciliation): one row per (run, interface, path, business date): counts and amount sums of what the
+# ledger says the path delivered and of what the target's own listing holds, with the per-key differences.
+reconciliations = Table(
+    "reconciliations",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("run_id", String(36), nullable=False),
+    Column("interface", String(200), nullable=False),
+    Column("path", String(10), nullable=False),
+    Column("business_date", String(10), nullable=False),  # ISO date, or "" for records without one
+    Column("ledger_count", Integer, nullable=False),
+    Column("ledger_amount", String(60), nullable=True),  # exact decimal as text
+    Column("target_count", Integer, nullable=True),  # null: the target offers no listing, or it failed
+    Column("target_amount", String(60), nullable=True),
+    Column("differences", Integer, nullable=False),
+    Column("status", String(20), nullable=False),  # matched | differs | ledger_only | incomplete
+    Column("detail", JSON, nullable=True),  # per-key differences (bounded) and the listing's error
+    _ts("created_at"),
+    Index(None, "interface", "created_at"),
+    Index(None, "run_id"),
 )

@@ -193,4 +193,17 @@ def _interface(
         "late": late[:50],
         "gate": gate,
         "examples": examples,
+        "reconciliation": _reconciliation(ledger, name),
     }
+
+
+def _reconciliation(ledger: Ledger, name: str) -> list[dict[str, Any]]:
+    """The interface's newest reconciliation run (``esb-bridge reconcile``): one row per path and date, with
+    at most ``EXAMPLES * 4`` per-key differences each (the ledger keeps up to ``reconcile.max_detail``)."""
+    rows = []
+    for row in ledger.latest_reconciliations(name):
+        data = row.as_dict()
+        keys = data["detail"].get("keys", [])
+        data["detail"] = {**data["detail"], "keys": keys[: EXAMPLES * 4], "more": max(0, len(keys) - EXAMPLES * 4)}
+        rows.append(data)
+    return rows

@@ -222,7 +222,43 @@ def _section(name: str, it: dict[str, Any]) -> str:
         _table(dlq, ["id", "kind", "status", "error", "location", "at"], "no dead letters")
     }{reevaluated}
 <h3>Examples of mismatches</h3><div class="examples">{examples}</div>
+<h3>Reconciliation</h3>{_reconciliation(it.get("reconciliation") or [])}
 </section>"""
+
+
+def _reconciliation(rows: list[dict[str, Any]]) -> str:
+    """The newest ``esb-bridge reconcile`` run: counts and sums per path and business date, then what differs."""
+    if not rows:
+        return "<p class='muted'>not reconciled yet (<code>esb-bridge reconcile</code>)</p>"
+    when = f"<p class='muted'>run {_e(rows[0]['run_id'])} at {_e(rows[0]['created_at'])}</p>"
+    totals = _table(
+        rows,
+        [
+            "path",
+            "business_date",
+            "ledger_count",
+            "ledger_amount",
+            "target_count",
+            "target_amount",
+            "differences",
+            "status",
+        ],
+        "",
+    )
+    keys = [
+        {"path": r["path"], "business_date": r["business_date"], **k} for r in rows for k in r["detail"].get("keys", [])
+    ]
+    errors = "".join(
+        f"<p class='notready'>{_e(r['path'])}: listing failed: {_e(r['detail']['error'])}</p>"
+        for r in rows
+        if r["detail"].get("error")
+    )
+    detail = _table(
+        keys,
+        ["path", "business_date", "key", "issue", "ledger_amount", "target_amount", "ledger_date", "target_date"],
+        "no differences",
+    )
+    return when + totals + errors + detail
 
 
 def _inline_code(text: str) -> str:

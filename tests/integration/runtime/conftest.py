@@ -78,6 +78,39 @@ def write_customers(path: Path, n: int, start: int = 1, bad_lines: dict[int, str
     return path
 
 
+def customers_config(
+    folder: Path,
+    store: str,
+    sink: str,
+    extra_path: str = "",
+    extra: str = "",
+    *,
+    mode: str = "legacy_only",
+    head: str = "",
+) -> Path:
+    """``folder/bridge.yaml``: interface ``customers`` (drop/*.jsonl -> json -> ``sink``) on ``store``;
+    ``extra_path`` follows the legacy sink line, ``extra`` the interface's block, ``head`` the top-level keys."""
+    cfg = folder / "bridge.yaml"
+    cfg.write_text(
+        f"""
+store: "{store}"
+spool_dir: spool
+{head}
+interfaces:
+  customers:
+    canonical: Customer
+    source: {{kind: folder, path: drop, include: ["*.jsonl"], readiness: {{rule: rename}}}}
+    decoder: {{kind: jsonl}}
+    legacy:
+      encoder: {{kind: json}}
+      sink: {sink}{extra_path}
+    cutover: {{mode: {mode}}}{extra}
+""",
+        encoding="utf-8",
+    )
+    return cfg
+
+
 @pytest.fixture
 def make_config(tmp_path: Path, store_url: str) -> Callable[..., Path]:
     """Write a bridge.yaml with one interface ``customers`` (folder -> jsonl -> legacy/cloud sinks)."""
@@ -92,22 +125,7 @@ def make_config(tmp_path: Path, store_url: str) -> Callable[..., Path]:
             if cloud_sink
             else ""
         )
-        text = f"""
-store: "{store_url}"
-spool_dir: spool
-retry: {{initial: 1s, multiplier: 2, jitter: 0, max_attempts: 5, max_delay: 60s}}
-interfaces:
-  customers:
-    canonical: Customer
-    source: {{kind: folder, path: drop, include: ["*.jsonl"], readiness: {{rule: rename}}}}
-    decoder: {{kind: jsonl}}
-    legacy:
-      encoder: {{kind: json}}
-      sink: {legacy_sink}{cloud}
-    cutover: {{mode: {mode}}}
-{extra}"""
-        cfg = tmp_path / "bridge.yaml"
-        cfg.write_text(text, encoding="utf-8")
-        return cfg
+        retry = "retry: {initial: 1s, multiplier: 2, jitter: 0, max_attempts: 5, max_delay: 60s}"
+        return customers_config(tmp_path, store_url, legacy_sink, cloud, "\n" + extra, mode=mode, head=retry)
 
     return make

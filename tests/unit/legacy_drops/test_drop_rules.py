@@ -173,7 +173,8 @@ def test_simulated_clock_drives_readiness() -> None:
 
 
 def test_entry_points_register_the_kinds() -> None:
-    """The sftp and folder entry points expose source and sink plugins (and the file sink) with their config models."""
+    """The sftp and folder entry points expose source, sink and listing plugins (and the file sink) with their
+    config models."""
     ours = [ep for ep in entry_points(group="esb_bridge.plugins") if ep.name in ("sftp", "folder")]
     loaded = {ep.name: ep.load() for ep in ours}
     kinds = {(p.role, p.kind) for plugins in loaded.values() for p in plugins if isinstance(p, Plugin)}
@@ -183,6 +184,8 @@ def test_entry_points_register_the_kinds() -> None:
         (PluginRole.SOURCE, "folder"),
         (PluginRole.SINK, "folder"),
         (PluginRole.SINK, "file"),
+        (PluginRole.LISTING, "sftp"),
+        (PluginRole.LISTING, "folder"),
     }
     sftp_source = next(p for p in loaded["sftp"] if p.role is PluginRole.SOURCE)
     assert sftp_source.cli is not None and "doctor" in sftp_source.cli.commands
