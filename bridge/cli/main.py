@@ -25,6 +25,8 @@ from bridge.cli.ledger_cmd import ledger_group
 from bridge.cli.ops_cmd import api_server, audit_group, auth_group, serve
 from bridge.cli.render import Progress, echo_fields, echo_json, location_text, table
 from bridge.config import LoadedConfig, load_config, resolve_config_path
+from bridge.observability.logs import LOG_FORMATS, LogFormat
+from bridge.observability.logs import configure as configure_logging
 from bridge.plugins import registry
 from bridge.ports import BridgeError, ConfigError, SystemClock
 from bridge.runtime.exitcodes import exit_code_help
@@ -56,13 +58,28 @@ pass_ctx = click.make_pass_decorator(Ctx)
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.option("--config", "config", metavar="FILE", help="config file (env ESB_BRIDGE_CONFIG, default ./bridge.yaml)")
 @click.option("-v", "--verbose", count=True, help="more logging (-vv for debug)")
+@click.option(
+    "--log-format",
+    type=click.Choice(LOG_FORMATS),
+    default="text",
+    show_default=True,
+    envvar="ESB_BRIDGE_LOG_FORMAT",
+    help="log lines on stderr as text, or as one JSON object per line (env ESB_BRIDGE_LOG_FORMAT)",
+)
 @click.version_option(package_name="esb-bridge")
 @click.pass_context
-def cli(ctx: click.Context, config: str | None, verbose: int) -> None:
+def cli(ctx: click.Context, config: str | None, verbose: int, log_format: LogFormat) -> None:
     """esb-bridge: move documents between a legacy ERP and cloud systems, and cut over interface by interface."""
-    level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    configure_logging(log_format, logging.WARNING - 10 * min(verbose, 2))
+    logging.getLogger("esb_bridge").setLevel(logging.NOTSET)  # raised again by `run` (own_work_at_info)
     ctx.obj = Ctx(config, verbose)
+
+
+def own_work_at_info(c: Ctx) -> None:
+    """``run`` logs the bridge's own work (files, batches, deliveries, dead letters) at INFO
+    by default; other commands stay quiet below WARNING unless ``-v`` is given."""
+    if c.verbose == 0:
+        logging.getLogger("esb_bridge").setLevel(logging.INFO)
 
 
 # ------------------------------------------------------------------------------------------------ validate
@@ -179,6 +196,7 @@ def run(c: Ctx, once: bool, only: tuple[str, ...], max_wait: float, as_json: boo
     """
     from bridge.runtime.runner import Runner
 
+    own_work_at_info(c)
     loaded = c.load()
     unknown = [i for i in only if i not in loaded.config.interfaces]
     if unknown:

@@ -19,11 +19,13 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from logging import INFO, WARNING
 from typing import TypeVar
 from uuid import UUID
 
 from bridge import observability as observe
 from bridge.canonical import load_stored, model_for
+from bridge.observability.logs import event
 from bridge.ports import (
     BatchSink,
     BridgeError,
@@ -108,6 +110,7 @@ class TargetWorker:
                     r.delivery.id,
                     r.next_status.value,
                 )
+        self._log_batch(results, recorded)
         for r in recorded:  # forwarded bytes are kept until the delivery is durably recorded as delivered
             if (
                 r.delivery.kind is MessageKind.FORWARD
@@ -117,6 +120,46 @@ class TargetWorker:
                 discard_spool(forwarded_bytes_path(r.delivery.payload))
         self._size = self._sizer.next(self._size, len(claimed), results, time.monotonic() - began)
         return len(results)
+
+    def _log_batch(self, results: Sequence[AttemptResult], recorded: Sequence[AttemptResult]) -> None:
+        """One INFO line per claimed batch (counts by what the deliveries became), one WARNING per dead one."""
+        counts = {s: 0 for s in (DeliveryStatus.DELIVERED, DeliveryStatus.PENDING, DeliveryStatus.DEAD)}
+        txns: dict[str, None] = {}
+        for r in recorded:
+            counts[r.next_status] = counts.get(r.next_status, 0) + 1
+            if len(txns) < 5:
+                txns[r.delivery.transaction_id] = None
+            if r.next_status is DeliveryStatus.DEAD:
+                d = r.delivery
+                event(
+                    log,
+                    WARNING,
+                    "delivery_dead",
+                    interface=d.interface,
+                    message_id=d.message_id,
+                    transaction_id=d.transaction_id,
+                    target=self.target,
+                    business_key=d.business_key,
+                    attempts=r.number,
+                    outcome=r.outcome.value,
+                    detail=r.detail,
+                    gave_up=(r.error or {}).get("gave_up"),
+                )
+        first = recorded[0].delivery if recorded else None
+        event(
+            log,
+            INFO,
+            "deliveries_done",
+            interface=self.rt.name,
+            target=self.target,
+            message_id=first.message_id if first else None,
+            transaction_ids=list(txns),
+            attempts=len(results),
+            delivered=counts[DeliveryStatus.DELIVERED],
+            retrying=counts[DeliveryStatus.PENDING],
+            dead=counts[DeliveryStatus.DEAD],
+            claims_lost=len(results) - len(recorded),
+        )
 
     # ----------------------------------------------------------------- attempts
 
@@ -255,8 +298,7 @@ class TargetWorker:
                 result.last_write = LastWrite(self.path.system, c.canonical, c.business_key, c.content_hash)
             return result
         if outcome.status is OutcomeStatus.REJECTED:
-            result.next_status = DeliveryStatus.DEAD
-            log.warning("%s %s rejected: %s", c.interface, c.message_id, outcome.detail)
+            result.next_status = DeliveryStatus.DEAD  # logged once recorded (_log_batch)
             return result
         policy = self.path.retry
         first = c.first_attempt_at or started
@@ -267,7 +309,6 @@ class TargetWorker:
             result.next_status = DeliveryStatus.DEAD
             why = f"gave up after {number} attempts over {age:.0f}s"
             result.error = {**(error or {}), "gave_up": why}
-            log.warning("%s %s dead: %s (%s)", c.interface, c.message_id, outcome.detail, why)
             return result
         with self._rng_lock:
             delay = backoff_delay(policy, number, outcome.retry_after, self._rng)
