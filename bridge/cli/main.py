@@ -23,7 +23,8 @@ from bridge.cli.config_cmd import config as config_group
 from bridge.cli.init import init as init_command
 from bridge.cli.ledger_cmd import ledger_group
 from bridge.cli.ops_cmd import api_server, audit_group, auth_group, serve
-from bridge.cli.render import Progress, echo_fields, echo_json, location_text, table
+from bridge.cli.progress import RunProgress
+from bridge.cli.render import echo_fields, echo_json, location_text, table
 from bridge.config import LoadedConfig, load_config, resolve_config_path
 from bridge.observability.logs import LOG_FORMATS, LogFormat
 from bridge.observability.logs import configure as configure_logging
@@ -201,11 +202,17 @@ def run(c: Ctx, once: bool, only: tuple[str, ...], max_wait: float, as_json: boo
     unknown = [i for i in only if i not in loaded.config.interfaces]
     if unknown:
         raise click.UsageError(f"unknown interface(s): {', '.join(unknown)}")
-    progress = Progress("ingest")
-    with Runner(loaded, SystemClock(), only=list(only) or None, progress=progress) as runner:
+    shown = RunProgress()  # draws only when stderr is a terminal
+    with Runner(
+        loaded,
+        SystemClock(),
+        only=list(only) or None,
+        progress=shown.ingested if shown.enabled else None,
+        delivery_progress=shown.delivered if shown.enabled else None,
+    ) as runner:
         if once:
-            summary = runner.run_once(max_wait=max_wait)
-            progress.done()
+            with shown:
+                summary = runner.run_once(max_wait=max_wait)
             problems = summary.problems()
             data = {
                 "ingest": summary.ingest,
@@ -227,7 +234,7 @@ def run(c: Ctx, once: bool, only: tuple[str, ...], max_wait: float, as_json: boo
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
         click.echo(f"esb-bridge running {len(runner.interfaces)} interface(s); Ctrl-C to stop", err=True)
-        with api_server(loaded, runner.ledger, runner) if loaded.config.api else nullcontext():
+        with shown, api_server(loaded, runner.ledger, runner) if loaded.config.api else nullcontext():
             runner.run_forever(stop)
 
 

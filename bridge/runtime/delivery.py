@@ -69,6 +69,7 @@ class TargetWorker:
         *,
         lease: float = 300.0,
         seed: int = 0,
+        progress: Callable[[str, int], None] | None = None,
     ) -> None:
         self.target = target
         self.rt = rt
@@ -83,6 +84,8 @@ class TargetWorker:
         self._model = model_for(rt.canonical)
         self._sizer = BatchSizer(path.limits.batch, path.limits.max_batch, self.lease)
         self._size = path.limits.batch
+        #: told (target, attempts recorded) after each batch: the CLI's progress display, or None
+        self.progress = progress
 
     def run_batch(self) -> int:
         """Claim and process one batch; returns how many deliveries were attempted (0 = nothing due)."""
@@ -111,6 +114,8 @@ class TargetWorker:
                     r.next_status.value,
                 )
         self._log_batch(results, recorded)
+        if self.progress is not None:
+            self.progress(self.target, len(recorded))
         for r in recorded:  # forwarded bytes are kept until the delivery is durably recorded as delivered
             if (
                 r.delivery.kind is MessageKind.FORWARD

@@ -89,12 +89,15 @@ class Runner:
         seed: int = 0,
         progress: Progress | None = None,
         store_url: str | None = None,
+        delivery_progress: Progress | None = None,
     ) -> None:
         self.loaded = loaded
         self.clock = clock
         self.only = only
         self.seed = seed
         self.progress = progress
+        #: told (target, attempts recorded) after each claimed batch (the CLI's progress display)
+        self.delivery_progress = delivery_progress
         self.store_url = store_url or loaded.store_url()
         self._router = router
         self._stack = ExitStack()
@@ -139,7 +142,15 @@ class Runner:
                 assert sink is not None
                 self._stack.enter_context(sink)
                 self.workers[target] = TargetWorker(
-                    target, rt, path, shadow, self.ledger, self.clock, lease=self.loaded.config.lease, seed=self.seed
+                    target,
+                    rt,
+                    path,
+                    shadow,
+                    self.ledger,
+                    self.clock,
+                    lease=self.loaded.config.lease,
+                    seed=self.seed,
+                    progress=self.delivery_progress,
                 )
         return self
 

@@ -30,7 +30,14 @@ def test_json_line_has_event_level_timestamp_and_ids_first() -> None:
     line = formatter("json").format(_record(records=3, transaction_id="t", interface="x", batch_id=7))
     assert "\n" not in line
     assert list(json.loads(line)) == [
-        "event", "level", "timestamp", "logger", "interface", "batch_id", "transaction_id", "records",
+        "event",
+        "level",
+        "timestamp",
+        "logger",
+        "interface",
+        "batch_id",
+        "transaction_id",
+        "records",
     ]
 
 
