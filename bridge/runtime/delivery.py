@@ -44,6 +44,7 @@ from bridge.runtime.batching import BatchSizer
 from bridge.runtime.forward import discard_spool, forwarded_bytes, forwarded_bytes_path
 from bridge.runtime.limits import RateLimiter
 from bridge.runtime.retry import backoff_delay
+from bridge.runtime.spans import BatchSpans, batch_spans, claim_started
 from bridge.runtime.wiring import InterfaceRuntime, PathRuntime
 from bridge.store.ledger import Ledger
 from bridge.store.records import AttemptResult, ClaimedDelivery, DeliveryStatus, LastWrite, MessageKind, XrefWrite
@@ -89,9 +90,11 @@ class TargetWorker:
 
     def run_batch(self) -> int:
         """Claim and process one batch; returns how many deliveries were attempted (0 = nothing due)."""
+        t0 = claim_started()
         claimed = self.ledger.claim(self.target, self._size, self.lease)
         if not claimed:
             return 0
+        spans = batch_spans(self.target, claimed, t0)  # None unless tracing is on
         began = time.monotonic()
         claims = _Claims(self, claimed)
         sink = self.path.sink_for(self.shadow_sink)
@@ -99,8 +102,12 @@ class TargetWorker:
         bulk = isinstance(sink, BatchSink) and sink.max_batch > 1
         step = sink.max_batch if isinstance(sink, BatchSink) and bulk else 1
         results: list[AttemptResult] = []
-        for start in range(0, len(claimed), step):
-            results += self._attempt_chunk(claimed[start : start + step], claims, sink, bulk)
+        try:
+            for start in range(0, len(claimed), step):
+                results += self._attempt_chunk(claimed[start : start + step], claims, sink, bulk, spans)
+        finally:
+            if spans is not None:
+                spans.close()
         recorded = self.ledger.finish(results)
         observe.attempts_finished(recorded)
         kept = {id(r) for r in recorded}
@@ -169,7 +176,7 @@ class TargetWorker:
     # ----------------------------------------------------------------- attempts
 
     def _attempt_chunk(
-        self, chunk: Sequence[ClaimedDelivery], claims: _Claims, sink: Sink, bulk: bool
+        self, chunk: Sequence[ClaimedDelivery], claims: _Claims, sink: Sink, bulk: bool, spans: BatchSpans | None
     ) -> list[AttemptResult]:
         """One attempt of each delivery of ``chunk``: encoded one by one, then sent by ONE ``deliver_batch``
         (``bulk``) or by ``deliver`` each (a chunk of one then). A delivery whose claim was lost before the
@@ -183,18 +190,26 @@ class TargetWorker:
         for c in chunk:
             number = c.attempts + 1
             started = self.clock.now()
-            encoded = self._guard(c, lambda c=c: self._encode(c))  # type: ignore[misc]
+            if spans is None:
+                encoded = self._guard(c, lambda c=c: self._encode(c))  # type: ignore[misc]
+            else:
+                encoded = self._guard(c, lambda c=c: spans.encode(c, lambda: self._encode(c)))  # type: ignore[misc]
             if isinstance(encoded, Outcome):
+                if spans is not None:
+                    spans.finished(c, encoded)
                 results.append(self._result(c, number, started, encoded, None))
                 continue
             self.limiter.acquire()
             body, xrefs = encoded
-            ready.append((c, started, self._delivery(c, number, body, xrefs)))
+            parent = spans.sink_call(c) if spans is not None else None
+            ready.append((c, started, self._delivery(c, number, body, xrefs, parent)))
         sendable = []
         for c, started, delivery in ready:
             if claims.holds(c):
                 sendable.append((c, started, delivery))
                 continue
+            if spans is not None:
+                spans.finished(c, None)
             log.warning(
                 "%s %s: claim of delivery %d lost before attempt %d (lease ran out, taken over): not sent",
                 c.interface,
@@ -207,11 +222,15 @@ class TargetWorker:
         else:
             outcomes = [self._guard(c, lambda d=d: sink.deliver(d)) for c, _, d in sendable]  # type: ignore[misc]
         for (c, started, delivery), outcome in zip(sendable, outcomes, strict=True):
+            if spans is not None:
+                spans.finished(c, outcome)
             results.append(self._result(c, delivery.attempt, started, outcome, delivery.payload.body))
         return results
 
     @staticmethod
-    def _delivery(c: ClaimedDelivery, number: int, body: Encoded, xrefs: dict[str, str]) -> Delivery:
+    def _delivery(
+        c: ClaimedDelivery, number: int, body: Encoded, xrefs: dict[str, str], traceparent: str | None = None
+    ) -> Delivery:
         return Delivery(
             UUID(c.message_id),
             c.interface,
@@ -223,6 +242,7 @@ class TargetWorker:
             c.transaction_id,
             c.dry_run,
             xrefs=xrefs,
+            traceparent=traceparent,
         )
 
     @staticmethod

@@ -35,6 +35,7 @@ from bridge.ports import (
 from bridge.runtime.failpoints import failpoint
 from bridge.runtime.forward import ForwardPlan, forward_message
 from bridge.runtime.sabotage import sabotaged_message_id
+from bridge.runtime.spans import ingest_span
 from bridge.runtime.upgrade_identity import adopt_hash_identities
 from bridge.runtime.wiring import InterfaceRuntime, target_name
 from bridge.store.kept import kept_dead_letter
@@ -96,7 +97,8 @@ class Ingestor:
             before = (stats.records, stats.new_messages, stats.dead_letters, stats.suppressed)
             event(log, INFO, "batch_picked_up", size=envelope.size, **self._ids(envelope, batch))
             try:
-                self._ingest(envelope, batch, stats)
+                with ingest_span(self.rt.name, batch, envelope.origin, envelope.transaction_id):
+                    self._ingest(envelope, batch, stats)
             except DecodeError as exc:
                 exc.concerning(interface=self.rt.name, location=Location(file=envelope.origin))
                 event(log, ERROR, "batch_failed", error=str(exc), **self._ids(envelope, batch))

@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from bridge.config.loader import LoadedConfig
+from bridge.observability import tracing
 from bridge.ports import BridgeError, ChangeNotifier, Clock, Envelope, Router, SourceContext
 from bridge.runtime.delivery import TargetWorker
 from bridge.runtime.exitcodes import RunProblem
@@ -118,6 +119,8 @@ class Runner:
     # ----------------------------------------------------------------- lifecycle
 
     def __enter__(self) -> Self:
+        obs = self.loaded.config.observability
+        self._stack.enter_context(tracing.configured(obs.otlp_endpoint, obs.service_name))
         self.ledger = self._stack.enter_context(open_ledger(self.store_url, self.clock))
         self.ledger.release_own_claims()
         self.ledger.release_orphaned_claims()
@@ -366,7 +369,12 @@ class Runner:
 
     def compare_round(self) -> CompareStats:
         """Shadow comparison of what is ready (both outcomes in, or settle window over), then the guards."""
-        stats = self.comparator.compare_round()
+        with tracing.span("compare", {"esb.interfaces": len(self.interfaces)}) as span:
+            stats = self.comparator.compare_round()
+            if span is not None:
+                span.set_attribute("esb.compared", stats.compared)
+                for status, n in stats.by_status.items():
+                    span.set_attribute(f"esb.compared.{status}", n)
         cutover = Cutover(self.ledger)
         for name in self.interfaces:
             demoted = cutover.guard(name)
