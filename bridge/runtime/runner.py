@@ -22,6 +22,8 @@ from typing import Any, Self
 from bridge.config.loader import LoadedConfig
 from bridge.observability import tracing
 from bridge.ports import BridgeError, ChangeNotifier, Clock, Envelope, Router, SourceContext
+from bridge.runtime.alerts import LEASE as ALERTS
+from bridge.runtime.alerts import Alerts
 from bridge.runtime.delivery import TargetWorker
 from bridge.runtime.exitcodes import RunProblem
 from bridge.runtime.pipeline import Ingestor, IngestStats, Progress
@@ -133,6 +135,7 @@ class Runner:
         spool_root = self.loaded.base_dir / self.loaded.config.spool_dir
         compared = compared_interfaces(self.interfaces)
         self.comparator = self._stack.enter_context(Comparator(compared, self.ledger, spool_root=spool_root))
+        self.alerts = Alerts(self.loaded, self.ledger, self.clock)
         for name, rt in self.interfaces.items():
             self._stack.enter_context(rt.source)
             spool = spool_root / name
@@ -366,6 +369,11 @@ class Runner:
             self.compare_round()
         except Exception:
             log.exception("comparison round failed; continuing")
+        if self.alerts.enabled and self.alerts.due() and self.ledger.acquire_lease(ALERTS, self.alerts.lease_ttl()):
+            try:
+                self.alerts.check()
+            except Exception:
+                log.exception("alert evaluation failed; continuing")
 
     def compare_round(self) -> CompareStats:
         """Shadow comparison of what is ready (both outcomes in, or settle window over), then the guards."""

@@ -345,3 +345,16 @@ api_tokens = Table(
     _ts("expires_at", nullable=True),
     _ts("revoked_at", nullable=True),
 )
+
+# 0009 (alerts): the state of each (interface, rule) alert, so a firing alert is sent once until it resolves.
+alert_states = Table(
+    "alert_states",
+    metadata,
+    Column("interface", String(200), primary_key=True),
+    Column("rule", String(50), primary_key=True),
+    Column("state", String(10), nullable=False),  # ok | firing
+    _ts("since"),
+    Column("notified", Boolean, nullable=False, default=False),  # this state's notification was sent
+    Column("detail", JSON, nullable=True),
+    _ts("updated_at"),
+)
