@@ -21,7 +21,7 @@ from typing import Any, Self
 
 from bridge.config.loader import LoadedConfig
 from bridge.observability import tracing
-from bridge.ports import BridgeError, ChangeNotifier, Clock, Envelope, Router, SourceContext
+from bridge.ports import BridgeError, ChangeNotifier, Clock, ConfigError, Envelope, Router, SourceContext
 from bridge.runtime.alerts import LEASE as ALERTS
 from bridge.runtime.alerts import Alerts
 from bridge.runtime.delivery import TargetWorker
@@ -122,7 +122,10 @@ class Runner:
 
     def __enter__(self) -> Self:
         obs = self.loaded.config.observability
-        self._stack.enter_context(tracing.configured(obs.otlp_endpoint, obs.service_name))
+        try:
+            self._stack.enter_context(tracing.configured(obs.otlp_endpoint, obs.service_name))
+        except RuntimeError as exc:  # an endpoint is set but the `otel` extra is not installed
+            raise ConfigError(str(exc)) from exc
         self.ledger = self._stack.enter_context(open_ledger(self.store_url, self.clock))
         self.ledger.release_own_claims()
         self.ledger.release_orphaned_claims()

@@ -72,3 +72,39 @@ def test_off_without_an_exporter(monkeypatch: pytest.MonkeyPatch) -> None:
     assert batch_spans("t", [], 0) is None
     with tracing.configured(None) as tracer:
         assert tracer is None
+
+
+def test_otlp_endpoint_exports_over_http(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With an endpoint configured, spans reach an OTLP/HTTP receiver on 127.0.0.1 at /v1/traces."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    monkeypatch.delenv(tracing.ENDPOINT_ENV, raising=False)
+    got: list[tuple[str, str, int]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            size = int(self.headers["Content-Length"])
+            self.rfile.read(size)
+            got.append((self.path, self.headers["Content-Type"], size))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with tracing.configured(f"http://127.0.0.1:{server.server_address[1]}", "esb-test") as tracer:
+            assert tracer is not None and tracing.state.tracer is tracer
+            with tracing.span("compare", {"esb.compared": 1}):
+                pass
+        assert tracing.state.tracer is None  # flushed and off again after the block
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+    [(path, media, size)] = got
+    assert path == "/v1/traces" and media == "application/x-protobuf" and size > 0
