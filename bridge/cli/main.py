@@ -27,7 +27,7 @@ from bridge.cli.ops_cmd import api_server, audit_group, auth_group, serve
 from bridge.cli.progress import RunProgress
 from bridge.cli.render import echo_fields, echo_json, location_text, table
 from bridge.config import LoadedConfig, load_config, resolve_config_path
-from bridge.observability.logs import LOG_FORMATS, LogFormat
+from bridge.observability.logs import LOG_FORMATS, LogFormat, own_level
 from bridge.observability.logs import configure as configure_logging
 from bridge.plugins import registry
 from bridge.ports import BridgeError, ConfigError, SystemClock
@@ -73,7 +73,7 @@ pass_ctx = click.make_pass_decorator(Ctx)
 def cli(ctx: click.Context, config: str | None, verbose: int, log_format: LogFormat) -> None:
     """esb-bridge: move documents between a legacy ERP and cloud systems, and cut over interface by interface."""
     configure_logging(log_format, logging.WARNING - 10 * min(verbose, 2))
-    logging.getLogger("esb_bridge").setLevel(logging.NOTSET)  # raised again by `run` (own_work_at_info)
+    own_level(logging.NOTSET)  # raised again by `run` (own_work_at_info)
     ctx.obj = Ctx(config, verbose)
 
 
@@ -81,7 +81,7 @@ def own_work_at_info(c: Ctx) -> None:
     """``run`` logs the bridge's own work (files, batches, deliveries, dead letters) at INFO
     by default; other commands stay quiet below WARNING unless ``-v`` is given."""
     if c.verbose == 0:
-        logging.getLogger("esb_bridge").setLevel(logging.INFO)
+        own_level(logging.INFO)
 
 
 # ------------------------------------------------------------------------------------------------ validate

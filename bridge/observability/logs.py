@@ -22,7 +22,7 @@ from typing import Any, Literal, TextIO
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
-__all__ = ["LOG_FORMATS", "REDACTED", "LogFormat", "configure", "event", "redact"]
+__all__ = ["LOG_FORMATS", "REDACTED", "LogFormat", "configure", "event", "own_level", "redact"]
 
 LogFormat = Literal["text", "json"]
 LOG_FORMATS: tuple[LogFormat, ...] = ("text", "json")
@@ -102,6 +102,11 @@ class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
 _MARK = "_esb_bridge_handler"
 
 
+def own_level(level: int) -> None:
+    """The level of the bridge's own loggers (``esb_bridge.*``); ``logging.NOTSET`` follows the root's."""
+    logging.getLogger("esb_bridge").setLevel(level)
+
+
 def formatter(fmt: LogFormat) -> structlog.stdlib.ProcessorFormatter:
     """The formatter of ``fmt``: the structlog pipeline that turns a ``LogRecord`` into one line."""
     pre: list[Processor] = [
@@ -127,7 +132,7 @@ def configure(fmt: LogFormat = "text", level: int = logging.WARNING) -> None:
     """Route every log record through the bridge's format; calling it again replaces the earlier set-up."""
     if fmt not in LOG_FORMATS:
         raise ValueError(f"log format must be one of {', '.join(LOG_FORMATS)}, not {fmt!r}")
-    root = logging.getLogger()
+    root = logging.root
     for h in [h for h in root.handlers if getattr(h, _MARK, False)]:
         root.removeHandler(h)
     handler = _Stderr()
