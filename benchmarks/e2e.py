@@ -236,7 +236,7 @@ def row(m: Measure, base: Measure, input_bytes: int) -> None:
     )
 
 
-def profile(root: Path, top: int = 15) -> None:
+def profile(root: Path, top: int = 40) -> None:
     """Where ``run --once`` spends its time: py-spy over every thread (the delivery workers are threads, which
     cProfile would not see), top functions by own and by inclusive samples; cProfile if py-spy is missing."""
     spy = BIN / "py-spy"

@@ -250,6 +250,10 @@ class AmqpEventSink(Resource):
         )
         return Message(self.settings.routing_key or attrs["type"], body, properties)
 
+    def check_dry_run(self, delivery: Delivery) -> Outcome:
+        """``DryRunCheck``: nothing is published (see ``_dry_run_check``)."""
+        return _dry_run_check(delivery)
+
     def deliver(self, delivery: Delivery) -> Outcome:
         """Publish and wait for the broker's confirm: delivered only when confirmed."""
         return self.deliver_batch([delivery])[0]
@@ -297,6 +301,12 @@ class AmqpEventSink(Resource):
 _DRY_RUN = Outcome.delivered(detail="dry run: not published", metadata={"dry_run": "true"})
 
 
+def _dry_run_check(delivery: Delivery) -> Outcome:
+    """``DryRunCheck`` of both event sinks: the event's body and attributes are built by the runtime's encoder
+    already, so there is nothing more to check without a broker; nothing is published."""
+    return _DRY_RUN
+
+
 def _confirmed(confirm: Confirm, message: Message, where: str, timeout: float) -> Outcome:
     """The outcome of one message from the broker's answer about it."""
     if confirm is Confirm.ACK:
@@ -329,6 +339,10 @@ class HttpEventSink(Resource):
 
     def close(self) -> None:
         self._http.close()
+
+    def check_dry_run(self, delivery: Delivery) -> Outcome:
+        """``DryRunCheck``: nothing is published (see ``_dry_run_check``)."""
+        return _dry_run_check(delivery)
 
     def deliver(self, delivery: Delivery) -> Outcome:
         if not self._http.is_open:

@@ -219,6 +219,15 @@ class RestSink(Resource):
             raise ConfigError("RestSink used outside its 'with' block")
         return self._http.request(method, url, content=body, headers=headers)
 
+    def check_dry_run(self, delivery: Delivery) -> Outcome:
+        """``DryRunCheck``: the URL renders and the body meets the OpenAPI contract; nothing is sent."""
+        try:
+            url = render_url(self.config.url, self._values(delivery), delivery.payload.body)
+            self._check_contract(url, delivery.payload.body, delivery.payload.media_type)
+        except BridgeError as exc:
+            return Outcome.from_error(exc.concerning(interface=delivery.interface, message_id=str(delivery.message_id)))
+        return _dry_run()
+
     def deliver(self, delivery: Delivery) -> Outcome:
         """One attempt; every failure comes back as an Outcome."""
         body = delivery.payload.body

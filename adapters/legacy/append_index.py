@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS ids (id TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS covered (one INTEGER PRIMARY KEY CHECK (one = 1), bytes INTEGER NOT NULL);
 """
 _SCAN_CHUNK = 10_000
+_IN_CHUNK = 500  # well under SQLite's default limit of bound parameters
 
 
 class AppendIndex:
@@ -73,6 +74,19 @@ class AppendIndex:
             return self._conn().execute("SELECT 1 FROM ids WHERE id = ?", (message_id,)).fetchone() is not None
         except sqlite3.Error as exc:
             raise OSError(f"cannot read the id index {self.path}: {exc}") from exc
+
+    def present(self, message_ids: Sequence[str]) -> set[str]:
+        """Which of ``message_ids`` are indexed: one query per 500 ids instead of one per id."""
+        found: set[str] = set()
+        try:
+            db = self._conn()
+            for start in range(0, len(message_ids), _IN_CHUNK):
+                part = message_ids[start : start + _IN_CHUNK]
+                marks = ",".join("?" * len(part))
+                found.update(row[0] for row in db.execute(f"SELECT id FROM ids WHERE id IN ({marks})", part))
+        except sqlite3.Error as exc:
+            raise OSError(f"cannot read the id index {self.path}: {exc}") from exc
+        return found
 
     def add(self, message_ids: Sequence[str], covered: int) -> None:
         """Record ``message_ids`` as appended (one transaction for a whole batch), the output now being

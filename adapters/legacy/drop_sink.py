@@ -139,6 +139,14 @@ class DropWriter:
     def __init__(self, config: DropSinkConfig) -> None:
         self.config = config
 
+    def check_dry_run(self, delivery: Delivery) -> Outcome:
+        """The file name the delivery would be written under; nothing is written."""
+        try:
+            name = render_name(self.config.name_template, delivery)
+        except BridgeError as exc:
+            return Outcome.rejected(PermanentError(exc.message, location=exc.location))
+        return Outcome.delivered(target_id=name, detail="dry run: not written")
+
     def deliver(self, fs: WriteFileSystem, delivery: Delivery) -> Outcome:
         try:
             name = render_name(self.config.name_template, delivery)

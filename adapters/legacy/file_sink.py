@@ -40,13 +40,13 @@ mode writes one file per message and stays one delivery per call (``max_batch`` 
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
+import orjson
 from pydantic import Field
 
 from adapters.legacy.append_index import AppendIndex
@@ -120,6 +120,14 @@ class FileSink(Resource):
             raise Rejected(f"file name {name!r} is not a plain file name")
         return name
 
+    def check_dry_run(self, delivery: Delivery) -> Outcome:
+        """``DryRunCheck``: the file name, nothing written."""
+        try:
+            name = self._name(delivery)
+        except Rejected as exc:
+            return Outcome.rejected(exc)
+        return Outcome.delivered(detail="dry run: not written", target_id=name)
+
     def deliver(self, delivery: Delivery) -> Outcome:
         if self.config.mode == "append":
             return self.deliver_batch([delivery])[0]
@@ -188,15 +196,17 @@ class FileSink(Resource):
             outcomes: list[Outcome] = []
             lines: list[bytes] = []
             fresh: dict[str, None] = {}  # ids appended by this call, in order
+            present = known.present([str(d.message_id) for d in deliveries])
+            appended = f"appended to {target.name}"
             for delivery in deliveries:
                 mid = str(delivery.message_id)
-                if mid in fresh or mid in known:
+                if mid in fresh or mid in present:
                     outcomes.append(Outcome.delivered(detail="already present", target_id=mid))
                     continue
                 body = delivery.payload.body.decode("utf-8", "replace")
-                lines.append((json.dumps({"message_id": mid, "body": body}) + "\n").encode())
+                lines.append(orjson.dumps({"message_id": mid, "body": body}) + b"\n")
                 fresh[mid] = None
-                outcomes.append(Outcome.delivered(detail=f"appended to {target.name}", target_id=mid))
+                outcomes.append(Outcome.delivered(detail=appended, target_id=mid))
             if not fresh:
                 return outcomes
             data = (b"\n" if known.torn_tail else b"") + b"".join(lines)

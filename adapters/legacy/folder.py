@@ -209,6 +209,10 @@ class FolderSink(Resource):
     def deliver(self, delivery: Delivery) -> Outcome:
         return self._writer.deliver(self._fs, delivery)
 
+    def check_dry_run(self, delivery: Delivery) -> Outcome:
+        """``DryRunCheck``: the file name, nothing written."""
+        return self._writer.check_dry_run(delivery)
+
     def deliver_batch(self, deliveries: Sequence[Delivery]) -> list[Outcome]:
         """One file after the other, each fsynced before its rename: a local drop has no session to share,
         and grouping the fsyncs of a batch measured no faster (every file still needs its own), so a batch

@@ -52,6 +52,10 @@ class SftpUploadSink(Resource):
     def deliver(self, delivery: Delivery) -> Outcome:
         return self.deliver_batch([delivery])[0]
 
+    def check_dry_run(self, delivery: Delivery) -> Outcome:
+        """``DryRunCheck``: the file name; no session is opened, nothing written."""
+        return self._writer.check_dry_run(delivery)
+
     def deliver_batch(self, deliveries: Sequence[Delivery]) -> list[Outcome]:
         """One outcome per delivery, in order, over ONE session: connected (or reused) before the first file
         that is really written; once that session fails, the rest of the batch fails with it and is not

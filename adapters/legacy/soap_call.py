@@ -97,6 +97,18 @@ class SoapCallSink(_SoapResource):
         self.target = config.target or target or config.endpoint or f"soap:{config.operation}"
         self._target_id = local_path(config.target_id_path) if config.target_id_path else None
 
+    def check_dry_run(self, delivery: Delivery) -> Outcome:
+        """``DryRunCheck``: the body is checked against the operation's WSDL input; no call is made."""
+        op = self.config.operation
+        try:
+            self.conn.kwargs_from_xml(op, delivery.payload.body)
+        except BridgeError as exc:
+            return Outcome.from_error(exc.concerning(interface=delivery.interface, message_id=str(delivery.message_id)))
+        return Outcome.delivered(
+            detail=f"dry run: {op} body valid against the WSDL",
+            metadata={"soap.operation": op, "soap.dry_run": "true"},
+        )
+
     def deliver(self, delivery: Delivery) -> Outcome:
         conn = self.conn
         op = self.config.operation

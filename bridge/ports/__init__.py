@@ -60,6 +60,7 @@ from bridge.ports.protocols import (
     DecodedRecord,
     Decoder,
     Delivery,
+    DryRunCheck,
     EncodeContext,
     Encoded,
     Encoder,
@@ -77,6 +78,7 @@ from bridge.ports.protocols import (
     Source,
     SourceContext,
     SourceLedger,
+    StoredEncoder,
 )
 from bridge.ports.resource import Resource
 
@@ -99,6 +101,7 @@ __all__ = [
     "Decoder",
     "Delivery",
     "DependencyPending",
+    "DryRunCheck",
     "EncodeContext",
     "EncodeError",
     "Encoded",
@@ -141,6 +144,7 @@ __all__ = [
     "Source",
     "SourceContext",
     "SourceLedger",
+    "StoredEncoder",
     "SystemClock",
     "TargetUnavailable",
     "TimeoutExpired",

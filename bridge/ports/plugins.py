@@ -82,7 +82,7 @@ __all__ = [
     "plugin",
 ]
 
-PLUGIN_API = "1.3"
+PLUGIN_API = "1.4"
 """The version of this contract (see the module docstring for what it promises)."""
 
 ENTRY_POINT_GROUP = "esb_bridge.plugins"

@@ -28,6 +28,7 @@ __all__ = [
     "DecodedRecord",
     "Decoder",
     "Delivery",
+    "DryRunCheck",
     "EncodeContext",
     "Encoded",
     "Encoder",
@@ -45,6 +46,7 @@ __all__ = [
     "Source",
     "SourceContext",
     "SourceLedger",
+    "StoredEncoder",
 ]
 
 #: A canonical record (``bridge.canonical``). Ports only need pydantic's surface of it.
@@ -229,6 +231,21 @@ class Encoder(Protocol):
 
 
 @runtime_checkable
+class StoredEncoder(Encoder, Protocol):
+    """An encoder that can encode straight from the stored canonical JSON, without loading the record.
+
+    Why: the ledger stores each record as :func:`bridge.canonical.canonical_json` after strict validation; an
+    encoder whose output is a function of those bytes alone (the ``json`` encoder sends them as they are)
+    saves loading and re-dumping the model at every delivery, most of a delivery's CPU. Contract:
+    ``encode_stored(canonical_json(r), ctx)`` returns what ``encode(r, ctx)`` returns, byte for byte, or
+    ``None`` when it needs the record after all (the runtime then calls ``encode``). The runtime uses it only
+    for paths that resolve no cross-references (those need the record's fields).
+    """
+
+    def encode_stored(self, payload: str, context: EncodeContext) -> Encoded | None: ...
+
+
+@runtime_checkable
 class Projector(Protocol):
     """A path's projection: its target's bytes (sent body, response or read-back) -> canonical record.
 
@@ -277,6 +294,20 @@ class Sink(_Resource, Protocol):
     target: str
 
     def deliver(self, delivery: Delivery) -> Outcome: ...
+
+
+@runtime_checkable
+class DryRunCheck(Protocol):
+    """A sink that can check a delivery without sending it: what a dry run of its path shows.
+
+    The runtime never hands a dry-run delivery to ``deliver`` or ``deliver_batch`` (a sink that forgot to
+    short-circuit would send shadow traffic to production); it calls ``check_dry_run`` instead where the sink
+    offers it, else records the dry run as not sent. ``check_dry_run`` has no side effect on the target: it
+    validates what it can locally (the URL, a contract, a WSDL body, a file name) and returns the outcome
+    the dry run records (delivered, or the error the real call would surely have met).
+    """
+
+    def check_dry_run(self, delivery: Delivery) -> Outcome: ...
 
 
 @runtime_checkable

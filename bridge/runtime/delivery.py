@@ -32,6 +32,7 @@ from bridge.ports import (
     Clock,
     Delivery,
     DependencyPending,
+    DryRunCheck,
     EncodeContext,
     Encoded,
     Outcome,
@@ -39,6 +40,7 @@ from bridge.ports import (
     PermanentError,
     Record,
     Sink,
+    StoredEncoder,
 )
 from bridge.runtime.batching import BatchSizer
 from bridge.runtime.forward import discard_spool, forwarded_bytes, forwarded_bytes_path
@@ -87,6 +89,8 @@ class TargetWorker:
         self._size = path.limits.batch
         #: told (target, attempts recorded) after each batch: the CLI's progress display, or None
         self.progress = progress
+        # Paths with references need the record's fields to resolve them, so they always load it.
+        self._stored_encoding = isinstance(path.encoder, StoredEncoder) and not path.references
 
     def run_batch(self) -> int:
         """Claim and process one batch; returns how many deliveries were attempted (0 = nothing due)."""
@@ -217,14 +221,22 @@ class TargetWorker:
                 c.id,
                 delivery.attempt,
             )
-        if bulk and isinstance(sink, BatchSink) and sendable:
-            outcomes = self._deliver_batch(sink, [x[0] for x in sendable], [x[2] for x in sendable])
+        # Dry runs never reach deliver/deliver_batch: the runtime, not each sink, keeps them off the target.
+        outcome_of = {
+            c.id: self._guard(c, lambda d=d: dry_run_outcome(sink, d))  # type: ignore[misc]
+            for c, _, d in sendable
+            if c.dry_run
+        }
+        live = [x for x in sendable if not x[0].dry_run]
+        if bulk and isinstance(sink, BatchSink) and live:
+            outcomes = self._deliver_batch(sink, [x[0] for x in live], [x[2] for x in live])
         else:
-            outcomes = [self._guard(c, lambda d=d: sink.deliver(d)) for c, _, d in sendable]  # type: ignore[misc]
-        for (c, started, delivery), outcome in zip(sendable, outcomes, strict=True):
+            outcomes = [self._guard(c, lambda d=d: sink.deliver(d)) for c, _, d in live]  # type: ignore[misc]
+        outcome_of.update((c.id, o) for (c, _, _), o in zip(live, outcomes, strict=True))
+        for c, started, delivery in sendable:
             if spans is not None:
-                spans.finished(c, outcome)
-            results.append(self._result(c, delivery.attempt, started, outcome, delivery.payload.body))
+                spans.finished(c, outcome_of[c.id])
+            results.append(self._result(c, delivery.attempt, started, outcome_of[c.id], delivery.payload.body))
         return results
 
     @staticmethod
@@ -269,11 +281,18 @@ class TargetWorker:
         # without its business rules (see bridge.canonical.load_stored). Encoding stays here, at delivery, with
         # the path's current encoder: caching encoded bodies at ingest would store a second copy per path and
         # send stale bodies after an encoder or mapping change; a replay re-encodes what is stored now.
+        encoder = self.path.encoder
+        assert encoder is not None, "a delivered path has an encoder"
+        if self._stored_encoding:  # no record needed: the encoder's output is a function of the stored bytes
+            body = encoder.encode_stored(  # type: ignore[attr-defined]
+                c.payload, EncodeContext(c.interface, UUID(c.message_id), c.business_key, c.path, {})
+            )
+            if body is not None:
+                return body, {}
         record = load_stored(self._model, c.payload)
         xrefs = self._resolve(record)
-        assert self.path.encoder is not None, "a delivered path has an encoder"
         ctx = EncodeContext(c.interface, UUID(c.message_id), c.business_key, c.path, xrefs)
-        return self.path.encoder.encode(record, ctx), xrefs
+        return encoder.encode(record, ctx), xrefs
 
     @staticmethod
     def _guard(c: ClaimedDelivery, step: Callable[[], _T]) -> _T | Outcome:
@@ -361,6 +380,16 @@ class _Claims:
             self._renewed_at = (w.clock.now(), time.monotonic())
             self._held = w.ledger.renew_claims([x for x in self._claimed if x.id in self._held], w.lease)
         return c.id in self._held
+
+
+def dry_run_outcome(sink: Sink, delivery: Delivery) -> Outcome:
+    """What a dry-run delivery records: the sink's own check where it offers one (``DryRunCheck``), else
+    "not sent" (encoded and recorded, so the shadow comparison still sees the body)."""
+    if isinstance(sink, DryRunCheck):
+        return sink.check_dry_run(delivery)
+    return Outcome.delivered(
+        detail="dry run: not sent (the sink offers no dry-run check)", metadata={"dry_run": "true"}
+    )
 
 
 def _plugin_error(c: ClaimedDelivery, exc: Exception) -> Outcome:

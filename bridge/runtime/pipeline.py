@@ -26,12 +26,14 @@ from bridge.ports import (
     IdentityRule,
     Location,
     PathName,
+    RecordFailure,
     Role,
     Router,
     SourceContext,
     message_id,
     record_identity,
 )
+from bridge.runtime.chunk_writer import ChunkWriter
 from bridge.runtime.failpoints import failpoint
 from bridge.runtime.forward import ForwardPlan, forward_message
 from bridge.runtime.sabotage import sabotaged_message_id
@@ -157,33 +159,48 @@ class Ingestor:
         chunk: list[NewMessage] = []
         dead: list[NewDeadLetter] = []
         size = self.rt.config.chunk_size
-        for item in self.rt.decoder.decode(envelope):
-            stats.records += 1
-            if isinstance(item, DecodedRecord):
-                chunk.append(self._message(envelope, item))
-            else:
-                identity = record_identity(
-                    envelope,
-                    ordinal=item.ordinal,
-                    business_key=f"#{item.ordinal}",
-                    content_hash=hashlib.sha256(item.fragment.encode()).hexdigest(),
-                )
-                err = item.error.concerning(interface=self.rt.name, location=Location(file=envelope.origin))
-                dead.append(
-                    NewDeadLetter(
-                        str(message_id(self.rt.name, identity)),
-                        err.to_dict(),
-                        err.location.to_dict() if err.location else None,
-                        item.fragment,
-                    )
-                )
-            if len(chunk) + len(dead) >= size:
-                self._flush(batch, chunk, dead, stats)
-                chunk, dead = [], []
-                failpoint("after_chunk")
+
+        def record(part: tuple[list[NewMessage], list[NewDeadLetter]]) -> None:
+            self._flush(batch, *part, stats)
+            failpoint("after_chunk")
+
+        # Full chunks are recorded on a writer thread while decoding goes on (bridge.runtime.chunk_writer).
+        writer: ChunkWriter[tuple[list[NewMessage], list[NewDeadLetter]]] = ChunkWriter(
+            record, name=f"record-{self.rt.name}"
+        )
+        try:
+            for item in self.rt.decoder.decode(envelope):
+                stats.records += 1
+                if isinstance(item, DecodedRecord):
+                    chunk.append(self._message(envelope, item))
+                else:
+                    dead.append(self._undecodable(envelope, item))
+                if len(chunk) + len(dead) >= size:
+                    writer.submit((chunk, dead))
+                    chunk, dead = [], []
+        except BaseException:
+            writer.close(raise_error=False)  # the batch is cancelled after every chunk already queued is in
+            raise
+        writer.close()
         self._flush(batch, chunk, dead, stats)
         if self.forwarding and self._plan.routed:
             self._record_forward(envelope, batch)
+
+    def _undecodable(self, envelope: Envelope, item: RecordFailure) -> NewDeadLetter:
+        """The dead letter of a record the decoder could not read, with its location and fragment."""
+        identity = record_identity(
+            envelope,
+            ordinal=item.ordinal,
+            business_key=f"#{item.ordinal}",
+            content_hash=hashlib.sha256(item.fragment.encode()).hexdigest(),
+        )
+        err = item.error.concerning(interface=self.rt.name, location=Location(file=envelope.origin))
+        return NewDeadLetter(
+            str(message_id(self.rt.name, identity)),
+            err.to_dict(),
+            err.location.to_dict() if err.location else None,
+            item.fragment,
+        )
 
     def _record_forward(self, envelope: Envelope, batch: int) -> None:
         """The batch's original bytes, one delivery to the old ESB's inbox (``forward`` legacy path kind)."""
@@ -224,7 +241,10 @@ class Ingestor:
         )
         out = []
         for m in chunk:
-            if ours.get(m.business_key) in (m.content_hash, legacy_content_hash(m.payload)):  # pre-17 hashes too
+            last = ours.get(m.business_key)
+            # The pre-17 spelling hash is computed only for a key we wrote that differs by value hash: most
+            # records have no last write, and that hash costs a second canonical dump.
+            if last is not None and (last == m.content_hash or last == legacy_content_hash(m.payload)):
                 stats.suppressed += 1
                 m = NewMessage(**{**m.__dict__, "suppressed": True, "routes": ()})
             out.append(m)

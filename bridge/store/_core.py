@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from bridge.ports import Clock
 from bridge.store import schema as t
 from bridge.store.engine import is_sqlite
+from bridge.store.rawsql import RawSql
 from bridge.store.records import LastWrite, XrefWrite
 
 __all__ = ["LedgerCore", "alive"]
@@ -45,6 +46,7 @@ class LedgerCore:
         self.clock = clock
         self.node = node or f"{socket.gethostname()}:{os.getpid()}"
         self._sqlite = is_sqlite(engine)
+        self._raw = RawSql(self._sqlite)
 
     # ------------------------------------------------------------------ helpers
 

@@ -32,10 +32,15 @@ MOVED_PREFIX = "moved:"
 """Cursor key prefix (per batch id) of where a batch's input file was moved after processing."""
 
 
-def _payload_columns(text: str) -> dict[str, object]:
-    """The payload as stored: once, compressed where large (:mod:`bridge.store.packing`)."""
-    payload, payload_z, packing = pack_payload(text)
-    return {"payload": payload, "payload_z": payload_z, "packing": packing}
+#: The hot inserts of :meth:`BatchLedger.record_chunk` as plain SQL (:mod:`bridge.store.rawsql`: why, and the
+#: value forms). A message already recorded is left alone, except that a held one moves to the new batch row.
+_INSERT_MESSAGE = f"""INSERT INTO messages (id, interface, batch, ordinal, identity, canonical, kind, business_key,
+ version, content_hash, payload, payload_z, packing, location, state, mode, flag_version, rollout, transaction_id,
+ created_at) VALUES ({", ".join("?" * 20)})
+ ON CONFLICT (id) DO UPDATE SET batch = excluded.batch WHERE messages.state = '{MessageState.HELD.value}'"""
+_INSERT_DELIVERY = """INSERT INTO deliveries (message_id, interface, path, role, dry_run, target, business_key, status,
+ attempts, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)
+ ON CONFLICT DO NOTHING"""
 
 
 class BatchLedger(LedgerCore):
@@ -137,60 +142,57 @@ class BatchLedger(LedgerCore):
                 ids = [m.id for m in messages]
                 existing = set(conn.scalars(select(t.messages.c.id).where(t.messages.c.id.in_(ids))))
                 new = len(ids) - len(existing)
-                ins = self._insert(t.messages)
+                raw, at = self._raw, self._raw.time(now)
                 # A held message re-read under a new batch row moves to it, so that batch's release frees it.
-                ins = ins.on_conflict_do_update(
-                    index_elements=["id"],
-                    set_={"batch": ins.excluded.batch},
-                    where=t.messages.c.state == MessageState.HELD.value,
-                )
-                conn.execute(
-                    ins,
+                raw.executemany(
+                    conn,
+                    _INSERT_MESSAGE,
                     [
-                        {
-                            **_payload_columns(m.payload),
-                            "id": m.id,
-                            "interface": interface,
-                            "batch": batch,
-                            "ordinal": m.ordinal,
-                            "identity": m.identity,
-                            "canonical": m.canonical,
-                            "kind": m.kind,
-                            "business_key": m.business_key,
-                            "version": m.version,
-                            "content_hash": m.content_hash,
-                            "location": m.location,
-                            "state": MessageState.SUPPRESSED.value if m.suppressed else MessageState.HELD.value,
-                            "mode": m.mode,
-                            "flag_version": m.flag_version,
-                            "rollout": m.rollout,
-                            "transaction_id": m.transaction_id,
-                            "created_at": now,
-                        }
+                        (
+                            m.id,
+                            interface,
+                            batch,
+                            m.ordinal,
+                            m.identity,
+                            m.canonical,
+                            m.kind.value,
+                            m.business_key,
+                            m.version,
+                            m.content_hash,
+                            *pack_payload(m.payload),
+                            raw.json(m.location),
+                            MessageState.SUPPRESSED.value if m.suppressed else MessageState.HELD.value,
+                            str(m.mode),
+                            m.flag_version,
+                            m.rollout,
+                            m.transaction_id,
+                            at,
+                        )
                         for m in messages
                     ],
                 )
-                rows = [
-                    {
-                        "message_id": m.id,
-                        "interface": interface,
-                        "path": r.path,
-                        "role": r.role,
-                        "dry_run": r.dry_run,
-                        "target": r.target,
-                        "business_key": m.business_key,
-                        "status": DeliveryStatus.HELD.value,
-                        "attempts": 0,
-                        "next_attempt_at": now,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                    for m in messages
-                    if m.id not in existing and not m.suppressed
-                    for r in m.routes
-                ]
-                if rows:
-                    conn.execute(self._insert(t.deliveries).on_conflict_do_nothing(), rows)
+                raw.executemany(
+                    conn,
+                    _INSERT_DELIVERY,
+                    [
+                        (
+                            m.id,
+                            interface,
+                            r.path.value,
+                            r.role.value,
+                            r.dry_run,
+                            r.target,
+                            m.business_key,
+                            DeliveryStatus.HELD.value,
+                            at,
+                            at,
+                            at,
+                        )
+                        for m in messages
+                        if m.id not in existing and not m.suppressed
+                        for r in m.routes
+                    ],
+                )
             if dead:
                 self._insert_dead(conn, interface, batch, dead, now)
             if batch is not None:

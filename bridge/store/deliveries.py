@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import Select, and_, exists, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from bridge.ports import PathName, Role
@@ -63,34 +63,22 @@ def _blocked_in_lane(d: Any) -> Any:
 
 
 #: What a worker needs of a claimed delivery and its message.
-_CLAIMED = select(
-    t.deliveries.c.id,
-    t.deliveries.c.message_id,
-    t.deliveries.c.interface,
-    t.deliveries.c.path,
-    t.deliveries.c.role,
-    t.deliveries.c.dry_run,
-    t.deliveries.c.target,
-    t.deliveries.c.business_key,
-    t.deliveries.c.attempts,
-    t.deliveries.c.first_attempt_at,
-    t.messages.c.canonical,
-    t.messages.c.payload,
-    t.messages.c.payload_z,
-    t.messages.c.packing,
-    t.messages.c.content_hash,
-    t.messages.c.transaction_id,
-    t.messages.c.kind,
-    t.deliveries.c.claim_token,
-    t.deliveries.c.claimed_by,
-).join(t.messages, t.messages.c.id == t.deliveries.c.message_id)
+#: What a claim hands the worker, read by plain SQL (:mod:`bridge.store.rawsql`); the column order is the
+#: order :meth:`DeliveryLedger.claim` unpacks.
+_CLAIMED_SQL = """SELECT d.id, d.message_id, d.interface, d.path, d.role, d.dry_run, d.target, d.business_key,
+ d.attempts, d.first_attempt_at, m.canonical, m.payload, m.payload_z, m.packing, m.content_hash, m.transaction_id,
+ m.kind, d.claim_token, d.claimed_by FROM deliveries d JOIN messages m ON m.id = d.message_id"""
+
+#: The outcome of an attempt and its delivery's new state, fenced by the claim token (plain SQL, as above).
+_INSERT_ATTEMPT = """INSERT INTO attempts (delivery_id, number, started_at, finished_at, status, detail, error,
+ retry_after, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"""
+_WRITE_OUTCOME = f"""UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, first_attempt_at = ?,
+ claimed_by = NULL, claimed_until = NULL, claim_token = NULL, last_error = ?, response = ?, media_type = ?, sent = ?,
+ sent_packing = ?, target_id = ?, updated_at = ?, finished_at = ?
+ WHERE id = ? AND claim_token = ? AND status = '{DeliveryStatus.IN_PROGRESS.value}'"""
 
 #: Ids per ``IN (...)`` list: well under SQLite's and PostgreSQL's bound-parameter limits.
 _IN_CHUNK = 1000
-
-
-def _without(row: Any, *names: str) -> dict[str, Any]:
-    return {k: v for k, v in row.items() if k not in names}
 
 
 def _message_state(r: AttemptResult) -> MessageState:
@@ -133,19 +121,34 @@ class DeliveryLedger(LedgerCore):
                         updated_at=now,
                     )
                 )
-                rows += conn.execute(_CLAIMED.where(d.c.id.in_(part)).order_by(d.c.id)).all()
-        rows.sort(key=lambda row: int(row.id))
+                marks = ", ".join("?" * len(part))
+                rows += self._raw.fetch(conn, f"{_CLAIMED_SQL} WHERE d.id IN ({marks})", tuple(part))
+        rows.sort(key=lambda row: int(row[0]))
+        read_time = self._raw.read_time
         return [
             ClaimedDelivery(
-                **{
-                    **_without(row._mapping, "payload_z", "packing"),
-                    "payload": unpack_payload(row.message_id, row.payload, row.payload_z, row.packing),
-                    "path": PathName(row.path),
-                    "role": Role(row.role),
-                    "kind": MessageKind(row.kind),
-                }
+                id=int(i),
+                message_id=mid,
+                interface=interface,
+                path=PathName(path),
+                role=Role(role),
+                dry_run=bool(dry),
+                target=tgt,
+                business_key=key,
+                attempts=int(attempts),
+                first_attempt_at=read_time(first),
+                canonical=canonical,
+                payload=unpack_payload(mid, payload, payload_z, packing),
+                content_hash=digest,
+                transaction_id=txn,
+                kind=MessageKind(kind),
+                claim_token=tok or "",
+                claimed_by=by or "",
             )
-            for row in rows
+            for (
+                i, mid, interface, path, role, dry, tgt, key, attempts, first, canonical,
+                payload, payload_z, packing, digest, txn, kind, tok, by,
+            ) in rows
         ]
 
     def claim_query(self, target: str, limit: int, now: datetime) -> Select[tuple[int]]:
@@ -210,20 +213,22 @@ class DeliveryLedger(LedgerCore):
             results = self._write_outcomes(conn, results, now)
             if not results:
                 return []
-            conn.execute(
-                t.attempts.insert(),
+            raw = self._raw
+            raw.executemany(
+                conn,
+                _INSERT_ATTEMPT,
                 [
-                    {
-                        "delivery_id": r.delivery.id,
-                        "number": r.number,
-                        "started_at": r.started_at,
-                        "finished_at": r.finished_at,
-                        "status": r.outcome,
-                        "detail": r.detail[:2000],
-                        "error": r.error,
-                        "retry_after": r.retry_after,
-                        "next_attempt_at": r.next_attempt_at,
-                    }
+                    (
+                        r.delivery.id,
+                        r.number,
+                        raw.time(r.started_at),
+                        raw.time(r.finished_at),
+                        r.outcome.value,
+                        r.detail[:2000],
+                        raw.json(r.error),
+                        raw.json(r.retry_after),
+                        raw.time(r.next_attempt_at),
+                    )
                     for r in results
                 ],
             )
@@ -277,15 +282,10 @@ class DeliveryLedger(LedgerCore):
                 r for r in results if r.delivery.role == Role.AUTHORITATIVE and r.next_status != DeliveryStatus.PENDING
             ]
             if auth:
-                conn.execute(
-                    update(t.messages).where(t.messages.c.id == bindparam("b_mid")).values(state=bindparam("b_state")),
-                    [
-                        {
-                            "b_mid": r.delivery.message_id,
-                            "b_state": _message_state(r),
-                        }
-                        for r in auth
-                    ],
+                self._raw.executemany(
+                    conn,
+                    "UPDATE messages SET state = ? WHERE id = ?",
+                    [(_message_state(r).value, r.delivery.message_id) for r in auth],
                 )
                 # A forwarded batch is the legacy delivery of every record in it (their only legacy route).
                 m, fwd = t.messages, t.messages.alias("fwd")
@@ -320,52 +320,30 @@ class DeliveryLedger(LedgerCore):
         kept = [r for r in results if r.delivery.claim_token and held.get(r.delivery.id) == r.delivery.claim_token]
         if not kept:
             return []
+        raw = self._raw
+        at = raw.time(now)
         rows = []
         for r in kept:
             sent, packing = pack_sent(r.sent, r.delivery.payload)
             rows.append(
-                {
-                    "b_id": r.delivery.id,
-                    "b_token": r.delivery.claim_token,
-                    "v_status": r.next_status,
-                    "v_attempts": r.number,
-                    "v_next_attempt_at": r.next_attempt_at or now,
-                    "v_first_attempt_at": r.delivery.first_attempt_at or r.started_at,
-                    "v_last_error": r.error,
-                    "v_response": r.response,
-                    "v_media_type": r.media_type,
-                    "v_sent": sent,
-                    "v_sent_packing": packing,
-                    "v_target_id": r.target_id,
-                    "v_finished_at": r.finished_at if r.next_status != DeliveryStatus.PENDING else None,
-                }
+                (
+                    r.next_status.value,
+                    r.number,
+                    raw.time(r.next_attempt_at or now),
+                    raw.time(r.delivery.first_attempt_at or r.started_at),
+                    raw.json(r.error),
+                    r.response,
+                    r.media_type,
+                    sent,
+                    packing,
+                    r.target_id,
+                    at,
+                    raw.time(r.finished_at) if r.next_status != DeliveryStatus.PENDING else None,
+                    r.delivery.id,
+                    r.delivery.claim_token,
+                )
             )
-        conn.execute(
-            update(d)
-            .where(
-                d.c.id == bindparam("b_id"),
-                d.c.claim_token == bindparam("b_token"),
-                d.c.status == DeliveryStatus.IN_PROGRESS.value,
-            )
-            .values(
-                status=bindparam("v_status"),
-                attempts=bindparam("v_attempts"),
-                next_attempt_at=bindparam("v_next_attempt_at"),
-                first_attempt_at=bindparam("v_first_attempt_at"),
-                claimed_by=None,
-                claimed_until=None,
-                claim_token=None,
-                last_error=bindparam("v_last_error"),
-                response=bindparam("v_response"),
-                media_type=bindparam("v_media_type"),
-                sent=bindparam("v_sent"),
-                sent_packing=bindparam("v_sent_packing"),
-                target_id=bindparam("v_target_id"),
-                updated_at=now,
-                finished_at=bindparam("v_finished_at"),
-            ),
-            rows,
-        )
+        raw.executemany(conn, _WRITE_OUTCOME, rows)
         return kept
 
     def reap_expired_claims(self) -> int:

@@ -8,7 +8,8 @@ Shipped with the package so a third-party plugin can run the same checks as ours
 * contract suites to subclass in a test module, each with the hook it needs: :class:`SourceContract`
   (fixture ``source_peer``, a :class:`SourcePeer`), :class:`SinkContract` (``sink_peer``, a
   :class:`SinkPeer`), :class:`DecoderContract` (``decoder_case``, a :class:`DecoderCase`) and
-  :class:`EncoderContract` / :class:`RoundTripEncoderContract` (``encoder_case``, an :class:`EncoderCase`),
+  :class:`EncoderContract` / :class:`RoundTripEncoderContract` / :class:`StoredEncoderContract`
+  (``encoder_case``, an :class:`EncoderCase`),
   and for a sink that also delivers in batches :class:`BatchSinkContract` (``batch_peer``, a
   :class:`BatchSinkPeer`). The suites need pytest.
 
@@ -24,6 +25,7 @@ from bridge.testing.codec_contract import (
     EncoderCase,
     EncoderContract,
     RoundTripEncoderContract,
+    StoredEncoderContract,
     envelope_of,
 )
 from bridge.testing.ledger import BatchMark, MemorySourceLedger
@@ -49,6 +51,7 @@ __all__ = [
     "SinkPeer",
     "SourceContract",
     "SourcePeer",
+    "StoredEncoderContract",
     "contract_delivery",
     "envelope_of",
 ]

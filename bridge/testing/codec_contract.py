@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from bridge.canonical import canonical_json
 from bridge.ports import (
     DecodedRecord,
     DecodeError,
@@ -28,6 +29,7 @@ from bridge.ports import (
     PathName,
     Record,
     RecordFailure,
+    StoredEncoder,
 )
 
 __all__ = [
@@ -36,6 +38,7 @@ __all__ = [
     "EncoderCase",
     "EncoderContract",
     "RoundTripEncoderContract",
+    "StoredEncoderContract",
     "envelope_of",
 ]
 
@@ -164,6 +167,26 @@ class EncoderContract:
                 assert first.media_type == case.media_type, f"media type {first.media_type!r}"
             bodies.append(first.body)
         assert len(set(bodies)) == len(bodies), "different records rendered to the same bytes"
+
+
+class StoredEncoderContract:
+    """For an encoder that is a :class:`~bridge.ports.StoredEncoder`: add it beside its encoder contract."""
+
+    def test_stored_encoding_matches(self, encoder_case: EncoderCase) -> None:
+        """From the stored canonical JSON the encoder gives exactly what it gives from the record (or ``None``,
+        for a record it must load); at least one record of the case is encoded from its stored form."""
+        case = encoder_case
+        assert isinstance(case.encoder, StoredEncoder), "the case's encoder must be a StoredEncoder"
+        used = 0
+        for record in case.records:
+            stored = case.encoder.encode_stored(canonical_json(record).decode(), case.context)
+            if stored is None:
+                continue
+            used += 1
+            direct = case.encoder.encode(record, case.context)
+            got, want = (stored.body, stored.media_type, stored.name), (direct.body, direct.media_type, direct.name)
+            assert got == want, f"encode_stored gave {stored.body[:80]!r}, encode {direct.body[:80]!r}"
+        assert used, "encode_stored declined every record of the case"
 
 
 class RoundTripEncoderContract(EncoderContract):

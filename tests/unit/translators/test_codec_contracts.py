@@ -10,11 +10,19 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import orjson
 import pytest
 
-from bridge.canonical import Product
+from bridge.canonical import Product, canonical_json
 from bridge.ports import PluginContext
-from bridge.testing import DecoderCase, DecoderContract, EncoderCase, EncoderContract, RoundTripEncoderContract
+from bridge.testing import (
+    DecoderCase,
+    DecoderContract,
+    EncoderCase,
+    EncoderContract,
+    RoundTripEncoderContract,
+    StoredEncoderContract,
+)
 from tests.unit.translators.support import MAPPINGS, ROOT, SAMPLES, envelope, split
 from translators.canonical_json import JsonEncoder, JsonEncoderConfig, JsonLinesConfig, JsonLinesDecoder
 from translators.csv_decoder import CsvDecoder
@@ -169,9 +177,25 @@ class TestXsltEncoderContract(EncoderContract):
         return EncoderCase(encoder, [item.record, other])
 
 
-class TestCoreJsonEncoderContract(RoundTripEncoderContract):
+class TestCoreJsonEncoderContract(RoundTripEncoderContract, StoredEncoderContract):
     @pytest.fixture
     def encoder_case(self) -> EncoderCase:
         encoder = JsonEncoder(JsonEncoderConfig(kind="json"), CONTEXT)
         decoder = JsonLinesDecoder(JsonLinesConfig(kind="jsonl"), CONTEXT)
         return EncoderCase(encoder, _products(), decoder=decoder, media_type="application/json")
+
+
+class TestIndentedJsonEncoderContract(EncoderContract):
+    """Indented, the encoder re-dumps the record (``encode_stored`` declines); not one record per line, so no
+    ``jsonl`` round trip: the JSON value equals the stored canonical JSON's."""
+
+    @pytest.fixture
+    def encoder_case(self) -> EncoderCase:
+        encoder = JsonEncoder(JsonEncoderConfig(kind="json", indent=True), CONTEXT)
+        decoder = JsonLinesDecoder(JsonLinesConfig(kind="jsonl"), CONTEXT)
+        case = EncoderCase(encoder, _products(), decoder=decoder, media_type="application/json")
+        for record in case.records:
+            assert encoder.encode_stored(canonical_json(record).decode(), case.context) is None
+            body = encoder.encode(record, case.context).body
+            assert b"\n  " in body and orjson.loads(body) == orjson.loads(canonical_json(record))
+        return case
