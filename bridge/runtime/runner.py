@@ -207,10 +207,18 @@ class Runner:
         return out
 
     def acknowledge_settled(self) -> int:
-        """``acknowledge: on_delivery`` batches whose authoritative deliveries are all finished."""
+        """``acknowledge: on_delivery`` batches whose authoritative deliveries are all finished (those of an
+        interface whose poll is running are left for the next call)."""
         done = 0
         for batch, w in list(self._waiting.items()):
-            if self.ledger.batch_settled(batch):
+            if not self.ledger.batch_settled(batch):
+                continue
+            # Under the interface's poll lock: a source is used by one thread at a time (an SFTP session is
+            # not thread-safe). While its poll runs, the acknowledgement waits for the next round.
+            lock = self._poll_locks[w.interface]
+            if not lock.acquire(blocking=False):
+                continue
+            try:
                 from bridge.runtime.failpoints import failpoint
 
                 failpoint("before_ack")
@@ -218,8 +226,10 @@ class Runner:
                 self.ledger.mark_batch(
                     w.interface, w.envelope.batch_id, BatchState.ACKNOWLEDGED, origin=w.envelope.origin
                 )
-                del self._waiting[batch]
-                done += 1
+            finally:
+                lock.release()
+            del self._waiting[batch]
+            done += 1
         return done
 
     # ----------------------------------------------------------------- delivery side
