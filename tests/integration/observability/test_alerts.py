@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from bridge.cli.main import cli
+from tests.integration.observability.project import write_config
 from tests.integration.runtime.conftest import ScriptedSink, write_customers
 
 
@@ -56,24 +57,12 @@ def receiver() -> Iterator[Receiver]:
 
 
 def _config(tmp_path: Path, url: str) -> Path:
-    cfg = tmp_path / "bridge.yaml"
-    cfg.write_text(
-        f"""
-store: "sqlite:///{tmp_path / "ledger.db"}"
-observability:
-  alerts: {{webhook: "{url}", every: 1s}}
-interfaces:
-  customers:
-    canonical: Customer
-    source: {{kind: folder, path: drop, include: ["*.jsonl"], readiness: {{rule: rename}}}}
-    decoder: {{kind: jsonl}}
-    legacy: {{encoder: {{kind: json}}, sink: {{kind: scripted, name: legacy}}}}
-    cutover: {{mode: legacy_only}}
-    alerts: {{dlq_depth_above: 0, lag_above: 1h, silent_for: 1d}}
-""",
-        encoding="utf-8",
+    return write_config(
+        tmp_path,
+        "{kind: scripted, name: legacy}",
+        top=f'observability:\n  alerts: {{webhook: "{url}", every: 1s}}',
+        interface="    alerts: {dlq_depth_above: 0, lag_above: 1h, silent_for: 1d}",
     )
-    return cfg
 
 
 def _cli(cfg: Path, *args: str) -> Result:

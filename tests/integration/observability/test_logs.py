@@ -10,34 +10,21 @@ import pytest
 from click.testing import CliRunner
 
 from bridge.cli.main import cli
+from tests.integration.observability.project import write_config
 from tests.integration.runtime.conftest import ScriptedSink, write_customers
 
 SECRET = "s3cr3t-value-never-logged"
 
 
 def _config(tmp_path: Path) -> Path:
-    cfg = tmp_path / "bridge.yaml"
-    cfg.write_text(
-        f"""
-store: "sqlite:///{tmp_path / "ledger.db"}"
-spool_dir: spool
-retry: {{initial: 1s, multiplier: 2, jitter: 0, max_attempts: 2, max_delay: 1s}}
-interfaces:
-  customers:
-    canonical: Customer
-    source: {{kind: folder, path: drop, include: ["*.jsonl"], readiness: {{rule: rename}}}}
-    decoder: {{kind: jsonl}}
-    legacy:
-      encoder: {{kind: json}}
-      sink: {{kind: scripted, name: legacy}}
-    cloud:
-      encoder: {{kind: json}}
-      sink: {{kind: rest, url: "http://127.0.0.1:9/never", auth: {{bearer: "${{LOG_TEST_TOKEN}}"}}}}
-    cutover: {{mode: legacy_only}}
-""",
-        encoding="utf-8",
+    """A legacy scripted sink, and a (never used) cloud REST sink whose bearer token must not be logged."""
+    cloud = (
+        "    cloud:\n"
+        "      encoder: {kind: json}\n"
+        '      sink: {kind: rest, url: "http://127.0.0.1:9/never", auth: {bearer: "${LOG_TEST_TOKEN}"}}'
     )
-    return cfg
+    retry = "retry: {initial: 1s, multiplier: 2, jitter: 0, max_attempts: 2, max_delay: 1s}"
+    return write_config(tmp_path, "{kind: scripted, name: legacy}", top=retry, interface=cloud)
 
 
 def _lines(stderr: str) -> list[dict[str, Any]]:

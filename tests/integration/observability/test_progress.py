@@ -14,24 +14,12 @@ from bridge.cli.progress import RunProgress
 from bridge.config import load_config
 from bridge.ports import SystemClock
 from bridge.runtime.runner import Runner
+from tests.integration.observability.project import write_config
 from tests.integration.runtime.conftest import write_customers
 
 
 def _config(tmp_path: Path) -> Path:
-    cfg = tmp_path / "bridge.yaml"
-    cfg.write_text(
-        f"""
-store: "sqlite:///{tmp_path / "ledger.db"}"
-interfaces:
-  customers:
-    canonical: Customer
-    source: {{kind: folder, path: drop, include: ["*.jsonl"], readiness: {{rule: rename}}}}
-    decoder: {{kind: jsonl}}
-    legacy: {{encoder: {{kind: json}}, sink: {{kind: file, path: out}}}}
-    cutover: {{mode: legacy_only}}
-""",
-        encoding="utf-8",
-    )
+    cfg = write_config(tmp_path, "{kind: file, path: out}")
     write_customers(tmp_path / "drop" / "a.jsonl", 5)
     return cfg
 
