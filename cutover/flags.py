@@ -7,16 +7,20 @@ flag for the interface; afterwards the ledger wins and :func:`flag_drift` tells 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from bridge.config.loaded import LoadedConfig
+from bridge.observability.logs import event
 from bridge.store.flags import FlagEvent, StoredFlag
 from bridge.store.ledger import Ledger
 from cutover.model import MODES, FlagRules
 
 __all__ = ["MODES", "Flag", "FlagEvent", "FlagRules", "FlagStore", "flag_drift"]
+
+log = logging.getLogger("esb_bridge.cutover.flags")
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,18 @@ class FlagStore:
             ticket=ticket,
             evidence=evidence,
             expect_version=expect_version,
+        )
+        event(
+            log,
+            logging.INFO,
+            "flag_changed",
+            interface=interface,
+            action=action,
+            mode=rules.mode,
+            version=stored.version,
+            actor=actor,
+            reason=reason or None,
+            ticket=ticket,
         )
         return Flag(interface, stored.version, rules, stored.created_at)
 

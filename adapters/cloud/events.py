@@ -40,6 +40,7 @@ from bridge.ports import (
     TargetUnavailable,
     TimeoutExpired,
 )
+from bridge.ports.trace import TRACEPARENT, trace_headers, traceparent
 
 __all__ = [
     "AMQP_PREFIX",
@@ -121,6 +122,8 @@ def cloud_event(delivery: Delivery, config: CloudEventsSinkConfig, clock: Clock)
         "time": clock.now().isoformat().replace("+00:00", "Z"),
         "datacontenttype": delivery.payload.media_type,
         "correlationid": delivery.transaction_id,
+        # the CloudEvents distributed-tracing extension: the record's W3C trace context (bridge.ports.trace)
+        "traceparent": traceparent(delivery),
     }
     if config.dataschema:
         attrs["dataschema"] = config.dataschema
@@ -230,11 +233,12 @@ class AmqpEventSink(Resource):
         if self.config.mode == "structured":
             body = structured_body(attrs, delivery.payload.body)
             content_type = STRUCTURED_MEDIA
-            headers: dict[str, Any] = {}
+            headers: dict[str, Any] = {TRACEPARENT: attrs["traceparent"]}
         else:
             body = delivery.payload.body
             content_type = delivery.payload.media_type
             headers = {AMQP_PREFIX + k: v for k, v in attrs.items() if k != "datacontenttype"}
+            headers[TRACEPARENT] = attrs["traceparent"]
         properties = pika.BasicProperties(
             content_type=content_type,
             delivery_mode=pika.DeliveryMode.Persistent,
@@ -351,6 +355,7 @@ class HttpEventSink(Resource):
             body = delivery.payload.body
             headers = {f"ce-{k}": v for k, v in attrs.items() if k != "datacontenttype"}
             headers["Content-Type"] = delivery.payload.media_type
+        headers.update(trace_headers(delivery))
         where = f"POST {self.settings.url}"
         if delivery.dry_run:
             return Outcome.delivered(detail="dry run: not sent", metadata={"dry_run": "true"})

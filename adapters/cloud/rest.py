@@ -41,6 +41,7 @@ from bridge.ports import (
     SystemClock,
     TargetUnavailable,
 )
+from bridge.ports.trace import trace_headers
 
 __all__ = ["BulkConfig", "RestReadBackConfig", "RestSink", "RestSinkConfig", "render_url"]
 
@@ -210,8 +211,7 @@ class RestSink(Resource):
         headers = dict(delivery.payload.headers)
         headers["Content-Type"] = delivery.payload.media_type
         headers[self.config.idempotency_header] = str(delivery.message_id)
-        if self.config.correlation_header:
-            headers[self.config.correlation_header] = delivery.transaction_id
+        headers.update(trace_headers(delivery, self.config.correlation_header))
         return headers
 
     def _send(self, method: str, url: str, body: bytes | None, headers: dict[str, str]) -> httpx.Response:
@@ -316,13 +316,12 @@ class RestSink(Resource):
             except ValueError as exc:
                 results[i] = Outcome.from_error(EncodeError(f"bulk item is not JSON: {exc}"))
         if items:
-            txn = chunk[sent[0]].transaction_id
             headers = {
                 "Content-Type": "application/json",
                 self.config.idempotency_header: _bulk_key([chunk[i] for i in sent]),
+                # one request for many records: the trace context of its first (items keep their own keys)
+                **trace_headers(chunk[sent[0]], self.config.correlation_header),
             }
-            if self.config.correlation_header:
-                headers[self.config.correlation_header] = txn
             try:
                 response = self._send("POST", bulk.url, json.dumps({bulk.items_field: items}).encode(), headers)
             except BridgeError as exc:

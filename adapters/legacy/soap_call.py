@@ -18,6 +18,7 @@ from pydantic import Field
 from adapters.legacy.soap_client import SoapConnection, SoapEndpointConfig, classify_fault
 from adapters.legacy.soap_xml import elements, local_path
 from bridge.ports import BridgeError, Clock, Delivery, Location, Outcome, PeerCheck, Resource, SystemClock
+from bridge.ports.trace import CORRELATION_HEADER, trace_headers
 
 __all__ = ["SoapCallConfig", "SoapCallSink", "SoapReadBack", "SoapReadBackConfig"]
 
@@ -32,6 +33,8 @@ class SoapCallConfig(SoapEndpointConfig):
     target_id_path: str | None = Field(default=None, description="local-name path to the id in the response body")
     message_id_header: str | None = "X-Message-Id"
     """HTTP header carrying the message id (idempotency on the server); none when unset."""
+    correlation_header: str | None = CORRELATION_HEADER
+    """HTTP header carrying the record's transaction id (next to the W3C ``traceparent``); none when unset."""
     target: str | None = None
     """Target name used for delivery limits and listings (the endpoint by default)."""
 
@@ -118,7 +121,9 @@ class SoapCallSink(_SoapResource):
                 detail=f"dry run: {op} body valid against the WSDL",
                 metadata={"soap.operation": op, "soap.dry_run": "true"},
             )
-        headers = {self.config.message_id_header: str(delivery.message_id)} if self.config.message_id_header else None
+        headers = trace_headers(delivery, self.config.correlation_header)
+        if self.config.message_id_header:
+            headers[self.config.message_id_header] = str(delivery.message_id)
         try:
             exchange = conn.call(op, kwargs, headers=headers)
         except BridgeError as exc:

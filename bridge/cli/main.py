@@ -17,13 +17,17 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from bridge.cli.alerts_cmd import alerts_group
 from bridge.cli.config_cmd import config as config_group
 from bridge.cli.init import init as init_command
 from bridge.cli.ledger_cmd import ledger_group
 from bridge.cli.ops_cmd import api_server, audit_group, auth_group, serve
+from bridge.cli.progress import RunProgress
 from bridge.cli.reconcile_cmd import reconcile_command, reconciliation_summaries
-from bridge.cli.render import Progress, echo_fields, echo_json, location_text, table
+from bridge.cli.render import echo_fields, echo_json, location_text, table
 from bridge.config import LoadedConfig, load_config, resolve_config_path
+from bridge.observability.logs import LOG_FORMATS, LogFormat, own_level
+from bridge.observability.logs import configure as configure_logging
 from bridge.plugins import registry
 from bridge.ports import BridgeError, ConfigError, SystemClock
 from bridge.runtime.exitcodes import exit_code_help
@@ -55,13 +59,28 @@ pass_ctx = click.make_pass_decorator(Ctx)
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.option("--config", "config", metavar="FILE", help="config file (env ESB_BRIDGE_CONFIG, default ./bridge.yaml)")
 @click.option("-v", "--verbose", count=True, help="more logging (-vv for debug)")
+@click.option(
+    "--log-format",
+    type=click.Choice(LOG_FORMATS),
+    default="text",
+    show_default=True,
+    envvar="ESB_BRIDGE_LOG_FORMAT",
+    help="log lines on stderr as text, or as one JSON object per line (env ESB_BRIDGE_LOG_FORMAT)",
+)
 @click.version_option(package_name="esb-bridge")
 @click.pass_context
-def cli(ctx: click.Context, config: str | None, verbose: int) -> None:
+def cli(ctx: click.Context, config: str | None, verbose: int, log_format: LogFormat) -> None:
     """esb-bridge: move documents between a legacy ERP and cloud systems, and cut over interface by interface."""
-    level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    configure_logging(log_format, logging.WARNING - 10 * min(verbose, 2))
+    own_level(logging.NOTSET)  # raised again by `run` (own_work_at_info)
     ctx.obj = Ctx(config, verbose)
+
+
+def own_work_at_info(c: Ctx) -> None:
+    """``run`` logs the bridge's own work (files, batches, deliveries, dead letters) at INFO
+    by default; other commands stay quiet below WARNING unless ``-v`` is given."""
+    if c.verbose == 0:
+        own_level(logging.INFO)
 
 
 # ------------------------------------------------------------------------------------------------ validate
@@ -179,15 +198,22 @@ def run(c: Ctx, once: bool, only: tuple[str, ...], max_wait: float, as_json: boo
     from bridge.runtime.runner import Runner
     from bridge.runtime.shutdown import Shutdown
 
+    own_work_at_info(c)
     loaded = c.load()
     unknown = [i for i in only if i not in loaded.config.interfaces]
     if unknown:
         raise click.UsageError(f"unknown interface(s): {', '.join(unknown)}")
-    progress = Progress("ingest")
-    with Runner(loaded, SystemClock(), only=list(only) or None, progress=progress) as runner:
+    shown = RunProgress()  # draws only when stderr is a terminal
+    with Runner(
+        loaded,
+        SystemClock(),
+        only=list(only) or None,
+        progress=shown.ingested if shown.enabled else None,
+        delivery_progress=shown.delivered if shown.enabled else None,
+    ) as runner:
         if once:
-            summary = runner.run_once(max_wait=max_wait)
-            progress.done()
+            with shown:
+                summary = runner.run_once(max_wait=max_wait)
             problems = summary.problems()
             data = {
                 "ingest": summary.ingest,
@@ -208,7 +234,7 @@ def run(c: Ctx, once: bool, only: tuple[str, ...], max_wait: float, as_json: boo
         shutdown = Shutdown(loaded.config.shutdown_grace)
         shutdown.install()
         click.echo(f"esb-bridge running {len(runner.interfaces)} interface(s); Ctrl-C to stop", err=True)
-        with api_server(loaded, runner.ledger, runner) if loaded.config.api else nullcontext():
+        with shown, api_server(loaded, runner.ledger, runner) if loaded.config.api else nullcontext():
             runner.run_forever(shutdown.stop, grace=shutdown.grace)
     if runner.unfinished:  # abandoned after the grace (their claims are released): do not wait for them
         sys.stdout.flush()
@@ -473,6 +499,7 @@ cli.add_command(init_command)
 cli.add_command(shadow_group)
 cli.add_command(ledger_group)
 cli.add_command(reconcile_command)
+cli.add_command(alerts_group)
 cli.add_command(serve)
 cli.add_command(auth_group)
 cli.add_command(audit_group)

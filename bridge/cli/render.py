@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -11,7 +10,7 @@ import orjson
 
 from bridge.ports import Location
 
-__all__ = ["Progress", "echo_fields", "echo_json", "human", "location_text", "table"]
+__all__ = ["echo_fields", "echo_json", "human", "location_text", "table"]
 
 
 def echo_json(data: Any) -> None:
@@ -65,25 +64,6 @@ def echo_fields(data: dict[str, Any], width: int = 12, nested: tuple[str, ...] =
                     click.echo(f"{'':>{width}}  {sk}: {location_text(sv) if sk == 'location' else human(sv)}")
         else:
             click.echo(f"{k:>{width}}: {human(v)}")
-
-
-class Progress:
-    """Counts records per interface on stderr when attached to a terminal; silent otherwise."""
-
-    def __init__(self, label: str, enabled: bool | None = None) -> None:
-        self.label = label
-        self.enabled = sys.stderr.isatty() if enabled is None else enabled
-        self.counts: dict[str, int] = {}
-
-    def __call__(self, interface: str, n: int) -> None:
-        self.counts[interface] = self.counts.get(interface, 0) + n
-        if self.enabled:
-            parts = " ".join(f"{k}={v}" for k, v in self.counts.items())
-            click.echo(f"\r{self.label}: {parts} records", err=True, nl=False)
-
-    def done(self) -> None:
-        if self.enabled and self.counts:
-            click.echo("", err=True)
 
 
 def each(items: Iterable[Any], fn: Callable[[Any], None]) -> None:

@@ -15,6 +15,7 @@ from bridge.canonical import MODELS
 from bridge.config.api import ApiConfig
 from bridge.config.compare import CompareRules
 from bridge.config.cutover import FlagRules
+from bridge.config.observability import AlertRules, ObservabilityConfig
 from bridge.config.reconcile import ReconcileConfig
 from bridge.config.types import Duration, Mode, parse_duration
 
@@ -186,6 +187,9 @@ class InterfaceConfig(_Strict):
     """Records written to the ledger per transaction while decoding."""
     description: str = ""
     """Free text shown in listings."""
+    alerts: AlertRules | None = None
+    """When to alert about this interface (lag, dead letters, match rate, a silent source); sent to
+    `observability.alerts.webhook`."""
 
     @field_validator("canonical")
     @classmethod
@@ -229,6 +233,8 @@ class BridgeConfig(_Strict):
     """Interfaces by name (lower-case letters, digits, '-', '_', '.')."""
     api: ApiConfig | None = None
     """The admin HTTP API; when present, `esb-bridge run` serves it too (`esb-bridge serve` serves it alone)."""
+    observability: ObservabilityConfig = ObservabilityConfig()
+    """Tracing (an OTLP exporter) and where alerts are sent."""
 
     @field_validator("interfaces")
     @classmethod

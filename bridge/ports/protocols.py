@@ -274,6 +274,9 @@ class Delivery:
     dry_run: bool = False
     #: Resolved cross-references (e.g. ``{"customer": "cus_9x"}``) for URL templates and headers.
     xrefs: Mapping[str, str] = field(default_factory=dict)
+    #: W3C ``traceparent`` of the runtime's sink-call span when tracing is on; None: derived from the ids
+    #: (read it through :func:`bridge.ports.trace.traceparent`, never directly).
+    traceparent: str | None = None
 
 
 @runtime_checkable

@@ -19,11 +19,13 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from logging import INFO, WARNING
 from typing import TypeVar
 from uuid import UUID
 
 from bridge import observability as observe
 from bridge.canonical import load_stored, model_for
+from bridge.observability.logs import event
 from bridge.ports import (
     BatchSink,
     BridgeError,
@@ -44,6 +46,7 @@ from bridge.runtime.batching import BatchSizer
 from bridge.runtime.forward import discard_spool, forwarded_bytes, forwarded_bytes_path
 from bridge.runtime.limits import RateLimiter
 from bridge.runtime.retry import backoff_delay
+from bridge.runtime.spans import BatchSpans, batch_spans, claim_started
 from bridge.runtime.wiring import InterfaceRuntime, PathRuntime
 from bridge.store.ledger import Ledger
 from bridge.store.records import AttemptResult, ClaimedDelivery, DeliveryStatus, LastWrite, MessageKind, XrefWrite
@@ -69,6 +72,7 @@ class TargetWorker:
         *,
         lease: float = 300.0,
         seed: int = 0,
+        progress: Callable[[str, int], None] | None = None,
     ) -> None:
         self.target = target
         self.rt = rt
@@ -83,6 +87,8 @@ class TargetWorker:
         self._model = model_for(rt.canonical)
         self._sizer = BatchSizer(path.limits.batch, path.limits.max_batch, self.lease)
         self._size = path.limits.batch
+        #: told (target, attempts recorded) after each batch: the CLI's progress display, or None
+        self.progress = progress
         # Paths with references need the record's fields to resolve them, so they always load it.
         self._stored_encoding = isinstance(path.encoder, StoredEncoder) and not path.references
         #: set when ``run`` shuts down: the rest of a claimed batch is not sent (its claims are released)
@@ -90,9 +96,11 @@ class TargetWorker:
 
     def run_batch(self) -> int:
         """Claim and process one batch; returns how many deliveries were attempted (0 = nothing due)."""
+        t0 = claim_started()
         claimed = self.ledger.claim(self.target, self._size, self.lease)
         if not claimed:
             return 0
+        spans = batch_spans(self.target, claimed, t0)  # None unless tracing is on
         began = time.monotonic()
         claims = _Claims(self, claimed)
         sink = self.path.sink_for(self.shadow_sink)
@@ -100,10 +108,14 @@ class TargetWorker:
         bulk = isinstance(sink, BatchSink) and sink.max_batch > 1
         step = sink.max_batch if isinstance(sink, BatchSink) and bulk else 1
         results: list[AttemptResult] = []
-        for start in range(0, len(claimed), step):
-            if self.stopping.is_set():
-                break
-            results += self._attempt_chunk(claimed[start : start + step], claims, sink, bulk)
+        try:
+            for start in range(0, len(claimed), step):
+                if self.stopping.is_set():
+                    break
+                results += self._attempt_chunk(claimed[start : start + step], claims, sink, bulk, spans)
+        finally:
+            if spans is not None:
+                spans.close()
         recorded = self.ledger.finish(results)
         observe.attempts_finished(recorded)
         kept = {id(r) for r in recorded}
@@ -116,6 +128,9 @@ class TargetWorker:
                     r.delivery.id,
                     r.next_status.value,
                 )
+        self._log_batch(results, recorded)
+        if self.progress is not None:
+            self.progress(self.target, len(recorded))
         for r in recorded:  # forwarded bytes are kept until the delivery is durably recorded as delivered
             if (
                 r.delivery.kind is MessageKind.FORWARD
@@ -126,10 +141,50 @@ class TargetWorker:
         self._size = self._sizer.next(self._size, len(claimed), results, time.monotonic() - began)
         return len(results)
 
+    def _log_batch(self, results: Sequence[AttemptResult], recorded: Sequence[AttemptResult]) -> None:
+        """One INFO line per claimed batch (counts by what the deliveries became), one WARNING per dead one."""
+        counts = {s: 0 for s in (DeliveryStatus.DELIVERED, DeliveryStatus.PENDING, DeliveryStatus.DEAD)}
+        txns: dict[str, None] = {}
+        for r in recorded:
+            counts[r.next_status] = counts.get(r.next_status, 0) + 1
+            if len(txns) < 5:
+                txns[r.delivery.transaction_id] = None
+            if r.next_status is DeliveryStatus.DEAD:
+                d = r.delivery
+                event(
+                    log,
+                    WARNING,
+                    "delivery_dead",
+                    interface=d.interface,
+                    message_id=d.message_id,
+                    transaction_id=d.transaction_id,
+                    target=self.target,
+                    business_key=d.business_key,
+                    attempts=r.number,
+                    outcome=r.outcome.value,
+                    detail=r.detail,
+                    gave_up=(r.error or {}).get("gave_up"),
+                )
+        first = recorded[0].delivery if recorded else None
+        event(
+            log,
+            INFO,
+            "deliveries_done",
+            interface=self.rt.name,
+            target=self.target,
+            message_id=first.message_id if first else None,
+            transaction_ids=list(txns),
+            attempts=len(results),
+            delivered=counts[DeliveryStatus.DELIVERED],
+            retrying=counts[DeliveryStatus.PENDING],
+            dead=counts[DeliveryStatus.DEAD],
+            claims_lost=len(results) - len(recorded),
+        )
+
     # ----------------------------------------------------------------- attempts
 
     def _attempt_chunk(
-        self, chunk: Sequence[ClaimedDelivery], claims: _Claims, sink: Sink, bulk: bool
+        self, chunk: Sequence[ClaimedDelivery], claims: _Claims, sink: Sink, bulk: bool, spans: BatchSpans | None
     ) -> list[AttemptResult]:
         """One attempt of each delivery of ``chunk``: encoded one by one, then sent by ONE ``deliver_batch``
         (``bulk``) or by ``deliver`` each (a chunk of one then). A delivery whose claim was lost before the
@@ -143,18 +198,26 @@ class TargetWorker:
         for c in chunk:
             number = c.attempts + 1
             started = self.clock.now()
-            encoded = self._guard(c, lambda c=c: self._encode(c))  # type: ignore[misc]
+            if spans is None:
+                encoded = self._guard(c, lambda c=c: self._encode(c))  # type: ignore[misc]
+            else:
+                encoded = self._guard(c, lambda c=c: spans.encode(c, lambda: self._encode(c)))  # type: ignore[misc]
             if isinstance(encoded, Outcome):
+                if spans is not None:
+                    spans.finished(c, encoded)
                 results.append(self._result(c, number, started, encoded, None))
                 continue
             self.limiter.acquire()
             body, xrefs = encoded
-            ready.append((c, started, self._delivery(c, number, body, xrefs)))
+            parent = spans.sink_call(c) if spans is not None else None
+            ready.append((c, started, self._delivery(c, number, body, xrefs, parent)))
         sendable = []
         for c, started, delivery in ready:
             if claims.holds(c):
                 sendable.append((c, started, delivery))
                 continue
+            if spans is not None:
+                spans.finished(c, None)
             log.warning(
                 "%s %s: claim of delivery %d lost before attempt %d (lease ran out, taken over): not sent",
                 c.interface,
@@ -175,11 +238,15 @@ class TargetWorker:
             outcomes = [self._guard(c, lambda d=d: sink.deliver(d)) for c, _, d in live]  # type: ignore[misc]
         outcome_of.update((c.id, o) for (c, _, _), o in zip(live, outcomes, strict=True))
         for c, started, delivery in sendable:
+            if spans is not None:
+                spans.finished(c, outcome_of[c.id])
             results.append(self._result(c, delivery.attempt, started, outcome_of[c.id], delivery.payload.body))
         return results
 
     @staticmethod
-    def _delivery(c: ClaimedDelivery, number: int, body: Encoded, xrefs: dict[str, str]) -> Delivery:
+    def _delivery(
+        c: ClaimedDelivery, number: int, body: Encoded, xrefs: dict[str, str], traceparent: str | None = None
+    ) -> Delivery:
         return Delivery(
             UUID(c.message_id),
             c.interface,
@@ -191,6 +258,7 @@ class TargetWorker:
             c.transaction_id,
             c.dry_run,
             xrefs=xrefs,
+            traceparent=traceparent,
         )
 
     @staticmethod
@@ -278,8 +346,7 @@ class TargetWorker:
                 result.last_write = LastWrite(self.path.system, c.canonical, c.business_key, c.content_hash)
             return result
         if outcome.status is OutcomeStatus.REJECTED:
-            result.next_status = DeliveryStatus.DEAD
-            log.warning("%s %s rejected: %s", c.interface, c.message_id, outcome.detail)
+            result.next_status = DeliveryStatus.DEAD  # logged once recorded (_log_batch)
             return result
         policy = self.path.retry
         first = c.first_attempt_at or started
@@ -290,7 +357,6 @@ class TargetWorker:
             result.next_status = DeliveryStatus.DEAD
             why = f"gave up after {number} attempts over {age:.0f}s"
             result.error = {**(error or {}), "gave_up": why}
-            log.warning("%s %s dead: %s (%s)", c.interface, c.message_id, outcome.detail, why)
             return result
         with self._rng_lock:
             delay = backoff_delay(policy, number, outcome.retry_after, self._rng)

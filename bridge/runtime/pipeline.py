@@ -13,10 +13,12 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from logging import ERROR, INFO, WARNING
 from pathlib import Path
 
 from bridge import observability as observe
 from bridge.canonical import legacy_content_hash, payload_and_hash
+from bridge.observability.logs import event
 from bridge.ports import (
     DecodedRecord,
     DecodeError,
@@ -35,6 +37,7 @@ from bridge.runtime.chunk_writer import ChunkWriter
 from bridge.runtime.failpoints import failpoint
 from bridge.runtime.forward import ForwardPlan, forward_message
 from bridge.runtime.sabotage import sabotaged_message_id
+from bridge.runtime.spans import ingest_span
 from bridge.runtime.upgrade_identity import adopt_hash_identities
 from bridge.runtime.wiring import InterfaceRuntime, target_name
 from bridge.store.kept import kept_dead_letter
@@ -93,11 +96,14 @@ class Ingestor:
         for envelope in source.poll():
             stats.batches += 1
             batch = self.ledger.open_batch(self.rt.name, envelope.batch_id, envelope.origin)
+            before = (stats.records, stats.new_messages, stats.dead_letters, stats.suppressed)
+            event(log, INFO, "batch_picked_up", size=envelope.size, **self._ids(envelope, batch))
             try:
-                self._ingest(envelope, batch, stats)
+                with ingest_span(self.rt.name, batch, envelope.origin, envelope.transaction_id):
+                    self._ingest(envelope, batch, stats)
             except DecodeError as exc:
                 exc.concerning(interface=self.rt.name, location=Location(file=envelope.origin))
-                log.error("batch failed: %s", exc)
+                event(log, ERROR, "batch_failed", error=str(exc), **self._ids(envelope, batch))
                 # The page/body is kept with its dead letter, in the transaction that marks it failed: only
                 # then may ``fail`` move a cursor past it or answer 200 (bridge.store.kept).
                 dead = kept_dead_letter(
@@ -111,6 +117,22 @@ class Ingestor:
                 stats.failed_batches += 1
                 continue
             self.ledger.release_batch(self.rt.name, batch)
+            records, new, dead_letters, suppressed = (
+                now - was
+                for now, was in zip(
+                    (stats.records, stats.new_messages, stats.dead_letters, stats.suppressed), before, strict=True
+                )
+            )
+            event(
+                log,
+                INFO,
+                "batch_committed",
+                records=records,
+                new_messages=new,
+                dead_letters=dead_letters,
+                suppressed=suppressed,
+                **self._ids(envelope, batch),
+            )
             if self.on_release is not None:
                 self.on_release(batch)
             if self.rt.config.acknowledge == "on_commit":
@@ -121,6 +143,15 @@ class Ingestor:
             else:
                 stats.waiting_ack[batch] = envelope
         return stats
+
+    def _ids(self, envelope: Envelope, batch: int) -> dict[str, object]:
+        """The ids a batch's log lines carry (the ledger's batch id, where it came from, its transaction)."""
+        return {
+            "interface": self.rt.name,
+            "batch_id": batch,
+            "origin": envelope.origin,
+            "transaction_id": envelope.transaction_id,
+        }
 
     def _ingest(self, envelope: Envelope, batch: int, stats: IngestStats) -> None:
         self._plan = ForwardPlan()
@@ -190,8 +221,16 @@ class Ingestor:
         observe.records_in(self.rt.name, len(chunk), len(dead))
         stats.dead_letters += len(dead)
         if dead:
-            first = dead[0].error.get("message", "")
-            log.warning("%s: %d record(s) dead-lettered (undecodable); first: %s", self.rt.name, len(dead), first)
+            event(
+                log,
+                WARNING,
+                "records_dead_lettered",
+                interface=self.rt.name,
+                batch_id=batch,
+                message_id=dead[0].message_id,
+                count=len(dead),
+                error=dead[0].error.get("message", ""),
+            )
         if self.progress:
             self.progress(self.rt.name, len(chunk) + len(dead))
 

@@ -20,7 +20,10 @@ from types import TracebackType
 from typing import Any, Self
 
 from bridge.config.loader import LoadedConfig
-from bridge.ports import BridgeError, ChangeNotifier, Clock, Envelope, Router, SourceContext
+from bridge.observability import tracing
+from bridge.ports import BridgeError, ChangeNotifier, Clock, ConfigError, Envelope, Router, SourceContext
+from bridge.runtime.alerts import LEASE as ALERTS
+from bridge.runtime.alerts import Alerts
 from bridge.runtime.delivery import TargetWorker
 from bridge.runtime.exitcodes import RunProblem
 from bridge.runtime.pipeline import Ingestor, IngestStats, Progress
@@ -91,12 +94,15 @@ class Runner:
         seed: int = 0,
         progress: Progress | None = None,
         store_url: str | None = None,
+        delivery_progress: Progress | None = None,
     ) -> None:
         self.loaded = loaded
         self.clock = clock
         self.only = only
         self.seed = seed
         self.progress = progress
+        #: told (target, attempts recorded) after each claimed batch (the CLI's progress display)
+        self.delivery_progress = delivery_progress
         self.store_url = store_url or loaded.store_url()
         self._router = router
         self._stack = ExitStack()
@@ -119,6 +125,11 @@ class Runner:
     # ----------------------------------------------------------------- lifecycle
 
     def __enter__(self) -> Self:
+        obs = self.loaded.config.observability
+        try:
+            self._stack.enter_context(tracing.configured(obs.otlp_endpoint, obs.service_name))
+        except RuntimeError as exc:  # an endpoint is set but the `otel` extra is not installed
+            raise ConfigError(str(exc)) from exc
         self.ledger = self._stack.enter_context(open_ledger(self.store_url, self.clock))
         self.ledger.release_own_claims()
         self.ledger.release_orphaned_claims()
@@ -131,6 +142,7 @@ class Runner:
         spool_root = self.loaded.base_dir / self.loaded.config.spool_dir
         compared = compared_interfaces(self.interfaces)
         self.comparator = self._stack.enter_context(Comparator(compared, self.ledger, spool_root=spool_root))
+        self.alerts = Alerts(self.loaded, self.ledger, self.clock)
         for name, rt in self.interfaces.items():
             self._stack.enter_context(rt.source)
             spool = spool_root / name
@@ -143,7 +155,15 @@ class Runner:
                 assert sink is not None
                 self._stack.enter_context(sink)
                 self.workers[target] = TargetWorker(
-                    target, rt, path, shadow, self.ledger, self.clock, lease=self.loaded.config.lease, seed=self.seed
+                    target,
+                    rt,
+                    path,
+                    shadow,
+                    self.ledger,
+                    self.clock,
+                    lease=self.loaded.config.lease,
+                    seed=self.seed,
+                    progress=self.delivery_progress,
                 )
         return self
 
@@ -373,10 +393,20 @@ class Runner:
             self.compare_round()
         except Exception:
             log.exception("comparison round failed; continuing")
+        if self.alerts.enabled and self.alerts.due() and self.ledger.acquire_lease(ALERTS, self.alerts.lease_ttl()):
+            try:
+                self.alerts.check()
+            except Exception:
+                log.exception("alert evaluation failed; continuing")
 
     def compare_round(self) -> CompareStats:
         """Shadow comparison of what is ready (both outcomes in, or settle window over), then the guards."""
-        stats = self.comparator.compare_round()
+        with tracing.span("compare", {"esb.interfaces": len(self.interfaces)}) as span:
+            stats = self.comparator.compare_round()
+            if span is not None:
+                span.set_attribute("esb.compared", stats.compared)
+                for status, n in stats.by_status.items():
+                    span.set_attribute(f"esb.compared.{status}", n)
         cutover = Cutover(self.ledger)
         for name in self.interfaces:
             demoted = cutover.guard(name)

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from bridge.ports import Clock
+from bridge.store.alerts import AlertLedger
 from bridge.store.audit import AuditLedger
 from bridge.store.batches import BatchLedger
 from bridge.store.comparisons import ComparisonLedger
@@ -45,12 +46,13 @@ class Ledger(
     RetentionLedger,
     AuditLedger,
     ReconciliationLedger,
+    AlertLedger,
 ):
     """All reads and writes of the ledger go through here (and ``bridge.store.queries`` for reports).
 
     One class for callers, assembled from one module per concern: batches (poll side), deliveries,
     references (xrefs, echoes, leases), the audit log and API tokens, cutover flags, comparisons, observations,
-    reconciliations and retention
+    reconciliations, alert states and retention
     (``ledger stats``/``prune``; how payloads are packed is :mod:`bridge.store.packing`).
     """
 

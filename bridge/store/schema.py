@@ -368,3 +368,16 @@ reconciliations = Table(
     Index(None, "interface", "created_at"),
     Index(None, "run_id"),
 )
+
+# 0010 (alerts): the state of each (interface, rule) alert, so a firing alert is sent once until it resolves.
+alert_states = Table(
+    "alert_states",
+    metadata,
+    Column("interface", String(200), primary_key=True),
+    Column("rule", String(50), primary_key=True),
+    Column("state", String(10), nullable=False),  # ok | firing
+    _ts("since"),
+    Column("notified", Boolean, nullable=False, default=False),  # this state's notification was sent
+    Column("detail", JSON, nullable=True),
+    _ts("updated_at"),
+)

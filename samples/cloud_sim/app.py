@@ -43,6 +43,7 @@ def create_app(state: SimState | None = None, sender: WebhookSender | None = Non
             time.monotonic(),
             idempotency_key=request.headers.get("idempotency-key"),
             correlation_id=request.headers.get("x-correlation-id"),
+            traceparent=request.headers.get("traceparent"),
         )
         state.log(entry)
         faults = state.take_faults(request.method, request.url.path)

@@ -86,6 +86,7 @@ class LoggedRequest:
     status: int = 0
     idempotency_key: str | None = None
     correlation_id: str | None = None
+    traceparent: str | None = None
 
 
 def _money(value: Decimal) -> str:

@@ -35,6 +35,7 @@ from bridge.ports import (
     TargetUnavailable,
     error_from_dict,
 )
+from bridge.ports.trace import trace_id_of, traceparent
 
 
 def test_retry_after_seconds_and_http_date() -> None:
@@ -168,8 +169,10 @@ def test_cloud_event_attributes_and_structured_body() -> None:
         "time": "2026-01-05T08:00:00Z",
         "datacontenttype": "application/json",
         "correlationid": "t-1",
+        "traceparent": traceparent(d),
         "dataschema": "urn:s",
     }
+    assert traceparent(d).startswith(f"00-{trace_id_of('t-1')}-")
     assert json.loads(structured_body(attrs, b'{"a": 1}'))["data"] == {"a": 1}
     binary = json.loads(structured_body({**attrs, "datacontenttype": "application/xml"}, b"<a/>"))
     assert base64.b64decode(binary["data_base64"]) == b"<a/>"

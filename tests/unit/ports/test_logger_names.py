@@ -1,4 +1,5 @@
-"""Every logger of the shipped packages is named ``esb_bridge.<area>`` (one scheme, filterable by prefix)."""
+"""Every logger of the shipped packages is named ``esb_bridge.<area>`` (one scheme, filterable by prefix);
+``esb_bridge`` itself is named only to set the level of all of them."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
 PACKAGES = ("bridge", "adapters", "translators", "cutover")
-SCHEME = re.compile(r"esb_bridge\.[a-z_]+(\.[a-z_]+)?")
+SCHEME = re.compile(r"esb_bridge(\.[a-z_]+(\.[a-z_]+)?)?")
 
 
 def _logger_names() -> list[tuple[str, str]]:
