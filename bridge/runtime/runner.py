@@ -115,7 +115,9 @@ class Runner:
     # ----------------------------------------------------------------- lifecycle
 
     def __enter__(self) -> Self:
-        self.ledger = self._stack.enter_context(open_ledger(self.store_url, self.clock))
+        self.ledger = self._stack.enter_context(
+            open_ledger(self.store_url, self.clock, protection=self.loaded.protection())
+        )
         self.ledger.release_own_claims()
         self.ledger.release_orphaned_claims()
         self.interfaces = build_interfaces(self.loaded, self.clock, self.only)
