@@ -98,6 +98,13 @@ def clear_copies(url: str) -> list[str]:
     return sorted(found)
 
 
+@pytest.fixture(autouse=True)
+def _no_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keys only where the ``keys`` fixture sets them (autouse fixtures run first)."""
+    for name in ("ESB_BRIDGE_DATA_KEY", "ESB_BRIDGE_HASH_KEY"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def keys(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """A data key and a hash key in the environment only."""
