@@ -43,6 +43,7 @@ from bridge.ports import (
 from bridge.runtime.batching import BatchSizer
 from bridge.runtime.forward import discard_spool, forwarded_bytes, forwarded_bytes_path
 from bridge.runtime.limits import RateLimiter
+from bridge.runtime.redact import Redactor
 from bridge.runtime.retry import backoff_delay
 from bridge.runtime.wiring import InterfaceRuntime, PathRuntime
 from bridge.store.ledger import Ledger
@@ -85,6 +86,9 @@ class TargetWorker:
         self._size = path.limits.batch
         # Paths with references need the record's fields to resolve them, so they always load it.
         self._stored_encoding = isinstance(path.encoder, StoredEncoder) and not path.references
+        sensitive = rt.config.compare.sensitive
+        #: masks the record's sensitive values in error texts (bridge.runtime.redact); None: nothing sensitive
+        self._redactor = Redactor(sensitive) if sensitive else None
 
     def run_batch(self) -> int:
         """Claim and process one batch; returns how many deliveries were attempted (0 = nothing due)."""
@@ -252,6 +256,9 @@ class TargetWorker:
         now = self.clock.now()
         assert isinstance(started, type(now))
         error = outcome.error.to_dict() if outcome.error else None
+        detail = outcome.detail
+        if self._redactor is not None and outcome.status is not OutcomeStatus.DELIVERED:
+            error, detail = self._redactor.scrub(c.payload, error, detail)
         result = AttemptResult(
             delivery=c,
             number=number,
@@ -259,7 +266,7 @@ class TargetWorker:
             finished_at=now,
             outcome=outcome.status,
             next_status=DeliveryStatus.DELIVERED,
-            detail=outcome.detail,
+            detail=detail,
             error=error,
             retry_after=outcome.retry_after,
             response=outcome.response,
@@ -275,7 +282,7 @@ class TargetWorker:
             return result
         if outcome.status is OutcomeStatus.REJECTED:
             result.next_status = DeliveryStatus.DEAD
-            log.warning("%s %s rejected: %s", c.interface, c.message_id, outcome.detail)
+            log.warning("%s %s rejected: %s", c.interface, c.message_id, detail)
             return result
         policy = self.path.retry
         first = c.first_attempt_at or started
@@ -286,7 +293,7 @@ class TargetWorker:
             result.next_status = DeliveryStatus.DEAD
             why = f"gave up after {number} attempts over {age:.0f}s"
             result.error = {**(error or {}), "gave_up": why}
-            log.warning("%s %s dead: %s (%s)", c.interface, c.message_id, outcome.detail, why)
+            log.warning("%s %s dead: %s (%s)", c.interface, c.message_id, detail, why)
             return result
         with self._rng_lock:
             delay = backoff_delay(policy, number, outcome.retry_after, self._rng)

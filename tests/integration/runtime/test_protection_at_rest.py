@@ -53,15 +53,17 @@ class EchoingConfig(KindConfig):
 
 
 class EchoingSink(Resource):
-    """Answers with the very bytes it was sent (a target that echoes the record); rejects key C-00002."""
+    """Answers with the very bytes it was sent (a target that echoes the record); rejects key C-00002, quoting
+    its e-mail in the error text."""
 
     def __init__(self, config: EchoingConfig, context: PluginContext) -> None:
         self.target = context.target
 
     def deliver(self, delivery: Delivery) -> Outcome:
         body = delivery.payload.body
-        if delivery.business_key == "C-00002":
-            return Outcome.rejected(Rejected("echoing 422: unknown customer"), response=body)
+        if delivery.business_key == "C-00002":  # a rejection that quotes the value it refused, as targets do
+            email = json.loads(body)["contacts"][0]["email"]
+            return Outcome.rejected(Rejected(f"echoing 422: {email} is unknown"), response=body)
         return Outcome.delivered(target_id=f"id-{delivery.business_key}", response=body)
 
 
