@@ -190,7 +190,7 @@ def test_a_sensitive_field_is_never_stored_logged_or_shown_in_clear(
             *(["dlq", "show", "--json", str(dl)] for dl in ids["dead"].values()),
             ["dlq", "list", "--status", "all", "--json"],
             ["shadow", "report", "--format", "json"],
-            ["shadow", "report", "--format", "html"],
+            *(["shadow", "report", "--format", fmt] for fmt in ("html", "csv", "junit")),
             ["status", "--json"],
         )
     ]
