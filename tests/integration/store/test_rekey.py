@@ -85,11 +85,13 @@ def test_rotation_reads_old_blobs_and_rekey_moves_everything_to_the_current_key(
 
 
 def test_rekey_seals_what_was_stored_before_a_key_was_set(store_url: str, clock: SimulatedClock) -> None:
-    """Rows written in clear (no key yet) are sealed by rekey and read back the same."""
+    """Rows written in clear (no key yet) still read once a key is set; rekey seals them; they read the same."""
     with open_ledger(store_url, clock, protection=_protection(None)) as ledger:
         mid = _fill(ledger, clock)
         assert "clear" in _key_ids(ledger)
     with open_ledger(store_url, clock, protection=_protection(K1)) as ledger:
+        before = queries.message_detail(ledger.engine, mid, ledger.protection)
+        assert before is not None and before["payload"] == BODY  # clear rows read as before, key or not
         stats = rekey(ledger)
         assert set(stats.sealed) == {"messages", "deliveries", "dead_letters", "observations"}
         assert _key_ids(ledger) == {"k1", "text:sealed"}
