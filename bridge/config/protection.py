@@ -90,7 +90,11 @@ def protection_for(config: BridgeConfig, environ: Mapping[str, str] | None = Non
     text = env.get(DATA_KEY_ENV, "").strip()
     warnings = protection_warnings(config, env)
     if warnings and config.data_protection.require_key:
-        raise DataKeyMissing("; ".join(warnings) + " (data_protection.require_key is on)")
+        missing = [k for k in (DATA_KEY_ENV, HASH_KEY_ENV) if not env.get(k, "").strip()]
+        raise DataKeyMissing(
+            f"data_protection.require_key is on and {' and '.join(missing)} not set, but interfaces "
+            f"{', '.join(sensitive_interfaces(config))} declare sensitive fields: set the key(s) in the environment"
+        )
     for w in warnings:
         log.warning("data protection: %s", w)
     return Protection(KeyRing.parse(text) if text else None, sensitive_interfaces(config), hash_key(env))
