@@ -38,7 +38,7 @@ def _actor() -> str:
 
 def _open(ctx: click.Context) -> tuple[LoadedConfig, Ledger]:
     loaded: LoadedConfig = ctx.find_root().obj.load()
-    ledger = ctx.with_resource(open_ledger(loaded.store_url(), SystemClock()))
+    ledger = ctx.with_resource(open_ledger(loaded.store_url(), SystemClock(), protection=loaded.protection()))
     FlagStore.of(ledger).seed(loaded)
     return loaded, ledger
 

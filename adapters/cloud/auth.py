@@ -8,6 +8,7 @@ logged or put into error messages.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -141,6 +142,11 @@ class Authenticator:
             return token
 
 
+def plain_headers(headers: Mapping[str, SecretStr | str]) -> dict[str, str]:
+    """Header values as sent: a config's ``headers:`` are secrets (masked in dumps and logs), unwrapped here only."""
+    return {k: v.get_secret_value() if isinstance(v, SecretStr) else v for k, v in headers.items()}
+
+
 class AuthorizedClient:
     """One pooled httpx client plus its credentials: what every HTTP adapter of this package sends through.
 
@@ -151,6 +157,8 @@ class AuthorizedClient:
 
     def __init__(self, auth: AuthConfig | None, clock: Clock, **client_options: Any) -> None:
         self.auth = Authenticator(auth, clock)
+        if client_options.get("headers"):  # config headers are SecretStr (a static token may be one of them)
+            client_options["headers"] = plain_headers(client_options["headers"])
         self._options = client_options
         self._client: httpx.Client | None = None
 

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from adapters.cloud._http import ReplayRule, classify, json_field
 from adapters.cloud.auth import AuthConfig, AuthorizedClient
@@ -83,8 +83,8 @@ class RestSinkConfig(KindConfig):
     """HTTP method."""
     auth: AuthConfig | None = None
     """Authentication (bearer, api_key or oauth2)."""
-    headers: dict[str, str] = Field(default_factory=dict)
-    """Extra headers sent with every request."""
+    headers: dict[str, SecretStr] = Field(default_factory=dict)
+    """Extra headers sent with every request (values are secrets: a static token is often one; masked in dumps)."""
     timeout: float = Field(10.0, gt=0)
     """Seconds one request may take."""
     connect_timeout: float = Field(5.0, gt=0)

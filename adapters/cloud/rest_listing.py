@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, Literal
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from adapters.cloud._http import classify
 from adapters.cloud.auth import AuthConfig, AuthorizedClient
@@ -42,7 +42,7 @@ class RestListingConfig(KindConfig):
     """Collection URL listed (e.g. https://billing.example/v1/invoices)."""
     auth: AuthConfig | None = None
     """Authentication (bearer, api_key or oauth2)."""
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, SecretStr] = Field(default_factory=dict)
     """Extra headers sent with every request."""
     params: dict[str, str] = Field(default_factory=dict)
     """Fixed query parameters of the first page (e.g. a page size: {limit: "200"})."""

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import httpx
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 
 from adapters.cloud._http import classify
 from adapters.cloud.auth import AuthConfig, AuthorizedClient
@@ -58,8 +58,8 @@ class RestPollSourceConfig(KindConfig):
     """Collection URL polled for changes."""
     auth: AuthConfig | None = None
     """Authentication (bearer, api_key or oauth2)."""
-    headers: dict[str, str] = Field(default_factory=dict)
-    """Extra headers sent with every request."""
+    headers: dict[str, SecretStr] = Field(default_factory=dict)
+    """Extra headers sent with every request (values are secrets: a static token is often one; masked in dumps)."""
     pagination: Literal["cursor", "page", "offset", "link"] = "cursor"
     """How pages are followed: cursor, page, offset or link (Link header)."""
     page_size: int = Field(100, ge=1)

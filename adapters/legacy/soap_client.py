@@ -106,8 +106,8 @@ class SoapEndpointConfig(KindConfig):
     """HTTP basic authentication."""
     wsse: WsseConfig | None = None
     """WS-Security UsernameToken authentication."""
-    http_headers: dict[str, str] = Field(default_factory=dict)
-    """Extra HTTP headers sent with every call."""
+    http_headers: dict[str, SecretStr] = Field(default_factory=dict)
+    """Extra HTTP headers sent with every call (values are secrets: masked in dumps)."""
     capture: bool = True
     """Keep the request and response (redacted) for dead letters."""
     capture_limit: int = Field(default=64 * 1024, ge=0)
@@ -173,6 +173,11 @@ def page_kwargs(
     if token and token_param:
         kwargs[token_param] = token
     return kwargs
+
+
+def _plain(headers: Mapping[str, SecretStr]) -> dict[str, str]:
+    """Configured header values as sent (they are secrets everywhere else)."""
+    return {k: v.get_secret_value() for k, v in headers.items()}
 
 
 def _retry_after(headers: Mapping[str, str] | None) -> float | None:
@@ -243,7 +248,7 @@ class SoapConnection:
             forbid_entities=True,
             forbid_external=not remote,
             xml_huge_tree=False,
-            extra_http_headers=dict(cfg.http_headers) or None,
+            extra_http_headers=_plain(cfg.http_headers) or None,
         )
         wsse = None
         if cfg.wsse is not None:
@@ -361,7 +366,7 @@ class SoapConnection:
         self._transport.reset_wire()
         try:
             if headers:
-                with self._client.settings(extra_http_headers={**self.config.http_headers, **headers}):
+                with self._client.settings(extra_http_headers={**_plain(self.config.http_headers), **headers}):
                     response = getattr(self._proxy, operation)(**kwargs)
             else:
                 response = getattr(self._proxy, operation)(**kwargs)

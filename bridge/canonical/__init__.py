@@ -28,7 +28,15 @@ from ._money import (
     round_half_up,
     round_money,
 )
-from .content import canonical_json, content_hash, legacy_content_hash, payload_and_hash, value_text, value_tree
+from .content import (
+    canonical_json,
+    content_hash,
+    keyed_payload_and_hash,
+    legacy_content_hash,
+    payload_and_hash,
+    value_text,
+    value_tree,
+)
 from .invoice import AllowanceCharge, Invoice, InvoiceLine, TaxLine, TaxRounding
 from .order import SalesOrder, SalesOrderLine
 from .party import Address, Contact, Customer, PaymentTerms
@@ -68,6 +76,7 @@ __all__ = [
     "canonical_json",
     "content_hash",
     "json_schemas",
+    "keyed_payload_and_hash",
     "legacy_content_hash",
     "load_stored",
     "minor_units",

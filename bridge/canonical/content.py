@@ -13,11 +13,18 @@ Python-mode dump in one orjson pass (the JSON-mode dump's Decimal serializer is 
 Hashes of ledgers written before are recognised by :func:`legacy_content_hash` (the upgrade rule in
 ``bridge.runtime.upgrade_identity``), so recorded message ids stay. :func:`value_tree` is the JSON tree with
 Decimals as ``Decimal`` objects, which compare by value and still carry their scale for a rule that asks.
+
+Keyed (issue 17): a record of an interface with sensitive fields (a tax id, an e-mail) could be found from
+its plain SHA-256 by trying the few values a field can take, so with a hash key its content hash is
+HMAC-SHA256 of the same :func:`value_json` (:func:`keyed_payload_and_hash`). It is as stable as the key, so
+echo suppression and change-feed identities work as before; the plain hash is handed on beside it so rows
+stored before the key was set are still recognised, and is not stored.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -28,6 +35,7 @@ from pydantic import BaseModel
 __all__ = [
     "canonical_json",
     "content_hash",
+    "keyed_payload_and_hash",
     "legacy_content_hash",
     "payload_and_hash",
     "value_json",
@@ -86,6 +94,13 @@ def content_hash(record: BaseModel) -> str:
 def payload_and_hash(record: BaseModel) -> tuple[bytes, str]:
     """(:func:`canonical_json`, :func:`content_hash`): the poll side's per-record pair."""
     return canonical_json(record), content_hash(record)
+
+
+def keyed_payload_and_hash(record: BaseModel, key: bytes) -> tuple[bytes, str, str]:
+    """(:func:`canonical_json`, HMAC-SHA256 of :func:`value_json` under ``key``, the unkeyed :func:`content_hash`)."""
+    values = value_json(record)
+    keyed = hmac.new(key, values, hashlib.sha256).hexdigest()
+    return canonical_json(record), keyed, hashlib.sha256(values).hexdigest()
 
 
 def legacy_content_hash(payload: str) -> str:

@@ -1,5 +1,5 @@
-"""``esb-bridge ledger stats|prune|backup``: how big the ledger is, dropping payload bytes nobody needs any
-more, and an online backup.
+"""``esb-bridge ledger stats|prune|backup|rekey|new-key``: ledger size, dropping payload bytes nobody needs
+any more, an online backup, and moving sealed data to a new data key (``docs/operations.md`` "Data protection").
 
 Kept out of ``bridge/cli/main.py`` (mounted there with one line) because retention is its own concern: what
 prune keeps and what it makes impossible is in ``docs/operations.md`` ("Ledger size and retention") and in
@@ -29,7 +29,7 @@ def _open(ctx: click.Context) -> Ledger:
     from bridge.store.ledger import open_ledger  # not at import: every other command would pay for SQLAlchemy
 
     loaded: LoadedConfig = ctx.find_root().obj.load()
-    return ctx.with_resource(open_ledger(loaded.store_url(), SystemClock()))
+    return ctx.with_resource(open_ledger(loaded.store_url(), SystemClock(), protection=loaded.protection()))
 
 
 def _actor() -> str:
@@ -114,3 +114,31 @@ def backup(ctx: click.Context, file: Path, force: bool) -> None:
 
     result = backup_sqlite(_open(ctx).engine, file, overwrite=force)
     click.echo(f"{result.path}: {_mb(result.size)}")
+
+
+@ledger_group.command("new-key")
+@click.argument("key_id")
+def new_key(key_id: str) -> None:
+    """Print a fresh data key entry KEY_ID:base64 for ESB_BRIDGE_DATA_KEY (put it first to make it current)."""
+    from bridge.store.sealing import new_key as make
+
+    click.echo(make(key_id))
+
+
+@ledger_group.command("rekey")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def rekey(ctx: click.Context, as_json: bool) -> None:
+    """Re-seal every stored blob with the current data key; seal clear blobs of sensitive interfaces."""
+    from bridge.store.rekey import rekey as run
+
+    result = run(_open(ctx))
+    if as_json:
+        echo_json({"resealed": result.resealed, "sealed": result.sealed})
+        return
+    tables = sorted(set(result.resealed) | set(result.sealed))
+    table(
+        [{"table": n, "resealed": result.resealed.get(n, 0), "sealed": result.sealed.get(n, 0)} for n in tables],
+        ["table", "resealed", "sealed"],
+    )
+    click.echo(f"\n{sum(result.resealed.values())} blob(s) re-sealed, {sum(result.sealed.values())} sealed")

@@ -170,7 +170,7 @@ def _flag_warnings(loaded: LoadedConfig) -> list[str]:
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).exists():
         return []
     try:
-        with open_ledger(url, SystemClock(), migrate=False) as ledger:
+        with open_ledger(url, SystemClock(), migrate=False, protection=loaded.protection()) as ledger:
             return flag_drift(loaded, ledger)
     except Exception as exc:  # an unreachable or unmigrated ledger must not fail validation of the file
         return [f"could not compare flags with the ledger: {type(exc).__name__}"]
@@ -249,11 +249,29 @@ def _ledger(c: Ctx) -> Ledger:
     """The config's ledger, migrated, closed when the command ends."""
     from bridge.store.ledger import open_ledger
 
-    return click.get_current_context().with_resource(open_ledger(c.load().store_url(), SystemClock()))
+    loaded = c.load()
+    return click.get_current_context().with_resource(
+        open_ledger(loaded.store_url(), SystemClock(), protection=loaded.protection())
+    )
 
 
 def _engine(c: Ctx) -> Any:
     return _ledger(c).engine
+
+
+def _masked(c: Ctx, ledger: Ledger, data: dict[str, Any], *, message: bool) -> dict[str, Any]:
+    """A message or dead letter of an interface with sensitive fields as people may see it (the API's masking);
+    an interface that is not configured any more is masked whole."""
+    from bridge.web.masking import mask_dead_letter, mask_message
+    from cutover.compare.paths import PathMatcher
+
+    cfg = c.load().config.interfaces.get(data["interface"])
+    if cfg is not None and not cfg.compare.sensitive:
+        return data
+    key = ledger.protection.hash_key_for(data["interface"])
+    if message:
+        return mask_message(data, PathMatcher(cfg.compare.sensitive if cfg else ("**",)), key)
+    return mask_dead_letter(data, key)
 
 
 OBSERVED = ".observe"
@@ -350,9 +368,11 @@ def messages_show(c: Ctx, message_id: str, as_json: bool) -> None:
     """One message with its deliveries and every attempt."""
     from bridge.store.queries import message_detail
 
-    data = message_detail(_engine(c), message_id)
+    ledger = _ledger(c)
+    data = message_detail(ledger.engine, message_id, ledger.protection)
     if data is None:
         raise click.ClickException(f"no message {message_id}")
+    data = _masked(c, ledger, data, message=True)
     if as_json:
         echo_json(data)
         return
@@ -403,9 +423,11 @@ def dlq_show(c: Ctx, dl_id: int, as_json: bool) -> None:
     """One dead letter: error, location, original fragment, target response."""
     from bridge.store.queries import dead_letter
 
-    data = dead_letter(_engine(c), dl_id)
+    ledger = _ledger(c)
+    data = dead_letter(ledger.engine, dl_id, ledger.protection)
     if data is None:
         raise click.ClickException(f"no dead letter {dl_id}")
+    data = _masked(c, ledger, data, message=False)
     if as_json:
         echo_json(data)
         return

@@ -36,7 +36,7 @@ def _actor() -> str:
 
 def _ledger(ctx: click.Context) -> Ledger:
     loaded: LoadedConfig = ctx.find_root().obj.load()
-    return ctx.with_resource(open_ledger(loaded.store_url(), SystemClock()))
+    return ctx.with_resource(open_ledger(loaded.store_url(), SystemClock(), protection=loaded.protection()))
 
 
 @contextmanager

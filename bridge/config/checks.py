@@ -15,8 +15,9 @@ from typing import Any
 from bridge.config.findings import Finding
 from bridge.config.loaded import LoadedConfig
 from bridge.config.plugin_check import check_plugins
+from bridge.config.protection import protection_warnings
 
-__all__ = ["check_config", "projection_findings", "shared_drop_findings"]
+__all__ = ["check_config", "projection_findings", "protection_findings", "shared_drop_findings"]
 
 #: Modes in which both paths run and their outcomes are compared.
 _COMPARED_MODES = ("legacy_primary", "dual_write", "cloud_primary")
@@ -24,8 +25,21 @@ _COMPARED_MODES = ("legacy_primary", "dual_write", "cloud_primary")
 
 def check_config(loaded: LoadedConfig) -> list[Finding]:
     """Every finding of the plugin check and the semantic checks, errors first, each located."""
-    found = [*check_plugins(loaded).findings, *projection_findings(loaded), *shared_drop_findings(loaded)]
+    found = [
+        *check_plugins(loaded).findings,
+        *projection_findings(loaded),
+        *shared_drop_findings(loaded),
+        *protection_findings(loaded),
+    ]
     return sorted(found, key=lambda f: not f.is_error)
+
+
+def protection_findings(loaded: LoadedConfig) -> list[Finding]:
+    """Sensitive interfaces that would be stored in clear or hashed unkeyed (no key in the environment); an
+    error under ``data_protection.require_key`` (the run would refuse to start)."""
+    severity: Any = "error" if loaded.config.data_protection.require_key else "warning"
+    file, line = loaded.line_of(("data_protection",))
+    return [Finding(severity, "data_protection", w, file, line) for w in protection_warnings(loaded.config)]
 
 
 def projection_findings(loaded: LoadedConfig) -> list[Finding]:

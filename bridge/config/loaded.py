@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from bridge.config.model import BridgeConfig
+from bridge.config.protection import protection_for
 from bridge.config.yamlsource import LineMap, PathKey
 from bridge.plugins import registry
 from bridge.ports import KindConfig, PluginContext, PluginRole
+from bridge.store.sealing import Protection
 
 __all__ = ["PLUGIN_BLOCKS", "LoadedConfig"]
 
@@ -64,6 +66,10 @@ class LoadedConfig:
 
     def line_of(self, path: PathKey) -> tuple[str | None, int | None]:
         return self.lines.locate(path)
+
+    def protection(self) -> Protection:
+        """How the ledger seals and opens stored bytes (keys from the environment: ``bridge.config.protection``)."""
+        return protection_for(self.config)
 
     def store_url(self) -> str:
         """The ledger URL of ``store:``; a relative SQLite file is relative to the config file's folder."""

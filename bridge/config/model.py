@@ -23,6 +23,7 @@ __all__ = [
     "BridgeConfig",
     "CompareRules",
     "CutoverConfig",
+    "DataProtection",
     "Duration",
     "EchoConfig",
     "FlagRules",
@@ -215,6 +216,14 @@ class InterfaceConfig(_Strict):
         return self
 
 
+class DataProtection(_Strict):
+    """Protection at rest of interfaces with ``compare.sensitive`` fields (keys: environment only)."""
+
+    require_key: bool = False
+    """Refuse to open the ledger when an interface declares sensitive fields and ESB_BRIDGE_DATA_KEY or
+    ESB_BRIDGE_HASH_KEY is not set (default: warn and store those interfaces in clear)."""
+
+
 class BridgeConfig(_Strict):
     store: str = "sqlite:///bridge.db"
     """Ledger URL: sqlite:///file.db (relative to the config file) or postgresql://user@host/db."""
@@ -235,6 +244,8 @@ class BridgeConfig(_Strict):
     """The admin HTTP API; when present, `esb-bridge run` serves it too (`esb-bridge serve` serves it alone)."""
     observability: ObservabilityConfig = ObservabilityConfig()
     """Tracing (an OTLP exporter) and where alerts are sent."""
+    data_protection: DataProtection = DataProtection()
+    """How stored bytes of interfaces with sensitive fields are protected (keys come from the environment)."""
 
     @field_validator("interfaces")
     @classmethod

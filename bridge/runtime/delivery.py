@@ -45,6 +45,7 @@ from bridge.ports import (
 from bridge.runtime.batching import BatchSizer
 from bridge.runtime.forward import discard_spool, forwarded_bytes, forwarded_bytes_path
 from bridge.runtime.limits import RateLimiter
+from bridge.runtime.redact import Redactor
 from bridge.runtime.retry import backoff_delay
 from bridge.runtime.spans import BatchSpans, batch_spans, claim_started
 from bridge.runtime.wiring import InterfaceRuntime, PathRuntime
@@ -93,6 +94,9 @@ class TargetWorker:
         self._stored_encoding = isinstance(path.encoder, StoredEncoder) and not path.references
         #: set when ``run`` shuts down: the rest of a claimed batch is not sent (its claims are released)
         self.stopping = threading.Event()
+        sensitive = rt.config.compare.sensitive
+        #: masks the record's sensitive values in error texts (bridge.runtime.redact); None: nothing sensitive
+        self._redactor = Redactor(sensitive) if sensitive else None
 
     def run_batch(self) -> int:
         """Claim and process one batch; returns how many deliveries were attempted (0 = nothing due)."""
@@ -324,6 +328,9 @@ class TargetWorker:
         now = self.clock.now()
         assert isinstance(started, type(now))
         error = outcome.error.to_dict() if outcome.error else None
+        detail = outcome.detail
+        if self._redactor is not None and outcome.status is not OutcomeStatus.DELIVERED:
+            error, detail = self._redactor.scrub(c.payload, error, detail)
         result = AttemptResult(
             delivery=c,
             number=number,
@@ -331,7 +338,7 @@ class TargetWorker:
             finished_at=now,
             outcome=outcome.status,
             next_status=DeliveryStatus.DELIVERED,
-            detail=outcome.detail,
+            detail=detail,
             error=error,
             retry_after=outcome.retry_after,
             response=outcome.response,

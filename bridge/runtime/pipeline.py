@@ -17,7 +17,7 @@ from logging import ERROR, INFO, WARNING
 from pathlib import Path
 
 from bridge import observability as observe
-from bridge.canonical import legacy_content_hash, payload_and_hash
+from bridge.canonical import keyed_payload_and_hash, legacy_content_hash, payload_and_hash
 from bridge.observability.logs import event
 from bridge.ports import (
     DecodedRecord,
@@ -87,6 +87,8 @@ class Ingestor:
         self._mode = ""
         self._spool = Path()
         self._change = False
+        #: HMAC key of content hashes of an interface with sensitive fields (bridge.canonical.content)
+        self._hash_key = ledger.protection.hash_key_for(rt.name)
 
     def poll(self, context: SourceContext, stats: IngestStats | None = None) -> IngestStats:
         """One poll: every ready envelope is recorded; returns what happened."""
@@ -243,8 +245,11 @@ class Ingestor:
         for m in chunk:
             last = ours.get(m.business_key)
             # The pre-17 spelling hash is computed only for a key we wrote that differs by value hash: most
-            # records have no last write, and that hash costs a second canonical dump.
-            if last is not None and (last == m.content_hash or last == legacy_content_hash(m.payload)):
+            # records have no last write, and that hash costs a second canonical dump. The unkeyed hash of a
+            # sensitive interface matches echoes recorded before the hash key was set.
+            if last is not None and (
+                last == m.content_hash or last == m.unkeyed_hash or last == legacy_content_hash(m.payload)
+            ):
                 stats.suppressed += 1
                 m = NewMessage(**{**m.__dict__, "suppressed": True, "routes": ()})
             out.append(m)
@@ -253,7 +258,12 @@ class Ingestor:
     def _message(self, envelope: Envelope, item: DecodedRecord) -> NewMessage:
         record = item.record
         key = str(getattr(record, "business_key", "")) or f"#{item.ordinal}"
-        body, digest = payload_and_hash(record)  # hash by value: 100.00 and 100 alike (bridge.canonical.content)
+        # hash by value: 100.00 and 100 alike; keyed for sensitive interfaces (bridge.canonical.content)
+        unkeyed = None
+        if self._hash_key is None:
+            body, digest = payload_and_hash(record)
+        else:
+            body, digest, unkeyed = keyed_payload_and_hash(record, self._hash_key)
         identity = record_identity(
             envelope, ordinal=item.ordinal, business_key=key, version=item.version, content_hash=digest
         )
@@ -283,4 +293,5 @@ class Ingestor:
             location=item.location.to_dict(),
             flag_version=decision.flag_version,
             rollout=decision.rollout,
+            unkeyed_hash=unkeyed,
         )

@@ -130,7 +130,9 @@ class Runner:
             self._stack.enter_context(tracing.configured(obs.otlp_endpoint, obs.service_name))
         except RuntimeError as exc:  # an endpoint is set but the `otel` extra is not installed
             raise ConfigError(str(exc)) from exc
-        self.ledger = self._stack.enter_context(open_ledger(self.store_url, self.clock))
+        self.ledger = self._stack.enter_context(
+            open_ledger(self.store_url, self.clock, protection=self.loaded.protection())
+        )
         self.ledger.release_own_claims()
         self.ledger.release_orphaned_claims()
         self.interfaces = build_interfaces(self.loaded, self.clock, self.only)

@@ -35,7 +35,7 @@ def _adopts(m: NewMessage, before: LatestMessage | None) -> bool:
     """True when ``before`` (the key's newest message) is the change ``m`` under an older identity."""
     if before is None:
         return False
-    hashes = {m.content_hash, legacy_content_hash(m.payload)}
+    hashes = {m.content_hash, m.unkeyed_hash, legacy_content_hash(m.payload)}  # keyed, unkeyed, by spelling
     if before.content_hash not in hashes or before.identity != hash_identity(m.business_key, before.content_hash):
         return False
     return m.version is not None or before.identity != m.identity

@@ -19,6 +19,7 @@ from bridge.store import schema as t
 from bridge.store.engine import is_sqlite
 from bridge.store.rawsql import RawSql
 from bridge.store.records import LastWrite, XrefWrite
+from bridge.store.sealing import OFF, Protection
 
 __all__ = ["LedgerCore", "alive"]
 
@@ -41,9 +42,11 @@ def alive(holder: str) -> bool:
 class LedgerCore:
     """Engine, clock and node identity; dialect-aware inserts and the xref/echo upserts."""
 
-    def __init__(self, engine: Engine, clock: Clock, *, node: str | None = None) -> None:
+    def __init__(self, engine: Engine, clock: Clock, *, node: str | None = None, protection: Protection = OFF) -> None:
         self.engine = engine
         self.clock = clock
+        #: which interfaces' stored bytes are sealed, and the keys (:mod:`bridge.store.sealing`)
+        self.protection = protection
         self.node = node or f"{socket.gethostname()}:{os.getpid()}"
         self._sqlite = is_sqlite(engine)
         self._raw = RawSql(self._sqlite)

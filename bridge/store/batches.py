@@ -137,6 +137,7 @@ class BatchLedger(LedgerCore):
         """Write one chunk in ONE transaction; returns how many messages were new. Re-recording is a no-op."""
         now = self._now()
         new = 0
+        seal = self.protection.sealer(interface)
         with self.engine.begin() as conn:
             if messages:
                 ids = [m.id for m in messages]
@@ -159,7 +160,7 @@ class BatchLedger(LedgerCore):
                             m.business_key,
                             m.version,
                             m.content_hash,
-                            *pack_payload(m.payload),
+                            *pack_payload(m.payload, seal),  # sealed for a sensitive interface
                             raw.json(m.location),
                             MessageState.SUPPRESSED.value if m.suppressed else MessageState.HELD.value,
                             str(m.mode),
@@ -248,7 +249,7 @@ class BatchLedger(LedgerCore):
                     "batch": batch,
                     "error": d.error,
                     "location": d.location,
-                    "fragment": d.fragment,
+                    "fragment": self.protection.seal_text(interface, d.fragment),
                     "status": DeadLetterStatus.OPEN,
                     "created_at": now,
                 }

@@ -7,7 +7,7 @@ read here as typed values, never as SQL in the cutover layer.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -206,21 +206,23 @@ class ComparisonLedger(LedgerCore):
                 ):
                     mid = str(row[0])
                     if row[8] in NEEDS_PAYLOAD and mid not in payloads:
-                        payloads[mid] = self._payload_or_none(conn, mid)
-                    sent = unpack_sent(row[3], row[8], payloads.get(mid))
+                        payloads[mid] = self._payload_or_none(conn, mid, self.protection.open_blob)
+                    opened = self.protection.open_blob
+                    sent = unpack_sent(row[3], row[8], payloads.get(mid), opened)
+                    response = self.protection.open(row[4])
                     out.setdefault(mid, {})[str(row[1])] = DeliverySide(
-                        DeliveryStatus(row[2]), sent, row[4], row[5], bool(row[6]), row[7]
+                        DeliveryStatus(row[2]), sent, response, row[5], bool(row[6]), row[7]
                     )
         return out
 
     @staticmethod
-    def _payload_or_none(conn: Connection, message_id: str) -> str | None:
+    def _payload_or_none(conn: Connection, message_id: str, open_: Callable[[bytes], bytes]) -> str | None:
         """A message's payload text, None once pruned (its sent bytes are then gone too)."""
         m = t.messages
         row = conn.execute(select(m.c.payload, m.c.payload_z, m.c.packing).where(m.c.id == message_id)).first()
         if row is None or row.packing == PayloadPacking.PRUNED:
             return None
-        return unpack_payload(message_id, row.payload, row.payload_z, row.packing)
+        return unpack_payload(message_id, row.payload, row.payload_z, row.packing, open_)
 
     @staticmethod
     def _where(

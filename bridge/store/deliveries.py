@@ -138,7 +138,7 @@ class DeliveryLedger(LedgerCore):
                 attempts=int(attempts),
                 first_attempt_at=read_time(first),
                 canonical=canonical,
-                payload=unpack_payload(mid, payload, payload_z, packing),
+                payload=unpack_payload(mid, payload, payload_z, packing, self.protection.open_blob),
                 content_hash=digest,
                 transaction_id=txn,
                 kind=MessageKind(kind),
@@ -266,7 +266,7 @@ class DeliveryLedger(LedgerCore):
                             "error": r.error or {},
                             "location": where.get(r.delivery.message_id),
                             "fragment": "",
-                            "response": r.response,
+                            "response": self.protection.seal(r.delivery.interface, r.response),
                             "status": DeadLetterStatus.OPEN,
                             "created_at": now,
                         }
@@ -323,8 +323,10 @@ class DeliveryLedger(LedgerCore):
         raw = self._raw
         at = raw.time(now)
         rows = []
+        protect = self.protection
         for r in kept:
-            sent, packing = pack_sent(r.sent, r.delivery.payload)
+            seal = protect.sealer(r.delivery.interface) if protect.sealed else None
+            sent, packing = pack_sent(r.sent, r.delivery.payload, seal)
             rows.append(
                 (
                     r.next_status.value,
@@ -332,7 +334,7 @@ class DeliveryLedger(LedgerCore):
                     raw.time(r.next_attempt_at or now),
                     raw.time(r.delivery.first_attempt_at or r.started_at),
                     raw.json(r.error),
-                    r.response,
+                    r.response if seal is None or r.response is None else seal(r.response),
                     r.media_type,
                     sent,
                     packing,

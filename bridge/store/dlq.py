@@ -51,7 +51,8 @@ def load_open(ledger: Ledger, dl_id: int) -> dict[str, Any]:
         raise DeadLetterNotFound(f"dead letter {dl_id} does not exist")
     if row.status != DeadLetterStatus.OPEN:
         raise DeadLetterNotFound(f"dead letter {dl_id} is already {row.status}")
-    return dict(row._mapping)
+    p = ledger.protection  # a replay needs the fragment (or kept page) and response in clear
+    return {**row._mapping, "fragment": p.open_text(row.fragment), "response": p.open(row.response)}
 
 
 def mark_replayed(

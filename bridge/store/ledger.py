@@ -32,6 +32,7 @@ from bridge.store.observations import ObservationLedger
 from bridge.store.reconciliations import ReconciliationLedger
 from bridge.store.references import ReferenceLedger
 from bridge.store.retention import RetentionLedger
+from bridge.store.sealing import OFF, Protection
 
 __all__ = ["Ledger", "open_ledger"]
 
@@ -59,17 +60,24 @@ class Ledger(
 
 @contextmanager
 def open_ledger(
-    url: str, clock: Clock, *, migrate: bool = True, node: str | None = None, **engine_options: Any
+    url: str,
+    clock: Clock,
+    *,
+    migrate: bool = True,
+    node: str | None = None,
+    protection: Protection = OFF,
+    **engine_options: Any,
 ) -> Iterator[Ledger]:
     """The ledger at ``url`` (migrated to the newest schema unless ``migrate`` is False), disposed on exit.
 
     The one way code outside ``bridge.store`` opens a ledger: nobody else creates engines. ``node`` names this
-    process in claims and leases (default ``host:pid``).
+    process in claims and leases (default ``host:pid``). ``protection`` seals the stored bytes of interfaces with
+    sensitive fields and opens sealed ones (``bridge.config.protection.protection_for`` builds it from the env).
     """
     engine = make_engine(url, **engine_options)
     try:
         if migrate:
             upgrade(engine)
-        yield Ledger(engine, clock, node=node)
+        yield Ledger(engine, clock, node=node, protection=protection)
     finally:
         engine.dispose()

@@ -63,9 +63,8 @@ class PairingStats:
 class ObservationLedger(LedgerCore):
     def record_observation(self, obs: NewObservation) -> bool:
         """Store one observation (idempotent per interface, side and identity); True when it was new."""
-        ins = self._insert(t.observations).values(
-            **obs.__dict__, state=ObservationState.PENDING, observed_at=self._now()
-        )
+        values = {**obs.__dict__, "body": self.protection.seal(obs.interface, obs.body)}
+        ins = self._insert(t.observations).values(**values, state=ObservationState.PENDING, observed_at=self._now())
         with self.engine.begin() as conn:
             res = conn.execute(ins.on_conflict_do_nothing().execution_options(preserve_rowcount=True))
         return bool(res.rowcount)
@@ -162,7 +161,7 @@ class ObservationLedger(LedgerCore):
                 .order_by(o.c.id.desc())
                 .limit(1)
             ).first()
-        return None if row is None else ObservedBody(bytes(row[0]), row[1])
+        return None if row is None else ObservedBody(bytes(self.protection.open(bytes(row[0])) or b""), row[1])
 
     def _message_for(self, conn: Connection, interface: str, key: str, version: str | None) -> str | None:
         """The message an observation of (key, version) pairs with.

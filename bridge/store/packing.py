@@ -15,6 +15,10 @@ times the input size. Now
   zlib with the message's payload as the preset dictionary (an encoder that writes the same fields in another
   order or shape: 2 KB of invoice JSON become about 200 bytes); ``PRUNED``.
 
+Sealed (issue 17, :mod:`bridge.store.sealing`): for an interface with sensitive fields, ``SEALED`` is added to
+either packing and the bytes that would be stored (zlib or plain; the payload then goes to ``payload_z``) are
+sealed with AES-GCM after compression, one call per blob. ``AS_PAYLOAD`` stores nothing, so it stays as it is.
+
 Reading and writing these columns happens only inside ``bridge.store``: callers see the plain payload text
 and sent bytes through the ledger's methods. A payload that is asked for after pruning raises
 :class:`PayloadPruned` instead of handing out an empty body.
@@ -24,16 +28,19 @@ from __future__ import annotations
 
 import threading
 import zlib
+from collections.abc import Callable
 from typing import Final
 
 import zstandard
 
 from bridge.ports import ConfigError
 from bridge.store.payload_dictionary import DICTIONARY_1
+from bridge.store.sealing import OFF
 
 __all__ = [
     "COMPRESS_FROM",
     "NEEDS_PAYLOAD",
+    "SEALED",
     "PayloadPacking",
     "PayloadPruned",
     "SentPacking",
@@ -68,8 +75,25 @@ class SentPacking:
     PRUNED: Final = 4
 
 
+#: Added to a payload or sent packing whose stored bytes are sealed (``packing & ~SEALED`` is the rest).
+SEALED: Final = 8
+
 #: Sent packings that are read with the message's payload.
-NEEDS_PAYLOAD: Final = (SentPacking.AS_PAYLOAD, SentPacking.DELTA)
+NEEDS_PAYLOAD: Final = (
+    SentPacking.AS_PAYLOAD,
+    SentPacking.DELTA,
+    SentPacking.AS_PAYLOAD | SEALED,
+    SentPacking.DELTA | SEALED,
+)
+
+Seal = Callable[[bytes], bytes]
+Open = Callable[[bytes], bytes]
+
+
+def _no_key(data: bytes) -> bytes:
+    opened = OFF.open(data)  # raises SealedDataUnavailable for a sealed blob
+    assert opened is not None
+    return opened
 
 
 class PayloadPruned(ConfigError):
@@ -97,15 +121,26 @@ def _zstd() -> tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor]:
     return pair
 
 
-def pack_payload(text: str) -> tuple[str, bytes | None, int]:
-    """(``payload``, ``payload_z``, ``packing``) column values for a payload."""
+def pack_payload(text: str, seal: Seal | None = None) -> tuple[str, bytes | None, int]:
+    """(``payload``, ``payload_z``, ``packing``) column values for a payload (``seal``: sealed, in payload_z)."""
     if len(text) < COMPRESS_FROM:
+        if seal is not None:
+            return "", seal(text.encode()), PayloadPacking.TEXT | SEALED
         return text, None, PayloadPacking.TEXT
-    return "", _zstd()[0].compress(text.encode()), PayloadPacking.ZSTD_D1
+    packed = _zstd()[0].compress(text.encode())
+    if seal is not None:
+        return "", seal(packed), PayloadPacking.ZSTD_D1 | SEALED
+    return "", packed, PayloadPacking.ZSTD_D1
 
 
-def unpack_payload(message_id: str, payload: str, payload_z: bytes | None, packing: int | None) -> str:
-    """The payload text from its columns; raises :class:`PayloadPruned` if it was pruned."""
+def unpack_payload(
+    message_id: str, payload: str, payload_z: bytes | None, packing: int | None, open_: Open = _no_key
+) -> str:
+    """The payload text from its columns; raises :class:`PayloadPruned` if it was pruned, and
+    :class:`~bridge.store.sealing.SealedDataUnavailable` for a sealed one that ``open_`` cannot open."""
+    if packing is not None and packing & SEALED and payload_z is not None:
+        opened, base = open_(payload_z), packing & ~SEALED
+        return opened.decode() if base == PayloadPacking.TEXT else unpack_payload(message_id, "", opened, base)
     if packing == PayloadPacking.ZSTD_D1 and payload_z is not None:
         return _zstd()[1].decompress(payload_z).decode()
     if packing == PayloadPacking.ZLIB and payload_z is not None:
@@ -115,12 +150,16 @@ def unpack_payload(message_id: str, payload: str, payload_z: bytes | None, packi
     return payload
 
 
-def pack_sent(sent: bytes | None, payload: str) -> tuple[bytes | None, int]:
+def pack_sent(sent: bytes | None, payload: str, seal: Seal | None = None) -> tuple[bytes | None, int]:
     """(``sent``, ``sent_packing``) column values: a marker when the sink got exactly the stored payload."""
     if sent is None:
         return None, SentPacking.RAW
     if sent == payload.encode():
         return None, SentPacking.AS_PAYLOAD
+    if seal is not None:
+        packed, packing = pack_sent(sent, payload)
+        assert packed is not None
+        return seal(packed), packing | SEALED
     if len(sent) < COMPRESS_FROM:
         return sent, SentPacking.RAW
     if payload:
@@ -130,8 +169,10 @@ def pack_sent(sent: bytes | None, payload: str) -> tuple[bytes | None, int]:
     return zlib.compress(sent, _LEVEL), SentPacking.ZLIB
 
 
-def unpack_sent(sent: bytes | None, packing: int | None, payload: str | None) -> bytes | None:
+def unpack_sent(sent: bytes | None, packing: int | None, payload: str | None, open_: Open = _no_key) -> bytes | None:
     """The bytes the sink was handed (``payload``: the message's unpacked payload, for ``AS_PAYLOAD``/``DELTA``)."""
+    if packing is not None and packing & SEALED:
+        return None if sent is None else unpack_sent(open_(sent), packing & ~SEALED, payload)
     if packing == SentPacking.AS_PAYLOAD:
         return None if payload is None else payload.encode()
     if packing == SentPacking.ZLIB and sent is not None:

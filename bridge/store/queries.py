@@ -17,6 +17,7 @@ from bridge.store.batches import MOVED_PREFIX
 from bridge.store.packing import PayloadPacking, unpack_payload, unpack_sent
 from bridge.store.records import DeadLetterStatus
 from bridge.store.schema import UtcDateTime
+from bridge.store.sealing import OFF, Protection
 
 __all__ = [
     "MessageQuery",
@@ -103,15 +104,19 @@ def search_messages(engine: Engine, query: MessageQuery) -> list[dict[str, Any]]
         return [{k: _iso(v) for k, v in row._mapping.items()} for row in conn.execute(q)]
 
 
-def message_detail(engine: Engine, message_id: str) -> dict[str, Any] | None:
-    """One message with its deliveries and every attempt: the trace of what happened to it."""
+def message_detail(engine: Engine, message_id: str, protection: Protection = OFF) -> dict[str, Any] | None:
+    """One message with its deliveries and every attempt: the trace of what happened to it.
+
+    Sealed bytes are opened with ``protection``'s keys (without them: ``SealedDataUnavailable``); masking for
+    people is the caller's (the CLI and the API mask by the interface's sensitive fields)."""
     with engine.connect() as conn:
         row = conn.execute(select(t.messages).where(t.messages.c.id == message_id)).first()
         if row is None:
             return None
         msg = {k: _iso(v) for k, v in row._mapping.items() if k not in ("payload_z", "packing")}
         pruned = row.packing == PayloadPacking.PRUNED
-        payload = None if pruned else unpack_payload(message_id, row.payload, row.payload_z, row.packing)
+        opened = protection.open_blob
+        payload = None if pruned else unpack_payload(message_id, row.payload, row.payload_z, row.packing, opened)
         msg["payload"] = payload
         msg["pruned"] = pruned
         dels = []
@@ -119,8 +124,8 @@ def message_detail(engine: Engine, message_id: str) -> dict[str, Any] | None:
             select(t.deliveries).where(t.deliveries.c.message_id == message_id).order_by(t.deliveries.c.id)
         ):
             dd = {k: _iso(v) for k, v in d._mapping.items() if k not in ("response", "sent", "sent_packing")}
-            dd["response"] = _text(d.response)
-            dd["sent"] = _text(unpack_sent(d.sent, d.sent_packing, payload))
+            dd["response"] = _text(protection.open(d.response))
+            dd["sent"] = _text(unpack_sent(d.sent, d.sent_packing, payload, opened))
             dd["attempts_log"] = [
                 {k: _iso(v) for k, v in a._mapping.items()}
                 for a in conn.execute(
@@ -232,13 +237,15 @@ def _moved(conn: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def dead_letter(engine: Engine, dl_id: int) -> dict[str, Any] | None:
+def dead_letter(engine: Engine, dl_id: int, protection: Protection = OFF) -> dict[str, Any] | None:
+    """One dead letter, its fragment and response opened with ``protection``'s keys (caller masks)."""
     with engine.connect() as conn:
         row = conn.execute(select(t.dead_letters).where(t.dead_letters.c.id == dl_id)).first()
         if row is None:
             return None
         out = _moved(conn, [{k: _iso(v) for k, v in row._mapping.items() if k != "response"}])[0]
-    out["response"] = _text(row.response)
+    out["response"] = _text(protection.open(row.response))
+    out["fragment"] = protection.open_text(row.fragment)
     return out
 
 

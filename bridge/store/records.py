@@ -182,6 +182,9 @@ class NewMessage:
     rollout: str | None = None
     suppressed: bool = False
     kind: MessageKind = MessageKind.RECORD
+    #: the unkeyed hash of a record whose ``content_hash`` is keyed (sensitive interface): how rows and echo
+    #: hashes stored before the hash key was set are recognised; never stored itself
+    unkeyed_hash: str | None = None
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,12 @@
 
 Nothing here returns a secret or a sensitive value: canonical records are masked with the interface's
 ``compare.sensitive`` globs, bytes sent to or received from a target are summarised (size, media type,
-SHA-256), never returned, and a dead letter's original fragment is not returned (only its size).
+SHA-256; for an interface with sensitive fields an HMAC under ``ESB_BRIDGE_HASH_KEY`` or no hash), never
+returned, and a dead letter's original fragment is not returned (only its summary).
 """
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -19,7 +19,7 @@ from bridge.store import queries
 from bridge.store.records import MessageKind, MessageState
 from bridge.web.auth import Identity, Role, require
 from bridge.web.context import ApiContext, ctx_of
-from bridge.web.masking import mask
+from bridge.web.masking import mask, summary
 from bridge.web.snapshot import LedgerSnapshot
 from cutover.compare.paths import PathMatcher
 from cutover.flags import FlagStore
@@ -95,21 +95,27 @@ def messages(
     return queries.search_messages(ctx_of(request).ledger.engine, q)
 
 
-def _summary(data: bytes | str | None, media_type: str | None = None) -> dict[str, Any] | None:
-    """Size, media type and hash of bytes the API does not return (they may hold sensitive values)."""
-    if data is None:
-        return None
-    raw = data.encode() if isinstance(data, str) else data
-    return {"bytes": len(raw), "media_type": media_type, "sha256": hashlib.sha256(raw).hexdigest()}
+def _summarise(ctx: ApiContext, interface: str) -> Any:
+    """The summary function for bytes of ``interface`` (keyed hash, or none, where it has sensitive fields)."""
+    protection = ctx.ledger.protection
+    cfg = ctx.loaded.config.interfaces.get(interface)
+    sensitive = cfg is None or bool(cfg.compare.sensitive)
+    key = protection.hash_key_for(interface)
+
+    def summarise(data: bytes | str | None, media_type: str | None = None) -> dict[str, Any] | None:
+        return summary(data, media_type, sensitive=sensitive, hash_key=key)
+
+    return summarise
 
 
 @router.get("/messages/{message_id}/trace", summary="A message's full trace: source, record, attempts, comparison")
 def trace(message_id: str, request: Request, who: Viewer) -> dict[str, Any]:
     ctx = ctx_of(request)
     engine = ctx.ledger.engine
-    detail = queries.message_detail(engine, message_id)
+    detail = queries.message_detail(engine, message_id, ctx.ledger.protection)
     if detail is None:
         raise HTTPException(404, f"no message {message_id}")
+    _summary = _summarise(ctx, detail["interface"])
     cfg = ctx.loaded.config.interfaces.get(detail["interface"])
     sensitive = PathMatcher(cfg.compare.sensitive if cfg else ("**",))
     payload = detail.pop("payload")
@@ -153,9 +159,11 @@ def dead_letters(
 
 @router.get("/dead-letters/{dl_id}", summary="One dead letter (its fragment and the target's response summarised)")
 def dead_letter(dl_id: int, request: Request, who: Viewer) -> dict[str, Any]:
-    data = queries.dead_letter(ctx_of(request).ledger.engine, dl_id)
+    ctx = ctx_of(request)
+    data = queries.dead_letter(ctx.ledger.engine, dl_id, ctx.ledger.protection)
     if data is None:
         raise HTTPException(404, f"no dead letter {dl_id}")
+    _summary = _summarise(ctx, data["interface"])
     data["fragment"] = _summary(data.pop("fragment") or None)
     data["response"] = _summary(data.pop("response"))
     return data
