@@ -88,7 +88,7 @@ def test_demo_report_counts_are_fixed_and_show_every_case(tmp_path: Path) -> Non
     cfg = str(tmp_path / "a" / "bridge.yaml")
     res = CliRunner().invoke(cli, ["--config", cfg, "cutover", "history", "orders", "--json"])
     assert res.exit_code == 0, res.output
-    (event,) = [e for e in json.loads(res.output) if e["action"] == "change"]
+    (event,) = [e for e in json.loads(res.stdout) if e["action"] == "change"]
     assert (event["from_mode"], event["to_mode"], event["ticket"]) == ("legacy_only", "legacy_primary", "MIG-42")
     crm_status = a["status"]["customers-from-crm"]
     assert crm_status["messages"] == {"delivered": 107, "suppressed": 107}  # the ERP's echoes were dropped
