@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
@@ -196,7 +197,6 @@ def run(c: Ctx, once: bool, only: tuple[str, ...], max_wait: float, as_json: boo
     failed batch and dead letter is logged at WARNING or above.
     """
     from bridge.runtime.runner import Runner
-    from bridge.runtime.shutdown import Shutdown
 
     own_work_at_info(c)
     loaded = c.load()
@@ -204,6 +204,9 @@ def run(c: Ctx, once: bool, only: tuple[str, ...], max_wait: float, as_json: boo
     if unknown:
         raise click.UsageError(f"unknown interface(s): {', '.join(unknown)}")
     shown = RunProgress()  # draws only when stderr is a terminal
+    if not once:
+        _run_live(loaded, list(only) or None, shown)
+        return
     with Runner(
         loaded,
         SystemClock(),
@@ -211,35 +214,88 @@ def run(c: Ctx, once: bool, only: tuple[str, ...], max_wait: float, as_json: boo
         progress=shown.ingested if shown.enabled else None,
         delivery_progress=shown.delivered if shown.enabled else None,
     ) as runner:
-        if once:
-            with shown:
-                summary = runner.run_once(max_wait=max_wait)
-            problems = summary.problems()
-            data = {
-                "ingest": summary.ingest,
-                "attempts": summary.drain.attempts,
-                "open_deliveries_left": summary.drain.open_left,
-                "batches_waiting_ack": summary.acknowledged_late,
-                "exit_code": problems.value,
-                "problems": [p.name.lower() for p in problems if p.name],
-            }
-            if as_json:
-                echo_json(data)
-            else:
-                table([{"interface": k, **v} for k, v in summary.ingest.items()])
-                click.echo(f"delivery attempts: {summary.drain.attempts}, still open: {summary.drain.open_left}")
-                for p in problems:
-                    click.echo(f"exit {p.value}: {p.meaning}", err=True)
-            sys.exit(problems.value)
-        shutdown = Shutdown(loaded.config.shutdown_grace)
-        shutdown.install()
-        click.echo(f"esb-bridge running {len(runner.interfaces)} interface(s); Ctrl-C to stop", err=True)
-        with shown, api_server(loaded, runner.ledger, runner) if loaded.config.api else nullcontext():
-            runner.run_forever(shutdown.stop, grace=shutdown.grace)
-    if runner.unfinished:  # abandoned after the grace (their claims are released): do not wait for them
+        with shown:
+            summary = runner.run_once(max_wait=max_wait)
+        problems = summary.problems()
+        data = {
+            "ingest": summary.ingest,
+            "attempts": summary.drain.attempts,
+            "open_deliveries_left": summary.drain.open_left,
+            "batches_waiting_ack": summary.acknowledged_late,
+            "exit_code": problems.value,
+            "problems": [p.name.lower() for p in problems if p.name],
+        }
+        if as_json:
+            echo_json(data)
+        else:
+            table([{"interface": k, **v} for k, v in summary.ingest.items()])
+            click.echo(f"delivery attempts: {summary.drain.attempts}, still open: {summary.drain.open_left}")
+            for p in problems:
+                click.echo(f"exit {p.value}: {p.meaning}", err=True)
+        sys.exit(problems.value)
+
+
+def _run_live(loaded: Any, only: list[str] | None, shown: RunProgress) -> None:
+    """``run`` without --once: generations of the runtime, one per accepted config (bridge.runtime.reload),
+    until a signal stops it (bridge.runtime.shutdown)."""
+    from bridge.runtime.shutdown import Shutdown
+
+    shutdown = Shutdown(loaded.config.shutdown_grace)
+    shutdown.install()
+    with shown:
+        unfinished = _generations(loaded, only, shown, shutdown)
+    if unfinished:  # abandoned after the grace (their claims are released): do not wait for them
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)
+
+
+def _generations(loaded: Any, only: list[str] | None, shown: RunProgress, shutdown: Any) -> list[str]:
+    """Run one generation per config until a stop; what the last one abandoned after its grace."""
+    from bridge.runtime.reload import ConfigWatcher, Reload
+    from bridge.runtime.reload import log as reload_log
+    from bridge.runtime.runner import Runner
+
+    previous = None
+    while True:
+        watcher = ConfigWatcher(loaded)
+        try:
+            runner = Runner(
+                loaded,
+                SystemClock(),
+                only=[i for i in only if i in loaded.config.interfaces] if only else None,
+                progress=shown.ingested if shown.enabled else None,
+                delivery_progress=shown.delivered if shown.enabled else None,
+            ).__enter__()
+        except Exception as exc:
+            if previous is None:
+                raise
+            reload_log.error("the new config does not start (%s); going back to the previous one", exc)
+            loaded, previous = previous, None
+            continue
+        change: Reload | None = None
+        try:
+            end = threading.Event()
+            watching = threading.Thread(target=watcher.watch, args=(shutdown.stop, end), daemon=True, name="reload")
+            watching.start()
+            click.echo(f"esb-bridge running {len(runner.interfaces)} interface(s); Ctrl-C to stop", err=True)
+            with api_server(loaded, runner.ledger, runner) if loaded.config.api else nullcontext():
+                runner.run_forever(end, grace=shutdown.grace)
+            change = None if shutdown.stop.is_set() else watcher.accepted
+            if change is not None and change.removed:
+                targets = [t for t, w in runner.workers.items() if w.rt.name in change.removed]
+                left = runner.ledger.open_work(targets, include_held=True) if targets else 0
+                reload_log.warning(
+                    "interface(s) %s removed from the config: %d open delivery(ies) stay in the ledger "
+                    "(delivered when the interface comes back; `esb-bridge status` shows them)",
+                    ", ".join(change.removed),
+                    left,
+                )
+        finally:
+            runner.__exit__(None, None, None)
+        if change is None:
+            return list(runner.unfinished)
+        previous, loaded = loaded, change.loaded
 
 
 # ------------------------------------------------------------------------------------------------ status, messages
