@@ -69,12 +69,6 @@ class AppendIndex:
             self._db.close()
             self._db = None
 
-    def __contains__(self, message_id: str) -> bool:
-        try:
-            return self._conn().execute("SELECT 1 FROM ids WHERE id = ?", (message_id,)).fetchone() is not None
-        except sqlite3.Error as exc:
-            raise OSError(f"cannot read the id index {self.path}: {exc}") from exc
-
     def present(self, message_ids: Sequence[str]) -> set[str]:
         """Which of ``message_ids`` are indexed: one query per 500 ids instead of one per id."""
         found: set[str] = set()

@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 import threading
-from contextlib import nullcontext
+from contextlib import ExitStack, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -259,14 +259,17 @@ def _generations(loaded: Any, only: list[str] | None, shown: RunProgress, shutdo
     previous = None
     while True:
         watcher = ConfigWatcher(loaded)
+        generation = ExitStack()
         try:
-            runner = Runner(
-                loaded,
-                SystemClock(),
-                only=[i for i in only if i in loaded.config.interfaces] if only else None,
-                progress=shown.ingested if shown.enabled else None,
-                delivery_progress=shown.delivered if shown.enabled else None,
-            ).__enter__()
+            runner = generation.enter_context(
+                Runner(
+                    loaded,
+                    SystemClock(),
+                    only=[i for i in only if i in loaded.config.interfaces] if only else None,
+                    progress=shown.ingested if shown.enabled else None,
+                    delivery_progress=shown.delivered if shown.enabled else None,
+                )
+            )
         except Exception as exc:
             if previous is None:
                 raise
@@ -274,7 +277,7 @@ def _generations(loaded: Any, only: list[str] | None, shown: RunProgress, shutdo
             loaded, previous = previous, None
             continue
         change: Reload | None = None
-        try:
+        with generation:
             end = threading.Event()
             watching = threading.Thread(target=watcher.watch, args=(shutdown.stop, end), daemon=True, name="reload")
             watching.start()
@@ -291,8 +294,6 @@ def _generations(loaded: Any, only: list[str] | None, shown: RunProgress, shutdo
                     ", ".join(change.removed),
                     left,
                 )
-        finally:
-            runner.__exit__(None, None, None)
         if change is None:
             return list(runner.unfinished)
         previous, loaded = loaded, change.loaded
