@@ -43,6 +43,19 @@ def _open(ctx: click.Context) -> tuple[LoadedConfig, Ledger]:
     return loaded, ledger
 
 
+def _remote(ctx: click.Context) -> Any:
+    """The CLI's API writer when ``api:`` is configured (``bridge.cli.remote``: the write goes through the API,
+    audited under the token's identity), or None to write to the ledger directly."""
+    return ctx.find_root().obj.remote()
+
+
+def _gate_refused(readiness: dict[str, Any], detail: str, as_json: bool) -> None:
+    if as_json:
+        _echo_json({"ok": False, "readiness": readiness})
+    click.echo(f"refused: {detail}", err=True)
+    sys.exit(3)
+
+
 def _known(loaded: LoadedConfig, interface: str) -> None:
     if interface not in loaded.config.interfaces:
         raise click.UsageError(f"unknown interface {interface!r}; known: {', '.join(sorted(loaded.config.interfaces))}")
@@ -97,10 +110,20 @@ def set_flag(
     as_json: bool,
 ) -> None:
     """Change an interface's flag (a new audited version; promotions are gated)."""
-    loaded, ledger = _open(ctx)
-    _known(loaded, interface)
     if force and not reason.strip():
         raise click.UsageError("--force needs --reason")
+    remote = _remote(ctx)
+    if remote is not None:
+        _known(ctx.find_root().obj.load(), interface)
+        body = dict(mode=mode, percent=percent, rules=list(rules), clear_rollout=clear_rollout)
+        body.update(legacy_feed=legacy_feed, shadow=shadow, reason=reason, ticket=ticket, force=force)
+        answer = remote.post(f"/api/v1/cutover/{interface}", body)
+        if answer.status == 409:
+            _gate_refused(answer.data["readiness"], answer.detail, as_json)
+        _say_flag(answer.data, as_json, "now")
+        return
+    loaded, ledger = _open(ctx)
+    _known(loaded, interface)
     try:
         changes = flag_changes(
             loaded,
@@ -118,14 +141,14 @@ def set_flag(
     try:
         flag = Cutover(ledger).set(interface, changes, actor=_actor(), reason=reason, ticket=ticket, force=force)
     except GateClosed as exc:
-        if as_json:
-            _echo_json({"ok": False, "readiness": exc.readiness.to_dict()})
-        click.echo(f"refused: {exc}", err=True)
-        sys.exit(3)
+        _gate_refused(exc.readiness.to_dict(), str(exc), as_json)
     except CutoverError as exc:
         raise click.ClickException(str(exc)) from exc
-    data = {"ok": True, "interface": interface, "mode": flag.mode, "version": flag.version}
-    _echo_json(data) if as_json else click.echo(f"{interface}: now {flag.mode} (flag v{flag.version})")
+    _say_flag({"ok": True, "interface": interface, "mode": flag.mode, "version": flag.version}, as_json, "now")
+
+
+def _say_flag(data: dict[str, Any], as_json: bool, verb: str) -> None:
+    _echo_json(data) if as_json else click.echo(f"{data['interface']}: {verb} {data['mode']} (flag v{data['version']})")
 
 
 @cutover.command("rollback")
@@ -136,14 +159,21 @@ def set_flag(
 @click.pass_context
 def rollback(ctx: click.Context, interface: str, reason: str, ticket: str | None, as_json: bool) -> None:
     """Restore the flag version in force before the last promotion."""
+    remote = _remote(ctx)
+    if remote is not None:
+        _known(ctx.find_root().obj.load(), interface)
+        answer = remote.post(f"/api/v1/cutover/{interface}/rollback", {"reason": reason, "ticket": ticket})
+        _say_flag(answer.data, as_json, "rolled back to")
+        return
     loaded, ledger = _open(ctx)
     _known(loaded, interface)
     try:
         flag = Cutover(ledger).rollback(interface, actor=_actor(), reason=reason, ticket=ticket)
     except CutoverError as exc:
         raise click.ClickException(str(exc)) from exc
-    data = {"ok": True, "interface": interface, "mode": flag.mode, "version": flag.version}
-    _echo_json(data) if as_json else click.echo(f"{interface}: rolled back to {flag.mode} (flag v{flag.version})")
+    _say_flag(
+        {"ok": True, "interface": interface, "mode": flag.mode, "version": flag.version}, as_json, "rolled back to"
+    )
 
 
 @cutover.command("history")

@@ -39,6 +39,7 @@ from bridge.ports import (
     SecurityError,
     SourceContext,
 )
+from bridge.ports.trace import TRACEPARENT, adopted_transaction_id
 
 __all__ = ["WebhookSource", "WebhookSourceConfig", "verify_signature"]
 
@@ -258,7 +259,9 @@ class WebhookSource(Resource):
             identity_rule=IdentityRule.EVENT,
             identity=event_id,
             received_at=ctx.clock.now().astimezone(UTC),
-            transaction_id=req.headers.get("x-correlation-id") or event_id,
+            transaction_id=req.headers.get("x-correlation-id")
+            or adopted_transaction_id(req.headers.get(TRACEPARENT))
+            or event_id,
             body=body,
             media_type=req.headers.get("Content-Type", "application/json").split(";")[0].strip(),
             size=len(body),

@@ -1,4 +1,4 @@
-"""``esb-bridge ledger stats|prune|backup|rekey|new-key``: ledger size, dropping payload bytes nobody needs
+"""``esb-bridge ledger stats|prune|backup|rekey|new-key|recount``: ledger size, dropping payload bytes nobody needs
 any more, an online backup, and moving sealed data to a new data key (``docs/operations.md`` "Data protection").
 
 Kept out of ``bridge/cli/main.py`` (mounted there with one line) because retention is its own concern: what
@@ -142,3 +142,31 @@ def rekey(ctx: click.Context, as_json: bool) -> None:
         ["table", "resealed", "sealed"],
     )
     click.echo(f"\n{sum(result.resealed.values())} blob(s) re-sealed, {sum(result.sealed.values())} sealed")
+
+
+@ledger_group.command("recount")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def recount(ctx: click.Context, as_json: bool) -> None:
+    """Rebuild the status counts the database keeps from the rows themselves, and show what was off.
+
+    Needed only after rows were removed without their triggers (a PostgreSQL ``TRUNCATE``); harmless anytime.
+    """
+    from bridge.store.counts import current
+    from bridge.store.counts import recount as rebuild
+
+    engine = _open(ctx).engine
+    before = current(engine)
+    rows = rebuild(engine)
+    after = current(engine)
+    off = [
+        {"interface": k[0], "metric": k[1], "a": k[2], "b": k[3], "was": before.get(k, 0), "now": after.get(k, 0)}
+        for k in sorted(set(before) | set(after))
+        if before.get(k, 0) != after.get(k, 0)
+    ]
+    if as_json:
+        echo_json({"rows": rows, "corrected": off})
+        return
+    if off:
+        table(off, ["interface", "metric", "a", "b", "was", "now"])
+    click.echo(f"{sum(rows.values())} row(s) counted; {len(off)} count(s) corrected")

@@ -37,16 +37,25 @@ from cutover.cli import cutover as cutover_group
 from cutover.cli import shadow as shadow_group
 
 if TYPE_CHECKING:
+    from bridge.cli.remote import ApiWriter
     from bridge.store.ledger import Ledger
 
 __all__ = ["cli", "main"]
 
 
 class Ctx:
-    def __init__(self, config: str | None, verbose: int) -> None:
+    def __init__(self, config: str | None, verbose: int, direct: bool = False) -> None:
         self.config_path = resolve_config_path(config)
         self.verbose = verbose
+        self.direct = direct
         self._loaded: LoadedConfig | None = None
+
+    def remote(self) -> ApiWriter | None:
+        """Where write commands go: the admin API when ``api:`` is configured (unless ``--direct``), else None
+        (write to the ledger directly). :mod:`bridge.cli.remote` says why."""
+        from bridge.cli.remote import writer_for
+
+        return writer_for(self.load(), self.direct)
 
     def load(self) -> LoadedConfig:
         if self._loaded is None:
@@ -68,13 +77,19 @@ pass_ctx = click.make_pass_decorator(Ctx)
     envvar="ESB_BRIDGE_LOG_FORMAT",
     help="log lines on stderr as text, or as one JSON object per line (env ESB_BRIDGE_LOG_FORMAT)",
 )
+@click.option(
+    "--direct",
+    is_flag=True,
+    envvar="ESB_BRIDGE_DIRECT",
+    help="write commands write to the ledger directly even when api: is configured (full trust; env ESB_BRIDGE_DIRECT)",
+)
 @click.version_option(package_name="esb-bridge")
 @click.pass_context
-def cli(ctx: click.Context, config: str | None, verbose: int, log_format: LogFormat) -> None:
+def cli(ctx: click.Context, config: str | None, verbose: int, log_format: LogFormat, direct: bool) -> None:
     """esb-bridge: move documents between a legacy ERP and cloud systems, and cut over interface by interface."""
     configure_logging(log_format, logging.WARNING - 10 * min(verbose, 2))
     own_level(logging.NOTSET)  # raised again by `run` (own_work_at_info)
-    ctx.obj = Ctx(config, verbose)
+    ctx.obj = Ctx(config, verbose, direct)
 
 
 def own_work_at_info(c: Ctx) -> None:
@@ -508,6 +523,13 @@ def dlq_replay(c: Ctx, dl_ids: tuple[int, ...], deliver: bool, force: bool, reas
     A delivery dead letter is refused when a newer version of its key was delivered to the same target since;
     --force --reason TEXT replays it anyway.
     """
+    remote = c.remote()
+    if remote is not None:  # the API's bridge delivers replays itself (`run`), or queues them (`serve`)
+        body = {"force": force, "reason": reason}
+        results = [remote.post(f"/api/v1/dead-letters/{dl_id}/replay", body).data for dl_id in dl_ids]
+        data: dict[str, Any] = {"replayed": results, "attempts": 0, "via": remote.url}
+        echo_json(data) if as_json else table(results)
+        return
     from bridge.runtime.replay import replay
     from bridge.runtime.runner import Runner
 
@@ -529,12 +551,37 @@ def dlq_replay(c: Ctx, dl_ids: tuple[int, ...], deliver: bool, force: bool, reas
 @pass_ctx
 def dlq_discard(c: Ctx, dl_ids: tuple[int, ...], reason: str) -> None:
     """Discard dead letters for good; needs a reason (audited)."""
+    remote = c.remote()
+    if remote is not None:
+        for dl_id in dl_ids:
+            remote.post(f"/api/v1/dead-letters/{dl_id}/discard", {"reason": reason})
+            click.echo(f"dead letter {dl_id} discarded")
+        return
     from bridge.store.dlq import discard
 
     ledger = _ledger(c)
     for dl_id in dl_ids:
         discard(ledger, dl_id, _actor(), reason)
         click.echo(f"dead letter {dl_id} discarded")
+
+
+@dlq.command("assign")
+@click.argument("dl_ids", type=int, nargs=-1, required=True)
+@click.option("--owner", help="who owns the failed transactions (omit to clear)")
+@pass_ctx
+def dlq_assign(c: Ctx, dl_ids: tuple[int, ...], owner: str | None) -> None:
+    """Name who owns failed transactions (audited)."""
+    remote = c.remote()
+    ledger = None if remote is not None else _ledger(c)
+    for dl_id in dl_ids:
+        if remote is not None:
+            remote.post(f"/api/v1/dead-letters/{dl_id}/assign", {"owner": owner})
+        else:
+            assert ledger is not None
+            if not ledger.assign_dead_letter(dl_id, owner):
+                raise click.ClickException(f"dead letter {dl_id} does not exist")
+            ledger.audit(_actor(), "dlq.assign", f"dead_letter:{dl_id}", detail={"owner": owner})
+        click.echo(f"dead letter {dl_id} assigned to {owner or 'nobody'}")
 
 
 # ------------------------------------------------------------------------------------------------ schema, db

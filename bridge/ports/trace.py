@@ -11,22 +11,49 @@ joins the record's trace without knowing the bridge:
   runtime), else derived from message id and attempt number (distinct per attempt, flags ``00``: not
   recorded by the bridge).
 
+Inbound, a request that carries a valid ``traceparent`` (and no correlation header) gets the transaction id
+:func:`adopted_transaction_id`: its trace id in UUID form, so the records it brings continue the caller's
+trace (their outgoing trace id is the incoming one).
+
 Pure functions; adapters call :func:`trace_headers` at their boundary.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bridge.ports.protocols import Delivery
 
-__all__ = ["CORRELATION_HEADER", "TRACEPARENT", "span_id_of", "trace_headers", "trace_id_of", "traceparent"]
+__all__ = [
+    "CORRELATION_HEADER",
+    "TRACEPARENT",
+    "adopted_transaction_id",
+    "span_id_of",
+    "trace_headers",
+    "trace_id_of",
+    "traceparent",
+]
 
 TRACEPARENT = "traceparent"
 CORRELATION_HEADER = "X-Correlation-Id"
+_TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?")
+
+
+def adopted_transaction_id(header: str | None) -> str | None:
+    """The transaction id that continues an incoming W3C ``traceparent`` (its trace id as a UUID), or None
+    when the header is absent or invalid (version ``ff``, an all-zero id, a version-00 header with extra
+    fields: the W3C rules)."""
+    m = _TRACEPARENT.fullmatch((header or "").strip().lower())
+    if m is None:
+        return None
+    version, trace_id, parent, _flags, rest = m.groups()
+    if version == "ff" or not trace_id.strip("0") or not parent.strip("0") or (version == "00" and rest):
+        return None
+    return str(uuid.UUID(trace_id))
 
 
 def trace_id_of(transaction_id: str) -> str:

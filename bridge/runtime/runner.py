@@ -30,6 +30,7 @@ from bridge.runtime.pipeline import Ingestor, IngestStats, Progress
 from bridge.runtime.reconcile import ReconcileSchedule
 from bridge.runtime.shutdown import wait_within
 from bridge.runtime.wiring import InterfaceRuntime, build_interfaces, compared_interfaces
+from bridge.store.counts import fold_deltas
 from bridge.store.ledger import Ledger, open_ledger
 from bridge.store.records import BatchState, DeadLetterKind
 from cutover.audit import Cutover
@@ -313,6 +314,7 @@ class Runner:
         summary.drain = self.drain(max_wait)
         summary.drain.attempts += early.attempts
         summary.acknowledged_late = len(self._waiting)
+        fold_deltas(self.ledger.engine)
         dead = self.ledger.dead_letters_since(started, list(self.interfaces), DeadLetterKind.DELIVERY)
         for name, row in summary.ingest.items():
             row["delivery_dead_letters"] = dead.get(name, 0)
@@ -388,6 +390,7 @@ class Runner:
             log.exception("poll of %s crashed", name)
 
     def _housekeeping(self) -> None:
+        fold_deltas(self.ledger.engine)  # PostgreSQL's status-count deltas (bridge.store.counts)
         self.ledger.release_orphaned_claims()
         self.ledger.reap_expired_claims()
         self.acknowledge_settled()

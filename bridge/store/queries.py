@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, String, cast, func, literal_column, null, select, union_all
+from sqlalchemy import Engine, func, select
 
 from bridge.store import schema as t
 from bridge.store.batches import MOVED_PREFIX
+from bridge.store.counts import count_rows, fold_deltas
 from bridge.store.packing import PayloadPacking, unpack_payload, unpack_sent
 from bridge.store.records import DeadLetterStatus
-from bridge.store.schema import UtcDateTime
 from bridge.store.sealing import OFF, Protection
 
 __all__ = [
@@ -38,28 +38,21 @@ def _iso(v: Any) -> Any:
 
 def status_counts(engine: Engine, interface: str | None = None) -> dict[str, dict[str, Any]]:
     """Per interface (or only ``interface``): messages by state, deliveries by (path, role, status), open dead
-    letters, batches. Each count is read from an index alone (interface+state, interface+path+role+status)."""
+    letters, batches. Read from the counts the database keeps (:mod:`bridge.store.counts`): a few rows."""
+    fold_deltas(engine)
     out: dict[str, dict[str, Any]] = {}
-
-    def slot(name: str) -> dict[str, Any]:
-        return out.setdefault(name, {"messages": {}, "deliveries": {}, "dead_letters_open": 0, "batches": {}})
-
-    def grouped(table: Any, *cols: str, where: Any = None) -> Any:
-        c = [table.c[n] for n in ("interface", *cols)]
-        q = select(*c, func.count()).group_by(*c)
-        if interface is not None:
-            q = q.where(table.c.interface == interface)
-        return conn.execute(q if where is None else q.where(where))
-
     with engine.connect() as conn:
-        for iface, state, n in grouped(t.messages, "state"):
-            slot(iface)["messages"][state] = n
-        for iface, path, role, status, n in grouped(t.deliveries, "path", "role", "status"):
-            slot(iface)["deliveries"].setdefault(f"{path}/{role}", {})[status] = n
-        for iface, n in grouped(t.dead_letters, where=t.dead_letters.c.status == DeadLetterStatus.OPEN):
-            slot(iface)["dead_letters_open"] = n
-        for iface, state, n in grouped(t.batches, "state"):
-            slot(iface)["batches"][state] = n
+        rows = count_rows(conn, interface)
+    for iface, metric, a, b, n in rows:
+        slot = out.setdefault(iface, {"messages": {}, "deliveries": {}, "dead_letters_open": 0, "batches": {}})
+        if metric == "messages":
+            slot["messages"][a] = n
+        elif metric == "deliveries":
+            slot["deliveries"].setdefault(a, {})[b] = n
+        elif metric == "dead_letters" and a == DeadLetterStatus.OPEN:
+            slot["dead_letters_open"] = n
+        elif metric == "batches":
+            slot["batches"][a] = n
     return out
 
 
@@ -250,39 +243,32 @@ def dead_letter(engine: Engine, dl_id: int, protection: Protection = OFF) -> dic
 
 
 def metric_counts(engine: Engine) -> list[dict[str, Any]]:
-    """The ledger's figures for ``/metrics`` in ONE statement: rows of (metric, interface, a, b, n, oldest).
+    """The ledger's figures for ``/metrics``: rows of (metric, interface, a, b, n, oldest).
 
     ``messages`` (a = state), ``deliveries`` (a = path/role, b = status), ``dlq`` (open dead letters, oldest =
-    the oldest one's time), ``comparisons`` (a = status, b = level), ``batches`` (a = state).
+    the oldest one's time), ``comparisons`` (a = status, b = level), ``batches`` (a = state). Counts come from
+    the database's own (:mod:`bridge.store.counts`); only the oldest open dead letter is read from its table.
     """
-    m, d, dl, c = t.messages, t.deliveries, t.dead_letters, t.comparisons
-    empty = cast(literal_column("''"), String)
-    no_time = cast(null(), UtcDateTime())
-
-    def tag(name: str) -> Any:
-        return cast(literal_column(f"'{name}'"), String).label("metric")
-
-    q = union_all(
-        select(tag("messages"), m.c.interface, m.c.state, empty, func.count(), no_time).group_by(
-            m.c.interface, m.c.state
-        ),
-        select(tag("deliveries"), d.c.interface, d.c.path + "/" + d.c.role, d.c.status, func.count(), no_time).group_by(
-            d.c.interface, d.c.path, d.c.role, d.c.status
-        ),
-        select(tag("dlq"), dl.c.interface, empty, empty, func.count(), func.min(dl.c.created_at))
-        .where(dl.c.status == DeadLetterStatus.OPEN)
-        .group_by(dl.c.interface),
-        select(tag("comparisons"), c.c.interface, c.c.status, c.c.level, func.count(), no_time).group_by(
-            c.c.interface, c.c.status, c.c.level
-        ),
-        select(tag("batches"), t.batches.c.interface, t.batches.c.state, empty, func.count(), no_time).group_by(
-            t.batches.c.interface, t.batches.c.state
-        ),
-    )
-    keys = ("metric", "interface", "a", "b", "n", "oldest")
+    fold_deltas(engine)
+    dl = t.dead_letters
     with engine.connect() as conn:
-        rows = [dict(zip(keys, r, strict=True)) for r in conn.execute(q)]
-    for r in rows:  # SQLite hands MIN() of a UTC column back as text
-        if isinstance(r["oldest"], str):
-            r["oldest"] = datetime.fromisoformat(r["oldest"]).replace(tzinfo=UTC)
+        counted = count_rows(conn)
+        oldest = dict(
+            conn.execute(
+                select(dl.c.interface, func.min(dl.c.created_at))
+                .where(dl.c.status == DeadLetterStatus.OPEN)
+                .group_by(dl.c.interface)
+            ).all()
+        )
+    rows: list[dict[str, Any]] = []
+    for iface, metric, a, b, n in counted:
+        if metric == "dead_letters":
+            if a != DeadLetterStatus.OPEN:
+                continue
+            metric, a, first = "dlq", "", oldest.get(iface)
+            if isinstance(first, str):  # SQLite hands MIN() of a UTC column back as text
+                first = datetime.fromisoformat(first).replace(tzinfo=UTC)
+        else:
+            first = None
+        rows.append({"metric": metric, "interface": iface, "a": a, "b": b, "n": n, "oldest": first})
     return rows

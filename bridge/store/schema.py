@@ -8,6 +8,7 @@ and Core keeps them one statement each. Alembic migrations in ``migrations/`` cr
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -381,3 +382,18 @@ alert_states = Table(
     Column("detail", JSON, nullable=True),
     _ts("updated_at"),
 )
+
+# 0011 (status counts): counts per (interface, metric, a, b) kept by triggers on the counted tables (see
+# bridge.store.counts); on PostgreSQL the triggers append to ledger_count_deltas, folded into ledger_counts.
+
+
+def _count_columns(key: bool) -> list[Column[Any]]:
+    return [
+        Column(name, String(size), primary_key=key, nullable=False)
+        for name, size in (("interface", 200), ("metric", 20), ("a", 200), ("b", 20))
+    ] + [Column("n", BigInteger, nullable=False)]
+
+
+# metric: messages | deliveries | dead_letters | comparisons | batches
+ledger_counts = Table("ledger_counts", metadata, *_count_columns(key=True))
+ledger_count_deltas = Table("ledger_count_deltas", metadata, *_count_columns(key=False))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -13,6 +14,7 @@ import pytest
 
 from adapters.cloud.webhook import WebhookSource, WebhookSourceConfig
 from bridge.ports import Envelope, IdentityRule, SourceContext
+from bridge.ports.trace import trace_id_of
 from bridge.testing import MemorySourceLedger
 from samples.cloud_sim import SimServer
 from samples.cloud_sim.webhooks import sign
@@ -58,7 +60,13 @@ def webhook(source_context: SourceContext) -> Iterator[WebhookSource]:
 
 
 def post(
-    source: WebhookSource, event_id: str, body: bytes, *, stamp: int | None = None, secret: str = SECRET
+    source: WebhookSource,
+    event_id: str,
+    body: bytes,
+    *,
+    stamp: int | None = None,
+    secret: str = SECRET,
+    extra: dict[str, str] | None = None,
 ) -> httpx.Response:
     ts = int(time.time()) if stamp is None else stamp
     headers = {
@@ -66,6 +74,7 @@ def post(
         "webhook-timestamp": str(ts),
         "webhook-signature": sign(secret, event_id, ts, body),
         "content-type": "application/json",
+        **(extra or {}),
     }
     return httpx.post(source.url, content=body, headers=headers, timeout=10)
 
@@ -93,6 +102,24 @@ def test_answer_waits_for_acknowledge(webhook: WebhookSource, ledger: MemorySour
         response = answer.result(timeout=5)
     assert response.status_code == 200 and response.json()["status"] == "accepted"
     assert ledger.batch_state("cloud-test", "webhook:evt_1") == "acknowledged"
+
+
+def test_incoming_trace_context_is_continued(webhook: WebhookSource) -> None:
+    """A caller's W3C traceparent becomes the records' transaction id (its trace id as a UUID), so outgoing
+    requests continue the caller's trace; a correlation header wins; an invalid traceparent is ignored."""
+    trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+    cases = {
+        "evt_t1": ({"traceparent": f"00-{trace}-00f067aa0ba902b7-01"}, str(uuid.UUID(trace))),
+        "evt_t2": ({"traceparent": f"00-{trace}-00f067aa0ba902b7-01", "x-correlation-id": "ORD-7"}, "ORD-7"),
+        "evt_t3": ({"traceparent": f"00-{'0' * 32}-00f067aa0ba902b7-01"}, "evt_t3"),
+        "evt_t4": ({"traceparent": "not-a-traceparent"}, "evt_t4"),
+    }
+    with Runtime(webhook) as runtime:
+        for event_id, (headers, _) in cases.items():
+            assert post(webhook, event_id, b"{}", extra=headers).status_code == 200
+    got = {e.identity: e.transaction_id for e in runtime.recorded}
+    assert got == {event_id: want for event_id, (_, want) in cases.items()}
+    assert trace_id_of(got["evt_t1"]) == trace
 
 
 def test_no_acknowledge_in_time_is_503(webhook: WebhookSource) -> None:

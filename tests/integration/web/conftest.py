@@ -35,7 +35,9 @@ class World:
         return httpx.Client(base_url=self.server.url, headers=headers, timeout=30)
 
 
-def write_config(tmp: Path, store_url: str, extra: str = "", sink: str = "{kind: scripted, name: api-legacy}") -> Path:
+def write_config(
+    tmp: Path, store_url: str, extra: str = "", sink: str = "{kind: scripted, name: api-legacy}", cloud: str = ""
+) -> Path:
     cfg = tmp / "bridge.yaml"
     cfg.write_text(
         f"""
@@ -50,7 +52,7 @@ interfaces:
     legacy:
       encoder: {{kind: json}}
       sink: {sink}
-    cutover: {{mode: legacy_only}}
+{cloud}    cutover: {{mode: legacy_only}}
     compare: {{sensitive: ["contacts.*.email", "name"]}}
 {extra}""",
         encoding="utf-8",
@@ -59,12 +61,12 @@ interfaces:
 
 
 @contextmanager
-def served_world(tmp: Path, store_url: str, clock: SimulatedClock, extra: str = "") -> Iterator[World]:
+def served_world(tmp: Path, store_url: str, clock: SimulatedClock, extra: str = "", cloud: str = "") -> Iterator[World]:
     """Populate the ledger with one pass of the bridge, then serve the API over it until the block ends."""
     ScriptedSink.SCRIPTS["api-legacy"] = {"steps": ["reject", "reject"], "then": "ok"}
     ScriptedSink.CALLS.pop("api-legacy", None)
     write_customers(tmp / "drop" / "c.jsonl", 5, bad_lines={2: "{not json"})
-    loaded = load_config(write_config(tmp, store_url, extra))
+    loaded = load_config(write_config(tmp, store_url, extra, cloud=cloud))
     with Runner(loaded, clock) as runner:
         runner.run_once(max_wait=0)
         tokens = {r: runner.ledger.create_token(f"t-{r}", r, created_by="test") for r in ROLES}
