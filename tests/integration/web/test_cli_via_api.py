@@ -19,7 +19,6 @@ from bridge.cli.main import cli
 from bridge.ports import SimulatedClock
 from tests.integration.web.conftest import World, served_world
 
-
 CLOUD = "    cloud: {encoder: {kind: json}, sink: {kind: file, path: cloud-out}}\n"
 
 
