@@ -31,7 +31,7 @@ from bridge.observability.logs import LOG_FORMATS, LogFormat, own_level
 from bridge.observability.logs import configure as configure_logging
 from bridge.plugins import registry
 from bridge.ports import BridgeError, ConfigError, SystemClock
-from bridge.runtime.exitcodes import exit_code_help
+from bridge.runtime.exitcodes import RunProblem, exit_code_help
 from bridge.store.records import MessageState
 from cutover.cli import cutover as cutover_group
 from cutover.cli import shadow as shadow_group
@@ -230,7 +230,7 @@ def run(c: Ctx, once: bool, only: tuple[str, ...], max_wait: float, as_json: boo
         delivery_progress=shown.delivered if shown.enabled else None,
     ) as runner:
         with shown:
-            summary = runner.run_once(max_wait=max_wait)
+            summary = _run_once_stoppable(runner, max_wait, loaded.config.shutdown_grace)
         problems = summary.problems()
         data = {
             "ingest": summary.ingest,
@@ -248,6 +248,43 @@ def run(c: Ctx, once: bool, only: tuple[str, ...], max_wait: float, as_json: boo
             for p in problems:
                 click.echo(f"exit {p.value}: {p.meaning}", err=True)
         sys.exit(problems.value)
+
+
+def _run_once_stoppable(runner: Any, max_wait: float, grace: float) -> Any:
+    """``run --once`` under the same signals as ``run`` (bridge.runtime.shutdown): the first SIGTERM or Ctrl-C
+    ends the pass after the work in flight (within ``shutdown_grace``), releases this process's claims and
+    leases and exits with bit 64 (work left open) set; a second signal exits at once."""
+    from bridge.runtime.shutdown import Shutdown
+
+    with Shutdown(grace).installed() as shutdown:
+        return _stoppable(runner, max_wait, grace, shutdown)
+
+
+def _stoppable(runner: Any, max_wait: float, grace: float, shutdown: Any) -> Any:
+    out: dict[str, Any] = {}
+
+    def once() -> None:
+        try:
+            out["summary"] = runner.run_once(max_wait=max_wait, stop=shutdown.stop)
+        except BaseException as exc:  # raised again in the main thread
+            out["error"] = exc
+
+    th = threading.Thread(target=once, name="run-once", daemon=True)
+    th.start()
+    while th.is_alive() and not shutdown.stop.is_set():
+        th.join(0.2)
+    if shutdown.stop.is_set():
+        runner.clock.wake()  # a retry wait ends now
+        th.join(grace)
+        released = runner.ledger.release_own_claims(), runner.ledger.release_own_leases()
+        logging.getLogger("esb_bridge.runtime.shutdown").info("stopped: %d claim(s), %d lease(s) released", *released)
+        if th.is_alive():  # the grace is over: abandon what still runs (its claims are released: fenced off)
+            click.echo(f"esb-bridge: stopped after {grace:g}s grace; work in flight abandoned", err=True)
+            sys.stderr.flush()
+            os._exit(int(RunProblem.WORK_LEFT_OPEN))
+    if "error" in out:
+        raise out["error"]
+    return out["summary"]
 
 
 def _run_live(loaded: Any, only: list[str] | None, shown: RunProgress) -> None:
@@ -382,6 +419,15 @@ def status(c: Ctx, as_json: bool) -> None:
         )
         for path, st in sorted(d["deliveries"].items()):
             rows.append({"interface": f"  {path}", "messages": st})
+        for target, circ in sorted(d.get("circuits", {}).items()):
+            if circ["state"] != "closed":
+                until = f" until {circ['retry_at']}" if circ["retry_at"] else ""
+                rows.append(
+                    {
+                        "interface": f"  circuit {target}",
+                        "messages": f"{circ['state']}{until} ({circ['failures']} failures in a row)",
+                    }
+                )
         if "reconciliation" in d:
             r = d["reconciliation"]
             rows.append(

@@ -20,7 +20,9 @@ from bridge.config.reconcile import ReconcileConfig
 from bridge.config.types import Duration, Mode, parse_duration
 
 __all__ = [
+    "Backpressure",
     "BridgeConfig",
+    "CircuitPolicy",
     "CompareRules",
     "CutoverConfig",
     "DataProtection",
@@ -66,6 +68,21 @@ class RetryPolicy(_Strict):
     """How long a delivery may wait for a reference (DependencyPending) before it is a dead letter."""
 
 
+class CircuitPolicy(_Strict):
+    """Stop calling a target that keeps failing (``bridge/runtime/circuit.py``): after ``failures`` retryable
+    failures in a row, of at least two business keys (one key failing again and again is that record's problem,
+    not the target's), the circuit opens: nothing is sent, no attempt is spent, for ``open_for``; then one
+    probe delivery goes out (half-open): a success closes the circuit, a failure opens it again for twice as long,
+    at most ``max_open_for``. Rejections (4xx) do not count: the target answers."""
+
+    failures: int = Field(5, ge=0)
+    """Retryable failures in a row that open the circuit; 0 turns the breaker off."""
+    open_for: Duration = 30.0
+    """How long the circuit stays open before a probe delivery is sent."""
+    max_open_for: Duration = 600.0
+    """Longest open period (each failed probe doubles it up to this)."""
+
+
 class Limits(_Strict):
     """Per-target delivery limits: worker threads and a rate (deliveries per second, unset = unlimited)."""
 
@@ -78,6 +95,8 @@ class Limits(_Strict):
     max_batch: int = Field(500, ge=1, le=20000)
     """Most deliveries a worker claims at once: the claim doubles from batch while the target takes every
     delivery quickly, and halves on failures (never below 1)."""
+    circuit: CircuitPolicy = CircuitPolicy()
+    """The circuit breaker of this target (on by default; failures: 0 turns it off)."""
 
 
 class Reference(_Strict):
@@ -152,6 +171,15 @@ class Schedule(_Strict):
 CutoverConfig = FlagRules
 
 
+class Backpressure(_Strict):
+    """Pause a source while its interface already has too much to deliver."""
+
+    max_backlog: int = Field(1_000_000, ge=0)
+    """Open deliveries (held, pending, in progress) of the interface above which its source is not polled
+    (the poll is skipped and logged as source_paused until the backlog is below the bound); 0: never pause.
+    A file already being read is finished; a webhook sender is answered 503 and retries."""
+
+
 class EchoConfig(_Strict):
     """The source reads from ``system``: records equal to the bridge's own last write there are dropped."""
 
@@ -186,6 +214,8 @@ class InterfaceConfig(_Strict):
     once every delivery succeeded."""
     chunk_size: int = Field(500, ge=1, le=100_000)
     """Records written to the ledger per transaction while decoding."""
+    backpressure: Backpressure = Backpressure()
+    """When the source pauses because the interface's backlog is too large."""
     description: str = ""
     """Free text shown in listings."""
     alerts: AlertRules | None = None

@@ -37,6 +37,9 @@ class AlertRules(_Strict):
     silent_for: Duration | None = None
     """Fire when the source delivered no new batch for longer than this (its expected cadence plus slack);
     measured from the newest batch, or from the first evaluation when it never delivered one."""
+    circuit_open_for: Duration | None = None
+    """Fire when the circuit breaker of one of the interface's targets has not been closed for longer than this
+    (0: as soon as it opens); resolves when every circuit is closed again."""
 
 
 class AlertsConfig(_Strict):

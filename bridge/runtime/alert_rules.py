@@ -85,4 +85,18 @@ def evaluate(
             + ")",
         )
     older("silent_for", figures.newest_batch or watched_since, rules.silent_for, "no new batch for")
+    if rules.circuit_open_for is not None:
+        limit = float(rules.circuit_open_for)
+        ages = {target: _age(now, since) or 0.0 for target, since in figures.open_circuits.items()}
+        over = sorted(target for target, age in ages.items() if age >= limit)
+        longest = max(ages.values(), default=None)
+        add(
+            "circuit_open_for",
+            bool(over),
+            longest,
+            limit,
+            f"circuit open: {', '.join(over)} (longest {longest or 0:.0f}s, limit {limit:.0f}s)"
+            if over
+            else "every circuit closed" if not ages else f"circuit open {longest or 0:.0f}s (limit {limit:.0f}s)",
+        )
     return out

@@ -43,6 +43,7 @@ from bridge.ports import (
     StoredEncoder,
 )
 from bridge.runtime.batching import BatchSizer
+from bridge.runtime.circuit import CircuitBreaker
 from bridge.runtime.forward import discard_spool, forwarded_bytes, forwarded_bytes_path
 from bridge.runtime.limits import RateLimiter
 from bridge.runtime.redact import Redactor
@@ -88,6 +89,8 @@ class TargetWorker:
         self._model = model_for(rt.canonical)
         self._sizer = BatchSizer(path.limits.batch, path.limits.max_batch, self.lease)
         self._size = path.limits.batch
+        #: stops calling a failing target, probes it, resumes (bridge.runtime.circuit)
+        self.circuit = CircuitBreaker(target, rt.name, path.limits.circuit, clock, ledger)
         #: told (target, attempts recorded) after each batch: the CLI's progress display, or None
         self.progress = progress
         # Paths with references need the record's fields to resolve them, so they always load it.
@@ -100,9 +103,14 @@ class TargetWorker:
 
     def run_batch(self) -> int:
         """Claim and process one batch; returns how many deliveries were attempted (0 = nothing due)."""
+        permit = self.circuit.permit()
+        if permit == 0:
+            return 0
         t0 = claim_started()
-        claimed = self.ledger.claim(self.target, self._size, self.lease)
+        claimed = self.ledger.claim(self.target, self._size if permit is None else permit, self.lease)
         if not claimed:
+            if permit is not None:
+                self.circuit.probe_done()  # nothing due: no probe was sent
             return 0
         spans = batch_spans(self.target, claimed, t0)  # None unless tracing is on
         began = time.monotonic()
@@ -112,15 +120,25 @@ class TargetWorker:
         bulk = isinstance(sink, BatchSink) and sink.max_batch > 1
         step = sink.max_batch if isinstance(sink, BatchSink) and bulk else 1
         results: list[AttemptResult] = []
+        given_back: Sequence[ClaimedDelivery] = ()
         try:
             for start in range(0, len(claimed), step):
                 if self.stopping.is_set():
                     break
-                results += self._attempt_chunk(claimed[start : start + step], claims, sink, bulk, spans)
+                if self.circuit.is_open():  # opened by this batch or another thread's: send no more
+                    given_back = claimed[start:]
+                    break
+                chunk = self._attempt_chunk(claimed[start : start + step], claims, sink, bulk, spans)
+                self.circuit.record(chunk)
+                results += chunk
         finally:
             if spans is not None:
                 spans.close()
+            if permit is not None:  # the probe's verdict is in (or it was not sent): the next may go
+                self.circuit.probe_done()
         recorded = self.ledger.finish(results)
+        if given_back:
+            self.ledger.release_claims(given_back)
         observe.attempts_finished(recorded)
         kept = {id(r) for r in recorded}
         for r in results:

@@ -37,7 +37,9 @@ _MEANING = {
     RunProblem.BATCH_FAILED: "a batch (a whole file or page) failed to decode: a batch dead letter",
     RunProblem.RECORDS_DEAD_LETTERED: "records could not be decoded: record dead letters",
     RunProblem.DELIVERIES_DEAD_LETTERED: "deliveries were dead-lettered (rejected, or retries exhausted)",
-    RunProblem.WORK_LEFT_OPEN: "deliveries were still open when --max-wait ran out",
+    RunProblem.WORK_LEFT_OPEN: (
+        "work left open: deliveries still open when --max-wait ran out, or a signal stopped the pass"
+    ),
 }
 
 

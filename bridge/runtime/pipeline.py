@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from logging import ERROR, INFO, WARNING
@@ -61,6 +62,8 @@ class IngestStats:
     acknowledged: int = 0
     #: why the poll failed (the source raised), empty when it did not
     poll_error: str = ""
+    #: the poll was skipped: the interface's backlog is above ``backpressure.max_backlog``
+    paused: bool = False
     waiting_ack: dict[int, Envelope] = field(default_factory=dict)
 
 
@@ -74,8 +77,11 @@ class Ingestor:
         router: Router,
         progress: Progress | None = None,
         on_release: Callable[[int], None] | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         self.rt = rt
+        #: set when the process is stopping: the poll takes no further envelope (the current one is finished)
+        self.stop = stop
         self.ledger = ledger
         self.router = router
         self.progress = progress
@@ -96,6 +102,8 @@ class Ingestor:
         source = self.rt.source
         self._spool = context.spool_dir / "forward"
         for envelope in source.poll():
+            if self.stop is not None and self.stop.is_set():
+                break  # stopping: this envelope is not taken; the source offers it again at the next poll
             stats.batches += 1
             batch = self.ledger.open_batch(self.rt.name, envelope.batch_id, envelope.origin)
             before = (stats.records, stats.new_messages, stats.dead_letters, stats.suppressed)

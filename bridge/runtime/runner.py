@@ -14,16 +14,19 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from logging import INFO, WARNING
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
 from bridge.config.loader import LoadedConfig
 from bridge.observability import tracing
+from bridge.observability.logs import event
 from bridge.ports import BridgeError, ChangeNotifier, Clock, ConfigError, Envelope, Router, SourceContext
 from bridge.runtime.alerts import LEASE as ALERTS
 from bridge.runtime.alerts import Alerts
+from bridge.runtime.circuit import OPEN
 from bridge.runtime.delivery import TargetWorker
 from bridge.runtime.exitcodes import RunProblem
 from bridge.runtime.pipeline import Ingestor, IngestStats, Progress
@@ -63,6 +66,8 @@ class RunSummary:
     ingest: dict[str, dict[str, int]] = field(default_factory=dict)
     drain: DrainStats = field(default_factory=DrainStats)
     acknowledged_late: int = 0
+    #: a signal stopped the pass early (SIGTERM/Ctrl-C): what was not done is left for the next pass
+    stopped: bool = False
 
     def problems(self) -> RunProblem:
         """What went wrong in the pass, as the bit set ``run --once`` exits with (see bridge.runtime.exitcodes)."""
@@ -77,7 +82,7 @@ class RunSummary:
         for bit, key in checks:
             if any(st.get(key, 0) for st in per):
                 found |= bit
-        if self.drain.open_left:
+        if self.drain.open_left or self.stopped:
             found |= RunProblem.WORK_LEFT_OPEN
         return found
 
@@ -112,6 +117,10 @@ class Runner:
         self._waiting: dict[int, _Waiting] = {}
         self._poll_locks: dict[str, threading.Lock] = {}
         self._spools: dict[str, Path] = {}
+        #: interfaces whose source is paused by back-pressure (their backlog is above the bound)
+        self._paused: set[str] = set()
+        #: set by a signal during ``run_once``: no new batch is picked up, no new delivery round starts
+        self._stop = threading.Event()
         #: wakes ``run --once``'s early delivery when a batch's deliveries were released; which interfaces
         self.released = threading.Event()
         self.released_interfaces: set[str] = set()
@@ -179,17 +188,38 @@ class Runner:
         """One poll of one interface (never two at once for the same interface)."""
         rt = self.interfaces[name]
         lease = f"poll:{name}"
+        if self._backpressured(name):
+            return IngestStats(paused=True)
         with self._poll_locks[name]:
             # Across processes sharing one ledger, one node polls an interface at a time (taken over on expiry).
             if not self.ledger.acquire_lease(lease, timedelta(seconds=max(60.0, 3 * rt.config.schedule.every))):
                 log.info("poll of %s skipped: another node holds its lease", name)
                 return IngestStats()
-            stats = Ingestor(rt, self.ledger, self.router, self.progress, lambda _b: self._released(name)).poll(
-                SourceContext(name, self.clock, self._spools[name], self.ledger)
+            ingestor = Ingestor(
+                rt, self.ledger, self.router, self.progress, lambda _b: self._released(name), stop=self._stop
             )
+            stats = ingestor.poll(SourceContext(name, self.clock, self._spools[name], self.ledger))
             for batch, env in stats.waiting_ack.items():
                 self._waiting[batch] = _Waiting(name, batch, env)
         return stats
+
+    def _backpressured(self, name: str) -> bool:
+        """Back-pressure: the source is not read while its interface has more than ``max_backlog`` open
+        deliveries (a target that is down or slow must not turn the ledger into the queue of a whole month).
+        Pausing and resuming are logged once each (``source_paused`` / ``source_resumed``)."""
+        bound = self.interfaces[name].config.backpressure.max_backlog
+        if not bound:
+            return False
+        backlog = self.ledger.backlog(name)
+        paused = backlog > bound
+        if paused != (name in self._paused):
+            if paused:
+                self._paused.add(name)
+                event(log, WARNING, "source_paused", interface=name, backlog=backlog, max_backlog=bound)
+            else:
+                self._paused.discard(name)
+                event(log, INFO, "source_resumed", interface=name, backlog=backlog, max_backlog=bound)
+        return paused
 
     def _released(self, interface: str) -> None:
         with self._release_lock:
@@ -206,6 +236,8 @@ class Runner:
     def poll_all(self) -> dict[str, IngestStats]:
         out = {}
         for name in self.interfaces:
+            if self._stop.is_set():  # stopping: the interfaces not polled yet wait for the next pass
+                break
             try:
                 out[name] = self.poll(name)
             except BridgeError as exc:
@@ -273,7 +305,7 @@ class Runner:
         """Deliver until nothing is open, sleeping on the Clock for retries, at most ``max_wait`` seconds."""
         stats = DrainStats()
         targets = list(self.workers)
-        while True:
+        while not self._stop.is_set():
             stats.rounds += 1
             stats.attempts += self.deliver_round()
             self.ledger.reap_expired_claims()
@@ -283,7 +315,7 @@ class Runner:
             if open_work == 0:
                 self.compare_round()
                 break
-            due = self.ledger.next_due(targets)
+            due = self._next_due(targets)
             if due is None:
                 self.clock.sleep(0.05)
                 stats.waited += 0.05
@@ -296,7 +328,25 @@ class Runner:
                 stats.waited += wait
         return stats
 
-    def run_once(self, max_wait: float = 3600.0) -> RunSummary:
+    def _next_due(self, targets: list[str]) -> datetime | None:
+        """When delivery can go on: the earliest due delivery of a target whose circuit is closed, or the
+        earliest time an open circuit lets a probe through (its due deliveries wait for that)."""
+        closed = [t for t in targets if self.workers[t].circuit.state != OPEN]
+        times = [self.ledger.next_due(closed)] if closed else []
+        times += [self.workers[t].circuit.retry_at for t in targets if t not in closed]
+        known = [x for x in times if x is not None]
+        return min(known) if known else None
+
+    def run_once(self, max_wait: float = 3600.0, stop: threading.Event | None = None) -> RunSummary:
+        """One pass: poll every interface, deliver (waiting for retries up to ``max_wait``), compare.
+
+        ``stop`` (set by the CLI's signal handler): no further batch is picked up, each worker sends nothing
+        more of its claimed batch once its current attempt is over, the drain ends; the summary says
+        ``stopped`` and the caller releases this process's claims and leases (bridge.runtime.shutdown)."""
+        if stop is not None:
+            self._stop = stop
+            for worker in self.workers.values():
+                worker.stopping = stop
         summary = RunSummary()
         started = self.ledger.ledger_time()
         with _EarlyDelivery(self) as early:
@@ -313,6 +363,7 @@ class Runner:
             }
         summary.drain = self.drain(max_wait)
         summary.drain.attempts += early.attempts
+        summary.stopped = self._stop.is_set()
         summary.acknowledged_late = len(self._waiting)
         fold_deltas(self.ledger.engine)
         dead = self.ledger.dead_letters_since(started, list(self.interfaces), DeadLetterKind.DELIVERY)

@@ -17,7 +17,8 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from types import FrameType
 
 __all__ = ["Shutdown", "wait_within"]
@@ -35,6 +36,21 @@ class Shutdown:
     def install(self) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, self._on_signal)
+
+    @contextmanager
+    def installed(self) -> Iterator[Shutdown]:
+        """The handlers for the duration of a block (``run --once``), the previous ones restored after it; a
+        no-op off the main thread (Python takes signals there only)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+        self.install()
+        try:
+            yield self
+        finally:
+            for sig, handler in before.items():
+                signal.signal(sig, handler)
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         if self.stop.is_set():

@@ -8,7 +8,7 @@ retried at the next evaluation, and the state survives restarts (table ``alert_s
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,6 +41,8 @@ class InterfaceFigures:
     dead_letters_open: int
     oldest_dead_letter: datetime | None
     newest_batch: datetime | None
+    #: targets whose circuit breaker is open or half-open, with the time each stopped being closed
+    open_circuits: dict[str, datetime] = field(default_factory=dict)
 
 
 def _utc(value: Any) -> datetime | None:
@@ -79,10 +81,20 @@ class AlertLedger(LedgerCore):
                     .group_by(b.c.interface)
                 ).all()
             )
+            c = t.circuit_states
+            circuits: dict[str, dict[str, datetime]] = {}
+            for r in conn.execute(
+                select(c.c.interface, c.c.target, c.c.since).where(c.c.interface.in_(names), c.c.state != "closed")
+            ):
+                since = _utc(r.since)
+                assert since is not None
+                circuits.setdefault(r.interface, {})[r.target] = since
         out = {}
         for name in names:
             count, oldest = dead.get(name, (0, None))
-            out[name] = InterfaceFigures(_utc(lag.get(name)), count, _utc(oldest), _utc(newest.get(name)))
+            out[name] = InterfaceFigures(
+                _utc(lag.get(name)), count, _utc(oldest), _utc(newest.get(name)), circuits.get(name, {})
+            )
         return out
 
     def alert_states(self) -> dict[tuple[str, str], AlertState]:

@@ -17,12 +17,13 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, or_, select, update
+from sqlalchemy import Select, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from bridge.ports import PathName, Role
 from bridge.store import schema as t
 from bridge.store._core import LedgerCore, alive
+from bridge.store.counts import count_rows
 from bridge.store.packing import pack_sent, unpack_payload
 from bridge.store.records import (
     OPEN_DELIVERY,
@@ -361,6 +362,34 @@ class DeliveryLedger(LedgerCore):
                 .values(**_UNCLAIMED, updated_at=now)
             )
         return int(res.rowcount or 0)
+
+    def release_claims(self, claimed: Sequence[ClaimedDelivery]) -> int:
+        """Claims given back unattempted (a circuit opened mid-batch): pending again at once, attempts and
+        due time unchanged. Fenced: a claim already taken over by another worker is left alone."""
+        if not claimed:
+            return 0
+        d = t.deliveries
+        stmt = (
+            update(d)
+            .where(
+                d.c.id == bindparam("b_id"),
+                d.c.claim_token == bindparam("b_token"),
+                d.c.status == DeliveryStatus.IN_PROGRESS.value,
+            )
+            .values(**_UNCLAIMED, updated_at=bindparam("b_now"))
+        )
+        now = self._now()
+        with self.engine.begin() as conn:
+            res = conn.execute(stmt, [{"b_id": c.id, "b_token": c.claim_token, "b_now": now} for c in claimed])
+        return int(res.rowcount or 0)
+
+    def backlog(self, interface: str) -> int:
+        """Open deliveries (held, pending, in progress) of one interface, from the database-kept counts
+        (:mod:`bridge.store.counts`): a few rows read, however large the backlog (the back-pressure check)."""
+        open_states = {DeliveryStatus.HELD.value, DeliveryStatus.PENDING.value, DeliveryStatus.IN_PROGRESS.value}
+        with self.engine.connect() as conn:
+            rows = count_rows(conn, interface)
+        return sum(n for _i, metric, _a, b, n in rows if metric == "deliveries" and b in open_states)
 
     def release_own_claims(self) -> int:
         """At start-up: this node's earlier claims (from before a crash) are pending again."""

@@ -21,6 +21,7 @@ from bridge.store.sealing import OFF, Protection
 
 __all__ = [
     "MessageQuery",
+    "add_circuit",
     "dead_letter",
     "dead_letters",
     "message_comparisons",
@@ -44,7 +45,7 @@ def status_counts(engine: Engine, interface: str | None = None) -> dict[str, dic
     with engine.connect() as conn:
         rows = count_rows(conn, interface)
     for iface, metric, a, b, n in rows:
-        slot = out.setdefault(iface, {"messages": {}, "deliveries": {}, "dead_letters_open": 0, "batches": {}})
+        slot = out.setdefault(iface, _empty_slot())
         if metric == "messages":
             slot["messages"][a] = n
         elif metric == "deliveries":
@@ -53,7 +54,31 @@ def status_counts(engine: Engine, interface: str | None = None) -> dict[str, dic
             slot["dead_letters_open"] = n
         elif metric == "batches":
             slot["batches"][a] = n
+    c = t.circuit_states
+    q = select(c).order_by(c.c.target)
+    if interface is not None:
+        q = q.where(c.c.interface == interface)
+    with engine.connect() as conn:
+        for r in conn.execute(q).all():
+            slot = out.setdefault(r.interface, _empty_slot())
+            add_circuit(slot, r.target, r.state, r.failures, r.since, r.retry_at)
     return out
+
+
+def _empty_slot() -> dict[str, Any]:
+    return {"messages": {}, "deliveries": {}, "dead_letters_open": 0, "batches": {}}
+
+
+def add_circuit(
+    slot: dict[str, Any], target: str, state: str, failures: int, since: Any, retry_at: Any
+) -> None:
+    """The ``circuits`` entry of one target in a status slot (the breaker as last written, bridge.store.circuits)."""
+    slot.setdefault("circuits", {})[target] = {
+        "state": state,
+        "failures": failures,
+        "since": _iso(since),
+        "retry_at": _iso(retry_at),
+    }
 
 
 @dataclass(frozen=True)
@@ -246,7 +271,8 @@ def metric_counts(engine: Engine) -> list[dict[str, Any]]:
     """The ledger's figures for ``/metrics``: rows of (metric, interface, a, b, n, oldest).
 
     ``messages`` (a = state), ``deliveries`` (a = path/role, b = status), ``dlq`` (open dead letters, oldest =
-    the oldest one's time), ``comparisons`` (a = status, b = level), ``batches`` (a = state). Counts come from
+    the oldest one's time), ``comparisons`` (a = status, b = level), ``batches`` (a = state), ``circuit`` (a =
+    target, b = breaker state, n = failures in a row, oldest = since). Counts come from
     the database's own (:mod:`bridge.store.counts`); only the oldest open dead letter is read from its table.
     """
     fold_deltas(engine)
@@ -271,4 +297,11 @@ def metric_counts(engine: Engine) -> list[dict[str, Any]]:
         else:
             first = None
         rows.append({"metric": metric, "interface": iface, "a": a, "b": b, "n": n, "oldest": first})
+    with engine.connect() as conn:
+        circuits = conn.execute(select(t.circuit_states)).all()
+    for c in circuits:  # a = target, b = state, n = failures in a row, oldest = (not) closed since
+        rows.append(
+            {"metric": "circuit", "interface": c.interface, "a": c.target, "b": c.state, "n": c.failures,
+             "oldest": c.since, "retry_at": c.retry_at}
+        )  # fmt: skip
     return rows

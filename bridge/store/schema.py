@@ -397,3 +397,17 @@ def _count_columns(key: bool) -> list[Column[Any]]:
 # metric: messages | deliveries | dead_letters | comparisons | batches
 ledger_counts = Table("ledger_counts", metadata, *_count_columns(key=True))
 ledger_count_deltas = Table("ledger_count_deltas", metadata, *_count_columns(key=False))
+
+# 0012 (delivery resilience): the circuit breaker of each target, as its worker last wrote it (transitions only).
+circuit_states = Table(
+    "circuit_states",
+    metadata,
+    Column("target", String(300), primary_key=True),
+    Column("interface", String(200), nullable=False),
+    Column("state", String(10), nullable=False),  # closed | open | half_open
+    Column("failures", Integer, nullable=False),
+    _ts("since"),
+    _ts("retry_at", nullable=True),
+    Column("node", String(200), nullable=False),
+    Column("detail", JSON, nullable=True),
+)

@@ -53,6 +53,11 @@ class LedgerCollector(Collector):
             "Shadow comparisons by status (match, mismatch, orphan, accepted ...) and level.",
             labels=["interface", "status", "level"],
         )
+        circuit = GaugeMetricFamily(
+            "esb_bridge_circuit_open",
+            "1 while the target's circuit breaker is open or half-open (deliveries wait), 0 when closed.",
+            labels=["interface", "target"],
+        )
         known = set(self.ctx.loaded.config.interfaces)
         for r in rows:
             iface = r["interface"] if r["interface"] in known else "other"
@@ -67,7 +72,9 @@ class LedgerCollector(Collector):
                     oldest.add_metric([iface], max(0.0, (now - r["oldest"]).total_seconds()))
             elif r["metric"] == "comparisons":
                 shadow.add_metric([iface, r["a"], r["b"]], r["n"])
-        return [messages, deliveries, dlq, oldest, shadow, self._gates()]
+            elif r["metric"] == "circuit" and iface != "other":  # targets are the config's: bounded labels
+                circuit.add_metric([iface, r["a"]], 0.0 if r["b"] == "closed" else 1.0)
+        return [messages, deliveries, dlq, oldest, shadow, circuit, self._gates()]
 
     def _gates(self) -> Metric:
         gate = GaugeMetricFamily(

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from bridge.ports import Clock
-from bridge.store.queries import metric_counts
+from bridge.store.queries import add_circuit, metric_counts
 
 __all__ = ["LedgerSnapshot"]
 
@@ -61,4 +61,6 @@ class LedgerSnapshot:
                 slot["dead_letters_open"] = r["n"]
             elif r["metric"] == "batches":
                 slot["batches"][r["a"]] = r["n"]
+            elif r["metric"] == "circuit":
+                add_circuit(slot, r["a"], r["b"], r["n"], r["oldest"], r["retry_at"])
         return out, as_of

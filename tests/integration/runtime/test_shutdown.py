@@ -64,10 +64,10 @@ interfaces:
     return cfg
 
 
-def _start(cfg: Path) -> subprocess.Popen[bytes]:
+def _start(cfg: Path, *args: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen(
-        [sys.executable, "-m", "bridge", "--config", str(cfg), "run"],
+        [sys.executable, "-m", "bridge", "--config", str(cfg), "run", *args],
         cwd=cfg.parent,
         env=env,
         stdout=subprocess.PIPE,
@@ -159,3 +159,24 @@ def test_second_sigterm_exits_at_once_and_the_next_start_recovers(tmp_path: Path
     assert result.exit_code == 0, result.output
     assert len(erp.store.invoices) == N
     assert _ledger(tmp_path)["claims"] == 0 and _ledger(tmp_path)["delivered"] == N
+
+
+def test_sigterm_ends_run_once_after_the_work_in_flight_with_exit_64(tmp_path: Path, erp: ErpSimulator) -> None:
+    """``run --once`` takes the same signals: SIGTERM mid-batch ends the pass within the grace, exit 64 (work
+    left open), no claim or lease left, every request the ERP received recorded; the next pass delivers the
+    rest, each invoice stored once."""
+    erp.set_knobs(latency=0.5)
+    cfg = _project(tmp_path, erp, "8s")
+    proc = _start(cfg, "--once", "--max-wait", "60")
+    _wait_for_posts(erp, proc, 3)
+    code, took, err = _stop(proc, signal.SIGTERM)
+    assert code == 64 and took < 8, (code, took, err)
+    assert "exit 64" in err
+    left = _ledger(tmp_path)
+    posts = erp.stats.requests
+    assert left["claims"] == 0 and left["leases"] == 0, left
+    assert left["attempts"] == posts == left["delivered"] < N, (left, posts)
+    erp.set_knobs(latency=0)
+    result = CliRunner().invoke(cli, ["--config", str(cfg), "run", "--once", "--max-wait", "20"])
+    assert result.exit_code == 0, result.output
+    assert len(erp.store.invoices) == N and _ledger(tmp_path)["delivered"] == N

@@ -55,3 +55,17 @@ def test_silence_from_newest_batch_or_first_look() -> None:
     assert f.firing
     [f] = evaluate("i", rules, _figures(), NOW, watched_since=NOW - timedelta(minutes=5))
     assert not f.firing and f.value == 300
+
+
+def test_circuit_open_fires_past_its_limit_and_resolves_when_closed() -> None:
+    """A target whose circuit has not been closed for longer than the limit fires, naming it; all closed resolves."""
+    rules = AlertRules(circuit_open_for=60)
+    [f] = evaluate("i", rules, _figures(open_circuits={"i:cloud": NOW - timedelta(seconds=30)}), NOW)
+    assert not f.firing and f.value == 30
+    opened = {"i:cloud": NOW - timedelta(seconds=90), "i:legacy": NOW - timedelta(seconds=10)}
+    [f] = evaluate("i", rules, _figures(open_circuits=opened), NOW)
+    assert f.firing and f.value == 90 and "i:cloud" in f.summary and "i:legacy" not in f.summary
+    [f] = evaluate("i", rules, _figures(), NOW)
+    assert not f.firing and f.value is None and f.summary == "every circuit closed"
+    [f] = evaluate("i", AlertRules(circuit_open_for=0), _figures(open_circuits={"i:cloud": NOW}), NOW)
+    assert f.firing  # 0: as soon as it opens
