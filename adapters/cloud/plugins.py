@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters.cloud.amqp_source import AmqpSource, AmqpSourceConfig
 from adapters.cloud.cli import cloud
 from adapters.cloud.events import AmqpEventSink, CloudEventsSinkConfig, HttpEventSink
 from adapters.cloud.rest import RestSink, RestSinkConfig
@@ -70,6 +71,13 @@ PLUGINS: tuple[Plugin[Any, Any], ...] = (
         WebhookSourceConfig,
         lambda c, _ctx: WebhookSource(c),
         description="signed webhooks (HMAC-SHA256), 2xx only once durable",
+    ),
+    plugin(
+        SOURCE,
+        "amqp",
+        AmqpSourceConfig,
+        lambda c, _ctx: AmqpSource(c),
+        description="RabbitMQ queue consumer: ack after the ledger commit, prefetch, CloudEvents, redelivery de-dup",
     ),
     plugin(
         SOURCE,

@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 import pika
 import pytest
 
+from adapters.cloud.amqp_source import AmqpSource, AmqpSourceConfig
 from adapters.cloud.events import (
     AMQP_PREFIX,
     AmqpEventSink,
@@ -118,6 +119,57 @@ class TestWebhookSourceContract(SourceContract):
     @pytest.fixture
     def source_peer(self, sim: SimServer, tmp_path: Path) -> Iterator[SourcePeer]:
         with WebhookPeer(sim, tmp_path) as peer:
+            yield peer
+
+
+class AmqpSourcePeer(SourcePeer):
+    """A queue of its own on the real RabbitMQ; input n is a binary-mode CloudEvent with its own id. Stopping a
+    source closes its connection, so the broker requeues what it had not acked, as at a process's end;
+    ``offer_again`` re-publishes every event under the same id, as an at-least-once producer does."""
+
+    metadata_keys: ClassVar[frozenset[str]] = frozenset({"amqp_queue", "amqp_redelivered", "event_type"})
+
+    def __init__(self, url: str, spool: Path) -> None:
+        super().__init__(spool)
+        self.url = url
+        self.queue = f"contract-{uuid.uuid4().hex[:10]}"
+        self.sent: list[int] = []
+
+    def build(self) -> Source:
+        return AmqpSource(AmqpSourceConfig(url=self.url, queue=self.queue, poll_wait=0.2))  # type: ignore[arg-type]
+
+    def _publish(self, n: int) -> None:
+        conn = pika.BlockingConnection(pika.URLParameters(self.url))
+        try:
+            ch = conn.channel()
+            ch.queue_declare(self.queue, durable=True)
+            headers = {f"{AMQP_PREFIX}id": f"evt-{self.queue}-{n}", f"{AMQP_PREFIX}type": EVENT_TYPE}
+            props = pika.BasicProperties(content_type="application/json", delivery_mode=2, headers=headers)
+            ch.basic_publish("", self.queue, json.dumps({"external_id": self.marker(n).decode()}).encode(), props)
+        finally:
+            conn.close()
+
+    def put(self, n: int) -> None:
+        self._publish(n)
+        self.sent.append(n)
+
+    def offer_again(self) -> None:
+        for n in list(self.sent):
+            self._publish(n)
+
+    def close(self) -> None:
+        super().close()
+        conn = pika.BlockingConnection(pika.URLParameters(self.url))
+        try:
+            conn.channel().queue_delete(self.queue)
+        finally:
+            conn.close()
+
+
+class TestAmqpSourceContract(SourceContract):
+    @pytest.fixture
+    def source_peer(self, rabbitmq: str, tmp_path: Path) -> Iterator[SourcePeer]:
+        with AmqpSourcePeer(rabbitmq, tmp_path) as peer:
             yield peer
 
 
