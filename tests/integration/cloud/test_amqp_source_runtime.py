@@ -30,10 +30,12 @@ from sqlalchemy import create_engine, text
 from adapters.cloud.amqp_source import AmqpSource, AmqpSourceConfig
 from adapters.cloud.events import AMQP_PREFIX
 from bridge.cli.main import cli
-from bridge.ports import DecodeError, Location, SourceContext, SystemClock
+from bridge.ports import ConnectionFailed, DecodeError, Envelope, Location, SimulatedClock, SourceContext, SystemClock
 from bridge.testing import MemorySourceLedger
 from samples.cloud_sim import SimServer
 from samples.demo_app.generate import customer
+from tests.integration.cloud.cloud_fakes import TcpProxy
+from tests.integration.sftp_drops.conftest import free_port
 
 N = 24
 
@@ -212,4 +214,36 @@ def test_sigkill_after_commit_before_ack_sends_nothing_twice(
         assert run_once(cfg) == 0
     got = posts(sim)
     assert len(got) == N and set(got.values()) == {1}, got
+    assert depth(rabbitmq, queue) == 0
+
+
+def test_a_cut_connection_is_retryable_and_reconnects_after_the_backoff(rabbitmq: str, queue: str) -> None:
+    """The broker reached through a TCP proxy that is killed mid-session: the poll fails as retryable, polls
+    inside the backoff fail at once without dialling, and once the proxy is back and the backoff over the
+    unacked message comes back (redelivered) with the same identity."""
+    publish(rabbitmq, queue, events(1))
+    proxy = TcpProxy(5672, port=free_port()).start()
+    clock = SimulatedClock()
+    url = rabbitmq.replace(":5672", f":{proxy.port}")
+    config = AmqpSourceConfig(url=url, queue=queue, dead_letter_exchange=f"{queue}.dlx")  # type: ignore[arg-type]
+    with AmqpSource(config) as source:
+        source.open(SourceContext("customers", clock, Path("."), MemorySourceLedger()))
+        (first,) = list(source.poll())
+        proxy.kill()
+        with pytest.raises(ConnectionFailed):
+            list(source.poll())  # the lost connection
+        with pytest.raises(ConnectionFailed):
+            list(source.poll())  # the first reconnect fails: the proxy is down
+        proxy.start()
+        with pytest.raises(ConnectionFailed, match=r"reconnecting .* in"):
+            list(source.poll())  # inside the backoff: no dial
+        clock.advance(2)
+        deadline = time.monotonic() + 10
+        again: list[Envelope] = []
+        while not again and time.monotonic() < deadline:
+            again = list(source.poll())
+        assert [e.identity for e in again] == [first.identity]
+        assert again[0].metadata["amqp_redelivered"] == "true"
+        source.acknowledge(again[0])
+    proxy.kill()
     assert depth(rabbitmq, queue) == 0
