@@ -13,6 +13,7 @@ raised in the poll thread at its next submit or at ``close``, and nothing is rec
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import queue
 import threading
@@ -41,7 +42,9 @@ class ChunkWriter(Generic[_C]):
         """Queue ``chunk`` (blocks while ``depth`` chunks wait); raises the writer's error if it had one."""
         self._raise()
         if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
+            # run in a copy of the poll thread's context: its lease fence (bridge.store.leases) holds here too
+            context = contextvars.copy_context()
+            self._thread = threading.Thread(target=context.run, args=(self._loop,), name=self._name, daemon=True)
             self._thread.start()
         self._queue.put((chunk,))
 

@@ -29,6 +29,7 @@ from bridge.runtime.alerts import Alerts
 from bridge.runtime.circuit import OPEN
 from bridge.runtime.delivery import TargetWorker
 from bridge.runtime.exitcodes import RunProblem
+from bridge.runtime.lease_keeper import LeaseKeeper
 from bridge.runtime.pipeline import Ingestor, IngestStats, Progress
 from bridge.runtime.reconcile import ReconcileSchedule
 from bridge.runtime.shutdown import wait_within
@@ -143,6 +144,8 @@ class Runner:
         self.ledger = self._stack.enter_context(
             open_ledger(self.store_url, self.clock, protection=self.loaded.protection())
         )
+        self.ledger.register_node()  # the node registry (cluster status); heartbeats from housekeeping
+        self._stack.callback(self._leave)
         self.ledger.release_own_claims()
         self.ledger.release_orphaned_claims()
         self.interfaces = build_interfaces(self.loaded, self.clock, self.only)
@@ -182,6 +185,17 @@ class Runner:
     def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
         self._stack.close()
 
+    def _leave(self) -> None:
+        """On the way out: this node's claims and leases are free at once (the next ``run --once``, a process
+        of its own, polls without waiting for a lease to expire) and its row says it stopped. Best effort:
+        the ledger may be the reason we stop; then expiry frees them."""
+        try:
+            self.ledger.release_own_claims()
+            self.ledger.release_own_leases()
+            self.ledger.stop_node()
+        except Exception:
+            log.warning("could not release node %s in the ledger", self.ledger.node, exc_info=True)
+
     # ----------------------------------------------------------------- poll side
 
     def poll(self, name: str) -> IngestStats:
@@ -192,13 +206,17 @@ class Runner:
             return IngestStats(paused=True)
         with self._poll_locks[name]:
             # Across processes sharing one ledger, one node polls an interface at a time (taken over on expiry).
-            if not self.ledger.acquire_lease(lease, timedelta(seconds=max(60.0, 3 * rt.config.schedule.every))):
+            ttl = timedelta(seconds=max(60.0, 3 * rt.config.schedule.every))
+            held = self.ledger.acquire_lease(lease, ttl)
+            if held is None:
                 log.info("poll of %s skipped: another node holds its lease", name)
                 return IngestStats()
             ingestor = Ingestor(
                 rt, self.ledger, self.router, self.progress, lambda _b: self._released(name), stop=self._stop
             )
-            stats = ingestor.poll(SourceContext(name, self.clock, self._spools[name], self.ledger))
+            # every commit of the poll is fenced by the lease's token; the keeper renews it while the poll runs
+            with self.ledger.fenced(held), LeaseKeeper(self.ledger, held, ttl):
+                stats = ingestor.poll(SourceContext(name, self.clock, self._spools[name], self.ledger))
             for batch, env in stats.waiting_ack.items():
                 self._waiting[batch] = _Waiting(name, batch, env)
         return stats
@@ -441,6 +459,7 @@ class Runner:
             log.exception("poll of %s crashed", name)
 
     def _housekeeping(self) -> None:
+        self.ledger.heartbeat()  # this node is alive (cluster status)
         fold_deltas(self.ledger.engine)  # PostgreSQL's status-count deltas (bridge.store.counts)
         self.ledger.release_orphaned_claims()
         self.ledger.reap_expired_claims()

@@ -24,11 +24,29 @@ from bridge.store.sealing import OFF, Protection
 __all__ = ["LedgerCore", "alive"]
 
 
+def node_id() -> str:
+    """``host:pid:nonce`` of this process: the nonce keeps apart two containers sharing a hostname (both pid 1)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"
+
+
+def _host_pid(node: str) -> tuple[str, int | None]:
+    """(host, pid) of a node id, ``host:pid:nonce`` or the older ``host:pid``."""
+    parts = node.split(":")
+    for i in (len(parts) - 2, len(parts) - 1):  # new form first: the pid is the second last part
+        if i >= 1 and parts[i].isdigit():
+            return ":".join(parts[:i]), int(parts[i])
+    return node, None
+
+
+def same_host(a: str, b: str) -> bool:
+    """Whether two node ids name processes of the same host."""
+    return _host_pid(a)[0] == _host_pid(b)[0]
+
+
 def alive(holder: str) -> bool:
-    """Whether the process named by ``host:pid`` still runs on this host."""
-    try:
-        pid = int(holder.rsplit(":", 1)[1])
-    except (IndexError, ValueError):
+    """Whether the process named by a node id still runs on this host (unknown: assumed alive)."""
+    pid = _host_pid(holder)[1]
+    if pid is None:
         return True
     try:
         os.kill(pid, 0)
@@ -47,7 +65,7 @@ class LedgerCore:
         self.clock = clock
         #: which interfaces' stored bytes are sealed, and the keys (:mod:`bridge.store.sealing`)
         self.protection = protection
-        self.node = node or f"{socket.gethostname()}:{os.getpid()}"
+        self.node = node or node_id()
         self._sqlite = is_sqlite(engine)
         self._raw = RawSql(self._sqlite)
 

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 
 from bridge.ports import PathName, Role
 from bridge.store import schema as t
-from bridge.store._core import LedgerCore, alive
+from bridge.store._core import LedgerCore, alive, same_host
 from bridge.store.counts import count_rows
 from bridge.store.packing import pack_sent, unpack_payload
 from bridge.store.records import (
@@ -409,13 +409,12 @@ class DeliveryLedger(LedgerCore):
 
         Other hosts' claims are left to the lease (``reap_expired_claims``): we cannot see their processes.
         """
-        host = self.node.rsplit(":", 1)[0]
         d = t.deliveries
         with self.engine.connect() as conn:
             holders = conn.scalars(
                 select(d.c.claimed_by).where(d.c.status == DeliveryStatus.IN_PROGRESS.value).distinct()
             ).all()
-        dead = [h for h in holders if h and h.rsplit(":", 1)[0] == host and h != self.node and not alive(h)]
+        dead = [h for h in holders if h and same_host(h, self.node) and h != self.node and not alive(h)]
         if not dead:
             return 0
         now = self._now()

@@ -29,6 +29,7 @@ from bridge.store.comparisons import ComparisonLedger
 from bridge.store.deliveries import DeliveryLedger
 from bridge.store.engine import make_engine, upgrade
 from bridge.store.flags import FlagLedger
+from bridge.store.leases import LeaseLedger
 from bridge.store.observations import ObservationLedger
 from bridge.store.reconciliations import ReconciliationLedger
 from bridge.store.references import ReferenceLedger
@@ -50,6 +51,7 @@ class Ledger(
     ReconciliationLedger,
     AlertLedger,
     CircuitLedger,
+    LeaseLedger,
 ):
     """All reads and writes of the ledger go through here (and ``bridge.store.queries`` for reports).
 

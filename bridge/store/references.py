@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, select
 
 from bridge.store import schema as t
-from bridge.store._core import LedgerCore, alive
+from bridge.store._core import LedgerCore
 from bridge.store.records import XrefWrite
 
 __all__ = ["ReferenceLedger"]
@@ -46,44 +45,3 @@ class ReferenceLedger(LedgerCore):
                     out[str(key)] = str(h)
         return out
 
-    # ------------------------------------------------------------------ leases
-
-    def acquire_lease(self, name: str, ttl: timedelta) -> bool:
-        """Take or renew the lease ``name`` for this node; False while another node holds it unexpired.
-
-        One statement each way (insert-if-absent, then conditional update), so two nodes racing for the same
-        lease cannot both win: the database decides.
-        """
-        now = self._now()
-        lease = t.leases
-        with self.engine.begin() as conn:
-            conn.execute(
-                self._insert(lease).values(name=name, holder=self.node, expires_at=now + ttl).on_conflict_do_nothing()
-            )
-            res = conn.execute(
-                update(lease)
-                .where(lease.c.name == name, (lease.c.holder == self.node) | (lease.c.expires_at < now))
-                .values(holder=self.node, expires_at=now + ttl)
-            )
-            if res.rowcount:
-                return True
-            holder = conn.scalar(select(lease.c.holder).where(lease.c.name == name))
-            if holder and holder.rsplit(":", 1)[0] == self.node.rsplit(":", 1)[0] and not alive(holder):
-                # The holder was a process of this host that died (killed): no need to wait for expiry.
-                res = conn.execute(
-                    update(lease)
-                    .where(lease.c.name == name, lease.c.holder == holder)
-                    .values(holder=self.node, expires_at=now + ttl)
-                )
-                return bool(res.rowcount)
-        return False
-
-    def release_lease(self, name: str) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(t.leases.delete().where(t.leases.c.name == name, t.leases.c.holder == self.node))
-
-    def release_own_leases(self) -> int:
-        """At shutdown: every lease this node holds (poll leases) is free at once, not at its expiry."""
-        with self.engine.begin() as conn:
-            res = conn.execute(t.leases.delete().where(t.leases.c.holder == self.node))
-        return int(res.rowcount or 0)

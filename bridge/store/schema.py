@@ -317,6 +317,22 @@ leases = Table(
     Column("name", String(300), primary_key=True),
     Column("holder", String(200), nullable=False),
     _ts("expires_at"),
+    # 0017 (cluster): the fencing token, +1 on each takeover (bridge.store.leases), and when it was taken
+    Column("token", BigInteger, nullable=False, server_default="1"),
+    _ts("acquired_at", nullable=True),
+)
+
+# 0017 (cluster): every process that opened the ledger for `run`, with its heartbeat (cluster status)
+nodes = Table(
+    "nodes",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("host", String(200), nullable=False),
+    Column("pid", Integer, nullable=False),
+    _ts("started_at"),
+    _ts("heartbeat_at"),
+    _ts("stopped_at", nullable=True),
+    Index(None, "heartbeat_at"),
 )
 
 audit_events = Table(

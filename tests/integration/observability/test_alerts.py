@@ -120,3 +120,36 @@ def test_run_housekeeping_fires_a_silent_source(tmp_path: Path, receiver: Receiv
         runner._housekeeping()
     [fired] = receiver.bodies
     assert fired["alert"] == "customers:silent_for" and fired["status"] == "firing" and fired["value"] > 86400
+
+
+def test_circuit_open_alert_fires_while_a_target_is_down_and_resolves_when_it_is_back(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    """The legacy target fails: its circuit opens (2 failures of 2 keys), `run --once` leaves the work open
+    (64) and `alerts check` fires circuit_open_for naming the target; once the target is back the next pass
+    probes, closes the circuit and delivers, and the alert resolves."""
+    import time
+
+    ScriptedSink.SCRIPTS.clear()
+    ScriptedSink.SCRIPTS["legacy"] = {"then": "fail"}
+    write_customers(tmp_path / "drop" / "a.jsonl", 3)
+    cfg = write_config(
+        tmp_path,
+        "{kind: scripted, name: legacy}, limits: {circuit: {failures: 2, open_for: 1s}}",
+        top=f'observability:\n  alerts: {{webhook: "{receiver.url}", every: 1s}}',
+        interface="    alerts: {circuit_open_for: 0s}",
+    )
+    assert _cli(cfg, "run", "--once", "--max-wait", "0").exit_code == 64
+    assert len(ScriptedSink.CALLS["legacy"]) == 2  # the third delivery was not sent: the circuit was open
+    assert _cli(cfg, "alerts", "check").exit_code == 1
+    (fired,) = receiver.bodies
+    assert (fired["status"], fired["rule"]) == ("firing", "circuit_open_for")
+    assert "customers:legacy" in fired["summary"]
+    ScriptedSink.SCRIPTS["legacy"] = {"then": "ok"}
+    time.sleep(1.2)  # the open period (real time: run --once runs on the system clock)
+    assert _cli(cfg, "run", "--once", "--max-wait", "10").exit_code == 0
+    assert _cli(cfg, "alerts", "check").exit_code == 0
+    assert [(b["status"], b["rule"]) for b in receiver.bodies] == [
+        ("firing", "circuit_open_for"),
+        ("resolved", "circuit_open_for"),
+    ]

@@ -116,7 +116,7 @@ def test_lease_of_a_dead_local_process_is_taken_over_at_once(store_url: str, clo
     host = socket.gethostname()
     dead = Ledger(engine, clock, node=f"{host}:{proc.pid}")
     assert dead.acquire_lease("poll:x", timedelta(minutes=5))
-    assert Ledger(engine, clock, node="elsewhere:1").acquire_lease("poll:x", timedelta(minutes=5)) is False
+    assert Ledger(engine, clock, node="elsewhere:1").acquire_lease("poll:x", timedelta(minutes=5)) is None
     assert Ledger(engine, clock).acquire_lease("poll:x", timedelta(minutes=5))
     engine.dispose()
 
