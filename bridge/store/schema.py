@@ -397,3 +397,20 @@ def _count_columns(key: bool) -> list[Column[Any]]:
 # metric: messages | deliveries | dead_letters | comparisons | batches
 ledger_counts = Table("ledger_counts", metadata, *_count_columns(key=True))
 ledger_count_deltas = Table("ledger_count_deltas", metadata, *_count_columns(key=False))
+
+# 0016 (accepted noise, issue 20): a field of an interface accepted as noise, with owner, reason and expiry.
+# The newest row per (interface, path) is in force; the comparator counts the field as an accepted difference
+# until ``expires`` (a date, inclusive). Rows are never updated: a change is a new row (and an audit entry).
+noise_rules = Table(
+    "noise_rules",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("interface", String(200), nullable=False),
+    Column("path", String(500), nullable=False),
+    Column("owner", String(100), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("expires", String(10), nullable=False),  # ISO date, inclusive
+    Column("accepted_by", String(200), nullable=False),
+    _ts("accepted_at"),
+    Index(None, "interface", "path"),
+)
