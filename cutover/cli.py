@@ -1,4 +1,4 @@
-"""``esb-bridge cutover status|set|rollback|history|readiness`` and ``esb-bridge shadow report``.
+"""``esb-bridge cutover status|set|rollback|history|readiness``, ``esb-bridge shadow report|accept-noise|noise-rules``.
 
 Mounted by ``bridge.cli.main``; the root context object gives the loaded config (``ctx.obj.load()``). Every
 change is audited with the actor from ``ESB_BRIDGE_ACTOR`` (else ``USER``); changes take effect in running
@@ -251,3 +251,62 @@ def report(ctx: click.Context, interface: str | None, since: datetime | None, fm
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")
         click.echo(str(output), err=True)
+
+
+@shadow.command("accept-noise")
+@click.argument("interface")
+@click.argument("field")
+@click.option("--owner", required=True, help="who owns the decision (team or person)")
+@click.option("--reason", required=True, help="why the field's differences are noise (audited)")
+@click.option("--expires", required=True, type=click.DateTime(["%Y-%m-%d"]), help="last day the rule holds")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def accept_noise_cmd(
+    ctx: click.Context, interface: str, field: str, owner: str, reason: str, expires: datetime, as_json: bool
+) -> None:
+    """Accept FIELD (a compare path, e.g. updated_at or lines.*.id) of INTERFACE as noise until --expires: its
+    differences count as accepted, not as mismatches, from the comparator's next round (audited)."""
+    from cutover.noise_rules import BadNoiseRule, accept_noise
+
+    body = {"field": field, "owner": owner, "reason": reason, "expires": expires.date().isoformat()}
+    remote = _remote(ctx)
+    if remote is not None:
+        _known(ctx.find_root().obj.load(), interface)
+        data = remote.post(f"/api/v1/shadow/{interface}/noise-rules", body).data
+    else:
+        loaded, ledger = _open(ctx)
+        _known(loaded, interface)
+        try:
+            row = accept_noise(
+                ledger, interface, field, owner=owner, reason=reason, expires=expires.date(), actor=_actor()
+            )
+        except BadNoiseRule as exc:
+            raise click.UsageError(str(exc)) from exc
+        data = row.to_dict()
+    if as_json:
+        _echo_json(data)
+    else:
+        click.echo(f"{interface}: {data['path']} accepted as noise until {data['expires']} (owner {data['owner']})")
+
+
+@shadow.command("noise-rules")
+@click.option("--interface", "-i")
+@click.option("--history", is_flag=True, help="every rule ever accepted, not only the newest per field")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def noise_rules_cmd(ctx: click.Context, interface: str | None, history: bool, as_json: bool) -> None:
+    """The accepted-noise rules (newest per field), expired ones marked."""
+    loaded, ledger = _open(ctx)
+    if interface:
+        _known(loaded, interface)
+    today = ledger.clock.now().date()
+    rows = [{**r.to_dict(), "expired": r.expires < today} for r in ledger.noise_rules(interface, history=history)]
+    if as_json:
+        _echo_json(rows)
+        return
+    for r in rows:
+        state = "expired" if r["expired"] else "in force"
+        click.echo(
+            f"{r['interface']:<24} {r['path']:<30} until {r['expires']} ({state}) owner {r['owner']}, "
+            f"by {r['accepted_by']}: {r['reason']}"
+        )

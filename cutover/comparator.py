@@ -6,7 +6,12 @@ Three levels, each recorded as one ``comparisons`` row:
 * ``outcome``: did each path deliver, get rejected, or is it still failing? (not available for a dry run);
 * ``payload``: each path's projection of the bytes it SENT (needs a ``project`` on both paths);
 * ``readback``: each path's projection of what its target holds afterwards (a ``readback`` plugin, or the
-  target's response body with ``compare.readback_source: response``).
+  target's response body with ``compare.readback_source: response``). With ``compare.baseline: on`` a pair
+  that differs has its legacy side read a second time; fields that differ between the two legacy reads are
+  noise, kept in the diff but not counted (:mod:`cutover.compare.baseline`).
+
+Fields accepted as noise in the ledger (:mod:`cutover.noise_rules`) join the interface's accepted differences
+at every round.
 
 A level whose projection is not configured on both paths is recorded ``not_available``; it is never
 computed from the shared input, so a 100 % match cannot be produced by construction. For ``forward`` and
@@ -48,6 +53,8 @@ from bridge.store.kept import kept_dead_letter
 from bridge.store.ledger import Ledger
 from bridge.store.records import ComparisonLevel, ComparisonStatus, DeadLetterKind, DeliveryStatus
 from cutover.compare import Differ, Entry, status_of
+from cutover.compare.baseline import cancel_noise
+from cutover.noise_rules import with_accepted_noise
 from cutover.pairing import COMPARED_MODES, Pairer
 
 __all__ = ["Comparator", "CompareStats", "ComparedInterface", "projection_tree"]
@@ -224,7 +231,7 @@ class Comparator(Resource):
         if not ready:
             return
         sides = self._sides(it, [r.id for r in ready])
-        differ = Differ(it.rules, now.date())
+        differ = self._differ(it)
         for msg in ready:
             got = sides[msg.id]
             if got is None:
@@ -242,7 +249,7 @@ class Comparator(Resource):
         if not stale:
             return
         sides = self._sides(it, [v.id for v in stale])
-        differ = Differ(it.rules, self.clock.now().date())
+        differ = self._differ(it)
         for v in stale:
             got = sides[v.id]
             if got is None or not self._final(got):
@@ -252,6 +259,11 @@ class Comparator(Resource):
                 continue  # the same evidence as when it was recorded
             self._record(it, differ, v.id, v.business_key, got, stats, replace=True)
             log.info("%s: message %s re-compared after its %s side changed", it.name, v.id, _changed(v.outcome, now))
+
+    def _differ(self, it: _Iface) -> Differ:
+        """The interface's rules with the accepted-noise rules in force in the ledger (read every round, so an
+        acceptance takes effect in a running bridge within one round)."""
+        return Differ(with_accepted_noise(it.rules, self.ledger.noise_rules(it.name)), self.clock.now().date())
 
     # ------------------------------------------------------------------ levels
 
@@ -309,9 +321,31 @@ class Comparator(Resource):
             return ComparisonStatus.ERROR, {"reason": f"projection failed: {_safe(exc)}"}, False
         entries = differ.diff(projection_tree(rl), projection_tree(rc))
         notes = {"legacy": list(getattr(rl, "notes", ())), "cloud": list(getattr(rc, "notes", ()))}
+        out: dict[str, Any] = {"entries": [], "notes": notes}
+        if entries and level is ComparisonLevel.READBACK and it.rules.baseline == "on":
+            out["baseline"] = self._baseline(it, differ, key, leg, rl, entries)
         status = ComparisonStatus(status_of(entries))
-        critical = any(e.critical and not e.accepted for e in entries)
-        return status, {"entries": [e.to_dict() for e in entries], "notes": notes}, critical
+        critical = any(e.critical and not e.accepted and not e.noise for e in entries)
+        out["entries"] = [e.to_dict() for e in entries]
+        return status, out, critical
+
+    def _baseline(
+        self, it: _Iface, differ: Differ, key: str, leg: DeliverySide, first: Record, entries: list[Entry]
+    ) -> dict[str, Any]:
+        """Read the legacy record a second time and cancel, in ``entries``, the fields that differ between the
+        two reads (:mod:`cutover.compare.baseline`). Only asked when legacy and cloud differ: a matching pair
+        costs no second read. A second read that fails or is missing leaves every entry counted."""
+        projector = it.projectors["legacy"]
+        assert projector is not None
+        try:
+            again = self._bytes(it, ComparisonLevel.READBACK, "legacy", key, leg)
+            if isinstance(again, str):
+                return {"paths": [], "reason": again}
+            second = projector.project(again[0], again[1])
+        except (BridgeError, ValidationError, ValueError) as exc:
+            return {"paths": [], "reason": f"second legacy read-back failed: {_safe(exc)}"}
+        paths = cancel_noise(entries, differ.diff(projection_tree(first), projection_tree(second)))
+        return {"paths": paths}
 
     def _bytes(
         self, it: _Iface, level: ComparisonLevel, path: str, key: str, side: DeliverySide

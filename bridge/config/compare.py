@@ -12,6 +12,7 @@ compare:
   accepted: [{path: name, owner: crm-team, reason: "cloud truncates names to 35", expires: 2026-12-31}]
   sensitive: [tax_id, "**.email"]
   settle: 10m
+  baseline: on                       # read the legacy side twice; fields that differ there are noise
 ```
 """
 
@@ -99,6 +100,11 @@ class CompareRules(_Model):
     """How long to wait for the other side (or an observation) before a message is an orphan."""
     readback_source: Literal["readback", "response"] = "readback"
     """Read-back level bytes: the path's ReadBack plugin, or the target's response body to the delivery."""
+    baseline: Literal["off", "on"] = "off"
+    """on: the read-back level reads the legacy target twice (two read-backs of the same record, legacy vs
+    legacy); fields that differ between the two are noise (generated ids, read timestamps), recorded with the
+    comparison but not counted as mismatches. Needs a legacy ReadBack plugin; costs one more legacy read per
+    compared record. Critical fields are never cancelled."""
 
     @field_validator("tolerance", mode="before")
     @classmethod
@@ -106,6 +112,12 @@ class CompareRules(_Model):
         if isinstance(v, dict):
             return {k: {"abs": x} if isinstance(x, int | float) else x for k, x in v.items()}
         return v
+
+    @field_validator("baseline", mode="before")
+    @classmethod
+    def _switch(cls, v: Any) -> Any:
+        """YAML 1.1 reads a bare ``on``/``off`` as a boolean."""
+        return {True: "on", False: "off"}.get(v, v) if isinstance(v, bool) else v
 
     @field_validator("normalise", mode="before")
     @classmethod
@@ -123,4 +135,6 @@ class CompareRules(_Model):
                 if n.startswith("code:") and n[5:] in self.code_tables:
                     continue
                 raise ValueError(f"normalise.{path}: unknown normaliser {n!r} (case, whitespace, timezone, code:<t>)")
+        if self.baseline == "on" and self.readback_source == "response":
+            raise ValueError("baseline: on reads the legacy target twice; it needs readback_source: readback")
         return self

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import Connection, select, text, update
 
 from bridge.store import schema as t
 from bridge.store._core import LedgerCore
@@ -57,25 +57,41 @@ class AuditLedger(LedgerCore):
     # ------------------------------------------------------------------ audit
 
     def audit(
-        self, actor: str, action: str, subject: str, reason: str = "", detail: dict[str, Any] | None = None
+        self,
+        actor: str,
+        action: str,
+        subject: str,
+        reason: str = "",
+        detail: dict[str, Any] | None = None,
+        *,
+        conn: Connection | None = None,
     ) -> None:
-        """Append one audit entry, chained onto the last one."""
+        """Append one audit entry, chained onto the last one; inside ``conn``'s transaction when given (so the
+        audited write and its entry commit together)."""
+        if conn is None:
+            with self.engine.begin() as own:
+                self._append_audit(own, actor, action, subject, reason, detail)
+        else:
+            self._append_audit(conn, actor, action, subject, reason, detail)
+
+    def _append_audit(
+        self, conn: Connection, actor: str, action: str, subject: str, reason: str, detail: dict[str, Any] | None
+    ) -> None:
         a = t.audit_events
         now = self._now()
-        with self.engine.begin() as conn:
-            if not self._sqlite:
-                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK})
-            prev = conn.scalar(select(a.c.hash).order_by(a.c.id.desc()).limit(1)) or GENESIS
-            values = {
-                "at": now,
-                "actor": actor,
-                "action": action,
-                "subject": subject,
-                "reason": reason,
-                "detail": detail,
-            }
-            new_id = conn.execute(a.insert().values(**values, prev_hash=prev)).inserted_primary_key[0]  # type: ignore[index]
-            conn.execute(update(a).where(a.c.id == new_id).values(hash=entry_hash(prev, {"id": new_id, **values})))
+        if not self._sqlite:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK})
+        prev = conn.scalar(select(a.c.hash).order_by(a.c.id.desc()).limit(1)) or GENESIS
+        values = {
+            "at": now,
+            "actor": actor,
+            "action": action,
+            "subject": subject,
+            "reason": reason,
+            "detail": detail,
+        }
+        new_id = conn.execute(a.insert().values(**values, prev_hash=prev)).inserted_primary_key[0]  # type: ignore[index]
+        conn.execute(update(a).where(a.c.id == new_id).values(hash=entry_hash(prev, {"id": new_id, **values})))
 
     def audit_entries(self, *, after_id: int = 0, chunk: int = 1000) -> Iterator[dict[str, Any]]:
         """Every audit entry in id order (with its chain hashes), read in chunks."""

@@ -30,6 +30,7 @@ from bridge.store.deliveries import DeliveryLedger
 from bridge.store.engine import make_engine, upgrade
 from bridge.store.flags import FlagLedger
 from bridge.store.leases import LeaseLedger
+from bridge.store.noise_rules import NoiseRuleLedger
 from bridge.store.observations import ObservationLedger
 from bridge.store.reconciliations import ReconciliationLedger
 from bridge.store.references import ReferenceLedger
@@ -47,6 +48,7 @@ class Ledger(
     ComparisonLedger,
     ObservationLedger,
     RetentionLedger,
+    NoiseRuleLedger,
     AuditLedger,
     ReconciliationLedger,
     AlertLedger,
@@ -56,8 +58,8 @@ class Ledger(
     """All reads and writes of the ledger go through here (and ``bridge.store.queries`` for reports).
 
     One class for callers, assembled from one module per concern: batches (poll side), deliveries,
-    references (xrefs, echoes, leases), the audit log and API tokens, cutover flags, comparisons, observations,
-    reconciliations, alert states, circuit breaker states and retention
+    references (xrefs, echoes), leases and nodes, the audit log and API tokens, cutover flags, comparisons,
+    accepted noise, observations, reconciliations, alert states, circuit breaker states and retention
     (``ledger stats``/``prune``; how payloads are packed is :mod:`bridge.store.packing`).
     """
 

@@ -317,12 +317,12 @@ leases = Table(
     Column("name", String(300), primary_key=True),
     Column("holder", String(200), nullable=False),
     _ts("expires_at"),
-    # 0017 (cluster): the fencing token, +1 on each takeover (bridge.store.leases), and when it was taken
+    # 0013 (cluster): the fencing token, +1 on each takeover (bridge.store.leases), and when it was taken
     Column("token", BigInteger, nullable=False, server_default="1"),
     _ts("acquired_at", nullable=True),
 )
 
-# 0017 (cluster): every process that opened the ledger for `run`, with its heartbeat (cluster status)
+# 0013 (cluster): every process that opened the ledger for `run`, with its heartbeat (cluster status)
 nodes = Table(
     "nodes",
     metadata,
@@ -426,4 +426,21 @@ circuit_states = Table(
     _ts("retry_at", nullable=True),
     Column("node", String(200), nullable=False),
     Column("detail", JSON, nullable=True),
+)
+
+# 0014 (accepted noise, issue 20): a field of an interface accepted as noise, with owner, reason and expiry.
+# The newest row per (interface, path) is in force; the comparator counts the field as an accepted difference
+# until ``expires`` (a date, inclusive). Rows are never updated: a change is a new row (and an audit entry).
+noise_rules = Table(
+    "noise_rules",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("interface", String(200), nullable=False),
+    Column("path", String(500), nullable=False),
+    Column("owner", String(100), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("expires", String(10), nullable=False),  # ISO date, inclusive
+    Column("accepted_by", String(200), nullable=False),
+    _ts("accepted_at"),
+    Index(None, "interface", "path"),
 )

@@ -1,12 +1,14 @@
-"""Write routes: dead letters (operator: replay, discard, assign) and cutover flags (migration lead).
+"""Write routes: dead letters (operator: replay, discard, assign), cutover flags and accepted noise (migration lead).
 
 Each write is audited under the caller's authenticated identity, in the hash-chained audit log: dead-letter
-replays and discards by the store (``dlq.replay``, ``dlq.discard``), assignments and flag changes here
-(``dlq.assign``, ``cutover.<action>``; the flag's own history keeps the identity as its actor too).
+replays, discards and accepted noise by the store (``dlq.replay``, ``dlq.discard``, ``shadow.accept_noise``),
+assignments and flag changes here (``dlq.assign``, ``cutover.<action>``; the flag's own history keeps the
+identity as its actor too). Accepting noise is the migration lead's: it changes what the readiness gate counts.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -22,6 +24,7 @@ from bridge.web.context import ApiContext, ctx_of
 from cutover.audit import Cutover, CutoverError, GateClosed
 from cutover.changes import BadChange, flag_changes, flag_overview
 from cutover.flags import FlagStore
+from cutover.noise_rules import BadNoiseRule, accept_noise
 
 __all__ = ["router"]
 
@@ -54,6 +57,13 @@ class FlagChange(BaseModel):
     reason: str = Field("", description="why (needed with force)")
     ticket: str | None = Field(None, description="change ticket id")
     force: bool = Field(False, description="promote although the readiness gate is closed (needs a reason)")
+
+
+class NoiseAcceptance(BaseModel):
+    field: str = Field(min_length=1, max_length=500, description="compare path, e.g. updated_at or lines.*.id")
+    owner: str = Field(min_length=1, max_length=100, description="who owns the decision")
+    reason: str = Field(min_length=1, description="why the field's differences are noise (audited)")
+    expires: date = Field(description="last day the rule holds (inclusive)")
 
 
 class Rollback(BaseModel):
@@ -199,3 +209,41 @@ def rollback(interface: str, body: Rollback, request: Request, who: Lead) -> dic
         {"to_version": flag.version, "ticket": body.ticket},
     )
     return {"ok": True, "interface": interface, "mode": flag.mode, "version": flag.version}
+
+
+# ------------------------------------------------------------------------------------------------ noise
+
+
+def _interface(ctx: ApiContext, interface: str) -> None:
+    if interface not in ctx.loaded.config.interfaces:
+        raise HTTPException(404, f"no interface {interface!r}")
+
+
+@router.get("/shadow/{interface}/noise-rules", summary="The accepted-noise rules of an interface (newest per field)")
+def noise_rules(interface: str, request: Request, who: Viewer) -> list[dict[str, Any]]:
+    ctx = ctx_of(request)
+    _interface(ctx, interface)
+    today = ctx.ledger.clock.now().date()
+    return [{**r.to_dict(), "expired": r.expires < today} for r in ctx.ledger.noise_rules(interface)]
+
+
+@router.post(
+    "/shadow/{interface}/noise-rules",
+    summary="Accept a field as noise until an expiry: counted as an accepted difference (migration lead)",
+)
+def accept_noise_rule(interface: str, body: NoiseAcceptance, request: Request, who: Lead) -> dict[str, Any]:
+    ctx = ctx_of(request)
+    _interface(ctx, interface)
+    try:
+        row = accept_noise(
+            ctx.ledger,
+            interface,
+            body.field,
+            owner=body.owner,
+            reason=body.reason,
+            expires=body.expires,
+            actor=who.name,
+        )
+    except BadNoiseRule as exc:
+        raise HTTPException(422, str(exc)) from exc
+    return row.to_dict()

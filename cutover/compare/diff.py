@@ -38,8 +38,12 @@ class Entry:
     rule: str | None = None
     critical: bool = False
     accepted: dict[str, str] | None = None
+    noise: bool = False
+    """The field differed between two read-backs of the same legacy record too (the baseline): kept for the
+    record, not counted (:mod:`cutover.compare.baseline`)."""
 
     def to_dict(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {"noise": True} if self.noise else {}
         return {
             "path": self.path,
             "legacy": self.legacy,
@@ -48,14 +52,16 @@ class Entry:
             "rule": self.rule,
             "critical": self.critical,
             "accepted": self.accepted,
+            **extra,
         }
 
 
 def status_of(entries: list[Entry]) -> str:
-    """``match`` (no entries), ``accepted`` (only accepted differences) or ``mismatch``."""
-    if not entries:
+    """``match`` (no entries but baseline noise), ``accepted`` (only accepted differences) or ``mismatch``."""
+    counted = [e for e in entries if not e.noise]
+    if not counted:
         return "match"
-    return "accepted" if all(e.accepted for e in entries) else "mismatch"
+    return "accepted" if all(e.accepted for e in counted) else "mismatch"
 
 
 def _number(v: Any) -> Decimal | None:

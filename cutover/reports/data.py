@@ -83,6 +83,7 @@ def _interface(
     per_message: dict[str, bool] = {}
     per_day: dict[str, dict[str, bool]] = {}
     fields: Counter[str] = Counter()
+    baseline_noise: Counter[str] = Counter()
     critical_fields: set[str] = set()
     accepted: dict[tuple[str, str, str, str], int] = {}
     accepted_in: dict[tuple[str, str, str, str], set[str]] = {}
@@ -120,7 +121,9 @@ def _interface(
         if level == "payload" and status != "error":
             payload_entries.append(entries)
         for e in entries:
-            if e.get("accepted"):
+            if e.get("noise"):
+                baseline_noise[generalise(e["path"])] += 1
+            elif e.get("accepted"):
                 a = e["accepted"]
                 k = (e["path"], a["owner"], a["reason"], a["expires"])
                 accepted[k] = accepted.get(k, 0) + 1
@@ -189,6 +192,8 @@ def _interface(
             for d in dlq[:DEAD_LETTERS]
         ],
         "noise": [f.to_dict() for f in noise],
+        "baseline_noise": [{"path": p, "count": n} for p, n in baseline_noise.most_common(TOP)],
+        "noise_rules": [r.to_dict() for r in ledger.noise_rules(name)],
         "orphans": orphans[:50],
         "late": late[:50],
         "gate": gate,

@@ -215,6 +215,13 @@ def _section(name: str, it: dict[str, Any]) -> str:
         _table(
             it["noise"], ["path", "pairs", "differing", "share", "distinct_legacy", "distinct_cloud"], "none detected"
         )
+    }<p class="note">Accept a field as noise: <code>esb-bridge shadow accept-noise INTERFACE FIELD --owner ... \
+--reason ... --expires YYYY-MM-DD</code> (audited; counted as an accepted difference until it expires).</p>
+<h3>Noise rules in force</h3>{
+        _table(it.get("noise_rules") or [], ["path", "owner", "reason", "expires", "accepted_by"], "none")
+    }
+<h3>Cancelled by the baseline (two legacy read-backs differ)</h3>{
+        _table(it.get("baseline_noise") or [], ["path", "count"], "none")
     }
 <h3>Orphans and late arrivals</h3>{_table(it["orphans"], ["business_key", "missing", "at"], "no orphans")}
 {_table(it["late"], ["business_key", "at"], "no late arrivals")}

@@ -22,6 +22,7 @@ RESOURCES = {
     "orders": "ord",
     "payments": "pay",
     "subscriptions": "sub",
+    "opportunities": "opp",
 }
 SINGULAR = {
     "customers": "customer",
@@ -29,6 +30,7 @@ SINGULAR = {
     "orders": "order",
     "payments": "payment",
     "subscriptions": "subscription",
+    "opportunities": "opportunity",
 }
 CENT = Decimal("0.01")
 
@@ -74,6 +76,7 @@ class Config:
     token_ttl: float = 3600.0
     idempotency_mode: str = "replay"  # or "conflict": a repeated key answers 409
     check_references: bool = True
+    bill_subscriptions: bool = False  # subscription billing: a new subscription's first period is invoiced at once
     page_limit_max: int = 500
 
 
@@ -230,6 +233,8 @@ class SimState:
             if scoped:
                 self.idempotency[scoped] = (fingerprint, 201, record)
             self._changed(resource, "created", record)
+            if resource == "subscriptions" and self.config.bill_subscriptions:
+                self._bill_first_period(record)
             return 201, record, False
 
     def ingest(self, collection: str, key: str, body: Any, idem_key: str | None) -> tuple[int, dict[str, Any], bool]:
@@ -295,12 +300,54 @@ class SimState:
                 )
         elif resource == "subscriptions":
             record["customer"] = self._reference("customers", body["customer"], "customer")["id"]
-            qty = Decimal(body.get("quantity", 1))
-            monthly = Decimal(body["unit_price"]) * qty
-            if body.get("interval") == "year":
-                monthly = monthly / 12
-            record.update(status=body.get("status", "active"), quantity=int(qty), mrr=_money(monthly))
+            items = body.get("items") or [{"quantity": body.get("quantity", 1), "unit_price": body["unit_price"]}]
+            per_period = sum((Decimal(i.get("quantity", 1)) * Decimal(i["unit_price"]) for i in items), Decimal(0))
+            monthly = per_period / 12 if body.get("interval") == "year" else per_period
+            qty = sum(int(i.get("quantity", 1)) for i in items)
+            record.update(status=body.get("status", "active"), quantity=qty, mrr=_money(monthly))
         return record
+
+    def _bill_first_period(self, subscription: dict[str, Any]) -> None:
+        """Subscription billing: invoice the first period of a new subscription (an ``invoice.created`` event),
+        numbered ``<subscription external id>-001``, one line per item, tax at the item's rate."""
+        plan = subscription["plan"]
+        items = subscription.get("items") or [
+            {"product": plan, "quantity": subscription["quantity"], "unit_price": subscription["unit_price"]}
+        ]
+        lines = [
+            {
+                "pos": n,
+                "product": i.get("product", subscription["plan"]),
+                "description": f"{subscription['plan']} ({subscription.get('interval', 'month')})",
+                "quantity": str(i.get("quantity", 1)),
+                "unit_price": str(i["unit_price"]),
+                "amount": _money(Decimal(i.get("quantity", 1)) * Decimal(i["unit_price"])),
+                "tax_rate": str(i.get("tax_rate", "0")),
+            }
+            for n, i in enumerate(items, 1)
+        ]
+        body = {
+            "external_id": f"{subscription['external_id']}-001",
+            "customer": subscription["customer"],
+            "subscription": subscription["id"],
+            "currency": subscription["currency"],
+            "issue_date": subscription.get("start_date"),
+            "lines": lines,
+        }
+        invoice = self._build("invoices", body)
+        self.records["invoices"][invoice["id"]] = invoice
+        self.by_external["invoices"][invoice["external_id"]] = invoice["id"]
+        self._changed("invoices", "created", invoice)
+
+    def close_won(self, key: str) -> dict[str, Any]:
+        """A CRM user marks an opportunity closed-won (an ``opportunity.closed_won`` event)."""
+        with self.lock:
+            record = self.find("opportunities", key)
+            if record is None:
+                raise SimError(404, "not_found", f"no opportunity {key!r}")
+            record.update(stage="closed_won", version=record["version"] + 1, updated_at=self._stamp())
+            self._changed("opportunities", "closed_won", record)
+            return dict(record)
 
     def _update(self, record: dict[str, Any], **changes: Any) -> None:
         record.update(changes, version=record["version"] + 1, updated_at=self._stamp())

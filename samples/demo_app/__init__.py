@@ -5,10 +5,11 @@ that adds the ``demo`` command (:mod:`samples.demo_app.cli`). The scenario lives
 plus one file per interface in ``interfaces/``, so new interfaces are added without editing a shared file) and
 ships as package data with the simulators it drives. The demo starts the simulated systems on free
 127.0.0.1 ports (:mod:`samples.demo_app.landscape`: the ERP's SFTP drop, legacy ERP and legacy billing over SOAP,
-the cloud CRM/billing/ERP), writes their addresses into its copy of the scenario, and stops them at the end,
-also on error. Each simulated business day the ERP, the bank, the CRM users and the old ESB produce that
-day's input (:mod:`~samples.demo_app.generate`, :mod:`~samples.demo_app.crm`, :mod:`~samples.demo_app.orders`,
-:mod:`~samples.demo_app.payments`, :mod:`~samples.demo_app.observed`), the bridge runs one pass (poll, deliver, retry
+the cloud CRM/billing/ERP, the subscription billing), writes their addresses into its copy of the scenario, and
+stops them at the end, also on error. Each simulated business day the ERP, the bank, the CRM users, the sales
+team and the old ESB produce that day's input (:mod:`~samples.demo_app.generate`, :mod:`~samples.demo_app.crm`,
+:mod:`~samples.demo_app.deals`, :mod:`~samples.demo_app.orders`, :mod:`~samples.demo_app.payments`,
+:mod:`~samples.demo_app.observed`), the bridge runs one pass (poll, deliver, retry
 on the Clock) and the Clock moves to the next morning. The runtime runs on the simulated Clock, the simulators
 in real time. The summary and the shadow report's counts are the same on every run with the same seed.
 """
@@ -30,6 +31,7 @@ from bridge.ports import SimulatedClock
 from bridge.runtime.runner import Runner
 from bridge.store.queries import dead_letters, status_counts
 from samples.demo_app.crm import Crm
+from samples.demo_app.deals import Deals
 from samples.demo_app.generate import invoice
 from samples.demo_app.landscape import Landscape
 from samples.demo_app.observed import LegacyEsb
@@ -107,9 +109,12 @@ def run_demo(
         loaded = load_config(workdir / "bridge.yaml", env={**os.environ, **landscape.secrets()})
         with Runner(loaded, clock, seed=seed) as runner:
             assert landscape.cloud is not None and landscape.legacy_erp is not None  # started by the with block
+            assert landscape.subscription_billing is not None
             crm = Crm(landscape.cloud, seed)
+            deals = Deals(landscape.cloud, landscape.subscription_billing, seed)
             erp_orders = ErpOrders(landscape.legacy_erp, seed, CUSTOMERS)
             crm.subscribe(runner, landscape.webhook_secret)
+            deals.subscribe(runner, landscape.webhook_secret, landscape.billing_webhook_secret)
             for day in range(1, days + 1):
                 today = clock.now().date()
                 day_start = clock.now()
@@ -118,6 +123,10 @@ def run_demo(
                 if day == PROMOTE_ON_DAY:
                     ErpOrders.promote(runner)
                 erp_orders.day(clock.now())
+                # Deals closed first: one for an account the CRM creates only below is parked in this round.
+                deals.close_day(today, crm.number)
+                deals.pump(runner)
+                runner.deliver_round()
                 crm.create_day()
                 crm.pump(runner)
                 invoices = []
@@ -131,6 +140,8 @@ def run_demo(
                 old_esb_orders.process(clock.now())  # the old ESB works through what was forwarded to it
                 crm.echo_day()  # after the ERP writes: the old ESB's ERP->CRM sync sends them back
                 crm.pump(runner)
+                deals.pump_invoices(runner)  # the billing invoiced today's new subscriptions
+                runner.deliver_round()  # their order and revenue postings
                 per_day.append(
                     {
                         "day": day,

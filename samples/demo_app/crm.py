@@ -17,8 +17,9 @@ from typing import Any
 
 from bridge.runtime.runner import Runner
 from samples.cloud_sim.server import SimServer
+from samples.cloud_sim.webhooks import WebhookSender
 
-__all__ = ["Crm"]
+__all__ = ["Crm", "pump"]
 
 INTERFACE = "customers-from-crm"
 _NAMES = ["Northwind", "Contoso", "Fabrikam", "Tailspin", "Litware", "Adventure Works", "Proseware", "Lucerne"]
@@ -75,13 +76,18 @@ class Crm:
 
     def pump(self, runner: Runner, timeout: float = 60.0) -> None:
         """Poll the webhook source until every customer event sent so far has been answered 2xx."""
-        sender = self.cloud.sender
-        deadline = time.monotonic() + timeout
-        while True:
-            wanted = {i for i, e in list(sender.events.items()) if e["type"].startswith("customer.")}
-            answered = {a.event_id for a in list(sender.attempts) if a.status is not None and a.status < 300}
-            if wanted <= answered:
-                return
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{len(wanted - answered)} CRM webhook(s) not answered within {timeout}s")
-            runner.poll(INTERFACE)
+        pump(runner, INTERFACE, self.cloud.sender, "customer.", timeout)
+
+
+def pump(runner: Runner, interface: str, sender: WebhookSender, prefix: str, timeout: float = 60.0) -> None:
+    """Poll ``interface``'s webhook source until every event of ``sender`` whose type starts with ``prefix`` has
+    been answered 2xx: webhooks arrive in real time, so a simulated day ingests the same events on every run."""
+    deadline = time.monotonic() + timeout
+    while True:
+        wanted = {i for i, e in list(sender.events.items()) if e["type"].startswith(prefix)}
+        answered = {a.event_id for a in list(sender.attempts) if a.status is not None and a.status < 300}
+        if wanted <= answered:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{len(wanted - answered)} {prefix}* webhook(s) not answered within {timeout}s")
+        runner.poll(interface)

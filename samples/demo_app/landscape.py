@@ -3,7 +3,9 @@
 * the ERP's SFTP drop: the embedded SFTP server serving ``<workdir>/sftp`` (host key generated per run and
   pinned by fingerprint in the config: no unknown-host opt-in);
 * the legacy ERP and the legacy billing system: two instances of the legacy ERP SOAP simulator;
-* the cloud landscape (CRM with signed webhooks, billing, ERP): the cloud simulator.
+* the cloud landscape (CRM with signed webhooks, billing, ERP): the cloud simulator;
+* the subscription-billing system: a second cloud simulator that invoices a new subscription's first period
+  (an ``invoice.created`` webhook, signed with its own secret).
 
 The scenario's YAML names them with ``${DEMO_*}`` placeholders; :meth:`Landscape.render` writes the actual
 ports and the host key fingerprint into the demo's copy of the scenario, so ``esb-bridge --config`` on that
@@ -28,7 +30,7 @@ from samples.legacy_erp.store import Customer, ErpStore
 __all__ = ["Landscape"]
 
 _PLACEHOLDER = re.compile(r"\$\{(DEMO_[A-Z_]+)\}")
-_SECRETS = frozenset({"DEMO_SFTP_PASSWORD", "DEMO_WEBHOOK_SECRET"})
+_SECRETS = frozenset({"DEMO_SFTP_PASSWORD", "DEMO_WEBHOOK_SECRET", "DEMO_BILLING_WEBHOOK_SECRET"})
 _EXCHANGE = "esb-bridge.events"  # the cloudevents sink's default exchange
 _QUEUE = "esb-bridge-demo.payments"
 
@@ -44,10 +46,12 @@ class Landscape(Resource):
         self._stack = ExitStack()
         self._password = secrets.token_urlsafe(16)
         self.webhook_secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+        self.billing_webhook_secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
         self.sftp: EmbeddedSftpServer | None = None
         self.legacy_erp: ErpSimulator | None = None
         self.legacy_billing: ErpSimulator | None = None
         self.cloud: SimServer | None = None
+        self.subscription_billing: SimServer | None = None
 
     def on_enter(self) -> None:
         try:
@@ -63,6 +67,11 @@ class Landscape(Resource):
             self.cloud = self._stack.enter_context(SimServer())
             # The cloud billing knows customers by the ERP's number; the demo does not migrate the cloud CRM.
             self.cloud.state.config.check_references = False
+            # Subscription billing knows customers by the customer master's (the legacy ERP's) id, which the
+            # bridge resolves; it invoices each new subscription's first period at once.
+            self.subscription_billing = self._stack.enter_context(SimServer())
+            self.subscription_billing.state.config.check_references = False
+            self.subscription_billing.state.config.bill_subscriptions = True
             if self.amqp:
                 self._bind_demo_queue(self.amqp)
         except BaseException:  # a half-started landscape stops what did start
@@ -100,7 +109,7 @@ class Landscape(Resource):
     def values(self) -> dict[str, str]:
         """What the ``${DEMO_*}`` placeholders stand for while the landscape runs."""
         assert self.sftp is not None and self.legacy_billing is not None and self.legacy_erp is not None
-        assert self.cloud is not None
+        assert self.cloud is not None and self.subscription_billing is not None
         return {
             "DEMO_SFTP_PORT": str(self.sftp.port),
             "DEMO_SFTP_PASSWORD": self._password,
@@ -112,11 +121,15 @@ class Landscape(Resource):
                 f'amqp: {{url: "{self.amqp}"}}' if self.amqp else f'http: {{url: "{self.cloud.url}/v1/events"}}'
             ),
             "DEMO_CLOUD_URL": self.cloud.url,
+            "DEMO_SUBSCRIPTION_BILLING_URL": self.subscription_billing.url,
+            "DEMO_BILLING_WEBHOOK_SECRET": self.billing_webhook_secret,
         }
 
     def holdings(self) -> dict[str, int]:
         """How many documents each simulated target system holds (the demo summary's ``systems``)."""
         assert self.legacy_billing is not None and self.legacy_erp is not None and self.cloud is not None
+        assert self.subscription_billing is not None
+        billing = self.subscription_billing.state.records
         return {
             "legacy-billing.invoices": len(self.legacy_billing.store.invoices),
             "cloud.invoices": len(self.cloud.state.records["invoices"]),
@@ -125,6 +138,9 @@ class Landscape(Resource):
             "cloud.events": self._queued_events() if self.amqp else len(self.cloud.state.events_received),
             "legacy-erp.orders": len(self.legacy_erp.store.orders),
             "cloud.erp-orders": sum(1 for k in self.cloud.state.ingested if k.startswith("erp-orders/")),
+            "subscription-billing.subscriptions": len(billing["subscriptions"]),
+            "subscription-billing.invoices": len(billing["invoices"]),
+            "cloud.erp-revenue": sum(1 for k in self.cloud.state.ingested if k.startswith("erp-revenue/")),
         }
 
     def render(self, folder: Path) -> None:

@@ -49,12 +49,21 @@ def test_demo_is_deterministic_and_status_dlq_commands_read_its_ledger(tmp_path:
     delivered = inv["messages"]["delivered"]
     assert inv["dead_letters_open"] == 2 and delivered == a["systems"]["legacy-billing.invoices"]
     assert a["systems"]["cloud.invoices"] == delivered
+    # the subscription leg: every closed-won deal billed once and its invoice posted to the cloud ERP
+    subs = a["systems"]["subscription-billing.subscriptions"]
+    assert subs > 0 and a["systems"]["subscription-billing.invoices"] == a["systems"]["cloud.erp-revenue"] == subs
+    assert a["status"]["subscriptions-from-crm"]["messages"] == {"delivered": subs}
     cfg = str(tmp_path / "a" / "bridge.yaml")
     status = json.loads(_cli("--config", cfg, "status", "--json").stdout)
     assert status == a["status"]
     dlq = json.loads(_cli("--config", cfg, "dlq", "list", "--json").stdout)
     assert len(dlq) == 2 and all(d["location"]["line"] > 0 for d in dlq)
     msgs = json.loads(_cli("--config", cfg, "messages", "list", "--json", "--limit", "3").stdout)
+    assert len(msgs) == 3
+    # the newest messages are the ERP's echoes (suppressed: no deliveries); a delivered one has its attempts
+    msgs = json.loads(
+        _cli("--config", cfg, "messages", "list", "--json", "--state", "delivered", "--limit", "3").stdout
+    )
     shown = json.loads(_cli("--config", cfg, "messages", "show", msgs[0]["id"], "--json").stdout)
     assert shown["deliveries"] and shown["deliveries"][0]["attempts_log"]
     res = _cli("--config", cfg, "dlq", "discard", str(dlq[0]["id"]), "--reason", "")

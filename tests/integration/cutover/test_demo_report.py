@@ -4,7 +4,9 @@ and one interface ready for promotion. Invoices and CRM customers run through th
 billing rounds tax per invoice while legacy billing keeps the ERP's per-line rounding (read-back mismatches);
 the legacy ERP's 35-character names are an accepted difference; the ERP's echoes are suppressed; the old ESB
 loses one bank payment (an orphan) while 25 % of the payments already go cloud-first as CloudEvents; orders
-move from legacy_only to legacy_primary on day 3 through the cutover API (an audited flag change)."""
+move from legacy_only to legacy_primary on day 3 through the cutover API (an audited flag change); closed-won
+deals become subscriptions (parked until their customer reached the ERP) whose invoices are posted to the cloud
+ERP (the subscription leg, cloud_only)."""
 
 from __future__ import annotations
 
@@ -13,8 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
+from sqlalchemy import distinct, func, select
 
 from bridge.cli.main import cli
+from bridge.ports import SimulatedClock
+from bridge.store import schema as t
+from bridge.store.ledger import open_ledger
 from samples.demo_app import run_demo
 
 KEYS = (
@@ -45,7 +51,7 @@ def test_demo_report_counts_are_fixed_and_show_every_case(tmp_path: Path) -> Non
     """`make demo`'s 10 days give these counts (fixed seed); the report holds each case the demo promises."""
     a = run_demo(tmp_path / "a", seed=42, days=10, progress=False)
     first = _counts(a["reports"]["json"])
-    assert Path(a["reports"]["html"]).read_text().count('data-interface="') == 5
+    assert Path(a["reports"]["html"]).read_text().count('data-interface="') == 7
     erp, inv, crm = first["customers-to-erp"], first["invoices-to-billing"], first["customers-from-crm"]
     assert (erp["compared"], erp["matched"], erp["mismatched"]) == (270, 201, 69)
     assert (erp["accepted_total"], erp["orphan_count"], erp["late_count"]) == (67, 9, 1)
@@ -77,6 +83,9 @@ def test_demo_report_counts_are_fixed_and_show_every_case(tmp_path: Path) -> Non
         "cloud.events": 208,
         "legacy-erp.orders": 159,
         "cloud.erp-orders": 122,  # shadowed from day 3 on
+        "subscription-billing.subscriptions": 32,
+        "subscription-billing.invoices": 32,  # each subscription's first period
+        "cloud.erp-revenue": 32,
     }
     orders = first["orders"]
     assert (orders["mode"], orders["flag_version"], orders["compared"], orders["matched"]) == (
@@ -90,5 +99,16 @@ def test_demo_report_counts_are_fixed_and_show_every_case(tmp_path: Path) -> Non
     assert res.exit_code == 0, res.output
     (event,) = [e for e in json.loads(res.stdout) if e["action"] == "change"]
     assert (event["from_mode"], event["to_mode"], event["ticket"]) == ("legacy_only", "legacy_primary", "MIG-42")
+    for leg in ("subscriptions-from-crm", "subscription-invoices"):
+        assert a["status"][leg]["deliveries"] == {"cloud/authoritative": {"delivered": 32}}
+        assert first[leg]["mode"] == "cloud_only" and first[leg]["compared"] == 0
+    with open_ledger(f"sqlite:///{tmp_path / 'a' / 'ledger.db'}", SimulatedClock(), migrate=False) as ledger:
+        d, at = t.deliveries, t.attempts
+        parked = select(func.count(distinct(d.c.business_key))).join(at, at.c.delivery_id == d.c.id)
+        parked = parked.where(
+            d.c.interface == "subscriptions-from-crm", at.c.error["code"].as_string() == "dependency_pending"
+        )
+        with ledger.engine.connect() as conn:
+            assert conn.scalar(parked) == 18  # deals closed before their account existed waited for it
     crm_status = a["status"]["customers-from-crm"]
     assert crm_status["messages"] == {"delivered": 107, "suppressed": 107}  # the ERP's echoes were dropped

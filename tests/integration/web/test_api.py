@@ -41,16 +41,24 @@ MATRIX: dict[tuple[str, str], str | None] = {
     ("GET", "/api/v1/cutover"): VIEWER,
     ("GET", "/api/v1/cutover/{interface}/history"): VIEWER,
     ("GET", "/api/v1/cutover/{interface}/readiness"): VIEWER,
+    ("GET", "/api/v1/shadow/{interface}/noise-rules"): VIEWER,
     ("POST", "/api/v1/dead-letters/{dl_id}/replay"): OPERATOR,
     ("POST", "/api/v1/dead-letters/{dl_id}/discard"): OPERATOR,
     ("POST", "/api/v1/dead-letters/{dl_id}/assign"): OPERATOR,
     ("POST", "/api/v1/cutover/{interface}"): LEAD,
     ("POST", "/api/v1/cutover/{interface}/rollback"): LEAD,
+    ("POST", "/api/v1/shadow/{interface}/noise-rules"): LEAD,
 }
 
 #: harmless arguments: ids that do not exist, so an allowed write changes nothing (404)
 SAMPLE = {"name": "customers", "message_id": "nope", "dl_id": "999999", "interface": "nope"}
-BODY = {"replay": {}, "discard": {"reason": "x"}, "assign": {"owner": "x"}, "rollback": {}}
+BODY = {
+    "replay": {},
+    "discard": {"reason": "x"},
+    "assign": {"owner": "x"},
+    "rollback": {},
+    "noise-rules": {"field": "x", "owner": "x", "reason": "x", "expires": "2099-01-01"},
+}
 
 
 def _walk(routes: list[Any], prefix: str = "") -> set[tuple[str, str]]:
@@ -263,6 +271,27 @@ def test_cutover_changes_need_the_lead_and_a_reason_to_force(
         "cutover.change",
         "cutover.force-promote",
         "cutover.rollback",
+    ]
+
+
+def test_accepting_noise_needs_the_lead_and_is_audited(tmp_path: Path, store_url: str, clock: SimulatedClock) -> None:
+    """A lead accepts a field as noise (stored, listed, audited under the token); an operator is refused, a past
+    expiry or an empty reason is 422 and stores nothing."""
+    rule = {"field": "updated_at", "owner": "crm-team", "reason": "read timestamp", "expires": "2026-03-31"}
+    with served_world(tmp_path, store_url, clock) as w, w.client(LEAD) as c:
+        with w.client(OPERATOR) as op:
+            assert op.post("/api/v1/shadow/customers/noise-rules", json=rule).status_code == 403
+        assert c.post("/api/v1/shadow/customers/noise-rules", json={**rule, "expires": "2020-01-01"}).status_code == 422
+        assert c.post("/api/v1/shadow/customers/noise-rules", json={**rule, "reason": " "}).status_code == 422
+        made = c.post("/api/v1/shadow/customers/noise-rules", json=rule)
+        assert made.status_code == 200, made.text
+        listed = c.get("/api/v1/shadow/customers/noise-rules").json()
+        entries = [e for e in w.runner.ledger.audit_entries() if e["action"] == "shadow.accept_noise"]
+    assert [(r["path"], r["owner"], r["accepted_by"], r["expired"]) for r in listed] == [
+        ("updated_at", "crm-team", "token:t-migration_lead", False)
+    ]
+    assert [(e["actor"], e["subject"], e["reason"]) for e in entries] == [
+        ("token:t-migration_lead", "interface:customers", "read timestamp")
     ]
 
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import pytest
+from pydantic import ValidationError
+
 from bridge.config.compare import NoiseRule
 from cutover.compare import MASK, CompareRules, Differ, find_noise, status_of
+from cutover.compare.baseline import cancel_noise
 
 TODAY = date(2026, 3, 1)
 
@@ -141,3 +145,28 @@ def test_a_sensitive_list_key_never_becomes_a_path_segment() -> None:
     got = diff(rules, a, b)
     assert [e["path"] for e in got] == ["contacts.key#0.name"] and "secret" not in repr(got)
     assert diff({"keyed_lists": {"contacts": "email"}}, a, b)[0]["path"] == "contacts.ceo@secret%2Eexample.name"
+
+
+def test_baseline_noise_cancels_fields_and_subtrees_but_not_critical_ones() -> None:
+    """Entries at or below a path differing between two legacy reads are flagged noise and not counted;
+    a critical field stays counted; a pair left with only noise matches."""
+    differ = Differ(CompareRules.model_validate({"critical": ["total"]}), TODAY)
+    legacy1 = {"meta": {"read_at": "t1", "seq": 1}, "total": 1, "name": "a"}
+    legacy2 = {"meta": {"read_at": "t2", "seq": 2}, "total": 2, "name": "a"}
+    cloud = {"meta": {"read_at": "c", "seq": 9}, "total": 3, "name": "a"}
+    entries = differ.diff(legacy1, cloud)
+    paths = cancel_noise(entries, differ.diff(legacy1, legacy2))
+    assert paths == ["meta.read_at", "meta.seq", "total"]
+    assert {e.path: e.noise for e in entries} == {"meta.read_at": True, "meta.seq": True, "total": False}
+    assert status_of(entries) == "mismatch"
+    only_noise = [e for e in entries if e.noise]
+    assert status_of(only_noise) == "match" and only_noise[0].to_dict()["noise"] is True
+    assert "noise" not in entries[-1].to_dict()
+
+
+def test_baseline_switch_reads_yaml_booleans_and_needs_a_readback() -> None:
+    """YAML's bare on/off arrive as booleans; baseline on with response bytes (readable once) is refused."""
+    assert CompareRules.model_validate({"baseline": True}).baseline == "on"
+    assert CompareRules.model_validate({"baseline": False}).baseline == "off"
+    with pytest.raises(ValidationError, match="readback_source: readback"):
+        CompareRules.model_validate({"baseline": "on", "readback_source": "response"})

@@ -39,6 +39,18 @@ def test_encoders_implement_the_port() -> None:
     assert orjson.loads(json_body.body)["lines"][1]["unit_price"] == "25.50"
 
 
+def test_mapped_json_writes_a_resolved_reference_with_the_targets_id() -> None:
+    """A field resolved as a reference (EncodeContext.xrefs) is written with the target's id; without xrefs,
+    or for a dotted field, the record's own value stays."""
+    _, record = _invoice()
+    encoder = JsonMappedEncoder(generic_mapping("Invoice", "json"))
+    key = record.customer_id
+    resolved = EncodeContext("test", uuid.UUID(int=7), "k", PathName.CLOUD, {"customer_id": "ERP-4711", "a.b": "x"})
+    assert orjson.loads(encoder.encode(record, resolved).body)["customer_id"] == "ERP-4711"
+    assert orjson.loads(encoder.encode(record, CONTEXT).body)["customer_id"] == key
+    assert record.customer_id == key  # the record itself is not changed
+
+
 def test_projection_notes_business_rule_violations() -> None:
     """A target body whose totals do not add up projects to a record with notes instead of failing."""
     mapping, record = _invoice()

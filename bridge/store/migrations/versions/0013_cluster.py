@@ -1,6 +1,6 @@
 """cluster (issue 18): lease fencing tokens and the node registry
 
-Revision ID: 0017
+Revision ID: 0013
 Revises: 0012 (circuit_states)
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from bridge.store.schema import UtcDateTime
 
 
-revision = "0017"
+revision = "0013"
 down_revision = "0012"
 branch_labels = None
 depends_on = None
