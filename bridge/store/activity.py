@@ -1,0 +1,93 @@
+"""What the dashboard reads beyond the kept counts: recent activity per interface and recent mismatches.
+
+Each read is bounded by an index range, never a scan of the whole ledger, so an overview costs the same over a
+thousand or a million messages: the newest message of an interface (``(interface, created_at)``, one probe),
+the messages of the hour up to it (the same index, counted up to ``cap``), the oldest delivery still waiting
+(``(interface, path, role, status)``, the waiting statuses only), the newest mismatches (``(interface, status)``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from bridge.ports.protocols import PathName, Role
+from bridge.store import schema as t
+from bridge.store.records import DeliveryStatus
+
+__all__ = ["Activity", "interface_activity", "recent_mismatches"]
+
+_WAITING = (DeliveryStatus.HELD, DeliveryStatus.PENDING, DeliveryStatus.IN_PROGRESS)
+
+
+def _utc(value: Any) -> datetime | None:
+    """MIN()/MAX() of a UTC column: SQLite hands it back as text."""
+    if value is None or isinstance(value, datetime):
+        return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Activity:
+    """One interface's recent activity."""
+
+    newest: datetime | None
+    """When its newest message was received."""
+    last_hour: int
+    """Messages received in the hour up to ``newest`` (at most the ``cap`` asked for)."""
+    capped: bool
+    """``last_hour`` reached the cap (there were at least that many)."""
+    oldest_waiting: datetime | None
+    """Creation time of its oldest delivery not finished yet (held, pending or in progress)."""
+
+
+def interface_activity(engine: Engine, interfaces: Sequence[str], cap: int = 10_000) -> dict[str, Activity]:
+    """Per interface: newest message, messages in the hour up to it (counted up to ``cap``), oldest waiting."""
+    m, d = t.messages, t.deliveries
+    out: dict[str, Activity] = {}
+    with engine.connect() as conn:
+        for name in interfaces:
+            newest = _utc(conn.scalar(select(func.max(m.c.created_at)).where(m.c.interface == name)))
+            n = 0
+            if newest is not None:
+                window = (
+                    select(m.c.id)
+                    .where(m.c.interface == name, m.c.created_at > newest - timedelta(hours=1))
+                    .limit(cap)
+                    .subquery()
+                )
+                n = int(conn.scalar(select(func.count()).select_from(window)) or 0)
+            oldest = None
+            for path in PathName:
+                for role in Role:
+                    first = _utc(
+                        conn.scalar(
+                            select(func.min(d.c.created_at)).where(
+                                d.c.interface == name,
+                                d.c.path == path.value,
+                                d.c.role == role.value,
+                                d.c.status.in_(_WAITING),
+                            )
+                        )
+                    )
+                    if first is not None and (oldest is None or first < oldest):
+                        oldest = first
+            out[name] = Activity(newest, n, n >= cap, oldest)
+    return out
+
+
+def recent_mismatches(engine: Engine, interface: str, limit: int = 20) -> list[dict[str, Any]]:
+    """The newest mismatch verdicts of ``interface`` (diffs masked when they were written), newest first."""
+    c = t.comparisons
+    q = (
+        select(c.c.id, c.c.message_id, c.c.business_key, c.c.level, c.c.critical, c.c.diff, c.c.created_at)
+        .where(c.c.interface == interface, c.c.status == "mismatch")
+        .order_by(c.c.id.desc())
+        .limit(limit)
+    )
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(q)]

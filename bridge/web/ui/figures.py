@@ -1,0 +1,141 @@
+"""The figures of the overview cards and the quote-to-cash flow, from cheap reads only.
+
+Counts come from the shared ledger snapshot (:mod:`bridge.web.snapshot`: the counts the database keeps, at
+most ``api.metrics_cache`` old), recent activity from :func:`bridge.store.activity.interface_activity` (index
+probes), and gate verdicts from :class:`GateCache`: a readiness evaluation reads the interface's comparisons
+and finished deliveries, too much for every page view of a large ledger, so the verdicts are reused for the
+same window as the counts and the card says how old they are.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bridge.store.activity import Activity, interface_activity
+from bridge.web.context import ApiContext
+from bridge.web.snapshot import LedgerSnapshot
+from cutover.audit import Cutover, CutoverError
+from cutover.flags import FlagStore
+from cutover.gates import CONTENT_LEVELS
+
+__all__ = ["FLOW", "Card", "GateCache", "cards", "flow_stages"]
+
+#: the quote-to-cash chain by canonical model: an interface joins the stage of the model it carries
+FLOW = (
+    ("Customer", "Customers"),
+    ("Subscription", "Subscriptions"),
+    ("SalesOrder", "Orders"),
+    ("Invoice", "Invoices"),
+    ("Payment", "Payments"),
+)
+
+_WAITING = ("held", "pending", "in_progress")
+
+
+class GateCache:
+    """Readiness of every interface, evaluated at most every ``ttl`` seconds (thread-safe)."""
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._lock = threading.Lock()
+        self._at = -1e18
+        self._verdicts: dict[str, dict[str, Any]] = {}
+
+    def verdicts(self, ctx: ApiContext) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            if time.monotonic() - self._at >= self.ttl:
+                cut = Cutover(ctx.ledger)
+                out: dict[str, dict[str, Any]] = {}
+                for name in ctx.loaded.config.interfaces:
+                    try:
+                        out[name] = cut.readiness(name).to_dict()
+                    except CutoverError as exc:  # no flag seeded yet
+                        out[name] = {"ready": False, "reasons": [str(exc)]}
+                self._verdicts, self._at = out, time.monotonic()
+            return dict(self._verdicts)
+
+
+@dataclass(frozen=True)
+class Card:
+    """One interface on the overview."""
+
+    name: str
+    description: str
+    canonical: str | None
+    mode: str | None
+    messages: int
+    waiting: int
+    delivered: int
+    dead: int
+    dlq_depth: int
+    dlq_oldest: datetime | None
+    compared: int
+    matched: int
+    activity: Activity
+    gate: dict[str, Any]
+
+    @property
+    def match_rate(self) -> float | None:
+        return self.matched / self.compared if self.compared else None
+
+
+def cards(ctx: ApiContext, snapshot: LedgerSnapshot, gates: GateCache) -> tuple[list[Card], datetime]:
+    """Every configured interface's card, and the time the counts were read."""
+    rows, as_of = snapshot.rows()
+    names = sorted(ctx.loaded.config.interfaces)
+    per: dict[str, dict[str, Any]] = {n: {"deliveries": {}, "messages": 0, "cmp": [0, 0]} for n in names}
+    dlq: dict[str, tuple[int, datetime | None]] = {}
+    for r in rows:
+        slot = per.get(r["interface"])
+        if slot is None:
+            continue
+        if r["metric"] == "messages":
+            slot["messages"] += r["n"]
+        elif r["metric"] == "deliveries" and r["a"].endswith("/authoritative"):
+            slot["deliveries"][r["b"]] = slot["deliveries"].get(r["b"], 0) + r["n"]
+        elif r["metric"] == "dlq":
+            dlq[r["interface"]] = (r["n"], r["oldest"])
+        elif r["metric"] == "comparisons" and r["b"] in CONTENT_LEVELS and r["a"] in ("match", "accepted", "mismatch"):
+            slot["cmp"][0] += r["n"]
+            slot["cmp"][1] += r["n"] if r["a"] != "mismatch" else 0
+    flags = FlagStore.of(ctx.ledger).all_current()
+    activity = interface_activity(ctx.ledger.engine, names)
+    verdicts = gates.verdicts(ctx)
+    out = []
+    for n in names:
+        cfg, slot, flag = ctx.loaded.config.interfaces[n], per[n], flags.get(n)
+        d = slot["deliveries"]
+        depth, oldest = dlq.get(n, (0, None))
+        out.append(
+            Card(
+                name=n,
+                description=cfg.description,
+                canonical=cfg.canonical,
+                mode=flag.mode if flag else cfg.cutover.mode,
+                messages=slot["messages"],
+                waiting=sum(d.get(s, 0) for s in _WAITING),
+                delivered=d.get("delivered", 0),
+                dead=d.get("dead", 0),
+                dlq_depth=depth,
+                dlq_oldest=oldest,
+                compared=slot["cmp"][0],
+                matched=slot["cmp"][1],
+                activity=activity[n],
+                gate=verdicts.get(n, {"ready": False, "reasons": ["not evaluated"]}),
+            )
+        )
+    return out, as_of
+
+
+def flow_stages(all_cards: list[Card]) -> list[tuple[str, list[Card]]]:
+    """The cards along the quote-to-cash chain (stages without an interface left out; others at the end)."""
+    known = {model for model, _ in FLOW}
+    stages = [(title, [c for c in all_cards if c.canonical == model]) for model, title in FLOW]
+    rest = [c for c in all_cards if c.canonical not in known]
+    if rest:
+        stages.append(("Other", rest))
+    return [(title, cs) for title, cs in stages if cs]
