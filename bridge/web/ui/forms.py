@@ -20,6 +20,7 @@ from bridge.web.context import ctx_of
 from bridge.web.ui.guard import keeper, post_identity, read_form, respond, secure_headers, session_of
 from bridge.web.ui.html import e, form, page
 from bridge.web.ui.pages import render_interface
+from bridge.web.ui.session import Session, check_csrf
 
 __all__ = ["router"]
 
@@ -52,10 +53,10 @@ def login_form(request: Request, next: str = "/ui") -> Response:
     return _login_page(request, _safe_next(next))
 
 
-def _redirect(request: Request, target: str, session: object | None = None) -> Response:
+def _redirect(request: Request, target: str, session: Session | None = None) -> Response:
     response = RedirectResponse(target, status_code=303)
     if session is not None:
-        keeper(request).write(request, response, session)  # type: ignore[arg-type]
+        keeper(request).write(request, response, session)
     return secure_headers(response)
 
 
@@ -63,8 +64,6 @@ def _redirect(request: Request, target: str, session: object | None = None) -> R
 async def login(request: Request) -> Response:
     form_data = await read_form(request)
     s = session_of(request)
-    from bridge.web.ui.session import check_csrf
-
     if not check_csrf(s, form_data):
         return _login_page(request, "/ui", "the form's CSRF token is missing or wrong: try again", 403)
     token, next_url = form_data.get("token", "").strip(), _safe_next(form_data.get("next"))
@@ -81,6 +80,7 @@ async def login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     form_data = await read_form(request)
     post_identity(request, form_data, Role.VIEWER)
+    keeper(request).end(session_of(request))
     return _redirect(request, "/ui/login", keeper(request).fresh())
 
 

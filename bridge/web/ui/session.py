@@ -5,7 +5,9 @@ HTTPS), signed with HMAC-SHA256 under ``ESB_BRIDGE_SESSION_KEY`` (from the envir
 per process, so sessions end with the process). It carries no secret: the identity and role, where they came
 from (``tok``: the API token's name, rechecked against the ledger on every request so a revoked or expired
 token ends its sessions at once), an expiry (8 hours), and the CSRF token every form posts back. A login
-replaces the session (new CSRF token: no session fixation); logout replaces it with an anonymous one.
+replaces the session (new CSRF token: no session fixation); logout replaces it with an anonymous one and
+refuses the old cookie from then on (the refusal is kept in the serving process until the cookie would have
+expired anyway: a restart forgets it, as it forgets a random key's sessions).
 
 A form post is accepted only when its ``csrf`` field equals the session's (:func:`check_csrf`, else 403): a page
 of another site can make the browser post, but cannot read the token. ``SameSite=Lax`` keeps the cookie off
@@ -19,8 +21,9 @@ import hashlib
 import hmac
 import os
 import secrets
+import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -48,6 +51,11 @@ class Session:
     #: OIDC login in progress: state, PKCE verifier, nonce and where to go afterwards
     pending: dict[str, str] | None = None
 
+    @property
+    def sid(self) -> str:
+        """The session's id (a digest of its CSRF token: unique per login, and no secret)."""
+        return hashlib.sha256(self.csrf.encode()).hexdigest()[:32]
+
     def identity(self) -> Identity | None:
         if self.who is None or self.role is None:
             return None
@@ -62,6 +70,15 @@ class SessionKeeper:
         if key is None:
             key = hashlib.sha256(env.encode()).digest() if env else secrets.token_bytes(32)
         self._key = key
+        self._ended: dict[str, float] = {}  # sid -> expiry of the sessions logged out
+        self._lock = threading.Lock()
+
+    def end(self, s: Session) -> None:
+        """Log ``s`` out: its cookie is refused from now on."""
+        with self._lock:
+            now = time.time()
+            self._ended = {k: v for k, v in self._ended.items() if v > now}
+            self._ended[s.sid] = s.expires
 
     def _sign(self, body: bytes) -> str:
         return base64.urlsafe_b64encode(hmac.new(self._key, body, hashlib.sha256).digest()).decode().rstrip("=")
@@ -85,7 +102,10 @@ class SessionKeeper:
             s = Session(**data)
         except (orjson.JSONDecodeError, TypeError):
             return None
-        return s if s.expires > time.time() else None
+        if s.expires <= time.time():
+            return None
+        with self._lock:
+            return None if s.sid in self._ended else s
 
     @staticmethod
     def fresh(**fields: Any) -> Session:
@@ -130,8 +150,6 @@ class SessionKeeper:
             secure=request.url.scheme == "https",
         )
 
-    def replace_pending(self, s: Session, pending: dict[str, str] | None) -> Session:
-        return replace(s, pending=pending)
 
 
 def check_csrf(session: Session, form: dict[str, str]) -> bool:
