@@ -137,7 +137,7 @@ def _back_to_queue(request: Request, message: str, ok: bool) -> Response:
     css = "info" if ok else "error"
     body = f'<div class="msg {css}" id="result">{e(message)}</div>'
     body += '<p><a href="/ui/remediation">Back to the queue</a></p>'
-    return respond(request, page("Remediation", body, who=s.identity(), csrf=s.csrf), 200 if ok else 409)
+    return respond(request, page("Remediation", body, who=s.identity(), csrf=s.csrf))
 
 
 @router.post("/dead-letters/{dl_id}/assign")

@@ -139,7 +139,10 @@ def _evidence(readiness: dict[str, Any]) -> str:
 def render_interface(
     request: Request, who: Identity, name: str, *, error: str = "", info: str = "", gate: dict[str, Any] | None = None
 ) -> Response:
-    """The interface page; ``error``/``info`` report a form's outcome, ``gate`` a refusal's evidence."""
+    """The interface page; ``error``/``info`` report a form's outcome, ``gate`` a refusal's evidence.
+
+    A refused form is answered with the page (200) saying why, not an error status: the browser would log a
+    failed load for a page that is shown as intended."""
     ctx = ctx_of(request)
     cfg = ctx.loaded.config.interfaces[name]
     FlagStore.of(ctx.ledger).seed(ctx.loaded)
@@ -159,7 +162,8 @@ def render_interface(
     body += f" (flag v{e(flag.version if flag else None)})</p>"
     body += "<h2>Promotion gate</h2>" + _evidence(readiness)
     if who.role >= Role.MIGRATION_LEAD:
-        modes = "".join(f'<option value="{m}">{m}</option>' for m in MODES)
+        current = flag.mode if flag else None
+        modes = "".join(f'<option value="{m}"{" selected" if m == current else ""}>{m}</option>' for m in MODES)
         fields = (
             f'<label>mode <select name="mode">{modes}</select></label> '
             '<label>reason <input name="reason" required size="30"></label> '
@@ -185,7 +189,7 @@ def render_interface(
     for mm in recent_mismatches(ctx.ledger.engine, name, 10):
         target = link(f"/ui/messages/{mm['message_id']}", mm["business_key"] or mm["message_id"])
         body += f"<h3>{target} ({e(mm['level'])}{', critical' if mm['critical'] else ''})</h3>{_diff_rows(mm['diff'])}"
-    return _page(request, who, f"Interface {name}", body, "overview", 409 if gate else 200)
+    return _page(request, who, f"Interface {name}", body, "overview")
 
 
 @router.get("/interfaces/{name}")

@@ -151,7 +151,6 @@ class SessionKeeper:
         )
 
 
-
 def check_csrf(session: Session, form: dict[str, str]) -> bool:
     """The form's ``csrf`` field is the session's token (compared in constant time)."""
     given = form.get("csrf", "")
