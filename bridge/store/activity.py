@@ -2,7 +2,7 @@
 
 Each read is bounded by an index range, never a scan of the whole ledger, so an overview costs the same over a
 thousand or a million messages: the newest message of an interface (``(interface, created_at)``, one probe),
-the messages of the hour up to it (the same index, counted up to ``cap``), the oldest delivery still waiting
+the messages of the hour up to it (the same index, at most ``sample`` entries), the oldest delivery still waiting
 (``(interface, path, role, status)``, the waiting statuses only), the newest mismatches (``(interface, status)``).
 """
 
@@ -37,47 +37,65 @@ class Activity:
 
     newest: datetime | None
     """When its newest message was received."""
-    last_hour: int
-    """Messages received in the hour up to ``newest`` (at most the ``cap`` asked for)."""
-    capped: bool
-    """``last_hour`` reached the cap (there were at least that many)."""
+    per_hour: float
+    """Messages per hour in the hour up to ``newest``: counted, or estimated (``estimated``) from the span of the
+    newest ``sample`` messages when that many came within the hour."""
+    estimated: bool
     oldest_waiting: datetime | None
     """Creation time of its oldest delivery not finished yet (held, pending or in progress)."""
 
 
-def interface_activity(engine: Engine, interfaces: Sequence[str], cap: int = 10_000) -> dict[str, Activity]:
-    """Per interface: newest message, messages in the hour up to it (counted up to ``cap``), oldest waiting."""
-    m, d = t.messages, t.deliveries
+def interface_activity(engine: Engine, interfaces: Sequence[str], sample: int = 1000) -> dict[str, Activity]:
+    """Per interface: newest message, messages per hour up to it, oldest waiting delivery.
+
+    At most ``sample`` index entries are read per interface: the ``sample``-th newest message tells whether
+    the last hour held more than that (then the rate is ``sample`` over their span) or fewer (then they are
+    counted)."""
+    m = t.messages
     out: dict[str, Activity] = {}
     with engine.connect() as conn:
         for name in interfaces:
             newest = _utc(conn.scalar(select(func.max(m.c.created_at)).where(m.c.interface == name)))
-            n = 0
+            rate, estimated = 0.0, False
             if newest is not None:
-                window = (
-                    select(m.c.id)
-                    .where(m.c.interface == name, m.c.created_at > newest - timedelta(hours=1))
-                    .limit(cap)
-                    .subquery()
-                )
-                n = int(conn.scalar(select(func.count()).select_from(window)) or 0)
-            oldest = None
-            for path in PathName:
-                for role in Role:
-                    first = _utc(
-                        conn.scalar(
-                            select(func.min(d.c.created_at)).where(
-                                d.c.interface == name,
-                                d.c.path == path.value,
-                                d.c.role == role.value,
-                                d.c.status.in_(_WAITING),
-                            )
-                        )
+                hour_ago = newest - timedelta(hours=1)
+                nth = _utc(
+                    conn.scalar(
+                        select(m.c.created_at)
+                        .where(m.c.interface == name)
+                        .order_by(m.c.created_at.desc())
+                        .offset(sample - 1)
+                        .limit(1)
                     )
-                    if first is not None and (oldest is None or first < oldest):
-                        oldest = first
-            out[name] = Activity(newest, n, n >= cap, oldest)
+                )
+                if nth is not None and nth > hour_ago:
+                    span = max((newest - nth).total_seconds(), 1.0)
+                    rate, estimated = sample / span * 3600, True
+                else:
+                    window = select(m.c.id).where(m.c.interface == name, m.c.created_at > hour_ago).subquery()
+                    rate = float(conn.scalar(select(func.count()).select_from(window)) or 0)
+            out[name] = Activity(newest, rate, estimated, _oldest_waiting(conn, name))
     return out
+
+
+def _oldest_waiting(conn: Any, name: str) -> datetime | None:
+    d = t.deliveries
+    oldest = None
+    for path in PathName:
+        for role in Role:
+            first = _utc(
+                conn.scalar(
+                    select(func.min(d.c.created_at)).where(
+                        d.c.interface == name,
+                        d.c.path == path.value,
+                        d.c.role == role.value,
+                        d.c.status.in_(_WAITING),
+                    )
+                )
+            )
+            if first is not None and (oldest is None or first < oldest):
+                oldest = first
+    return oldest
 
 
 def recent_mismatches(engine: Engine, interface: str, limit: int = 20) -> list[dict[str, Any]]:

@@ -3,8 +3,8 @@
 Counts come from the shared ledger snapshot (:mod:`bridge.web.snapshot`: the counts the database keeps, at
 most ``api.metrics_cache`` old), recent activity from :func:`bridge.store.activity.interface_activity` (index
 probes), and gate verdicts from :class:`GateCache`: a readiness evaluation reads the interface's comparisons
-and finished deliveries, too much for every page view of a large ledger, so the verdicts are reused for the
-same window as the counts and the card says how old they are.
+and finished deliveries (seconds on a ledger of millions), too much for a page view, so the verdicts are
+evaluated in the background, reused for the same window as the counts, and the page says how old they are.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from cutover.audit import Cutover, CutoverError
 from cutover.flags import FlagStore
 from cutover.gates import CONTENT_LEVELS
 
-__all__ = ["FLOW", "Card", "GateCache", "cards", "flow_stages"]
+__all__ = ["FLOW", "Card", "GateCache", "Overview", "cards", "flow_stages"]
 
 #: the quote-to-cash chain by canonical model: an interface joins the stage of the model it carries
 FLOW = (
@@ -37,26 +37,49 @@ _WAITING = ("held", "pending", "in_progress")
 
 
 class GateCache:
-    """Readiness of every interface, evaluated at most every ``ttl`` seconds (thread-safe)."""
+    """Readiness of every interface, re-evaluated at most every ``ttl`` seconds, in the background.
 
-    def __init__(self, ttl: float) -> None:
+    A view never waits long for the gates: a stale set starts one evaluation in a thread of its own and the view
+    shows the previous verdicts with their time (a later view shows the new ones); only while there are none
+    yet does a view wait for the evaluation, at most ``wait`` seconds."""
+
+    def __init__(self, ttl: float, wait: float = 0.25) -> None:
         self.ttl = ttl
+        self.wait = wait
         self._lock = threading.Lock()
         self._at = -1e18
+        self._as_of: datetime | None = None
         self._verdicts: dict[str, dict[str, Any]] = {}
+        self._running: threading.Thread | None = None
 
-    def verdicts(self, ctx: ApiContext) -> dict[str, dict[str, Any]]:
+    def _evaluate(self, ctx: ApiContext) -> None:
+        as_of = ctx.ledger.clock.now()
+        cut = Cutover(ctx.ledger)
+        out: dict[str, dict[str, Any]] = {}
+        try:
+            for name in ctx.loaded.config.interfaces:
+                try:
+                    out[name] = cut.readiness(name).to_dict()
+                except CutoverError as exc:  # no flag seeded yet
+                    out[name] = {"ready": False, "reasons": [str(exc)]}
+        finally:
+            with self._lock:
+                if len(out) == len(ctx.loaded.config.interfaces):
+                    self._verdicts, self._as_of = out, as_of
+                self._at = time.monotonic()
+                self._running = None
+
+    def verdicts(self, ctx: ApiContext) -> tuple[dict[str, dict[str, Any]], datetime | None]:
+        """The newest verdicts per interface and when they were measured (None: not yet)."""
         with self._lock:
-            if time.monotonic() - self._at >= self.ttl:
-                cut = Cutover(ctx.ledger)
-                out: dict[str, dict[str, Any]] = {}
-                for name in ctx.loaded.config.interfaces:
-                    try:
-                        out[name] = cut.readiness(name).to_dict()
-                    except CutoverError as exc:  # no flag seeded yet
-                        out[name] = {"ready": False, "reasons": [str(exc)]}
-                self._verdicts, self._at = out, time.monotonic()
-            return dict(self._verdicts)
+            if self._running is None and time.monotonic() - self._at >= self.ttl:
+                self._running = threading.Thread(target=self._evaluate, args=(ctx,), name="gate-verdicts", daemon=True)
+                self._running.start()
+            running = self._running
+        if running is not None and self._as_of is None:
+            running.join(self.wait)
+        with self._lock:
+            return dict(self._verdicts), self._as_of
 
 
 @dataclass(frozen=True)
@@ -76,15 +99,25 @@ class Card:
     compared: int
     matched: int
     activity: Activity
-    gate: dict[str, Any]
+    gate: dict[str, Any] | None
+    """The readiness verdict (None while the first evaluation runs)."""
 
     @property
     def match_rate(self) -> float | None:
         return self.matched / self.compared if self.compared else None
 
 
-def cards(ctx: ApiContext, snapshot: LedgerSnapshot, gates: GateCache) -> tuple[list[Card], datetime]:
-    """Every configured interface's card, and the time the counts were read."""
+@dataclass(frozen=True)
+class Overview:
+    """The cards, when their counts were read and when their gate verdicts were measured."""
+
+    cards: list[Card]
+    counts_as_of: datetime
+    gates_as_of: datetime | None
+
+
+def cards(ctx: ApiContext, snapshot: LedgerSnapshot, gates: GateCache) -> Overview:
+    """Every configured interface's card."""
     rows, as_of = snapshot.rows()
     names = sorted(ctx.loaded.config.interfaces)
     per: dict[str, dict[str, Any]] = {n: {"deliveries": {}, "messages": 0, "cmp": [0, 0]} for n in names}
@@ -104,7 +137,7 @@ def cards(ctx: ApiContext, snapshot: LedgerSnapshot, gates: GateCache) -> tuple[
             slot["cmp"][1] += r["n"] if r["a"] != "mismatch" else 0
     flags = FlagStore.of(ctx.ledger).all_current()
     activity = interface_activity(ctx.ledger.engine, names)
-    verdicts = gates.verdicts(ctx)
+    verdicts, gates_as_of = gates.verdicts(ctx)
     out = []
     for n in names:
         cfg, slot, flag = ctx.loaded.config.interfaces[n], per[n], flags.get(n)
@@ -125,10 +158,10 @@ def cards(ctx: ApiContext, snapshot: LedgerSnapshot, gates: GateCache) -> tuple[
                 compared=slot["cmp"][0],
                 matched=slot["cmp"][1],
                 activity=activity[n],
-                gate=verdicts.get(n, {"ready": False, "reasons": ["not evaluated"]}),
+                gate=verdicts.get(n),
             )
         )
-    return out, as_of
+    return Overview(out, as_of, gates_as_of)
 
 
 def flow_stages(all_cards: list[Card]) -> list[tuple[str, list[Card]]]:

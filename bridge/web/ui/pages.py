@@ -42,6 +42,8 @@ def _page(request: Request, who: Identity, title: str, body: str, active: str, s
 
 
 def _gate(card: Card) -> str:
+    if card.gate is None:
+        return '<span class="warn">being evaluated</span>'
     if card.gate.get("ready"):
         return '<span class="ok">gate open</span>'
     reasons = "; ".join(str(r) for r in card.gate.get("reasons", []))
@@ -51,7 +53,7 @@ def _gate(card: Card) -> str:
 def _card(c: Card, now: datetime) -> str:
     a = c.activity
     lag = age(a.oldest_waiting, now) if a.oldest_waiting else "none waiting"
-    rate = f"{a.last_hour}{'+' if a.capped else ''} / h"
+    rate = f"{'~' if a.estimated else ''}{a.per_hour:,.0f} / h"
     rows = [
         ("mode", e(c.mode)),
         ("throughput", f'<span title="messages in the hour up to the newest ({e(a.newest)})">{rate}</span>'),
@@ -75,10 +77,11 @@ def _card(c: Card, now: datetime) -> str:
 def overview(request: Request) -> Response:
     who = viewer_identity(request)
     state = request.app.state
-    all_cards, as_of = cards(ctx_of(request), state.snapshot, state.gates)
+    ov = cards(ctx_of(request), state.snapshot, state.gates)
     now = _now(request)
-    body = f'<p>Counts as of {e(as_of.isoformat(timespec="seconds"))}.</p><div class="cards">'
-    body += "".join(_card(c, now) for c in all_cards) + "</div>"
+    gates = ov.gates_as_of.isoformat(timespec="seconds") if ov.gates_as_of else "(being evaluated)"
+    body = f"<p>Counts as of {e(ov.counts_as_of.isoformat(timespec='seconds'))}, gates as of {e(gates)}.</p>"
+    body += '<div class="cards">' + "".join(_card(c, now) for c in ov.cards) + "</div>"
     return _page(request, who, "Interfaces", body, "overview")
 
 
@@ -86,9 +89,8 @@ def overview(request: Request) -> Response:
 def flow(request: Request) -> Response:
     who = viewer_identity(request)
     state = request.app.state
-    all_cards, _ = cards(ctx_of(request), state.snapshot, state.gates)
     parts = []
-    for title, cs in flow_stages(all_cards):
+    for title, cs in flow_stages(cards(ctx_of(request), state.snapshot, state.gates).cards):
         waiting = sum(c.waiting for c in cs)
         failing = sum(c.dlq_depth for c in cs)
         css = "failing" if failing else "waiting" if waiting else ""
