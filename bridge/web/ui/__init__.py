@@ -14,6 +14,8 @@ from fastapi import FastAPI
 from bridge.web.ui.figures import GateCache
 from bridge.web.ui.forms import router as forms_router
 from bridge.web.ui.guard import LoginRequired, PageRefused, login_redirect, refused
+from bridge.web.ui.oidc import OidcLogin
+from bridge.web.ui.oidc import router as oidc_router
 from bridge.web.ui.pages import router as pages_router
 from bridge.web.ui.session import SessionKeeper
 
@@ -24,8 +26,12 @@ def install(app: FastAPI, *, cache: float) -> None:
     """Mount the dashboard on ``app``; gate verdicts are reused for ``cache`` seconds (as the counts are)."""
     app.state.sessions = SessionKeeper()
     app.state.gates = GateCache(cache)
+    api = app.state.ctx.loaded.config.api
+    oidc = api.oidc if api is not None else None
+    app.state.oidc_login = OidcLogin(oidc) if oidc is not None and oidc.client_id else None
     app.include_router(pages_router)
     app.include_router(forms_router)
+    app.include_router(oidc_router)
     handlers: dict[Any, Any] = {LoginRequired: login_redirect, PageRefused: refused}
     for exc, handler in handlers.items():
         app.add_exception_handler(exc, handler)

@@ -43,7 +43,7 @@ def _login_page(request: Request, next_url: str, error: str = "", status: int = 
     )
     body += "<p>Log in with an API token (<code>esb-bridge auth token create NAME --role ROLE</code>).</p>"
     body += form("/ui/login", s.csrf, fields, "Log in", name="login")
-    if request.app.state.ctx.extra.get("oidc_login") is not None:
+    if request.app.state.oidc_login is not None:
         body += f'<p><a id="oidc" href="/ui/login/oidc?next={quote(next_url)}">Log in with single sign-on</a></p>'
     return respond(request, page("Log in", body, who=None, csrf=s.csrf), status)
 

@@ -54,6 +54,8 @@ UI_MATRIX: dict[tuple[str, str], str | None] = {
     ("GET", "/ui/login"): PUBLIC,
     ("POST", "/ui/login"): PUBLIC,
     ("POST", "/ui/logout"): VIEWER,
+    ("GET", "/ui/login/oidc"): PUBLIC,
+    ("GET", "/ui/login/oidc/callback"): PUBLIC,
     ("GET", "/ui"): VIEWER,
     ("GET", "/ui/flow"): VIEWER,
     ("GET", "/ui/interfaces/{name}"): VIEWER,
