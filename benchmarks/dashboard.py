@@ -146,9 +146,16 @@ def measure(cfg: Path, url: str, token: str) -> None:
         )
 
 
-def run_backend(backend: str, n: int) -> None:
+def run_backend(backend: str, n: int, reuse: Path | None = None) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="esbb-dash-bench-"))
     schema = None
+    if backend == "sqlite" and reuse is not None:  # a ledger this script populated before (kept in /tmp)
+        url = f"sqlite:///{reuse}"
+        print(f"{backend}: reusing {reuse}", flush=True)
+        with open_ledger(url, SimulatedClock()) as ledger:
+            token = ledger.create_token(f"bench-{uuid.uuid4().hex[:6]}", "viewer", created_by="bench")
+        measure(_config(tmp, url), url, token)
+        return
     if backend == "sqlite":
         url = f"sqlite:///{tmp / 'ledger.db'}"
     else:
@@ -180,10 +187,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--messages", type=int, default=1_000_000)
     ap.add_argument("--backends", default="sqlite,postgresql")
+    ap.add_argument("--reuse-sqlite", type=Path, help="measure this already populated SQLite ledger")
     args = ap.parse_args()
     print(f"target: p95 < {TARGET_MS:.0f} ms")
     for backend in args.backends.split(","):
-        run_backend(backend, args.messages)
+        run_backend(backend, args.messages, args.reuse_sqlite)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from bridge.web.ui.figures import GateCache
+from bridge.web.ui.figures import GATE_INTERVAL, ActivityCache, GateCache
 from bridge.web.ui.forms import router as forms_router
 from bridge.web.ui.guard import LoginRequired, PageRefused, login_redirect, refused
 from bridge.web.ui.oidc import OidcLogin
@@ -23,9 +23,10 @@ __all__ = ["install"]
 
 
 def install(app: FastAPI, *, cache: float) -> None:
-    """Mount the dashboard on ``app``; gate verdicts are reused for ``cache`` seconds (as the counts are)."""
+    """Mount the dashboard on ``app``; recent activity is reused for ``cache`` seconds (as the counts are)."""
     app.state.sessions = SessionKeeper()
-    app.state.gates = GateCache(cache)
+    app.state.gates = GateCache(max(cache, GATE_INTERVAL))
+    app.state.activity = ActivityCache(cache)
     api = app.state.ctx.loaded.config.api
     oidc = api.oidc if api is not None else None
     app.state.oidc_login = OidcLogin(oidc) if oidc is not None and oidc.client_id else None

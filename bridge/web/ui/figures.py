@@ -2,9 +2,10 @@
 
 Counts come from the shared ledger snapshot (:mod:`bridge.web.snapshot`: the counts the database keeps, at
 most ``api.metrics_cache`` old), recent activity from :func:`bridge.store.activity.interface_activity` (index
-probes), and gate verdicts from :class:`GateCache`: a readiness evaluation reads the interface's comparisons
-and finished deliveries (seconds on a ledger of millions), too much for a page view, so the verdicts are
-evaluated in the background, reused for the same window as the counts, and the page says how old they are.
+probes, reused for the same window), and gate verdicts from :class:`GateCache`: a readiness evaluation reads
+the interface's comparisons and finished deliveries (seconds on a ledger of millions), too much for a page
+view, so the verdicts are evaluated in the background at most every :data:`GATE_INTERVAL` seconds, and the
+page says how old they are.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from cutover.audit import Cutover, CutoverError
 from cutover.flags import FlagStore
 from cutover.gates import CONTENT_LEVELS
 
-__all__ = ["FLOW", "Card", "GateCache", "Overview", "cards", "flow_stages"]
+__all__ = ["FLOW", "GATE_INTERVAL", "ActivityCache", "Card", "GateCache", "Overview", "cards", "flow_stages"]
 
 #: the quote-to-cash chain by canonical model: an interface joins the stage of the model it carries
 FLOW = (
@@ -34,6 +35,27 @@ FLOW = (
 )
 
 _WAITING = ("held", "pending", "in_progress")
+
+#: gate verdicts are re-evaluated at most this often (seconds), whatever the counts' cache window: one
+#: evaluation of every interface reads its comparisons and finished deliveries (seconds on millions)
+GATE_INTERVAL = 30.0
+
+
+class ActivityCache:
+    """:func:`interface_activity` of the configured interfaces, re-read at most every ``ttl`` seconds."""
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._lock = threading.Lock()
+        self._at = -1e18
+        self._rows: dict[str, Activity] = {}
+
+    def activity(self, ctx: ApiContext) -> dict[str, Activity]:
+        with self._lock:
+            if time.monotonic() - self._at >= self.ttl:
+                self._rows = interface_activity(ctx.ledger.engine, sorted(ctx.loaded.config.interfaces))
+                self._at = time.monotonic()
+            return dict(self._rows)
 
 
 class GateCache:
@@ -116,7 +138,7 @@ class Overview:
     gates_as_of: datetime | None
 
 
-def cards(ctx: ApiContext, snapshot: LedgerSnapshot, gates: GateCache) -> Overview:
+def cards(ctx: ApiContext, snapshot: LedgerSnapshot, gates: GateCache, recent: ActivityCache) -> Overview:
     """Every configured interface's card."""
     rows, as_of = snapshot.rows()
     names = sorted(ctx.loaded.config.interfaces)
@@ -136,7 +158,7 @@ def cards(ctx: ApiContext, snapshot: LedgerSnapshot, gates: GateCache) -> Overvi
             slot["cmp"][0] += r["n"]
             slot["cmp"][1] += r["n"] if r["a"] != "mismatch" else 0
     flags = FlagStore.of(ctx.ledger).all_current()
-    activity = interface_activity(ctx.ledger.engine, names)
+    activity = recent.activity(ctx)
     verdicts, gates_as_of = gates.verdicts(ctx)
     out = []
     for n in names:

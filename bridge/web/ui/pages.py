@@ -77,7 +77,7 @@ def _card(c: Card, now: datetime) -> str:
 def overview(request: Request) -> Response:
     who = viewer_identity(request)
     state = request.app.state
-    ov = cards(ctx_of(request), state.snapshot, state.gates)
+    ov = cards(ctx_of(request), state.snapshot, state.gates, state.activity)
     now = _now(request)
     gates = ov.gates_as_of.isoformat(timespec="seconds") if ov.gates_as_of else "(being evaluated)"
     body = f"<p>Counts as of {e(ov.counts_as_of.isoformat(timespec='seconds'))}, gates as of {e(gates)}.</p>"
@@ -90,7 +90,7 @@ def flow(request: Request) -> Response:
     who = viewer_identity(request)
     state = request.app.state
     parts = []
-    for title, cs in flow_stages(cards(ctx_of(request), state.snapshot, state.gates).cards):
+    for title, cs in flow_stages(cards(ctx_of(request), state.snapshot, state.gates, state.activity).cards):
         waiting = sum(c.waiting for c in cs)
         failing = sum(c.dlq_depth for c in cs)
         css = "failing" if failing else "waiting" if waiting else ""
