@@ -92,6 +92,11 @@ def test_overview_loads_with_the_ledgers_data(lead: Session) -> None:
     page = lead.page
     page.goto("/ui")
     card = page.locator("section.card[data-interface=customers]")
+    for _ in range(20):  # the first gate evaluation runs in the background: a view waits for it a little only
+        if "being evaluated" not in card.inner_text():
+            break
+        page.wait_for_timeout(250)
+        page.reload()
     text = card.inner_text()
     for label in ("mode", "throughput", "end-to-end lag", "DLQ depth", "match rate", "gate"):
         assert label in text
