@@ -19,7 +19,7 @@ from bridge.ports.protocols import PathName, Role
 from bridge.store import schema as t
 from bridge.store.records import DeliveryStatus
 
-__all__ = ["Activity", "interface_activity", "recent_mismatches"]
+__all__ = ["Activity", "daily_counts", "interface_activity", "recent_mismatches"]
 
 _WAITING = (DeliveryStatus.HELD, DeliveryStatus.PENDING, DeliveryStatus.IN_PROGRESS)
 
@@ -109,3 +109,27 @@ def recent_mismatches(engine: Engine, interface: str, limit: int = 20) -> list[d
     )
     with engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def daily_counts(engine: Engine, interface: str, days: int = 14, cap: int = 10_000) -> list[dict[str, Any]]:
+    """Per day (UTC), for the ``days`` days up to the interface's newest message: messages received and
+    mismatches found, each counted up to ``cap`` along its ``(interface, created_at)`` index (``capped`` says
+    so); oldest day first, empty when the interface has no message."""
+    m, c = t.messages, t.comparisons
+    with engine.connect() as conn:
+        newest = _utc(conn.scalar(select(func.max(m.c.created_at)).where(m.c.interface == interface)))
+        if newest is None:
+            return []
+        last = newest.replace(hour=0, minute=0, second=0, microsecond=0)
+        out = []
+        for i in range(days - 1, -1, -1):
+            start = last - timedelta(days=i)
+            end = start + timedelta(days=1)
+            msgs = select(m.c.id).where(m.c.interface == interface, m.c.created_at >= start, m.c.created_at < end)
+            bad = select(c.c.id).where(
+                c.c.interface == interface, c.c.created_at >= start, c.c.created_at < end, c.c.status == "mismatch"
+            )
+            n = int(conn.scalar(select(func.count()).select_from(msgs.limit(cap).subquery())) or 0)
+            k = int(conn.scalar(select(func.count()).select_from(bad.limit(cap).subquery())) or 0)
+            out.append({"day": start.date().isoformat(), "messages": n, "mismatches": k, "capped": cap in (n, k)})
+    return out

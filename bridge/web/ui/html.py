@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 from bridge.web.auth import Identity
 
-__all__ = ["CSP", "age", "e", "form", "link", "page", "pct", "table"]
+__all__ = ["CSP", "age", "bars", "e", "form", "link", "page", "pct", "table"]
 
 CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; "
@@ -40,6 +40,7 @@ border-radius:6px;padding:.6em;min-width:200px}.arrow{align-self:center;font-siz
 .stage.waiting{border-color:#e0a800}.stage.failing{border-color:#b3261e}
 .msg{padding:.6em 1em;border-radius:6px;margin:.6em 0}.msg.error{background:#fde8e6;border:1px solid #b3261e}
 .msg.info{background:#e7f4ea;border:1px solid #176f2c}
+figure{display:inline-block;margin:0 2em 0 0}
 form.inline{display:inline}input,select,button{font:inherit}pre{background:#fff;border:1px solid #d8dde6;
 padding:.5em;overflow:auto;max-height:30em}
 """
@@ -115,4 +116,26 @@ def page(title: str, body: str, *, who: Identity | None, csrf: str, active: str 
         f'<link rel="icon" href="data:,"><title>{e(title)} - esb-bridge</title><style>{_STYLE}</style></head>'
         f"<body><header><strong>esb-bridge</strong>{nav}{user}</header><main><h1>{e(title)}</h1>{body}</main></body>"
         "</html>"
+    )
+
+
+def bars(title: str, points: Sequence[tuple[str, int]], *, color: str = "#3b6fd4", css: str = "") -> str:
+    """A bar chart as inline SVG (no script): one bar per (label, value), the value in each bar's tooltip."""
+    width, height, gap = 28, 90, 4
+    peak = max((v for _, v in points), default=0)
+    top = peak or 1
+    parts = []
+    for i, (label, value) in enumerate(points):
+        h = round(value / top * (height - 14))
+        x = i * (width + gap)
+        parts.append(
+            f'<g><title>{e(label)}: {value}</title><rect x="{x}" y="{height - 14 - h}" width="{width}" '
+            f'height="{h}" fill="{color}"></rect><text x="{x + width / 2}" y="{height - 2}" font-size="9" '
+            f'text-anchor="middle">{e(label[-5:])}</text></g>'
+        )
+    total = len(points) * (width + gap)
+    return (
+        f'<figure class="{e(css)}"><figcaption>{e(title)} (max {peak})</figcaption>'
+        f'<svg role="img" width="{total}" height="{height}" viewBox="0 0 {total} {height}">{"".join(parts)}</svg>'
+        "</figure>"
     )

@@ -14,13 +14,13 @@ from starlette.responses import Response
 
 from bridge.config.types import MODES
 from bridge.store import queries
-from bridge.store.activity import recent_mismatches
+from bridge.store.activity import daily_counts, recent_mismatches
 from bridge.web.auth import Identity, Role
 from bridge.web.context import ctx_of
 from bridge.web.routes_read import message_trace
 from bridge.web.ui.figures import Card, cards, flow_stages
 from bridge.web.ui.guard import respond, session_of, viewer_identity
-from bridge.web.ui.html import age, e, form, link, page, pct, table
+from bridge.web.ui.html import age, bars, e, form, link, page, pct, table
 from cutover.audit import Cutover, CutoverError
 from cutover.flags import FlagStore
 
@@ -162,6 +162,12 @@ def render_interface(
         body += f'<div class="msg info" id="result">{e(info)}</div>'
     body += f'<p>{e(cfg.description)}</p><p>Mode: <strong id="mode">{e(flag.mode if flag else None)}</strong>'
     body += f" (flag v{e(flag.version if flag else None)})</p>"
+    days = daily_counts(ctx.ledger.engine, name)
+    if days:
+        body += "<h2>Over time</h2>" + bars("messages per day", [(d["day"], d["messages"]) for d in days], css="chart")
+        body += bars("mismatches per day", [(d["day"], d["mismatches"]) for d in days], color="#b3261e", css="chart")
+        if any(d["capped"] for d in days):
+            body += "<p>Days with 10,000 or more are shown as 10,000.</p>"
     body += "<h2>Promotion gate</h2>" + _evidence(readiness)
     if who.role >= Role.MIGRATION_LEAD:
         current = flag.mode if flag else None
@@ -188,7 +194,10 @@ def render_interface(
     ]
     body += "<h2>Flag history</h2>" + table(("when", "action", "change", "who", "reason"), history, css="history")
     body += "<h2>Recent mismatches</h2>"
-    for mm in recent_mismatches(ctx.ledger.engine, name, 10):
+    mismatches = recent_mismatches(ctx.ledger.engine, name, 10)
+    if not mismatches:
+        body += "<p>None recorded.</p>"
+    for mm in mismatches:
         target = link(f"/ui/messages/{mm['message_id']}", mm["business_key"] or mm["message_id"])
         body += f"<h3>{target} ({e(mm['level'])}{', critical' if mm['critical'] else ''})</h3>{_diff_rows(mm['diff'])}"
     return _page(request, who, f"Interface {name}", body, "overview")

@@ -115,3 +115,38 @@ def test_ui_writes_are_audited_under_the_identity_and_logout_ends_the_session(
             assert c.get("/ui").status_code == 200
             assert w.runner.ledger.revoke_token("t-viewer")
             assert c.get("/ui").status_code == 303
+
+
+def test_the_interface_page_shows_recent_mismatches_side_by_side_and_the_card_their_rate(
+    tmp_path: Path, clock: SimulatedClock
+) -> None:
+    """A recorded mismatch appears field by field (legacy value next to cloud value) on the interface page; the
+    overview's match rate counts it; an accepted difference is not listed."""
+    from bridge.store.comparisons import NewComparison
+    from bridge.store.records import ComparisonLevel, ComparisonStatus
+
+    with served_world(tmp_path, f"sqlite:///{tmp_path / 'ledger.db'}", clock) as w:
+        with w.client("viewer") as api:
+            msgs = api.get("/api/v1/messages", params={"state": "delivered"}).json()
+        entries = [
+            {"path": "city", "legacy": "Lyon", "cloud": "LYON", "category": "value"},
+            {"path": "phone", "legacy": "1", "cloud": "2", "category": "value", "accepted": {"by": "x"}},
+        ]
+        rows = [
+            NewComparison(
+                m["id"],
+                "customers",
+                ComparisonLevel.PAYLOAD,
+                ComparisonStatus.MISMATCH if i == 0 else ComparisonStatus.MATCH,
+                {"entries": entries} if i == 0 else {},
+                m["business_key"],
+            )
+            for i, m in enumerate(msgs)
+        ]
+        assert w.runner.ledger.record_comparisons(rows) == 3
+        with login(w, "viewer") as c:
+            page = c.get("/ui/interfaces/customers").text
+            overview = c.get("/ui").text
+    assert "<td>city</td><td>&quot;Lyon&quot;</td><td>&quot;LYON&quot;</td>" in page
+    assert "phone" not in page and msgs[0]["business_key"] in page
+    assert "66.67 % of 3" in overview

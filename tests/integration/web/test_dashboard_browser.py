@@ -118,9 +118,12 @@ def _set_mode(page: Any, mode: str, reason: str, force: bool = False) -> None:
 
 
 def test_a_promotion_blocked_by_the_gate_shows_why(lead: Session, dash: World) -> None:
-    """Asking for cloud_primary with a closed gate leaves the mode and shows the gate's reasons and figures."""
+    """The interface page charts messages per day; asking for cloud_primary with a closed gate leaves the mode
+    and shows the gate's reasons and figures."""
     page = lead.page
     page.goto("/ui/interfaces/customers")
+    chart = page.locator("figure.chart").first
+    assert "messages per day (max 5)" in chart.inner_text() and chart.locator("svg rect").count() == 14
     _set_mode(page, "legacy_primary", "shadow the cloud ERP")
     assert "now legacy_primary" in page.inner_text("#result")
     _set_mode(page, "cloud_primary", "go live")
