@@ -87,12 +87,17 @@ async def logout(request: Request) -> Response:
 # ------------------------------------------------------------------------------------------------ cutover
 
 
+def _not_found(request: Request, name: str) -> Response:
+    s = session_of(request)
+    return respond(request, page("Not found", f"<p>No interface {e(name)}.</p>", who=s.identity(), csrf=s.csrf), 404)
+
+
 @router.post("/interfaces/{name}/flag")
 async def change_flag(name: str, request: Request) -> Response:
     form_data = await read_form(request)
     who = post_identity(request, form_data, Role.MIGRATION_LEAD)
     if name not in ctx_of(request).loaded.config.interfaces:
-        return respond(request, page("Not found", f"<p>No interface {e(name)}.</p>", who=who, csrf=""), 404)
+        return _not_found(request, name)
     reason = form_data.get("reason", "").strip()
     if not reason:
         return render_interface(request, who, name, error="a mode change needs a reason")
@@ -118,7 +123,7 @@ async def rollback(name: str, request: Request) -> Response:
     form_data = await read_form(request)
     who = post_identity(request, form_data, Role.MIGRATION_LEAD)
     if name not in ctx_of(request).loaded.config.interfaces:
-        return respond(request, page("Not found", f"<p>No interface {e(name)}.</p>", who=who, csrf=""), 404)
+        return _not_found(request, name)
     reason = form_data.get("reason", "").strip()
     if not reason:
         return render_interface(request, who, name, error="a rollback needs a reason")

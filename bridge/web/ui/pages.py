@@ -30,6 +30,8 @@ router = APIRouter(prefix="/ui", include_in_schema=False)
 
 #: a dead letter open longer than this is over its remediation SLA (shown red)
 SLA_HOURS = 24
+#: the remediation queue lists at most this many open dead letters (the oldest first)
+QUEUE_LIMIT = 500
 _ARROW = '<div class="arrow">&rarr;</div>'
 
 
@@ -300,11 +302,12 @@ def remediation(request: Request, interface: str = "") -> Response:
     ctx = ctx_of(request)
     now = _now(request)
     csrf = session_of(request).csrf
-    open_dls = queries.dead_letters(ctx.ledger.engine, interface or None, "open", 500)
+    open_dls = queries.dead_letters(ctx.ledger.engine, interface or None, "open", QUEUE_LIMIT)
     groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for d in open_dls:
         groups[(d["interface"], _error_class(d))].append(d)
-    body = f"<p>{len(open_dls)} open dead letter(s); the SLA to resolve one is {SLA_HOURS} h.</p>"
+    shown = f"the oldest {QUEUE_LIMIT} shown" if len(open_dls) == QUEUE_LIMIT else f"{len(open_dls)} open"
+    body = f"<p>Open dead letters: {shown}; the SLA to resolve one is {SLA_HOURS} h.</p>"
     operator = who.role >= Role.OPERATOR
     for (iface, cls), dls in sorted(groups.items()):
         rows = []
