@@ -146,7 +146,7 @@ def measure(cfg: Path, url: str, token: str) -> None:
         )
 
 
-def run_backend(backend: str, n: int, reuse: Path | None = None) -> None:
+def run_backend(backend: str, n: int, reuse: Path | None = None, keep: bool = False) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="esbb-dash-bench-"))
     schema = None
     if backend == "sqlite" and reuse is not None:  # a ledger this script populated before (kept in /tmp)
@@ -176,7 +176,9 @@ def run_backend(backend: str, n: int, reuse: Path | None = None) -> None:
             FlagStore.of(ledger).seed(load_config(cfg))  # as a running bridge has them: the gates evaluate
         measure(cfg, url, token)
     finally:
-        if schema:
+        if schema and keep:
+            print(f"  kept schema {schema}", flush=True)
+        elif schema:
             admin = make_engine(PG)
             with admin.begin() as conn:
                 conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
@@ -188,10 +190,11 @@ def main() -> None:
     ap.add_argument("--messages", type=int, default=1_000_000)
     ap.add_argument("--backends", default="sqlite,postgresql")
     ap.add_argument("--reuse-sqlite", type=Path, help="measure this already populated SQLite ledger")
+    ap.add_argument("--keep", action="store_true", help="keep the PostgreSQL schema (its name is printed)")
     args = ap.parse_args()
     print(f"target: p95 < {TARGET_MS:.0f} ms")
     for backend in args.backends.split(","):
-        run_backend(backend, args.messages, args.reuse_sqlite)
+        run_backend(backend, args.messages, args.reuse_sqlite, args.keep)
 
 
 if __name__ == "__main__":

@@ -45,57 +45,58 @@ class Activity:
     """Creation time of its oldest delivery not finished yet (held, pending or in progress)."""
 
 
+def _probes(name: str, sample: int) -> Any:
+    """One statement of scalar subqueries, each an index probe: newest message, the ``sample``-th newest, and
+    the oldest waiting delivery per (path, role) (the index ``(interface, path, role, status)`` needs both)."""
+    m, d = t.messages, t.deliveries
+    cols = [
+        select(func.max(m.c.created_at)).where(m.c.interface == name).scalar_subquery(),
+        select(m.c.created_at)
+        .where(m.c.interface == name)
+        .order_by(m.c.created_at.desc())
+        .offset(sample - 1)
+        .limit(1)
+        .scalar_subquery(),
+    ]
+    for path in PathName:
+        for role in Role:
+            cols.append(
+                select(func.min(d.c.created_at))
+                .where(
+                    d.c.interface == name,
+                    d.c.path == path.value,
+                    d.c.role == role.value,
+                    d.c.status.in_(_WAITING),
+                )
+                .scalar_subquery()
+            )
+    return select(*cols)
+
+
 def interface_activity(engine: Engine, interfaces: Sequence[str], sample: int = 1000) -> dict[str, Activity]:
     """Per interface: newest message, messages per hour up to it, oldest waiting delivery.
 
     At most ``sample`` index entries are read per interface: the ``sample``-th newest message tells whether
     the last hour held more than that (then the rate is ``sample`` over their span) or fewer (then they are
-    counted)."""
+    counted). One statement per interface, a second one only to count a quiet hour."""
     m = t.messages
     out: dict[str, Activity] = {}
     with engine.connect() as conn:
         for name in interfaces:
-            newest = _utc(conn.scalar(select(func.max(m.c.created_at)).where(m.c.interface == name)))
+            row = conn.execute(_probes(name, sample)).one()
+            newest, nth = _utc(row[0]), _utc(row[1])
+            waiting = [w for w in (_utc(v) for v in row[2:]) if w is not None]
             rate, estimated = 0.0, False
             if newest is not None:
                 hour_ago = newest - timedelta(hours=1)
-                nth = _utc(
-                    conn.scalar(
-                        select(m.c.created_at)
-                        .where(m.c.interface == name)
-                        .order_by(m.c.created_at.desc())
-                        .offset(sample - 1)
-                        .limit(1)
-                    )
-                )
                 if nth is not None and nth > hour_ago:
                     span = max((newest - nth).total_seconds(), 1.0)
                     rate, estimated = sample / span * 3600, True
                 else:
                     window = select(m.c.id).where(m.c.interface == name, m.c.created_at > hour_ago).subquery()
                     rate = float(conn.scalar(select(func.count()).select_from(window)) or 0)
-            out[name] = Activity(newest, rate, estimated, _oldest_waiting(conn, name))
+            out[name] = Activity(newest, rate, estimated, min(waiting) if waiting else None)
     return out
-
-
-def _oldest_waiting(conn: Any, name: str) -> datetime | None:
-    d = t.deliveries
-    oldest = None
-    for path in PathName:
-        for role in Role:
-            first = _utc(
-                conn.scalar(
-                    select(func.min(d.c.created_at)).where(
-                        d.c.interface == name,
-                        d.c.path == path.value,
-                        d.c.role == role.value,
-                        d.c.status.in_(_WAITING),
-                    )
-                )
-            )
-            if first is not None and (oldest is None or first < oldest):
-                oldest = first
-    return oldest
 
 
 def recent_mismatches(engine: Engine, interface: str, limit: int = 20) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ page says how old they are.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ FLOW = (
 )
 
 _WAITING = ("held", "pending", "in_progress")
+log = logging.getLogger("esb_bridge.web.dashboard")
 
 #: gate verdicts are re-evaluated at most this often (seconds), whatever the counts' cache window: one
 #: evaluation of every interface reads its comparisons and finished deliveries (seconds on millions)
@@ -84,6 +86,8 @@ class GateCache:
                     out[name] = cut.readiness(name).to_dict()
                 except CutoverError as exc:  # no flag seeded yet
                     out[name] = {"ready": False, "reasons": [str(exc)]}
+        except Exception:  # the ledger went away (shutdown) or failed: keep the previous verdicts, say so
+            log.warning("gate verdicts for the dashboard could not be evaluated", exc_info=True)
         finally:
             with self._lock:
                 if len(out) == len(ctx.loaded.config.interfaces):
