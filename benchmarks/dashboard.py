@@ -150,6 +150,8 @@ def run_backend(backend: str, n: int, reuse: Path | None = None, keep: bool = Fa
     tmp = Path(tempfile.mkdtemp(prefix="esbb-dash-bench-"))
     schema = None
     if backend == "sqlite" and reuse is not None:  # a ledger this script populated before (kept in /tmp)
+        if not reuse.is_file():
+            raise SystemExit(f"{reuse}: no such ledger")
         url = f"sqlite:///{reuse}"
         print(f"{backend}: reusing {reuse}", flush=True)
         with open_ledger(url, SimulatedClock()) as ledger:

@@ -95,13 +95,17 @@ class GateCache:
                 self._at = time.monotonic()
                 self._running = None
 
-    def verdicts(self, ctx: ApiContext) -> tuple[dict[str, dict[str, Any]], datetime | None]:
-        """The newest verdicts per interface and when they were measured (None: not yet)."""
+    def refresh(self, ctx: ApiContext) -> threading.Thread | None:
+        """Start an evaluation when the verdicts are stale and none runs (without waiting); the running one."""
         with self._lock:
             if self._running is None and time.monotonic() - self._at >= self.ttl:
                 self._running = threading.Thread(target=self._evaluate, args=(ctx,), name="gate-verdicts", daemon=True)
                 self._running.start()
-            running = self._running
+            return self._running
+
+    def verdicts(self, ctx: ApiContext) -> tuple[dict[str, dict[str, Any]], datetime | None]:
+        """The newest verdicts per interface and when they were measured (None: not yet)."""
+        running = self.refresh(ctx)
         if running is not None and self._as_of is None:
             running.join(self.wait)
         with self._lock:

@@ -50,6 +50,8 @@ def _login_page(request: Request, next_url: str, error: str = "", status: int = 
 
 @router.get("/login")
 def login_form(request: Request, next: str = "/ui") -> Response:
+    # The overview's gate verdicts take seconds on a large ledger: evaluate them while the token is typed.
+    request.app.state.gates.refresh(request.app.state.ctx)
     return _login_page(request, _safe_next(next))
 
 
