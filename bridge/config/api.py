@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 __all__ = ["ApiConfig", "OidcConfig", "parse_listen"]
 
@@ -45,6 +45,21 @@ class OidcConfig(_Strict):
     """Claim that names the caller in the audit log (sub, email, preferred_username ...)."""
     algorithms: tuple[str, ...] = ("RS256", "ES256")
     """Signature algorithms accepted (never 'none')."""
+    client_id: str | None = None
+    """The dashboard's client id at the issuer; set, the dashboard offers single sign-on (authorization code
+    flow with PKCE), and the ID token must be issued for this client (its ``aud``)."""
+    client_secret: SecretStr | None = None
+    """The client's secret, for an issuer that wants one from a confidential client (``${VAR}``, from the
+    environment); a public client with PKCE needs none."""
+    scopes: tuple[str, ...] = ("openid", "email", "profile")
+    """Scopes asked for at login (``openid`` is needed)."""
+    redirect_url: str | None = None
+    """The callback URL registered at the issuer (``https://host/ui/login/oidc/callback``); default: derived
+    from the request, which is right unless a proxy in front changes the host or scheme."""
+    authorization_endpoint: str | None = None
+    """Where the browser is sent to log in; default: from the issuer's discovery document."""
+    token_endpoint: str | None = None
+    """Where the code is exchanged for tokens; default: from the issuer's discovery document."""
 
     @field_validator("role_map")
     @classmethod

@@ -6,7 +6,8 @@
 * public: ``/healthz`` (the process answers), ``/readyz`` (ledger reachable, migrations current, and inside
   ``run`` the schedulers running; 503 otherwise), ``/openapi.json``;
 * viewer: ``/metrics`` and every ``GET /api/v1/...``;
-* operator: dead-letter replay, discard, assign; migration lead: cutover set and rollback.
+* operator: dead-letter replay, discard, assign; migration lead: cutover set and rollback;
+* the dashboard under ``/ui`` (:mod:`bridge.web.ui`): the same roles, through a login session.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from bridge.web.metrics import LedgerCollector, render_metrics
 from bridge.web.routes_read import router as read_router
 from bridge.web.routes_write import router as write_router
 from bridge.web.snapshot import LedgerSnapshot
+from bridge.web.ui import install as install_dashboard
 
 __all__ = ["create_app"]
 
@@ -41,6 +43,7 @@ def create_app(ctx: ApiContext, *, metrics_cache: float = 5.0) -> FastAPI:
     app.state.collector = LedgerCollector(ctx, app.state.snapshot)
     app.include_router(read_router)
     app.include_router(write_router)
+    install_dashboard(app, cache=metrics_cache)
 
     @app.get("/healthz", summary="The process is up")
     def healthz() -> dict[str, str]:

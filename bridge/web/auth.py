@@ -79,18 +79,24 @@ class _Oidc:
                 return k.key
         raise jwt.InvalidKeyError(f"no key {kid!r} in the issuer's JWKS")
 
-    def identify(self, token: str) -> Identity | None:
+    def claims(self, token: str, audience: str | None = None) -> dict[str, Any] | None:
+        """The claims of ``token`` when its signature, issuer, audience (``audience``, else the configured
+        one) and expiry hold; else None."""
         try:
-            claims = jwt.decode(
+            claims: dict[str, Any] = jwt.decode(
                 token,
                 self._key(token),
                 algorithms=list(self.cfg.algorithms),
-                audience=self.cfg.audience,
+                audience=audience or self.cfg.audience,
                 issuer=self.cfg.issuer,
                 options={"require": ["exp", "iss", "aud"]},
             )
         except (jwt.PyJWTError, ValueError):
             return None
+        return claims
+
+    def identity_of(self, claims: dict[str, Any]) -> Identity | None:
+        """The caller the claims name, with the highest role their roles claim maps to (None: no mapped role)."""
         raw = claims.get(self.cfg.roles_claim, [])
         values = [raw] if isinstance(raw, str) else [str(v) for v in raw] if isinstance(raw, list) else []
         roles = [Role.parse(self.cfg.role_map[v]) for v in values if v in self.cfg.role_map]
@@ -99,6 +105,10 @@ class _Oidc:
             return None
         return Identity(f"oidc:{who}", max(roles))
 
+    def identify(self, token: str) -> Identity | None:
+        claims = self.claims(token)
+        return None if claims is None else self.identity_of(claims)
+
 
 class Authenticator:
     """Turns an ``Authorization: Bearer`` header into an :class:`Identity` (or None)."""
@@ -106,6 +116,11 @@ class Authenticator:
     def __init__(self, ledger: Ledger, oidc: OidcConfig | None = None) -> None:
         self.ledger = ledger
         self._oidc = _Oidc(oidc) if oidc is not None else None
+
+    @property
+    def oidc(self) -> _Oidc | None:
+        """The issuer's token checker (the dashboard's OIDC login verifies ID tokens with it)."""
+        return self._oidc
 
     def identify(self, authorization: str | None) -> Identity | None:
         if not authorization or not authorization.lower().startswith("bearer "):

@@ -24,7 +24,7 @@ from bridge.web.snapshot import LedgerSnapshot
 from cutover.compare.paths import PathMatcher
 from cutover.flags import FlagStore
 
-__all__ = ["router"]
+__all__ = ["message_trace", "router"]
 
 router = APIRouter(prefix="/api/v1")
 Viewer = Annotated[Identity, Depends(require(Role.VIEWER))]
@@ -110,11 +110,19 @@ def _summarise(ctx: ApiContext, interface: str) -> Any:
 
 @router.get("/messages/{message_id}/trace", summary="A message's full trace: source, record, attempts, comparison")
 def trace(message_id: str, request: Request, who: Viewer) -> dict[str, Any]:
-    ctx = ctx_of(request)
+    out = message_trace(ctx_of(request), message_id)
+    if out is None:
+        raise HTTPException(404, f"no message {message_id}")
+    return out
+
+
+def message_trace(ctx: ApiContext, message_id: str) -> dict[str, Any] | None:
+    """A message's trace as people may see it (record masked, bytes summarised); None when there is none.
+    The API's trace route and the dashboard's trace page show this."""
     engine = ctx.ledger.engine
     detail = queries.message_detail(engine, message_id, ctx.ledger.protection)
     if detail is None:
-        raise HTTPException(404, f"no message {message_id}")
+        return None
     _summary = _summarise(ctx, detail["interface"])
     cfg = ctx.loaded.config.interfaces.get(detail["interface"])
     sensitive = PathMatcher(cfg.compare.sensitive if cfg else ("**",))

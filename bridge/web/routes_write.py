@@ -1,5 +1,7 @@
 """Write routes: dead letters (operator: replay, discard, assign), cutover flags and accepted noise (migration lead).
 
+The writes themselves are :mod:`bridge.web.actions`, shared with the dashboard's forms.
+
 Each write is audited under the caller's authenticated identity, in the hash-chained audit log: dead-letter
 replays, discards and accepted noise by the store (``dlq.replay``, ``dlq.discard``, ``shadow.accept_noise``),
 assignments and flag changes here (``dlq.assign``, ``cutover.<action>``; the flag's own history keeps the
@@ -16,14 +18,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from bridge.config.types import Mode
-from bridge.ports import ConfigError
-from bridge.store.dlq import DeadLetterNotFound, StaleReplay, discard, load_open, replay_delivery
-from bridge.store.records import DeadLetterKind
+from bridge.web import actions
+from bridge.web.actions import ActionError, FlagRequest
 from bridge.web.auth import Identity, Role, require
 from bridge.web.context import ApiContext, ctx_of
-from cutover.audit import Cutover, CutoverError, GateClosed
-from cutover.changes import BadChange, flag_changes, flag_overview
-from cutover.flags import FlagStore
+from cutover.audit import CutoverError
+from cutover.changes import flag_overview
 from cutover.noise_rules import BadNoiseRule, accept_noise
 
 __all__ = ["router"]
@@ -71,64 +71,35 @@ class Rollback(BaseModel):
     ticket: str | None = Field(None, description="change ticket id")
 
 
-def _open_dead_letter(ctx: ApiContext, dl_id: int) -> dict[str, Any]:
-    try:
-        return load_open(ctx.ledger, dl_id)
-    except DeadLetterNotFound as exc:
-        raise HTTPException(404 if "does not exist" in str(exc) else 409, str(exc)) from exc
+def _http(exc: ActionError) -> HTTPException:
+    return HTTPException(exc.status, exc.detail)
 
 
 @router.post("/dead-letters/{dl_id}/replay", summary="Replay a dead letter with the current config (operator)")
 def replay(dl_id: int, body: ReplayBody, request: Request, who: Operator) -> dict[str, Any]:
-    ctx = ctx_of(request)
-    dl = _open_dead_letter(ctx, dl_id)
     try:
-        if ctx.runner is not None:
-            from bridge.runtime.replay import replay as runtime_replay
-
-            return runtime_replay(ctx.runner, dl_id, who.name, force=body.force, reason=body.reason)
-        if dl["kind"] != DeadLetterKind.DELIVERY:
-            raise HTTPException(
-                409,
-                f"a {dl['kind']} dead letter is re-decoded by the bridge: replay it through the "
-                "API of `esb-bridge run` or with `esb-bridge dlq replay`",
-            )
-        replay_delivery(ctx.ledger, dl_id, who.name, force=body.force, reason=body.reason)
-    except StaleReplay as exc:
-        raise HTTPException(409, str(exc)) from exc
-    except ConfigError as exc:
-        raise HTTPException(422, str(exc)) from exc
-    return {"id": dl_id, "kind": dl["kind"], "message_id": dl["message_id"], "result": "queued"}
+        return actions.replay_dead_letter(ctx_of(request), dl_id, who, force=body.force, reason=body.reason)
+    except ActionError as exc:
+        raise _http(exc) from exc
 
 
 @router.post("/dead-letters/{dl_id}/discard", summary="Discard a dead letter for good (operator)")
 def discard_dead_letter(dl_id: int, body: DiscardBody, request: Request, who: Operator) -> dict[str, Any]:
-    ctx = ctx_of(request)
-    _open_dead_letter(ctx, dl_id)
     try:
-        discard(ctx.ledger, dl_id, who.name, body.reason)
-    except ConfigError as exc:
-        raise HTTPException(422, str(exc)) from exc
-    return {"id": dl_id, "result": "discarded"}
+        return actions.discard_dead_letter(ctx_of(request), dl_id, who, body.reason)
+    except ActionError as exc:
+        raise _http(exc) from exc
 
 
 @router.post("/dead-letters/{dl_id}/assign", summary="Name who owns a failed transaction (operator)")
 def assign(dl_id: int, body: AssignBody, request: Request, who: Operator) -> dict[str, Any]:
-    ctx = ctx_of(request)
-    if not ctx.ledger.assign_dead_letter(dl_id, body.owner):
-        raise HTTPException(404, f"dead letter {dl_id} does not exist")
-    ctx.ledger.audit(who.name, "dlq.assign", f"dead_letter:{dl_id}", detail={"owner": body.owner})
-    return {"id": dl_id, "assigned_to": body.owner}
+    try:
+        return actions.assign_dead_letter(ctx_of(request), dl_id, who, body.owner)
+    except ActionError as exc:
+        raise _http(exc) from exc
 
 
 # ------------------------------------------------------------------------------------------------ cutover
-
-
-def _cutover(ctx: ApiContext, interface: str) -> Cutover:
-    if interface not in ctx.loaded.config.interfaces:
-        raise HTTPException(404, f"no interface {interface!r}")
-    FlagStore.of(ctx.ledger).seed(ctx.loaded)
-    return Cutover(ctx.ledger)
 
 
 @router.get("/cutover", summary="The current cutover flag of every interface")
@@ -138,13 +109,18 @@ def flags(request: Request, who: Viewer) -> list[dict[str, Any]]:
 
 @router.get("/cutover/{interface}/history", summary="Every flag change of an interface, newest first")
 def history(interface: str, request: Request, who: Viewer) -> list[dict[str, Any]]:
-    return [e.public() for e in _cutover(ctx_of(request), interface).history(interface)]
+    try:
+        return [e.public() for e in actions.cutover_of(ctx_of(request), interface).history(interface)]
+    except ActionError as exc:
+        raise _http(exc) from exc
 
 
 @router.get("/cutover/{interface}/readiness", summary="Whether the interface may be promoted, with the gate's figures")
 def readiness(interface: str, request: Request, who: Viewer) -> dict[str, Any]:
     try:
-        return _cutover(ctx_of(request), interface).readiness(interface).to_dict()
+        return actions.cutover_of(ctx_of(request), interface).readiness(interface).to_dict()
+    except ActionError as exc:
+        raise _http(exc) from exc
     except CutoverError as exc:
         raise HTTPException(409, str(exc)) from exc
 
@@ -155,60 +131,33 @@ def readiness(interface: str, request: Request, who: Viewer) -> dict[str, Any]:
     response_model=None,
 )
 def set_flag(interface: str, body: FlagChange, request: Request, who: Lead) -> dict[str, Any] | JSONResponse:
-    ctx = ctx_of(request)
-    cut = _cutover(ctx, interface)
-    if body.force and not body.reason.strip():
-        raise HTTPException(422, "force needs a reason")
+    req = FlagRequest(
+        mode=body.mode,
+        percent=body.percent,
+        rules=body.rules,
+        clear_rollout=body.clear_rollout,
+        legacy_feed=body.legacy_feed,
+        shadow=body.shadow,
+        reason=body.reason,
+        ticket=body.ticket,
+        force=body.force,
+    )
     try:
-        changes = flag_changes(
-            ctx.loaded,
-            ctx.ledger,
-            interface,
-            mode=body.mode,
-            percent=body.percent,
-            rules=body.rules,
-            clear_rollout=body.clear_rollout,
-            legacy_feed=body.legacy_feed,
-            shadow=body.shadow,
-        )
-        before = FlagStore.of(ctx.ledger).current(interface)
-        flag = cut.set(interface, changes, actor=who.name, reason=body.reason, ticket=body.ticket, force=body.force)
-    except GateClosed as exc:
-        return JSONResponse({"ok": False, "detail": str(exc), "readiness": exc.readiness.to_dict()}, status_code=409)
-    except BadChange as exc:
-        raise HTTPException(422, str(exc)) from exc
-    except CutoverError as exc:
-        raise HTTPException(409, str(exc)) from exc
-    if before is None or flag.version != before.version:
-        event = cut.history(interface)[0]
-        ctx.ledger.audit(
-            who.name,
-            f"cutover.{event.action}",
-            f"interface:{interface}",
-            body.reason,
-            {"from_version": event.from_version, "to_version": event.to_version, "ticket": body.ticket},
-        )
-    return {"ok": True, "interface": interface, "mode": flag.mode, "version": flag.version}
+        return actions.change_flag(ctx_of(request), interface, req, who)
+    except ActionError as exc:
+        if exc.readiness is not None:
+            return JSONResponse({"ok": False, "detail": exc.detail, "readiness": exc.readiness}, status_code=409)
+        raise _http(exc) from exc
 
 
 @router.post(
     "/cutover/{interface}/rollback", summary="Restore the flag in force before the last promotion (migration lead)"
 )
 def rollback(interface: str, body: Rollback, request: Request, who: Lead) -> dict[str, Any]:
-    ctx = ctx_of(request)
-    cut = _cutover(ctx, interface)
     try:
-        flag = cut.rollback(interface, actor=who.name, reason=body.reason, ticket=body.ticket)
-    except CutoverError as exc:
-        raise HTTPException(409, str(exc)) from exc
-    ctx.ledger.audit(
-        who.name,
-        "cutover.rollback",
-        f"interface:{interface}",
-        body.reason,
-        {"to_version": flag.version, "ticket": body.ticket},
-    )
-    return {"ok": True, "interface": interface, "mode": flag.mode, "version": flag.version}
+        return actions.rollback_flag(ctx_of(request), interface, who, reason=body.reason, ticket=body.ticket)
+    except ActionError as exc:
+        raise _http(exc) from exc
 
 
 # ------------------------------------------------------------------------------------------------ noise

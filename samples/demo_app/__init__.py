@@ -44,6 +44,9 @@ __all__ = ["find_scenario", "run_demo"]
 CUSTOMERS = 400
 """Customers the ERP's invoices refer to (migrated to legacy billing before the demo starts)."""
 
+DASHBOARD_LISTEN = "127.0.0.1:8089"
+"""Where the printed ``esb-bridge serve`` command serves the dashboard on the demo's ledger (loopback only)."""
+
 SAMPLES = Path(__file__).resolve().parents[1]
 """The ``samples`` package: the scenario, the shared mappings and the legacy WSDL are its package data."""
 
@@ -158,6 +161,8 @@ def run_demo(
             counts = status_counts(runner.ledger.engine)
             dlq = dead_letters(runner.ledger.engine)
             shadow, reports = write_reports(runner, workdir / "reports")
+            # A login for the dashboard on this ledger (`esb-bridge serve`, printed at the end); shown once.
+            token = runner.ledger.create_token("demo", "migration_lead", created_by="esb-bridge demo")
         systems = landscape.holdings()
     return {
         "seed": seed,
@@ -171,6 +176,11 @@ def run_demo(
         "systems": systems,
         "shadow": shadow,
         "reports": reports,
+        "dashboard": {
+            "command": f"esb-bridge --config {workdir / 'bridge.yaml'} serve --listen {DASHBOARD_LISTEN}",
+            "url": f"http://{DASHBOARD_LISTEN}/ui",
+            "token": token,
+        },
     }
 
 

@@ -49,7 +49,8 @@ def day_lines(runner: Runner, day: int, today: str, summary: RunSummary, since: 
 
 def print_table(summary: dict[str, Any], workdir: Path, file: IO[str]) -> None:
     """The final table: one row per interface (mode, compared, match, lower bound, orphans, DLQ, ready?), each
-    interface's next step below it, then the report's paths."""
+    interface's next step below it, then the report's paths; last the one command that serves the dashboard on
+    the demo's ledger."""
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
@@ -81,6 +82,12 @@ def print_table(summary: dict[str, Any], workdir: Path, file: IO[str]) -> None:
     for fmt, path in summary["reports"].items():
         console.print(f"shadow report ({fmt}): {path}", soft_wrap=True)
     console.print(f"ledger, drops and outputs in {workdir}", soft_wrap=True)
+    dash = summary["dashboard"]
+    console.print(
+        f"dashboard: open {dash['url']} and log in with the API token {dash['token']} (migration lead); serve it with:",
+        soft_wrap=True,
+    )
+    console.print(escape(dash["command"]), soft_wrap=True)
 
 
 def _pct(v: float | None) -> str:

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 from click.testing import CliRunner
 
 from bridge.cli.main import cli
@@ -86,6 +91,38 @@ def test_demo_tells_its_story_in_lines_and_a_table_and_json_only_with_json(tmp_p
     assert "legacy_primary" in rows[0] and "not ready" in rows[0]
     assert any(" more comparisons at the current match rate" in line for line in res.stdout.splitlines())
     assert f"shadow report (html): {tmp_path / 'd' / 'reports' / 'shadow-report.html'}" in res.stdout
+    _serves_the_dashboard(res.stdout, tmp_path / "d")
+
+
+def _serves_the_dashboard(stdout: str, workdir: Path) -> None:
+    """The demo's last line is the command that serves the dashboard on its ledger at a loopback URL, and the
+    token printed above it logs in: run it (on a free port) and read the overview."""
+    lines = stdout.strip().splitlines()
+    command = lines[-1].split()
+    assert command[:3] == ["esb-bridge", "--config", str(workdir / "bridge.yaml")], lines[-1]
+    assert command[3:5] == ["serve", "--listen"] and command[5].startswith("127.0.0.1:")
+    token = re.search(r"API token (esbb_\S+)", lines[-2])
+    assert token, lines[-2]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    serve = [sys.executable, "-m", "bridge", *command[1:5], f"127.0.0.1:{port}"]
+    with subprocess.Popen(serve, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as proc:
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    httpx.get(f"{url}/healthz", timeout=2)
+                    break
+                except httpx.TransportError:
+                    assert proc.poll() is None and time.monotonic() < deadline, "serve did not come up"
+                    time.sleep(0.2)
+            page = httpx.get(f"{url}/ui", headers={"Authorization": f"Bearer {token.group(1)}"}, timeout=60)
+            assert page.status_code == 200 and 'data-interface="invoices-to-billing"' in page.text
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
 
 
 def test_validate_names_the_file_and_line_of_a_wrong_compare_block(tmp_path: Path) -> None:

@@ -46,7 +46,8 @@ def _self_signed(tmp: Path) -> tuple[Path, Path]:
 
 
 def test_serve_answers_over_tls_and_stops_on_sigterm(tmp_path: Path) -> None:
-    """The served API speaks HTTPS with the configured certificate; /readyz is ready; SIGTERM ends it."""
+    """The served API speaks HTTPS with the configured certificate; /readyz is ready; the dashboard's session
+    cookie is Secure there; SIGTERM ends it."""
     cert, key = _self_signed(tmp_path)
     cfg = write_config(
         tmp_path,
@@ -72,6 +73,8 @@ def test_serve_answers_over_tls_and_stops_on_sigterm(tmp_path: Path) -> None:
         with httpx.Client(base_url=m.group(1), verify=ssl.create_default_context(cafile=str(cert)), timeout=30) as c:
             assert c.get("/readyz").json() == {"ready": True, "checks": {"ledger": True, "migrations": True}}
             assert c.get("/api/v1/interfaces").status_code == 401
+            cookie = c.get("/ui/login").headers["set-cookie"].lower()  # the dashboard's session over HTTPS
+            assert "secure" in cookie and "httponly" in cookie and "samesite=lax" in cookie
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
     finally:
