@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection
 from bridge.ports import PathName, Role
 from bridge.store import schema as t
 from bridge.store._core import LedgerCore, alive
+from bridge.store.blobs import discard_blob_rows
 from bridge.store.packing import pack_sent, unpack_payload
 from bridge.store.records import (
     OPEN_DELIVERY,
@@ -146,8 +147,25 @@ class DeliveryLedger(LedgerCore):
                 claimed_by=by or "",
             )
             for (
-                i, mid, interface, path, role, dry, tgt, key, attempts, first, canonical,
-                payload, payload_z, packing, digest, txn, kind, tok, by,
+                i,
+                mid,
+                interface,
+                path,
+                role,
+                dry,
+                tgt,
+                key,
+                attempts,
+                first,
+                canonical,
+                payload,
+                payload_z,
+                packing,
+                digest,
+                txn,
+                kind,
+                tok,
+                by,
             ) in rows
         ]
 
@@ -297,6 +315,16 @@ class DeliveryLedger(LedgerCore):
                             .where(m.c.batch == of_batch, m.c.state == MessageState.ACCEPTED.value)
                             .values(state=_message_state(r))
                         )
+            # A forward's bytes go with the transaction that records it delivered (a dead one keeps them).
+            sent_on = [
+                r.delivery.message_id
+                for r in results
+                if r.delivery.kind == MessageKind.FORWARD
+                and r.next_status == DeliveryStatus.DELIVERED
+                and not r.delivery.dry_run
+            ]
+            if sent_on:
+                discard_blob_rows(conn, sent_on)
         return results
 
     def _write_outcomes(self, conn: Connection, results: Sequence[AttemptResult], now: datetime) -> list[AttemptResult]:

@@ -24,6 +24,7 @@ from bridge.ports import Clock
 from bridge.store.alerts import AlertLedger
 from bridge.store.audit import AuditLedger
 from bridge.store.batches import BatchLedger
+from bridge.store.blobs import BlobLedger
 from bridge.store.comparisons import ComparisonLedger
 from bridge.store.deliveries import DeliveryLedger
 from bridge.store.engine import make_engine, upgrade
@@ -48,12 +49,13 @@ class Ledger(
     AuditLedger,
     ReconciliationLedger,
     AlertLedger,
+    BlobLedger,
 ):
     """All reads and writes of the ledger go through here (and ``bridge.store.queries`` for reports).
 
     One class for callers, assembled from one module per concern: batches (poll side), deliveries,
     references (xrefs, echoes, leases), the audit log and API tokens, cutover flags, comparisons, observations,
-    reconciliations, alert states and retention
+    reconciliations, alert states, blobs (forwarded bytes, :mod:`bridge.store.blobs`) and retention
     (``ledger stats``/``prune``; how payloads are packed is :mod:`bridge.store.packing`).
     """
 
