@@ -34,8 +34,9 @@ from typing import BinaryIO, Final
 import zstandard
 from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
-from bridge.ports import PermanentError
+from bridge.ports import ConnectionFailed, PermanentError
 from bridge.store import schema as t
 from bridge.store._core import LedgerCore
 from bridge.store.packing import SEALED, unpack_payload
@@ -130,8 +131,11 @@ class BlobReader(io.RawIOBase):
 
     def _fetch(self, seq: int) -> bytes:
         c = t.blob_chunks.c
-        with self._engine.connect() as conn:
-            row = conn.execute(select(c.packing, c.data).where(c.blob_id == self._info.id, c.seq == seq)).first()
+        try:
+            with self._engine.connect() as conn:
+                row = conn.execute(select(c.packing, c.data).where(c.blob_id == self._info.id, c.seq == seq)).first()
+        except DBAPIError as exc:  # the ledger's connection failed mid-stream: the attempt is retried
+            raise ConnectionFailed(f"reading chunk {seq} of blob {self._info.id}: {exc.orig}") from exc
         if row is None:
             raise BlobMissing(f"blob {self._info.id}: chunk {seq} of {self._info.chunks} is missing")
         chunk = _unpack(int(row[0]), bytes(row[1]), self._protection, self._decompressor)
