@@ -315,13 +315,12 @@ class DeliveryLedger(LedgerCore):
                             .where(m.c.batch == of_batch, m.c.state == MessageState.ACCEPTED.value)
                             .values(state=_message_state(r))
                         )
-            # A forward's bytes go with the transaction that records it delivered (a dead one keeps them).
+            # A forward's bytes go with the transaction that records it delivered (a dead one keeps them). A
+            # dry run's too: nothing will ever send them (kept, they would grow the ledger by every file).
             sent_on = [
                 r.delivery.message_id
                 for r in results
-                if r.delivery.kind == MessageKind.FORWARD
-                and r.next_status == DeliveryStatus.DELIVERED
-                and not r.delivery.dry_run
+                if r.delivery.kind == MessageKind.FORWARD and r.next_status == DeliveryStatus.DELIVERED
             ]
             if sent_on:
                 discard_blob_rows(conn, sent_on)

@@ -13,9 +13,9 @@ comparison and audit event. A message is settled when
 A pruned message cannot be delivered or replayed again (:class:`~bridge.store.packing.PayloadPruned`).
 
 Blobs (the bytes of forwarded batches, :mod:`bridge.store.blobs`) go with their message: a prune drops the
-blobs, created before ``before``, whose forward message is pruned now or was before (a dry-run forward's
-bytes), and orphans whose message was never recorded (a batch a crash left half-stored and that never came
-back). A delivered forward's blob is gone already (dropped when it was recorded delivered).
+blobs, created before ``before``, whose forward message is pruned now or was before, and orphans whose
+message was never recorded (a batch a crash left half-stored and that never came back). A delivered
+forward's blob is gone already (dropped when it was recorded delivered).
 """
 
 from __future__ import annotations

@@ -33,14 +33,21 @@ from tests.integration.runtime.conftest import customers_config, write_customers
 CLI = "tests.integration.runtime.calllog"  # the bridge CLI (with a test sink registered, unused here)
 
 
-def forward_node(folder: Path, store_url: str, extra: str = "", sink: str = "") -> Path:
+_CLOUD = "\n    cloud:\n      encoder: {kind: json}\n      sink: {kind: scripted, name: cloud}"
+
+
+def forward_node(folder: Path, store_url: str, extra: str = "", sink: str = "", mode: str = "legacy_only") -> Path:
     """``folder/bridge.yaml``: the runtime tests' interface with a ``forward`` legacy path into ``folder/esb-inbox``."""
     folder.mkdir(parents=True, exist_ok=True)
     cfg = customers_config(
         folder,
         store_url,
         "{kind: scripted, name: unused}",
+        "\n    cloud:\n      encoder: {kind: json}\n      sink: {kind: scripted, name: cloud}"
+        if "cloud" in mode
+        else "",
         extra=extra,
+        mode=mode,
         head="retry: {initial: 1s, multiplier: 2, jitter: 0, max_attempts: 5, max_delay: 60s}",
     )
     inbox = f"{{kind: folder, path: '{folder / 'esb-inbox'}', name_template: '{{name}}'{sink}}}"
@@ -106,6 +113,23 @@ def test_another_node_delivers_a_forward_after_the_first_lost_its_spool(
         assert sent is None, "the forwarded bytes are not stored a second time as 'sent'"
     assert (tmp_path / "b" / "esb-inbox" / "customers.jsonl").read_bytes() == original
     assert list((tmp_path / "a" / "esb-inbox").iterdir()) == [], "node A delivered nothing"
+
+
+def test_a_dry_run_forward_drops_its_bytes_once_recorded(
+    tmp_path: Path, store_url: str, clock: SimulatedClock, scripted: dict[str, Any]
+) -> None:
+    """cloud_primary with ``legacy_feed: false``: the forward is a dry-run shadow, recorded as not sent, and
+    its blob goes with that outcome (nothing would ever send it; kept, it would grow the ledger by every file)."""
+    scripted["cloud"] = {"then": "ok"}
+    cfg = forward_node(tmp_path, store_url, mode="cloud_primary, legacy_feed: false")
+    binary_drop(tmp_path / "drop" / "customers.jsonl")
+    with Runner(load_config(cfg), clock) as runner:
+        runner.run_once()
+        [(mid, status)] = forwards(runner.ledger.engine)
+        with runner.ledger.engine.connect() as conn:
+            dry = conn.scalar(select(t.deliveries.c.dry_run).where(t.deliveries.c.message_id == mid))
+        assert (status, dry, blob_ids(runner.ledger.engine)) == ("delivered", True, [])
+    assert list((tmp_path / "esb-inbox").iterdir()) == [], "a dry run writes nothing"
 
 
 def test_a_dead_forward_keeps_its_bytes_for_replay(

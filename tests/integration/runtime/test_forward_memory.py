@@ -4,8 +4,8 @@
 warm-up file, its peak-RSS mark is reset and the big file is ingested (bytes into the ledger's blob store)
 and delivered (streamed into a folder inbox). Holding the file whole anywhere (a ``read_bytes`` of the spool,
 the body kept as ``sent``) grows the peak by at least the file's size; streaming grows it by a constant (the
-chunks in flight, SQLite's page cache, the worker threads' allocator arenas: ~45 MB measured at 64 MB and at
-256 MB alike).
+chunks in flight, SQLite's page cache, the worker threads' allocator arenas: on SQLite ~27 MB measured at
+64 MB and ~26 MB at 1 GB; on PostgreSQL ~7 MB at 1 GB).
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ import sys
 from pathlib import Path
 
 SIZE_MB = 96
-BOUND_MB = 64  # peak growth allowed: well under the file's size
+BOUND_MB = 48  # peak growth allowed: half the file's size
 
 
 def test_a_96_mb_forward_is_stored_and_sent_with_bounded_memory(store_url: str) -> None:
-    """Ingest and delivery of a 96 MB forward: byte for byte in the inbox, peak RSS growth under 64 MB."""
+    """Ingest and delivery of a 96 MB forward: byte for byte in the inbox, peak RSS growth under 48 MB."""
     root = Path(__file__).resolve().parents[3]
     proc = subprocess.run(
         [
