@@ -14,14 +14,17 @@ import logging
 import posixpath
 import re
 import uuid
+from contextlib import AbstractContextManager
 from typing import Any, Literal, Protocol
 
 from pydantic import Field, field_validator
 
 from adapters.legacy.drop import DropEntry, safe_name
+from adapters.legacy.drop_poller import Readable
 from bridge.ports import (
     BridgeError,
     Delivery,
+    Encoded,
     KindConfig,
     Location,
     Outcome,
@@ -31,7 +34,7 @@ from bridge.ports import (
     TargetUnavailable,
 )
 
-__all__ = ["DropSinkConfig", "DropWriter", "WriteFileSystem", "render_name"]
+__all__ = ["DropSinkConfig", "DropWriter", "WriteFileSystem", "render_name", "same_stream"]
 
 log = logging.getLogger("esb_bridge.legacy.drop")
 
@@ -120,7 +123,13 @@ class WriteFileSystem(Protocol):
 
     def write_file(self, path: str, data: bytes, mode: int | None) -> None: ...
 
+    def write_stream(self, path: str, data: Readable, mode: int | None) -> None:
+        """Write ``data`` read to its end in pieces (a body too big to hold: ``StreamedEncoded``)."""
+        ...
+
     def read_bytes(self, path: str, limit: int) -> bytes: ...
+
+    def open_read(self, path: str, size: int) -> AbstractContextManager[Readable]: ...
 
     def rename(self, src: str, dst: str) -> None:
         """Rename; ``FileExistsError`` if ``dst`` exists."""
@@ -155,9 +164,8 @@ class DropWriter:
         final = posixpath.join(self.config.path, name)
         if delivery.dry_run:
             return Outcome.delivered(target_id=name, detail="dry run: not written")
-        body = delivery.payload.body
         try:
-            return self._write(fs, final, body)
+            return self._write(fs, final, delivery.payload)
         except RetryableError as exc:
             return Outcome.failed(exc)
         except PermissionError as exc:
@@ -166,14 +174,20 @@ class DropWriter:
         except OSError as exc:
             return Outcome.failed(TargetUnavailable(f"writing {final} failed: {exc}", location=Location(file=final)))
 
-    def _same(self, fs: WriteFileSystem, path: str, body: bytes) -> bool | None:
-        """``None``: no file; True/False: a file with the same / different bytes."""
+    def _same(self, fs: WriteFileSystem, path: str, body: Encoded) -> bool | None:
+        """``None``: no file; True/False: a file with the same / different bytes (a streamed body is compared
+        piece by piece, never read whole)."""
         existing = fs.stat(path)
         if existing is None:
             return None
-        return existing.size == len(body) and fs.read_bytes(path, len(body) + 1) == body
+        if existing.size != body.size:
+            return False
+        if not body.streamed:
+            return fs.read_bytes(path, body.size + 1) == body.body
+        with fs.open_read(path, existing.size) as there, body.open() as ours:
+            return same_stream(there, ours)
 
-    def _write(self, fs: WriteFileSystem, final: str, body: bytes) -> Outcome:
+    def _write(self, fs: WriteFileSystem, final: str, body: Encoded) -> Outcome:
         folder, name = posixpath.split(final)
         same = self._same(fs, final, body)
         if same:
@@ -199,11 +213,15 @@ class DropWriter:
             f"{self.config.temp_prefix}{posixpath.basename(final)}.{uuid.uuid4().hex[:8]}{self.config.temp_suffix}",
         )
         try:
-            fs.write_file(temp, body, self.config.mode)
+            if body.streamed:
+                with body.open() as stream:
+                    fs.write_stream(temp, stream, self.config.mode)
+            else:
+                fs.write_file(temp, body.body, self.config.mode)
             written = fs.stat(temp)
-            if written is None or written.size != len(body):
+            if written is None or written.size != body.size:
                 size = None if written is None else written.size
-                raise TargetUnavailable(f"uploaded {size} bytes of {len(body)} to {temp}", location=Location(file=temp))
+                raise TargetUnavailable(f"uploaded {size} bytes of {body.size} to {temp}", location=Location(file=temp))
             if self.config.conflict == "replace":
                 fs.replace(temp, final)
             else:
@@ -219,15 +237,34 @@ class DropWriter:
             _quietly_remove(fs, temp)
             raise
         placed = fs.stat(final)
-        if placed is None or placed.size != len(body):
+        if placed is None or placed.size != body.size:
             where = Location(file=final)
-            raise TargetUnavailable(f"{final} not found with {len(body)} bytes after rename", location=where)
+            raise TargetUnavailable(f"{final} not found with {body.size} bytes after rename", location=where)
         self._done_file(fs, final)
-        return Outcome.delivered(target_id=posixpath.basename(final), metadata={"size": str(len(body))})
+        return Outcome.delivered(target_id=posixpath.basename(final), metadata={"size": str(body.size)})
 
     def _done_file(self, fs: WriteFileSystem, final: str) -> None:
         if self.config.done_suffix and fs.stat(final + self.config.done_suffix) is None:
             fs.write_file(final + self.config.done_suffix, b"", self.config.mode)
+
+
+_PIECE = 1 << 20
+
+
+def same_stream(a: Readable, b: Readable) -> bool:
+    """Whether two streams hold the same bytes, read a piece at a time (short reads allowed on either)."""
+    left = right = b""
+    while True:
+        if len(left) < _PIECE:
+            left += a.read(_PIECE)
+        if len(right) < _PIECE:
+            right += b.read(_PIECE)
+        n = min(len(left), len(right))
+        if left[:n] != right[:n]:
+            return False
+        left, right = left[n:], right[n:]
+        if n == 0:
+            return not left and not right
 
 
 def _quietly_remove(fs: WriteFileSystem, path: str) -> None:

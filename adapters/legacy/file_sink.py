@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -50,9 +51,11 @@ import orjson
 from pydantic import Field
 
 from adapters.legacy.append_index import AppendIndex
+from adapters.legacy.drop_sink import same_stream
 from adapters.legacy.local_checks import creatable_folder
 from bridge.ports import (
     Delivery,
+    Encoded,
     KindConfig,
     Outcome,
     PluginContext,
@@ -138,7 +141,7 @@ class FileSink(Resource):
         if delivery.dry_run:
             return Outcome.delivered(detail="dry run: not written", target_id=name)
         try:
-            return self._write(self.dir / name, delivery.payload.body)
+            return self._write(self.dir / name, delivery.payload)
         except OSError as exc:
             return Outcome.failed(TargetUnavailable(f"cannot write {self.dir / name}: {exc}"))
 
@@ -169,17 +172,28 @@ class FileSink(Resource):
                 outcomes[i] = outcome
         return [o for o in outcomes if o is not None]
 
-    def _write(self, target: Path, body: bytes) -> Outcome:
-        if target.exists() and target.stat().st_size == len(body) and target.read_bytes() == body:
+    def _write(self, target: Path, body: Encoded) -> Outcome:
+        if target.exists() and target.stat().st_size == body.size and self._same(target, body):
             return Outcome.delivered(detail="already present", target_id=target.name)
         tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         with tmp.open("wb") as f:
-            f.write(body)
+            if body.streamed:  # a body too big to hold (a forwarded file): copied piece by piece
+                with body.open() as src:
+                    shutil.copyfileobj(src, f, 1 << 20)
+            else:
+                f.write(body.body)
             if self.config.fsync:
                 f.flush()
                 os.fsync(f.fileno())
         os.replace(tmp, target)
         return Outcome.delivered(detail=f"written {target.name}", target_id=target.name)
+
+    @staticmethod
+    def _same(target: Path, body: Encoded) -> bool:
+        if not body.streamed:
+            return target.read_bytes() == body.body
+        with target.open("rb") as there, body.open() as ours:
+            return same_stream(there, ours)
 
     def _index(self, target: Path) -> AppendIndex:
         known = self._known.get(target)

@@ -8,6 +8,7 @@ is not a drop: its module docstring says why ``file`` and ``folder`` are two sin
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import threading
@@ -18,7 +19,7 @@ from typing import Any, BinaryIO, Literal
 
 from adapters.legacy.drop import DropEntry, DropSourceConfig
 from adapters.legacy.drop_listing import DropListing, FolderListingConfig
-from adapters.legacy.drop_poller import DropPoller
+from adapters.legacy.drop_poller import DropPoller, Readable
 from adapters.legacy.drop_sink import DropSinkConfig, DropWriter
 from adapters.legacy.file_sink import FileSink, FileSinkConfig
 from adapters.legacy.local_checks import creatable_folder, readable_folder
@@ -97,11 +98,15 @@ class LocalFileSystem:
         self.write_file(path, data, None)
 
     def write_file(self, path: str, data: bytes, mode: int | None) -> None:
+        self.write_stream(path, io.BytesIO(data), mode)
+
+    def write_stream(self, path: str, data: Readable, mode: int | None) -> None:
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
         fd = os.open(path, flags, 0o644 if mode is None else mode)
         try:
             with os.fdopen(fd, "wb", closefd=False) as out:
-                out.write(data)
+                for piece in iter(lambda: data.read(1 << 20), b""):
+                    out.write(piece)
                 out.flush()
                 os.fsync(fd)
             if mode is not None:

@@ -8,6 +8,7 @@ problems stay ``OSError``s (not found, exists, permission); connection problems 
 from __future__ import annotations
 
 import errno
+import io
 import logging
 import posixpath
 import stat as stat_mod
@@ -21,6 +22,7 @@ from paramiko.sftp import CMD_DATA, CMD_READ, CMD_STATUS
 from paramiko.sftp_client import int64  # type: ignore[attr-defined]
 
 from adapters.legacy.drop import DropEntry
+from adapters.legacy.drop_poller import Readable
 from adapters.legacy.sftp_conn import SftpConnection, translate_error
 from bridge.ports import BridgeError, ConnectionFailed
 
@@ -209,9 +211,13 @@ class SftpFileSystem:
         self.write_file(path, data, None)
 
     def write_file(self, path: str, data: bytes, mode: int | None) -> None:
+        self.write_stream(path, io.BytesIO(data), mode)
+
+    def write_stream(self, path: str, data: Readable, mode: int | None) -> None:
         with self._guard("write", path) as c, c.open(path, "wb") as f:
             f.set_pipelined(True)
-            f.write(data)
+            for piece in iter(lambda: data.read(1 << 20), b""):
+                f.write(piece)
             if mode is not None:
                 f.chmod(mode)
 

@@ -88,6 +88,8 @@ def prune(ctx: click.Context, days: float, dry_run: bool, as_json: bool) -> None
             {
                 "messages": result.messages,
                 "payload_bytes": result.payload_bytes,
+                "blobs": result.blobs,
+                "blob_bytes": result.blob_bytes,
                 "dry_run": result.dry_run,
                 "before": result.before.isoformat(),
             }
@@ -97,6 +99,7 @@ def prune(ctx: click.Context, days: float, dry_run: bool, as_json: bool) -> None
     click.echo(
         f"{verb} the payloads of {result.messages} settled message(s) created before {result.before.isoformat()} "
         f"({_mb(result.payload_bytes)})"
+        + (f" and {result.blobs} forward blob(s) ({_mb(result.blob_bytes)})" if result.blobs else "")
     )
 
 

@@ -82,6 +82,7 @@ from bridge.ports.protocols import (
     StoredEncoder,
 )
 from bridge.ports.resource import Resource
+from bridge.ports.streamed import StreamedEncoded
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -147,6 +148,7 @@ __all__ = [
     "SourceContext",
     "SourceLedger",
     "StoredEncoder",
+    "StreamedEncoded",
     "SystemClock",
     "TargetListing",
     "TargetUnavailable",

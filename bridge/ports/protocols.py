@@ -8,12 +8,13 @@ both once). How an implementation becomes a plugin, and how the core checks it, 
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol, Self, runtime_checkable
+from typing import BinaryIO, ClassVar, Protocol, Self, runtime_checkable
 from uuid import UUID
 
 from pydantic import BaseModel
@@ -221,6 +222,19 @@ class Encoded:
     media_type: str
     name: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+
+    #: True for a body read from a stream (:class:`bridge.ports.StreamedEncoded`): a sink that can should
+    #: read it with :meth:`open` in pieces; ``body`` then reads the whole stream into memory.
+    streamed: ClassVar[bool] = False
+
+    @property
+    def size(self) -> int:
+        """The body's length in bytes (known without reading a streamed body)."""
+        return len(self.body)
+
+    def open(self) -> BinaryIO:
+        """The body as a binary stream, read from the start (a new stream on each call)."""
+        return io.BytesIO(self.body)
 
 
 @runtime_checkable

@@ -44,7 +44,7 @@ from bridge.ports import (
 )
 from bridge.runtime.batching import BatchSizer
 from bridge.runtime.circuit import CircuitBreaker
-from bridge.runtime.forward import discard_spool, forwarded_bytes, forwarded_bytes_path
+from bridge.runtime.forward import forwarded_bytes
 from bridge.runtime.limits import RateLimiter
 from bridge.runtime.redact import Redactor
 from bridge.runtime.retry import backoff_delay
@@ -153,13 +153,6 @@ class TargetWorker:
         self._log_batch(results, recorded)
         if self.progress is not None:
             self.progress(self.target, len(recorded))
-        for r in recorded:  # forwarded bytes are kept until the delivery is durably recorded as delivered
-            if (
-                r.delivery.kind is MessageKind.FORWARD
-                and r.next_status is DeliveryStatus.DELIVERED
-                and not r.delivery.dry_run
-            ):
-                discard_spool(forwarded_bytes_path(r.delivery.payload))
         self._size = self._sizer.next(self._size, len(claimed), results, time.monotonic() - began)
         return len(results)
 
@@ -262,7 +255,9 @@ class TargetWorker:
         for c, started, delivery in sendable:
             if spans is not None:
                 spans.finished(c, outcome_of[c.id])
-            results.append(self._result(c, delivery.attempt, started, outcome_of[c.id], delivery.payload.body))
+            # A streamed body (a forward) is not stored again as "sent": its blob is the record of what was sent.
+            sent = None if delivery.payload.streamed else delivery.payload.body
+            results.append(self._result(c, delivery.attempt, started, outcome_of[c.id], sent))
         return results
 
     @staticmethod
@@ -302,7 +297,8 @@ class TargetWorker:
 
     def _encode(self, c: ClaimedDelivery) -> tuple[Encoded, dict[str, str]]:
         if c.kind is MessageKind.FORWARD:
-            return forwarded_bytes(c.payload)[0], {}  # the original bytes, unchanged
+            # The original bytes, unchanged, streamed from the ledger's blob (dropped when recorded delivered).
+            return forwarded_bytes(self.ledger, c.message_id, c.payload), {}
         # The stored payload is canonical JSON the ledger wrote after strict validation at ingest: load it
         # without its business rules (see bridge.canonical.load_stored). Encoding stays here, at delivery, with
         # the path's current encoder: caching encoded bodies at ingest would store a second copy per path and

@@ -1,27 +1,42 @@
 """The ``forward`` legacy path kind: the original input, byte for byte, handed to the old ESB's inbox.
 
 The old ESB reads whole files (or pages, or events), not canonical records, so forwarding is per batch, not
-per record: once a batch is fully decoded, its bytes are copied into the interface's forward spool and ONE
-delivery is recorded for it (a ``forward`` message whose id derives from the batch id, so re-reading the
-input after a crash records nothing twice). The delivery worker hands those bytes to the legacy sink
-unchanged; the spool copy is removed once the delivery is recorded as delivered (a dead-lettered forward keeps
-its bytes, so ``dlq replay`` can send them again). Which role the forward plays
-follows the routing of the batch's records: authoritative if any record went to the legacy path
-authoritatively, shadow otherwise, none when no record was routed to legacy (``cloud_only``).
+per record: once a batch is fully decoded, its bytes are stored in the ledger's blob store
+(:mod:`bridge.store.blobs`, chunked, compressed, sealed like every stored byte) and ONE delivery is recorded
+for it (a ``forward`` message whose id derives from the batch id, and is the blob's id, so re-reading the
+input after a crash records nothing twice). The blob is committed before the message, so the source is
+acknowledged only once its bytes are as durable as the ledger: any node sharing the ledger can deliver them,
+and losing a node's disk loses nothing. The delivery worker streams the blob to the legacy sink
+(:class:`~bridge.ports.StreamedEncoded`: flat memory for a file of any size); the blob is dropped in the
+transaction that records the delivery delivered (a dead-lettered forward keeps it, so ``dlq replay`` can
+send it again). Which role the forward plays follows the routing of the batch's records: authoritative if
+any record went to the legacy path authoritatively, shadow otherwise, none when no record was routed to
+legacy (``cloud_only``).
+
+Upgrade: forwards recorded before the blob store kept their bytes in a spool file named by the message's
+payload (``spool``). At start the runner loads every such file still there into the blob store
+(:func:`adopt_spooled_forwards`); a delivery whose blob is missing still reads its old spool file as a
+fall-back (a forward spooled on another node's disk, or by a process that has not restarted since).
 """
 
 from __future__ import annotations
 
-import hashlib
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import orjson
 
-from bridge.ports import Encoded, Envelope, PathName, Role, message_id
+from bridge.ports import Encoded, Envelope, PathName, Role, StreamedEncoded, message_id
+from bridge.store.blobs import BlobMissing
+from bridge.store.ledger import Ledger
 from bridge.store.records import MessageKind, NewMessage, NewRoute
 
-__all__ = ["ForwardPlan", "forward_message", "forwarded_bytes"]
+__all__ = ["ForwardPlan", "adopt_spooled_forwards", "forward_message", "forwarded_bytes"]
+
+log = logging.getLogger("esb_bridge.runtime.forward")
 
 
 @dataclass
@@ -47,21 +62,18 @@ class ForwardPlan:
 
 
 def forward_message(
-    interface: str, envelope: Envelope, plan: ForwardPlan, spool_dir: Path, target: str, mode: str
+    ledger: Ledger, interface: str, envelope: Envelope, plan: ForwardPlan, target: str, mode: str
 ) -> NewMessage:
-    """Copy the batch's bytes into the forward spool and describe the one delivery that hands them on."""
+    """Store the batch's bytes in the ledger's blob store (committed on return) and describe the one delivery
+    that hands them on. A forward already recorded whose bytes are stored or no longer needed (delivered) is
+    not stored again: re-recording it is a no-op."""
     mid = str(message_id(interface, f"forward:{envelope.batch_id}"))
-    spool_dir.mkdir(parents=True, exist_ok=True)
-    spooled = spool_dir / mid
-    digest = hashlib.sha256()
-    tmp = spooled.with_suffix(".tmp")
-    with envelope.open() as src, tmp.open("wb") as dst:
-        for chunk in iter(lambda: src.read(1 << 20), b""):
-            digest.update(chunk)
-            dst.write(chunk)
-    tmp.replace(spooled)
+    digest = ""
+    if ledger.blob_needed(mid):
+        with envelope.open() as src:
+            digest = ledger.store_blob(interface, mid, src).sha256
     name = envelope.metadata.get("name") or Path(envelope.origin.rstrip("/")).name or f"{mid}.dat"
-    payload = {"spool": str(spooled), "name": name, "media_type": envelope.media_type, "origin": envelope.origin}
+    payload = {"blob": mid, "name": name, "media_type": envelope.media_type, "origin": envelope.origin}
     role = Role.AUTHORITATIVE if plan.authoritative else Role.SHADOW
     return NewMessage(
         id=mid,
@@ -69,7 +81,7 @@ def forward_message(
         identity=f"forward:{envelope.batch_id}",
         canonical=MessageKind.FORWARD.value,  # shown in listings as before; ``kind`` is what code tests
         business_key=f"forward:{interface}",
-        content_hash=digest.hexdigest(),
+        content_hash=digest,  # SHA-256 of the bytes (kept from the first recording when not stored again)
         payload=orjson.dumps(payload).decode(),
         transaction_id=envelope.transaction_id,
         mode=mode,
@@ -78,23 +90,37 @@ def forward_message(
     )
 
 
-def forwarded_bytes(payload: str) -> tuple[Encoded, Path]:
-    """The spooled original bytes of a forward message, as the sink receives them, and their spool file."""
+def forwarded_bytes(ledger: Ledger, message: str, payload: str) -> Encoded:
+    """The original bytes of forward message ``message`` as the sink receives them: a stream of its blob, or
+    (a forward spooled before the blob store) of its old spool file; raises :class:`BlobMissing` when neither
+    is there."""
     meta = orjson.loads(payload)
-    path = Path(meta["spool"])
-    return Encoded(
-        body=path.read_bytes(), media_type=meta.get("media_type") or "application/octet-stream", name=meta["name"]
-    ), path
+    media_type = meta.get("media_type") or "application/octet-stream"
+    info = ledger.blob_info(message)
+    if info is not None and info.complete:
+        return StreamedEncoded(lambda: ledger.open_blob(message), info.size, media_type, meta["name"])
+    spooled = meta.get("spool")
+    if spooled and Path(spooled).is_file():  # recorded before the blob store, not loaded into it yet
+        path = Path(spooled)
+        opener: Callable[[], BinaryIO] = lambda: path.open("rb")  # noqa: E731
+        return StreamedEncoded(opener, path.stat().st_size, media_type, meta["name"])
+    where = f" nor in its old spool file {spooled}" if spooled else ""
+    raise BlobMissing(f"the bytes of forward {message} are not in the ledger{where}")
 
 
-def forwarded_bytes_path(payload: str) -> Path:
-    """Where a forward message's bytes are spooled."""
-    return Path(orjson.loads(payload)["spool"])
-
-
-def discard_spool(path: Path) -> None:
-    """Remove a forward spool copy once its delivery is recorded as delivered."""
-    path.unlink(missing_ok=True)
-
-
-__all__ += ["discard_spool", "forwarded_bytes_path"]
+def adopt_spooled_forwards(ledger: Ledger, interface: str) -> int:
+    """Load the old spool files of ``interface``'s undelivered forwards into the blob store (the upgrade path:
+    see the module docstring); each file is removed once its blob is committed. Returns how many were loaded."""
+    loaded = 0
+    for mid, payload in ledger.spooled_forwards(interface):
+        spooled = orjson.loads(payload).get("spool")
+        path = Path(spooled) if spooled else None
+        if path is None or not path.is_file():
+            continue
+        with path.open("rb") as src:
+            ledger.store_blob(interface, mid, src)
+        path.unlink(missing_ok=True)
+        loaded += 1
+    if loaded:
+        log.info("%s: %d forward spool file(s) loaded into the ledger's blob store", interface, loaded)
+    return loaded

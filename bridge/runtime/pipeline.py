@@ -15,7 +15,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from logging import ERROR, INFO, WARNING
-from pathlib import Path
 
 from bridge import observability as observe
 from bridge.canonical import keyed_payload_and_hash, legacy_content_hash, payload_and_hash
@@ -91,7 +90,6 @@ class Ingestor:
         self.forwarding = legacy is not None and legacy.config.kind == "forward"
         self._plan = ForwardPlan()
         self._mode = ""
-        self._spool = Path()
         self._change = False
         #: HMAC key of content hashes of an interface with sensitive fields (bridge.canonical.content)
         self._hash_key = ledger.protection.hash_key_for(rt.name)
@@ -100,7 +98,6 @@ class Ingestor:
         """One poll: every ready envelope is recorded; returns what happened."""
         stats = stats or IngestStats()
         source = self.rt.source
-        self._spool = context.spool_dir / "forward"
         for envelope in source.poll():
             if self.stop is not None and self.stop.is_set():
                 break  # stopping: this envelope is not taken; the source offers it again at the next poll
@@ -217,7 +214,8 @@ class Ingestor:
         legacy = self.rt.paths[PathName.LEGACY]
         to_sandbox = not self._plan.authoritative and self._plan.sandbox and legacy.shadow_sink is not None
         target = target_name(self.rt.name, PathName.LEGACY.value, to_sandbox)
-        msg = forward_message(self.rt.name, envelope, self._plan, self._spool, target, self._mode)
+        # The bytes are committed to the ledger's blob store before the message (bridge.runtime.forward).
+        msg = forward_message(self.ledger, self.rt.name, envelope, self._plan, target, self._mode)
         self.ledger.record_chunk(self.rt.name, batch, [msg], [])
 
     def _flush(self, batch: int, chunk: list[NewMessage], dead: list[NewDeadLetter], stats: IngestStats) -> None:

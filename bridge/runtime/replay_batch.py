@@ -45,7 +45,6 @@ def replay_batch(runner: Runner, dl: dict[str, Any], actor: str) -> dict[str, An
     if dl.get("batch") is not None:
         drop_cancelled(runner.ledger, int(dl["batch"]))
     ingestor = Ingestor(rt, runner.ledger, runner.router)
-    ingestor._spool = runner.loaded.base_dir / runner.loaded.config.spool_dir / iface / "forward"
     stats = IngestStats()
     batch = runner.ledger.open_batch(iface, envelope.batch_id, envelope.origin)
     ingestor._ingest(envelope, batch, stats)  # the poll side's own recording, chunk by chunk

@@ -23,12 +23,13 @@ from typing import Any, Self
 from bridge.config.loader import LoadedConfig
 from bridge.observability import tracing
 from bridge.observability.logs import event
-from bridge.ports import BridgeError, ChangeNotifier, Clock, ConfigError, Envelope, Router, SourceContext
+from bridge.ports import BridgeError, ChangeNotifier, Clock, ConfigError, Envelope, PathName, Router, SourceContext
 from bridge.runtime.alerts import LEASE as ALERTS
 from bridge.runtime.alerts import Alerts
 from bridge.runtime.circuit import OPEN
 from bridge.runtime.delivery import TargetWorker
 from bridge.runtime.exitcodes import RunProblem
+from bridge.runtime.forward import adopt_spooled_forwards
 from bridge.runtime.lease_keeper import LeaseKeeper
 from bridge.runtime.pipeline import Ingestor, IngestStats, Progress
 from bridge.runtime.reconcile import ReconcileSchedule
@@ -164,6 +165,9 @@ class Runner:
             spool.mkdir(parents=True, exist_ok=True)
             self._spools[name] = spool
             rt.source.open(SourceContext(name, self.clock, spool, self.ledger))
+            legacy = rt.paths.get(PathName.LEGACY)
+            if legacy is not None and legacy.config.kind == "forward":
+                adopt_spooled_forwards(self.ledger, name)  # bytes spooled before the blob store (upgrade)
             self._poll_locks[name] = threading.Lock()
             for target, (path, shadow) in rt.targets().items():
                 sink = path.sink_for(shadow)

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection
 from bridge.ports import PathName, Role
 from bridge.store import schema as t
 from bridge.store._core import LedgerCore, alive, same_host
+from bridge.store.blobs import discard_blob_rows
 from bridge.store.counts import count_rows
 from bridge.store.packing import pack_sent, unpack_payload
 from bridge.store.records import (
@@ -147,8 +148,25 @@ class DeliveryLedger(LedgerCore):
                 claimed_by=by or "",
             )
             for (
-                i, mid, interface, path, role, dry, tgt, key, attempts, first, canonical,
-                payload, payload_z, packing, digest, txn, kind, tok, by,
+                i,
+                mid,
+                interface,
+                path,
+                role,
+                dry,
+                tgt,
+                key,
+                attempts,
+                first,
+                canonical,
+                payload,
+                payload_z,
+                packing,
+                digest,
+                txn,
+                kind,
+                tok,
+                by,
             ) in rows
         ]
 
@@ -298,6 +316,15 @@ class DeliveryLedger(LedgerCore):
                             .where(m.c.batch == of_batch, m.c.state == MessageState.ACCEPTED.value)
                             .values(state=_message_state(r))
                         )
+            # A forward's bytes go with the transaction that records it delivered (a dead one keeps them). A
+            # dry run's too: nothing will ever send them (kept, they would grow the ledger by every file).
+            sent_on = [
+                r.delivery.message_id
+                for r in results
+                if r.delivery.kind == MessageKind.FORWARD and r.next_status == DeliveryStatus.DELIVERED
+            ]
+            if sent_on:
+                discard_blob_rows(conn, sent_on)
         return results
 
     def _write_outcomes(self, conn: Connection, results: Sequence[AttemptResult], now: datetime) -> list[AttemptResult]:

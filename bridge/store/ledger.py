@@ -24,6 +24,7 @@ from bridge.ports import Clock
 from bridge.store.alerts import AlertLedger
 from bridge.store.audit import AuditLedger
 from bridge.store.batches import BatchLedger
+from bridge.store.blobs import BlobLedger
 from bridge.store.circuits import CircuitLedger
 from bridge.store.comparisons import ComparisonLedger
 from bridge.store.deliveries import DeliveryLedger
@@ -54,12 +55,14 @@ class Ledger(
     AlertLedger,
     CircuitLedger,
     LeaseLedger,
+    BlobLedger,
 ):
     """All reads and writes of the ledger go through here (and ``bridge.store.queries`` for reports).
 
     One class for callers, assembled from one module per concern: batches (poll side), deliveries,
     references (xrefs, echoes), leases and nodes, the audit log and API tokens, cutover flags, comparisons,
-    accepted noise, observations, reconciliations, alert states, circuit breaker states and retention
+    accepted noise, observations, reconciliations, alert states, circuit breaker states, blobs (forwarded
+    bytes, :mod:`bridge.store.blobs`) and retention
     (``ledger stats``/``prune``; how payloads are packed is :mod:`bridge.store.packing`).
     """
 

@@ -112,9 +112,7 @@ def _zstd() -> tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor]:
         # No checksum or dictionary id in each frame: the packing value names the dictionary, and the row's
         # bytes are the ledger database's to protect. The content size stays (it sizes the output buffer).
         pair = (
-            zstandard.ZstdCompressor(
-                level=_ZSTD_LEVEL, dict_data=_DICT_1, write_checksum=False, write_dict_id=False
-            ),
+            zstandard.ZstdCompressor(level=_ZSTD_LEVEL, dict_data=_DICT_1, write_checksum=False, write_dict_id=False),
             zstandard.ZstdDecompressor(dict_data=_DICT_1),
         )
         _local.zstd = pair

@@ -7,7 +7,8 @@ protection on covers the ledger's history too. Only the outer seal is redone: a 
 sealed again, a clear blob gets a seal around what it holds (zlib or plain), so packings keep their meaning
 with ``SEALED`` added and no payload is decompressed.
 
-One transaction per chunk of rows, in id order: a rekey stopped half-way leaves every row readable with the
+The chunks of forward blobs are covered the same way, a few chunks per transaction. One transaction per
+chunk of rows, in id order: a rekey stopped half-way leaves every row readable with the
 ring (old and new keys) and is simply run again.
 """
 
@@ -21,6 +22,7 @@ from typing import Any
 from sqlalchemy import Table, select, update
 
 from bridge.store import schema as t
+from bridge.store.blobs import GROUP
 from bridge.store.ledger import Ledger
 from bridge.store.packing import SEALED, PayloadPacking
 from bridge.store.sealing import TEXT_PREFIX, KeyRing, Protection, SealedDataUnavailable, is_sealed, key_id_of
@@ -146,4 +148,33 @@ def rekey(ledger: Ledger) -> RekeyStats:
                     new = changes(r, row)
                     if new:
                         conn.execute(update(table).where(key == row.id).values(**new))
+    _blob_chunks(ledger, r)
     return stats
+
+
+def _blob_chunks(ledger: Ledger, r: _Rekeyer) -> None:
+    """The chunks of forward blobs (:mod:`bridge.store.blobs`): a few per transaction (each is up to 1 MiB)."""
+    b, c = t.blobs, t.blob_chunks
+    with ledger.engine.connect() as conn:
+        blobs = conn.execute(select(b.c.id, b.c.interface).order_by(b.c.id)).all()
+    for blob_id, interface in blobs:
+        last = -1
+        while True:
+            with ledger.engine.begin() as conn:
+                rows = conn.execute(
+                    select(c.c.seq, c.c.packing, c.c.data)
+                    .where(c.c.blob_id == blob_id, c.c.seq > last)
+                    .order_by(c.c.seq)
+                    .limit(GROUP)
+                ).all()
+                if not rows:
+                    break
+                last = rows[-1].seq
+                for row in rows:
+                    new = r.blob("blob_chunks", interface, bytes(row.data))
+                    if new is not None:
+                        conn.execute(
+                            update(c)
+                            .where(c.c.blob_id == blob_id, c.c.seq == row.seq)
+                            .values(data=new, packing=row.packing | SEALED)
+                        )

@@ -11,6 +11,11 @@ comparison and audit event. A message is settled when
 * it was compared, if it has deliveries on two paths (a single-path message has nothing to compare).
 
 A pruned message cannot be delivered or replayed again (:class:`~bridge.store.packing.PayloadPruned`).
+
+Blobs (the bytes of forwarded batches, :mod:`bridge.store.blobs`) go with their message: a prune drops the
+blobs, created before ``before``, whose forward message is pruned now or was before, and orphans whose
+message was never recorded (a batch a crash left half-stored and that never came back). A delivered
+forward's blob is gone already (dropped when it was recorded delivered).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
 from bridge.store import schema as t
-from bridge.store._core import LedgerCore
+from bridge.store.blobs import BlobLedger, discard_blob_rows
 from bridge.store.packing import PayloadPacking, SentPacking
 from bridge.store.records import OPEN_DELIVERY, DeadLetterStatus, DeliveryStatus, MessageState
 
@@ -41,6 +46,9 @@ class PruneResult:
     payload_bytes: int
     dry_run: bool
     before: datetime
+    #: forward blobs dropped (or, dry run, that would be) and the bytes their chunks held as stored
+    blobs: int = 0
+    blob_bytes: int = 0
 
 
 @dataclass
@@ -82,7 +90,7 @@ _PAYLOAD_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
-class RetentionLedger(LedgerCore):
+class RetentionLedger(BlobLedger):
     # ------------------------------------------------------------------ prune
 
     def prune_payloads(self, before: datetime, *, dry_run: bool = False, actor: str = "cli") -> PruneResult:
@@ -100,8 +108,12 @@ class RetentionLedger(LedgerCore):
                     conn.scalar(select(func.sum(_len(d.c.sent) + _len(d.c.response))).where(d.c.message_id.in_(part)))
                     or 0
                 )
-        if dry_run or not ids:
-            return PruneResult(len(ids), size, dry_run, before)
+        if dry_run:
+            would, blob_bytes = self._prunable_blobs(before, with_settled=True)
+            return PruneResult(len(ids), size, dry_run, before, len(would), blob_bytes)
+        if not ids:
+            blobs, blob_bytes = self._prune_blobs(before)
+            return PruneResult(0, size, dry_run, before, blobs, blob_bytes)
         for i in range(0, len(ids), _CHUNK):
             part = ids[i : i + _CHUNK]
             with self.engine.begin() as conn:
@@ -117,6 +129,7 @@ class RetentionLedger(LedgerCore):
                     .where(d.c.message_id.in_(pruned))
                     .values(sent=None, response=None, sent_packing=SentPacking.PRUNED)
                 )
+        blobs, blob_bytes = self._prune_blobs(before)
         with self.engine.begin() as conn:
             conn.execute(
                 t.audit_events.insert().values(
@@ -125,10 +138,32 @@ class RetentionLedger(LedgerCore):
                     action="ledger.prune",
                     subject="ledger",
                     reason=f"payloads of settled messages created before {before.isoformat()}",
-                    detail={"messages": len(ids), "payload_bytes": size},
+                    detail={"messages": len(ids), "payload_bytes": size, "blobs": blobs, "blob_bytes": blob_bytes},
                 )
             )
-        return PruneResult(len(ids), size, False, before)
+        return PruneResult(len(ids), size, False, before, blobs, blob_bytes)
+
+    def _prunable_blobs(self, before: datetime, *, with_settled: bool = False) -> tuple[list[str], int]:
+        """Blobs created before ``before`` whose message is pruned or absent (``with_settled``: or would be
+        pruned now, for a dry run), and the bytes their chunks hold."""
+        b, m, c = t.blobs, t.messages, t.blob_chunks
+        kept = select(m.c.id).where(m.c.id == b.c.id, m.c.packing != PayloadPacking.PRUNED)
+        if with_settled:
+            kept = kept.where(~_settled(before))
+        with self.engine.connect() as conn:
+            ids = list(conn.scalars(select(b.c.id).where(b.c.created_at < before, ~exists(kept))))
+            size = 0
+            for i in range(0, len(ids), _CHUNK):
+                part = ids[i : i + _CHUNK]
+                size += int(conn.scalar(select(func.sum(_len(c.c.data))).where(c.c.blob_id.in_(part))) or 0)
+        return ids, size
+
+    def _prune_blobs(self, before: datetime) -> tuple[int, int]:
+        ids, size = self._prunable_blobs(before)
+        for i in range(0, len(ids), _CHUNK):
+            with self.engine.begin() as conn:
+                discard_blob_rows(conn, ids[i : i + _CHUNK])
+        return len(ids), size
 
     def is_pruned(self, message_id: str) -> bool:
         with self.engine.connect() as conn:

@@ -35,6 +35,8 @@ __all__ = [
     "attempts",
     "audit_events",
     "batches",
+    "blob_chunks",
+    "blobs",
     "comparisons",
     "dead_letters",
     "deliveries",
@@ -443,4 +445,28 @@ noise_rules = Table(
     Column("accepted_by", String(200), nullable=False),
     _ts("accepted_at"),
     Index(None, "interface", "path"),
+)
+
+# 0015 (durable forwards): the bytes of a forwarded batch, in chunks (``bridge.store.blobs``). A blob's id is
+# its forward message's id; ``complete`` turns true in the transaction that writes its last chunk, before the
+# forward message is recorded, so a delivery only ever reads a whole blob.
+blobs = Table(
+    "blobs",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("interface", String(200), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("chunks", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("complete", Boolean, nullable=False, default=False),
+    _ts("created_at"),
+)
+
+blob_chunks = Table(
+    "blob_chunks",
+    metadata,
+    Column("blob_id", String(36), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("packing", Integer, nullable=False),  # bridge.store.blobs.ChunkPacking (+ packing.SEALED)
+    Column("data", LargeBinary, nullable=False),
 )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import os
 import threading
 import uuid
 
-from bridge.ports import Delivery, Encoded, OutcomeStatus, PathName, Role
+from bridge.ports import Delivery, Encoded, OutcomeStatus, PathName, Role, StreamedEncoded
 
 
 def _delivery(body: bytes, *, key: str = "INV-1", mid: uuid.UUID | None = None, media: str = "application/xml"):
@@ -105,3 +107,56 @@ def test_dry_run_writes_nothing(sink_drop) -> None:
     delivery = Delivery(**{**delivery.__dict__, "dry_run": True})
     assert sink.deliver(delivery).status is OutcomeStatus.DELIVERED
     assert list(sink_drop.folder.iterdir()) == []
+
+
+def test_a_streamed_body_is_written_and_compared_piece_by_piece(sink_drop) -> None:
+    """A ``StreamedEncoded`` body (a forwarded file) lands byte for byte over folder and sshd; its redelivery
+    is recognised by comparing the streams (no second file), and a file with other bytes of the same size is a
+    conflict. The sink never reads ``body`` (that would hold the file whole)."""
+    data = os.urandom(3 * (1 << 20) + 17)
+    payload, opened = _streamed(data, "big.dat")
+    mid = uuid.uuid4()
+    delivery = Delivery(mid, "invoices-to-erp", PathName.LEGACY, Role.AUTHORITATIVE, "k", 1, payload, "tx-1")
+    sink = sink_drop.make(name_template="{name}")
+    first = sink.deliver(delivery)
+    assert first.status is OutcomeStatus.DELIVERED, first.detail
+    assert (sink_drop.folder / "big.dat").read_bytes() == data
+    again = sink.deliver(delivery)
+    assert again.status is OutcomeStatus.DELIVERED and "already" in again.detail
+    assert [p.name for p in sink_drop.folder.iterdir()] == ["big.dat"]
+    (sink_drop.folder / "big.dat").write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+    conflict = sink.deliver(delivery)
+    assert conflict.status is OutcomeStatus.REJECTED and "different content" in conflict.detail
+    assert len(opened) == 3  # written once, compared twice: each a fresh stream
+
+
+class _Guarded(StreamedEncoded):
+    @property
+    def body(self) -> bytes:
+        raise AssertionError("a streaming sink read the whole body")
+
+
+def _streamed(data: bytes, name: str) -> tuple[StreamedEncoded, list[int]]:
+    """A streamed body of ``data`` that fails if read whole, and the list that counts its opened streams."""
+    opened: list[int] = []
+
+    def opener() -> io.BytesIO:
+        opened.append(1)
+        return io.BytesIO(data)
+
+    return _Guarded(opener, len(data), "application/octet-stream", name), opened
+
+
+def test_the_file_sink_streams_a_streamed_body(tmp_path) -> None:
+    """The ``file`` sink copies a streamed body piece by piece and recognises its redelivery."""
+    from adapters.legacy.file_sink import FileSink, FileSinkConfig
+    from bridge.ports import PluginContext
+
+    data = os.urandom(2 * (1 << 20) + 5)
+    payload, opened = _streamed(data, "big.dat")
+    config = FileSinkConfig.model_validate({"kind": "file", "path": str(tmp_path / "out"), "name": "big.dat"})
+    delivery = Delivery(uuid.uuid4(), "t", PathName.LEGACY, Role.AUTHORITATIVE, "k", 1, payload, "tx")
+    with FileSink(config, PluginContext(base_dir=tmp_path, interface="t", canonical="Customer")) as sink:
+        assert sink.deliver(delivery).status is OutcomeStatus.DELIVERED
+        assert "already present" in sink.deliver(delivery).detail
+    assert (tmp_path / "out" / "big.dat").read_bytes() == data and len(opened) == 2
