@@ -83,6 +83,9 @@ class ComparedInterface:
     projectors: dict[str, Projector | None]
     readbacks: dict[str, ReadBack | None]
     observe: Source | None = None
+    #: the observation is what the legacy target holds (a backtest's archived legacy output), so it stands for
+    #: the legacy side at the read-back level too; live observations stay payload-only
+    observed_held: bool = False
 
 
 @dataclass
@@ -94,6 +97,7 @@ class _Iface:
     readbacks: dict[str, ReadBack | None]
     observe: Source | None = None
     pairer: Pairer | None = None
+    observed_held: bool = False
 
 
 class Comparator(Resource):
@@ -120,6 +124,7 @@ class Comparator(Resource):
                 dict(it.readbacks),
                 it.observe,
                 Pairer(ledger, name) if observed else None,
+                it.observed_held and observed,
             )
 
     def on_enter(self) -> None:
@@ -319,6 +324,10 @@ class Comparator(Resource):
         if level is ComparisonLevel.PAYLOAD:
             if side.sent is None:
                 return f"{path} sent nothing (status {side.status})"
+            return side.sent, side.media_type
+        if path == "legacy" and it.observed_held:
+            if side.sent is None:
+                return "legacy observation has no body"
             return side.sent, side.media_type
         if it.rules.readback_source == "response":
             if side.response is None:

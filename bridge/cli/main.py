@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from bridge.cli.alerts_cmd import alerts_group
+from bridge.cli.backtest_cmd import backtest_command
 from bridge.cli.config_cmd import config as config_group
 from bridge.cli.init import init as init_command
 from bridge.cli.ledger_cmd import ledger_group
@@ -625,6 +626,7 @@ cli.add_command(init_command)
 cli.add_command(shadow_group)
 cli.add_command(ledger_group)
 cli.add_command(reconcile_command)
+cli.add_command(backtest_command)
 cli.add_command(alerts_group)
 cli.add_command(serve)
 cli.add_command(auth_group)

@@ -29,7 +29,7 @@ from bridge.runtime.exitcodes import RunProblem
 from bridge.runtime.pipeline import Ingestor, IngestStats, Progress
 from bridge.runtime.reconcile import ReconcileSchedule
 from bridge.runtime.shutdown import wait_within
-from bridge.runtime.wiring import InterfaceRuntime, build_interfaces, compared_interfaces
+from bridge.runtime.wiring import InterfaceRuntime, RunScope, build_interfaces, compared_interfaces
 from bridge.store.counts import fold_deltas
 from bridge.store.ledger import Ledger, open_ledger
 from bridge.store.records import BatchState, DeadLetterKind
@@ -96,8 +96,11 @@ class Runner:
         progress: Progress | None = None,
         store_url: str | None = None,
         delivery_progress: Progress | None = None,
+        scope: RunScope | None = None,
     ) -> None:
         self.loaded = loaded
+        #: what narrows the run between wiring and opening (a backtest), None for a live run
+        self.scope = scope
         self.clock = clock
         self.only = only
         self.seed = seed
@@ -137,6 +140,8 @@ class Runner:
         self.ledger.release_own_claims()
         self.ledger.release_orphaned_claims()
         self.interfaces = build_interfaces(self.loaded, self.clock, self.only)
+        if self.scope is not None:
+            self.scope.adapt(self.interfaces)
         flags = FlagStore.of(self.ledger)
         flags.seed(self.loaded)
         self.router: Router = self._router or FlagRouter(
@@ -144,6 +149,8 @@ class Runner:
         )
         spool_root = self.loaded.base_dir / self.loaded.config.spool_dir
         compared = compared_interfaces(self.interfaces)
+        if self.scope is not None:
+            self.scope.adapt_compared(compared)
         self.comparator = self._stack.enter_context(Comparator(compared, self.ledger, spool_root=spool_root))
         self.alerts = Alerts(self.loaded, self.ledger, self.clock)
         for name, rt in self.interfaces.items():
