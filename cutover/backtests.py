@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -34,6 +35,7 @@ __all__ = [
     "backtest_root",
     "backtest_url",
     "latest_backtest",
+    "latest_evidence",
     "list_backtests",
     "verdict_line",
 ]
@@ -133,3 +135,13 @@ def verdict_line(backtest_id: str, ready: Readiness) -> str:
     if ready.ready:
         return f"backtest {backtest_id}: would be ready"
     return f"backtest {backtest_id}: would not be ready because " + "; ".join(ready.reasons)
+
+
+def latest_evidence(loaded: LoadedConfig) -> Callable[[str, GateRule], Readiness | None]:
+    """For :class:`cutover.audit.Cutover`: the verdict of an interface's newest finished backtest under a gate."""
+
+    def find(interface: str, rule: GateRule) -> Readiness | None:
+        state = latest_backtest(loaded, interface)
+        return None if state is None else backtest_readiness(loaded, state.id, rule)
+
+    return find

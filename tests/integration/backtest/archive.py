@@ -69,11 +69,11 @@ def write_archive(
                     planted.dropped.add(row["invoice_number"])
                     continue
                 doc = json.loads(json.dumps(row))
-                if no % round_every == 3:  # the old billing rounded tax up by a cent
+                if round_every and no % round_every == 3:  # the old billing rounded tax up by a cent
                     for k in ("tax_total", "tax_inclusive_amount", "payable_amount"):
                         doc[k] = _cent(doc[k])
                     planted.rounded.add(row["invoice_number"])
-                if no % truncate_every == 5:  # the old ESB cut article names to 8 characters
+                if truncate_every and no % truncate_every == 5:  # the old ESB cut article names to 8 characters
                     doc["lines"][0]["description"] = doc["lines"][0]["description"][:8]
                     planted.truncated.add(row["invoice_number"])
                 out = outputs / f"{row['invoice_number']}.json"
@@ -83,13 +83,28 @@ def write_archive(
     return planted
 
 
-def write_config(root: Path, *, sandbox: bool = False, cloud_kind: str = "run", min_match: float = 0.9) -> Path:
-    """The live config of interface `invoices` (both live sinks are recording test sinks)."""
+def write_config(
+    root: Path,
+    *,
+    sandbox: bool = False,
+    cloud_kind: str = "run",
+    min_match: float = 0.9,
+    accept: bool = False,
+    files: bool = False,
+) -> Path:
+    """The live config of interface `invoices`: its live sinks are recording test sinks (``files``: file sinks
+    in ``root/live-out``, for a child process that has no test plugin)."""
+    legacy_sink = (
+        f"{{kind: file, path: '{root / 'live-out' / 'legacy'}'}}" if files else "{kind: recording-live, name: legacy}"
+    )
+    cloud_sink = (
+        f"{{kind: file, path: '{root / 'live-out' / 'cloud'}'}}" if files else "{kind: recording-live, name: cloud}"
+    )
     shadow = "\n      shadow_sink: {kind: recording-live, name: sandbox}" if sandbox else ""
     cloud = (
         f"""
       encoder: {{kind: json}}
-      sink: {{kind: recording-live, name: cloud}}{shadow}
+      sink: {cloud_sink}{shadow}
       project: {{kind: canonical-json}}"""
         if cloud_kind == "run"
         else """
@@ -99,7 +114,7 @@ def write_config(root: Path, *, sandbox: bool = False, cloud_kind: str = "run", 
     cfg = root / "bridge.yaml"
     cfg.write_text(
         f"""
-store: "sqlite:///{root / 'live.db'}"
+store: "sqlite:///{root / "live.db"}"
 spool_dir: spool
 backtest_dir: backtests
 interfaces:
@@ -109,13 +124,13 @@ interfaces:
     decoder: {{kind: jsonl}}
     legacy:
       encoder: {{kind: json}}
-      sink: {{kind: recording-live, name: legacy}}
+      sink: {legacy_sink}
       project: {{kind: canonical-json}}
     cloud:{cloud}
     cutover:
       mode: legacy_only
       gate: {{min_compared: 20, min_days: 3, min_match: {min_match}, max_orphan_rate: 0.01,
-              critical: [payable_amount]}}
+              critical: [payable_amount], backtest: {"accept" if accept else "ignore"}}}
     compare: {{ignore: [tax_rounding], keyed_lists: {{lines: line_id}}, settle: 10m}}
 """,
         encoding="utf-8",
