@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -166,3 +172,51 @@ def test_the_report_of_a_backtest_in_every_format_and_what_changed_since_another
     assert "invoices,mismatch-class,after," in csv_text
     junit = run.invoke(cli, [*base, "--format", "junit"]).output
     assert 'testsuite name="backtest after"' in junit and 'name="mismatch class tax_total"' in junit
+
+
+def test_a_killed_backtest_resumes_without_duplicating_comparisons(tmp_path: Path) -> None:
+    """SIGKILL after the first day's comparisons (the `backtest_slice` failpoint), start again with the same id:
+    the backtest finishes, every message is compared once per level, and the live file sinks stay untouched."""
+    planted = write_archive(tmp_path, days=4)
+    cfg = write_config(tmp_path, files=True)
+    args = ["backtest", "invoices", "--inputs", str(tmp_path / "inputs")]
+    args += ["--legacy-outputs", str(tmp_path / "legacy-out"), "--id", "k"]
+    env = {**os.environ, "ESB_BRIDGE_FAILPOINTS": "backtest_slice=pause:60"}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "bridge", "--config", str(cfg), *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    db = tmp_path / "backtests" / "k.db"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not _payload_rows(db):
+            time.sleep(0.2)
+        time.sleep(1.0)  # past the slice's last comparison: paused at the failpoint
+        assert child.poll() is None, "the backtest ended before it could be killed"
+        first = _payload_rows(db)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+    state = json.loads((tmp_path / "backtests" / "k.json").read_text())
+    assert 0 < first < planted.total and state["done"] == [] and state["finished_at"] is None
+    loaded = load_config(cfg)
+    resumed = Backtest(loaded, "invoices", tmp_path / "inputs", tmp_path / "legacy-out", backtest_id="k").run()
+    assert resumed.runs == 2 and resumed.done == resumed.slices and len(resumed.slices) == 4
+    compared = planted.total - len(planted.dropped)
+    levels = _levels(backtest_url(loaded, "k"))
+    assert all(rows == distinct for rows, distinct in levels.values()), levels
+    assert levels["payload"][0] == compared and levels["pairing"][0] == planted.total
+    assert resumed.verdict is not None and resumed.verdict["compared"] == compared
+    assert not (tmp_path / "live-out").exists()
+
+
+def _payload_rows(db: Path) -> int:
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
+            return int(conn.execute("SELECT count(*) FROM comparisons WHERE level = 'payload'").fetchone()[0])
+    except sqlite3.OperationalError:  # not migrated yet
+        return 0
