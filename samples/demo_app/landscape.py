@@ -3,7 +3,8 @@
 * the ERP's SFTP drop: the embedded SFTP server serving ``<workdir>/sftp`` (host key generated per run and
   pinned by fingerprint in the config: no unknown-host opt-in);
 * the legacy ERP and the legacy billing system: two instances of the legacy ERP SOAP simulator;
-* the cloud landscape (CRM with signed webhooks, billing, ERP): the cloud simulator.
+* the cloud landscape (CRM with signed webhooks, billing, ERP): the cloud simulator, and a second one as the
+  cloud billing's sandbox (the backtest's target).
 
 The scenario's YAML names them with ``${DEMO_*}`` placeholders; :meth:`Landscape.render` writes the actual
 ports and the host key fingerprint into the demo's copy of the scenario, so ``esb-bridge --config`` on that
@@ -48,6 +49,8 @@ class Landscape(Resource):
         self.legacy_erp: ErpSimulator | None = None
         self.legacy_billing: ErpSimulator | None = None
         self.cloud: SimServer | None = None
+        #: the cloud billing's sandbox: what a backtest of invoices-to-billing delivers to (samples.demo_app.archive)
+        self.cloud_sandbox: SimServer | None = None
 
     def on_enter(self) -> None:
         try:
@@ -63,6 +66,8 @@ class Landscape(Resource):
             self.cloud = self._stack.enter_context(SimServer())
             # The cloud billing knows customers by the ERP's number; the demo does not migrate the cloud CRM.
             self.cloud.state.config.check_references = False
+            self.cloud_sandbox = self._stack.enter_context(SimServer())
+            self.cloud_sandbox.state.config.check_references = False
             if self.amqp:
                 self._bind_demo_queue(self.amqp)
         except BaseException:  # a half-started landscape stops what did start
