@@ -253,7 +253,7 @@ class Backtest:
                 end = slices[keys[after]][0].time if after < len(keys) else slices[key][-1].time
                 if end > clock.now():
                     clock.set(end)
-                runner.compare_round()
+                runner.compare_all()
                 failpoint("backtest_slice")
                 state.done.append(key)
                 state.save(self.root)
@@ -261,7 +261,7 @@ class Backtest:
                     self.on_slice(key, len(state.done), len(keys))
             # The last settle window passes: what is still unpaired now is an orphan.
             clock.advance(settle + timedelta(seconds=1))
-            runner.compare_round()
+            runner.compare_all()
             fold_deltas(runner.ledger.engine)
             state.clock_end = clock.now().isoformat()
         state.finished_at = SystemClock().now().isoformat()

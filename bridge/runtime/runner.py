@@ -288,7 +288,7 @@ class Runner:
             open_work = self.ledger.open_work(targets, include_held=False) if targets else 0
             stats.open_left = open_work
             if open_work == 0:
-                self.compare_round()
+                self.compare_all()
                 break
             due = self.ledger.next_due(targets)
             if due is None:
@@ -425,6 +425,17 @@ class Runner:
             if demoted is not None:
                 log.warning("guard demoted %s to %s (v%s)", name, demoted.mode, demoted.version)
         return stats
+
+    def compare_all(self, rounds: int = 10_000) -> int:
+        """Comparison rounds until one compares nothing (a round takes at most the comparator's batch per
+        interface): what ``run --once`` and a backtest slice end with. Returns how many were compared."""
+        total = 0
+        for _ in range(rounds):
+            n = self.compare_round().compared
+            total += n
+            if n == 0:
+                break
+        return total
 
     def _worker_loop(self, worker: TargetWorker, stop: threading.Event, idle: float) -> None:
         while not stop.is_set():
