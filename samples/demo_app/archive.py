@@ -91,7 +91,7 @@ def run_backtest(
     from cutover.reports import render_html
     from cutover.reports.backtest import build_backtest_report
 
-    per_day = 6
+    per_day = 3
     inputs, outputs = write_invoice_archive(live, workdir / "archive" / INTERFACE, day1, seed, per_day, 400, ubl)
     loaded = load_config(backtest_config(workdir, *urls), env=env)
     state = Backtest(loaded, INTERFACE, inputs, outputs).run()

@@ -75,7 +75,7 @@ def test_demo_tells_its_story_in_lines_and_a_table_and_json_only_with_json(tmp_p
     res = _cli("demo", "--dir", str(tmp_path / "d"), "--days", "1")
     assert res.returncode == 0, res.stderr
     first, classes, day1 = res.stderr.splitlines()[:3]
-    assert first.startswith("backtest bt1 of invoices-to-billing: 180 archived invoices (2025-12-06 to 2026-01-04)")
+    assert first.startswith("backtest bt1 of invoices-to-billing: 90 archived invoices (2025-12-06 to 2026-01-04)")
     assert classes.startswith("  mismatch classes: ") and "tax_total (" in classes and "not ready" in classes
     assert day1.startswith("day 1 (2026-01-05): ") and "records in" in res.stderr
     assert "shadow: ready for promotion: " in res.stderr and "WARNING" not in res.stderr
