@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -13,9 +15,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from rich.console import Console
 from sqlalchemy import func, select
 
 from bridge.cli.main import cli
+from bridge.cli.progress import RunProgress
 from bridge.config import load_config
 from bridge.ports import SimulatedClock
 from bridge.runtime.backtest import Backtest, BacktestRefused
@@ -220,3 +224,25 @@ def _payload_rows(db: Path) -> int:
             return int(conn.execute("SELECT count(*) FROM comparisons WHERE level = 'payload'").fetchone()[0])
     except sqlite3.OperationalError:  # not migrated yet
         return 0
+
+
+def test_progress_on_a_terminal_counts_records_deliveries_and_days(tmp_path: Path) -> None:
+    """On a terminal a backtest shows the records ingested, the dry-run deliveries and the days replayed."""
+    planted = write_archive(tmp_path, days=2)
+    out = io.StringIO()
+    shown = RunProgress(Console(file=out, force_terminal=True, width=100))
+    run = Backtest(
+        load_config(write_config(tmp_path)),
+        "invoices",
+        tmp_path / "inputs",
+        tmp_path / "legacy-out",
+        progress=shown.ingested,
+        delivery_progress=shown.delivered,
+        on_slice=lambda _key, _done, _total: shown.sliced("invoices"),
+    )
+    with shown:
+        run.run()
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out.getvalue())
+    assert re.search(rf"ingest invoices +{planted.total} records", text), text
+    assert re.search(rf"deliver invoices:cloud +{planted.total} attempts", text), text
+    assert re.search(r"backtest invoices +2 days", text), text
