@@ -9,6 +9,7 @@ or error rate spikes after a promotion and records the figures that triggered it
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -17,7 +18,10 @@ from bridge.store.ledger import Ledger
 from bridge.store.records import ComparisonLevel, ComparisonStatus, DeliveryStatus
 from cutover.flags import Flag, FlagEvent, FlagStore
 from cutover.gates import Readiness, evaluate
-from cutover.model import FlagRules, rank
+from cutover.model import FlagRules, GateRule, rank
+
+#: the verdict of the backtest a ``backtest: accept`` gate may rest on (:mod:`cutover.backtests`), or None
+BacktestEvidence = Callable[[str, GateRule], Readiness | None]
 
 __all__ = ["Cutover", "CutoverError", "GateClosed", "is_promotion"]
 
@@ -52,9 +56,14 @@ def is_promotion(old: FlagRules, new: FlagRules) -> bool:
 
 @dataclass
 class Cutover:
-    """The operations behind ``esb-bridge cutover``; ``store`` and ``ledger`` share one engine and Clock."""
+    """The operations behind ``esb-bridge cutover``; ``store`` and ``ledger`` share one engine and Clock.
+
+    ``backtest`` finds the verdict of an interface's newest backtest; a gate with ``backtest: accept``
+    may then open on it when the live evidence does not (the audit entry's ``evidence_from`` names it).
+    """
 
     ledger: Ledger
+    backtest: BacktestEvidence | None = None
 
     @property
     def store(self) -> FlagStore:
@@ -92,6 +101,12 @@ class Cutover:
             # The gate in force decides: loosening it in the same change must not open it.
             ready = evaluate(self.ledger, interface, old.rules.gate)
             evidence = ready.to_dict()
+            if not ready.ready and old.rules.gate.backtest == "accept" and self.backtest is not None:
+                bt = self.backtest(interface, old.rules.gate)
+                if bt is not None and bt.ready:
+                    evidence = {**bt.to_dict(), "evidence_from": f"backtest:{bt.figures['backtest']}"}
+                    evidence["live"] = ready.to_dict()
+                    ready = bt
             if not ready.ready:
                 if not force:
                     raise GateClosed(ready)

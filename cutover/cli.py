@@ -19,9 +19,11 @@ from bridge.config.loaded import LoadedConfig
 from bridge.ports import SystemClock
 from bridge.store.ledger import Ledger, open_ledger
 from cutover.audit import Cutover, CutoverError, GateClosed
+from cutover.backtests import backtest_readiness, latest_evidence, list_backtests, verdict_line
 from cutover.changes import BadChange, flag_changes, flag_overview
 from cutover.flags import FlagStore
-from cutover.model import MODES
+from cutover.gates import Readiness
+from cutover.model import MODES, GateRule
 
 __all__ = ["cutover", "shadow"]
 
@@ -139,7 +141,8 @@ def set_flag(
     except BadChange as exc:
         raise click.UsageError(str(exc)) from exc
     try:
-        flag = Cutover(ledger).set(interface, changes, actor=_actor(), reason=reason, ticket=ticket, force=force)
+        cut = Cutover(ledger, backtest=latest_evidence(loaded))
+        flag = cut.set(interface, changes, actor=_actor(), reason=reason, ticket=ticket, force=force)
     except GateClosed as exc:
         _gate_refused(exc.readiness.to_dict(), str(exc), as_json)
     except CutoverError as exc:
@@ -208,7 +211,16 @@ def readiness(ctx: click.Context, interface: str | None, as_json: bool) -> None:
     names = [interface] if interface else sorted(loaded.config.interfaces)
     for n in names:
         _known(loaded, n)
-    out = [Cutover(ledger).readiness(n).to_dict() for n in names]
+    cut = Cutover(ledger)
+    out = []
+    for n in names:
+        live = cut.readiness(n)
+        row = live.to_dict()
+        # Beside the live figures, never in them: each finished backtest judged by the same gate.
+        done = [s for s in list_backtests(loaded, n) if s.finished]
+        gate = GateRule.model_validate(live.figures["rule"])
+        row["backtests"] = [backtest_readiness(loaded, s.id, gate).to_dict() for s in done]
+        out.append(row)
     if as_json:
         _echo_json(out)
         return
@@ -217,6 +229,19 @@ def readiness(ctx: click.Context, interface: str | None, as_json: bool) -> None:
         click.echo(
             f"{r['interface']:<30} {r['compared']:>7} compared, lower bound {r['match_rate_lower_bound']:.4f}  {state}"
         )
+        for b in r["backtests"]:
+            click.echo("  " + verdict_line(b["backtest"], Readiness(b["interface"], b["ready"], b["reasons"])))
+
+
+def _backtest_report(ctx: click.Context, backtest_id: str, compare_to: str | None) -> dict[str, Any]:
+    from cutover.backtests import BacktestNotFound
+    from cutover.reports.backtest import build_backtest_report
+
+    loaded: LoadedConfig = ctx.find_root().obj.load()
+    try:
+        return build_backtest_report(loaded, backtest_id, compare_to)
+    except BacktestNotFound as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @click.group()
@@ -229,16 +254,31 @@ def shadow() -> None:
 @click.option("--since", type=click.DateTime(), help="only comparisons at or after this time (UTC)")
 @click.option("--format", "fmt", type=click.Choice(["html", "json", "csv", "junit"]), default="json", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="file (default: stdout)")
+@click.option("--backtest", "backtest_id", help="the report of this backtest (its own ledger), with its verdict")
+@click.option("--compare-to", "compare_to", help="with --backtest: what changed since this earlier backtest")
 @click.pass_context
-def report(ctx: click.Context, interface: str | None, since: datetime | None, fmt: str, output: Path | None) -> None:
+def report(
+    ctx: click.Context,
+    interface: str | None,
+    since: datetime | None,
+    fmt: str,
+    output: Path | None,
+    backtest_id: str | None,
+    compare_to: str | None,
+) -> None:
     """Per interface: mode, volume, match rate and bound, chart, top fields, orphans, gate, examples."""
     from cutover.reports import build_report, render_csv, render_html, render_junit
 
-    loaded, ledger = _open(ctx)
-    if interface:
-        _known(loaded, interface)
-    when = since.replace(tzinfo=UTC) if since is not None and since.tzinfo is None else since
-    data = build_report(ledger, loaded, interface=interface, since=when)
+    if compare_to and not backtest_id:
+        raise click.UsageError("--compare-to needs --backtest")
+    if backtest_id:
+        data = _backtest_report(ctx, backtest_id, compare_to)
+    else:
+        loaded, ledger = _open(ctx)
+        if interface:
+            _known(loaded, interface)
+        when = since.replace(tzinfo=UTC) if since is not None and since.tzinfo is None else since
+        data = build_report(ledger, loaded, interface=interface, since=when)
     if fmt == "json":
         import orjson
 

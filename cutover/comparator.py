@@ -51,6 +51,7 @@ from bridge.ports import (
 from bridge.store.comparisons import DeliverySide, NewComparison
 from bridge.store.kept import kept_dead_letter
 from bridge.store.ledger import Ledger
+from bridge.store.observations import NewObservation
 from bridge.store.records import ComparisonLevel, ComparisonStatus, DeadLetterKind, DeliveryStatus
 from cutover.compare import Differ, Entry, status_of
 from cutover.compare.baseline import cancel_noise
@@ -62,6 +63,9 @@ __all__ = ["Comparator", "CompareStats", "ComparedInterface", "projection_tree"]
 log = logging.getLogger("esb_bridge.cutover.comparator")
 _FINAL = (DeliveryStatus.DELIVERED, DeliveryStatus.DEAD, DeliveryStatus.DISCARDED, DeliveryStatus.CANCELLED)
 LEVELS = (ComparisonLevel.OUTCOME, ComparisonLevel.PAYLOAD, ComparisonLevel.READBACK)
+#: observations recorded (then acknowledged) per transaction; verdict rows written per statement
+OBSERVATIONS_PER_TRANSACTION = 500
+COMPARISONS_PER_STATEMENT = 900
 
 
 def projection_tree(record: Record) -> dict[str, Any]:
@@ -90,6 +94,9 @@ class ComparedInterface:
     projectors: dict[str, Projector | None]
     readbacks: dict[str, ReadBack | None]
     observe: Source | None = None
+    #: the observation is what the legacy target holds (a backtest's archived legacy output), so it stands for
+    #: the legacy side at the read-back level too; live observations stay payload-only
+    observed_held: bool = False
 
 
 @dataclass
@@ -101,6 +108,7 @@ class _Iface:
     readbacks: dict[str, ReadBack | None]
     observe: Source | None = None
     pairer: Pairer | None = None
+    observed_held: bool = False
 
 
 class Comparator(Resource):
@@ -127,6 +135,7 @@ class Comparator(Resource):
                 dict(it.readbacks),
                 it.observe,
                 Pairer(ledger, name) if observed else None,
+                it.observed_held and observed,
             )
 
     def on_enter(self) -> None:
@@ -160,12 +169,13 @@ class Comparator(Resource):
 
     def _observe(self, it: _Iface) -> None:
         assert it.observe is not None and it.pairer is not None
+        read: list[tuple[Envelope, NewObservation]] = []
         try:
             for env in it.observe.poll():
                 with env.open() as f:
                     body = f.read()
                 try:
-                    self._pair(it, env, body)
+                    read.append((env, self._observation(it, env, body)))
                 except RecordInvalid as exc:
                     # Kept with its bytes as an observation dead letter (dlq list / replay), then acknowledged:
                     # an unreadable observation used to be acknowledged with a log line only, and lost.
@@ -179,19 +189,35 @@ class Comparator(Resource):
                         kind=DeadLetterKind.OBSERVATION,
                     )
                     self.ledger.record_chunk(it.name, None, [], [dead])
-                it.observe.acknowledge(env)
+                    it.observe.acknowledge(env)
+                if len(read) >= OBSERVATIONS_PER_TRANSACTION:
+                    self._store(it, read)
         except BridgeError as exc:
             log.warning("%s: observation poll failed: %s", it.name, exc)
+        finally:
+            self._store(it, read)
+
+    @staticmethod
+    def _store(it: _Iface, read: list[tuple[Envelope, NewObservation]]) -> None:
+        """Record what was read in one transaction, then acknowledge each (never before its commit)."""
+        assert it.observe is not None and it.pairer is not None
+        if not read:
+            return
+        it.pairer.record_many([obs for _, obs in read])
+        for env, _ in read:
+            it.observe.acknowledge(env)
+        read.clear()
 
     def _sides(self, it: _Iface, message_ids: list[str]) -> dict[str, dict[str, DeliverySide] | None]:
         """Per message what each path did; the legacy side of an observed path is its paired observation
         (``None`` for a message whose observation has not arrived: the pairer decides about it)."""
         sides: dict[str, dict[str, DeliverySide] | None] = dict(self.ledger.delivery_sides(message_ids))
+        observed = it.pairer.observation_bodies(message_ids) if it.pairer is not None else {}
         for mid in message_ids:
             got = sides.get(mid) or {}
             sides[mid] = got
             if it.pairer is not None:
-                obs = it.pairer.observation_body(mid)
+                obs = observed.get(mid)
                 if obs is None:
                     sides[mid] = None
                     continue
@@ -202,8 +228,8 @@ class Comparator(Resource):
     def _final(got: Mapping[str, DeliverySide]) -> bool:
         return all(s.status in _FINAL for s in got.values()) and {"legacy", "cloud"} <= set(got)
 
-    def _pair(self, it: _Iface, env: Envelope, body: bytes) -> str:
-        """Project one observation for its business key and record it for pairing; returns the key.
+    def _observation(self, it: _Iface, env: Envelope, body: bytes) -> NewObservation:
+        """Project one observation for its business key, ready to be recorded for pairing.
         Raises :class:`RecordInvalid` when it cannot be projected (no projector, or the bytes do not read)."""
         assert it.pairer is not None
         projector = it.projectors.get("legacy")
@@ -213,8 +239,14 @@ class Comparator(Resource):
             key = str(projector.project(body, env.media_type).business_key)  # type: ignore[attr-defined]
         except (BridgeError, ValidationError, ValueError) as exc:
             raise RecordInvalid(f"observation {env.origin} not readable: {_safe(exc)}") from exc
-        it.pairer.record(env.batch_id, key, env.metadata.get("version"), body, env.media_type, env.origin)
-        return key
+        return it.pairer.observation(env.batch_id, key, env.metadata.get("version"), body, env.media_type, env.origin)
+
+    def _pair(self, it: _Iface, env: Envelope, body: bytes) -> str:
+        """Project one observation and record it for pairing; returns its business key."""
+        assert it.pairer is not None
+        obs = self._observation(it, env, body)
+        it.pairer.record_many([obs])
+        return obs.business_key
 
     def replay_observation(self, interface: str, envelope: Envelope) -> str:
         """Project a kept observation dead letter again with the current config and hand it to the pairing;
@@ -232,13 +264,17 @@ class Comparator(Resource):
             return
         sides = self._sides(it, [r.id for r in ready])
         differ = self._differ(it)
+        rows: list[NewComparison] = []
         for msg in ready:
             got = sides[msg.id]
             if got is None:
                 continue  # the pairer turns it into an orphan when the window ends
             if not self._final(got) and now - msg.created_at < settle:
                 continue
-            self._record(it, differ, msg.id, msg.business_key, got, stats)
+            rows += self._rows(it, differ, msg.id, msg.business_key, got, stats)
+        # One statement per few hundred messages, not one transaction per message.
+        for i in range(0, len(rows), COMPARISONS_PER_STATEMENT):
+            self.ledger.record_comparisons(rows[i : i + COMPARISONS_PER_STATEMENT])
 
     def _recompare(self, it: _Iface, stats: CompareStats) -> None:
         """Re-evaluate outcome mismatches whose evidence changed: a side that was dead (or still pending when the
@@ -278,16 +314,23 @@ class Comparator(Resource):
         *,
         replace: bool = False,
     ) -> None:
+        rows = self._rows(it, differ, mid, key, got, stats)
+        if replace:
+            self.ledger.replace_comparisons(rows)
+        else:
+            self.ledger.record_comparisons(rows)
+
+    def _rows(
+        self, it: _Iface, differ: Differ, mid: str, key: str, got: Mapping[str, DeliverySide], stats: CompareStats
+    ) -> list[NewComparison]:
+        """One message's verdict at every level (counted in ``stats``)."""
         rows = []
         for level in LEVELS:
             status, diff, critical = self._level(it, differ, level, key, got)
             rows.append(NewComparison(mid, it.name, level, status, diff, key, critical))
             stats.by_status[f"{level}:{status}"] = stats.by_status.get(f"{level}:{status}", 0) + 1
-        if replace:
-            self.ledger.replace_comparisons(rows)
-        else:
-            self.ledger.record_comparisons(rows)
         stats.compared += 1
+        return rows
 
     def _level(
         self, it: _Iface, differ: Differ, level: ComparisonLevel, key: str, got: Mapping[str, DeliverySide]
@@ -353,6 +396,10 @@ class Comparator(Resource):
         if level is ComparisonLevel.PAYLOAD:
             if side.sent is None:
                 return f"{path} sent nothing (status {side.status})"
+            return side.sent, side.media_type
+        if path == "legacy" and it.observed_held:
+            if side.sent is None:
+                return "legacy observation has no body"
             return side.sent, side.media_type
         if it.rules.readback_source == "response":
             if side.response is None:

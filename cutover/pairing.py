@@ -34,11 +34,25 @@ class Pairer:
     ) -> bool:
         """Store one observation (idempotent per identity); returns True when it was new."""
         return self.ledger.record_observation(
-            NewObservation(self.interface, self.side, identity, business_key, version, body, media_type, origin)
+            self.observation(identity, business_key, version, body, media_type, origin)
         )
+
+    def observation(
+        self, identity: str, business_key: str, version: str | None, body: bytes, media_type: str | None, origin: str
+    ) -> NewObservation:
+        """One observation of this interface's side, to be stored with :meth:`record_many`."""
+        return NewObservation(self.interface, self.side, identity, business_key, version, body, media_type, origin)
+
+    def record_many(self, observations: list[NewObservation]) -> int:
+        """Store observations in one transaction (idempotent per identity); how many were new."""
+        return self.ledger.record_observations(observations)
 
     def run(self, settle: timedelta) -> PairingStats:
         return self.ledger.pair_observations(self.interface, self.side, settle=settle, modes=COMPARED_MODES)
 
     def observation_body(self, message_id: str) -> ObservedBody | None:
         return self.ledger.observed_body(self.interface, self.side, message_id)
+
+    def observation_bodies(self, message_ids: list[str]) -> dict[str, ObservedBody]:
+        """The paired observation of each message (absent: not paired yet), in a few queries."""
+        return self.ledger.observed_bodies(self.interface, self.side, message_ids)

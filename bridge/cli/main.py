@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from bridge.cli.alerts_cmd import alerts_group
+from bridge.cli.backtest_cmd import backtest_command
 from bridge.cli.cluster_cmd import cluster_group
 from bridge.cli.config_cmd import config as config_group
 from bridge.cli.init import init as init_command
@@ -673,6 +674,7 @@ cli.add_command(shadow_group)
 cli.add_command(ledger_group)
 cli.add_command(cluster_group)
 cli.add_command(reconcile_command)
+cli.add_command(backtest_command)
 cli.add_command(alerts_group)
 cli.add_command(serve)
 cli.add_command(auth_group)

@@ -58,6 +58,10 @@ class RunProgress:
         """``n`` more delivery attempts of ``target`` have their outcome recorded."""
         self._advance("deliver", target, "attempts", n)
 
+    def sliced(self, interface: str, n: int = 1) -> None:
+        """``n`` more slices (days of archive) of a backtest of ``interface`` are done."""
+        self._advance("backtest", interface, "days", n)
+
     def __enter__(self) -> Self:
         return self
 

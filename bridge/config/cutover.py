@@ -40,6 +40,10 @@ class GateRule(_Model):
     """Cloud's error rate may exceed legacy's by at most this much (0: not above)."""
     window: Duration | None = None
     """Only evidence newer than this counts (None: since the interface was first compared)."""
+    backtest: Literal["accept", "ignore"] = "ignore"
+    """Whether a backtest's verdict (`esb-bridge backtest`) may open this gate when the live evidence does not:
+    `accept` lets a promotion rest on a backtest that would be ready (its audit entry names it in
+    `evidence_from`); `ignore` counts live shadow evidence only."""
 
 
 class GuardRule(_Model):

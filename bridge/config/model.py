@@ -259,6 +259,9 @@ class BridgeConfig(_Strict):
     """Ledger URL: sqlite:///file.db (relative to the config file) or postgresql://user@host/db."""
     spool_dir: str = "./spool"
     """Folder for payloads staged between decoding and delivery."""
+    backtest_dir: str = ".esb-bridge/backtests"
+    """Folder (relative to this file) of the backtests (`esb-bridge backtest`): one SQLite ledger and one state
+    file per backtest id, kept apart from the live ledger so live readiness never counts them."""
     include: list[str] = Field(default_factory=list)
     """Glob patterns (relative to this file) of interface files, each a mapping of interface name to interface."""
     retry: RetryPolicy = RetryPolicy()

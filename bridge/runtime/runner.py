@@ -34,7 +34,7 @@ from bridge.runtime.lease_keeper import LeaseKeeper
 from bridge.runtime.pipeline import Ingestor, IngestStats, Progress
 from bridge.runtime.reconcile import ReconcileSchedule
 from bridge.runtime.shutdown import wait_within
-from bridge.runtime.wiring import InterfaceRuntime, build_interfaces, compared_interfaces
+from bridge.runtime.wiring import InterfaceRuntime, RunScope, build_interfaces, compared_interfaces
 from bridge.store.counts import fold_deltas
 from bridge.store.ledger import Ledger, open_ledger
 from bridge.store.records import BatchState, DeadLetterKind
@@ -103,8 +103,11 @@ class Runner:
         progress: Progress | None = None,
         store_url: str | None = None,
         delivery_progress: Progress | None = None,
+        scope: RunScope | None = None,
     ) -> None:
         self.loaded = loaded
+        #: what narrows the run between wiring and opening (a backtest), None for a live run
+        self.scope = scope
         self.clock = clock
         self.only = only
         self.seed = seed
@@ -150,6 +153,8 @@ class Runner:
         self.ledger.release_own_claims()
         self.ledger.release_orphaned_claims()
         self.interfaces = build_interfaces(self.loaded, self.clock, self.only)
+        if self.scope is not None:
+            self.scope.adapt(self.interfaces)
         flags = FlagStore.of(self.ledger)
         flags.seed(self.loaded)
         self.router: Router = self._router or FlagRouter(
@@ -157,6 +162,8 @@ class Runner:
         )
         spool_root = self.loaded.base_dir / self.loaded.config.spool_dir
         compared = compared_interfaces(self.interfaces)
+        if self.scope is not None:
+            self.scope.adapt_compared(compared)
         self.comparator = self._stack.enter_context(Comparator(compared, self.ledger, spool_root=spool_root))
         self.alerts = Alerts(self.loaded, self.ledger, self.clock)
         for name, rt in self.interfaces.items():
@@ -335,7 +342,7 @@ class Runner:
             open_work = self.ledger.open_work(targets, include_held=False) if targets else 0
             stats.open_left = open_work
             if open_work == 0:
-                self.compare_round()
+                self.compare_all()
                 break
             due = self._next_due(targets)
             if due is None:
@@ -492,6 +499,17 @@ class Runner:
             if demoted is not None:
                 log.warning("guard demoted %s to %s (v%s)", name, demoted.mode, demoted.version)
         return stats
+
+    def compare_all(self, rounds: int = 10_000) -> int:
+        """Comparison rounds until one compares nothing (a round takes at most the comparator's batch per
+        interface): what ``run --once`` and a backtest slice end with. Returns how many were compared."""
+        total = 0
+        for _ in range(rounds):
+            n = self.compare_round().compared
+            total += n
+            if n == 0:
+                break
+        return total
 
     def _worker_loop(self, worker: TargetWorker, stop: threading.Event, idle: float) -> None:
         while not stop.is_set():

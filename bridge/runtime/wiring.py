@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from bridge.config.loader import LoadedConfig
 from bridge.config.model import InterfaceConfig, Limits, PathConfig, Reference, RetryPolicy, XrefRule
@@ -20,7 +20,14 @@ from bridge.plugins import registry
 from bridge.ports import Clock, Decoder, Encoder, PathName, PluginContext, PluginRole, Projector, ReadBack, Sink, Source
 from cutover.comparator import ComparedInterface
 
-__all__ = ["InterfaceRuntime", "PathRuntime", "build_interfaces", "compared_interfaces", "target_name"]
+__all__ = [
+    "InterfaceRuntime",
+    "PathRuntime",
+    "RunScope",
+    "build_interfaces",
+    "compared_interfaces",
+    "target_name",
+]
 
 
 def target_name(interface: str, path: str, shadow: bool = False) -> str:
@@ -67,6 +74,19 @@ class InterfaceRuntime:
             if p.shadow_sink is not None:
                 out[target_name(self.name, p.name.value, True)] = (p, True)
         return out
+
+
+class RunScope(Protocol):
+    """Narrows what a :class:`~bridge.runtime.runner.Runner` runs, between wiring and opening anything.
+
+    A backtest (:mod:`bridge.runtime.backtest`) swaps the source for its archive, the legacy path for the
+    archived outputs and the live sinks for ones that send nothing. ``adapt`` is called on the objects wiring
+    built, before any of them is opened; ``adapt_compared`` on what the comparator is handed.
+    """
+
+    def adapt(self, interfaces: dict[str, InterfaceRuntime]) -> None: ...
+
+    def adapt_compared(self, compared: dict[str, ComparedInterface]) -> None: ...
 
 
 def _build(loaded: LoadedConfig, name: str, where: tuple[str, ...], role: PluginRole, ctx: PluginContext) -> Any:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, select, update
+from sqlalchemy import Connection, and_, bindparam, exists, select, update
 
 from bridge.ports import MESSAGE_NAMESPACE
 from bridge.store import schema as t
@@ -23,6 +23,8 @@ from bridge.store._core import LedgerCore
 from bridge.store.records import ComparisonLevel, ComparisonStatus, MessageKind, ObservationState
 
 __all__ = ["NewObservation", "ObservationLedger", "ObservedBody", "PairingStats", "observation_message_id"]
+
+_CHUNK = 500
 
 
 def observation_message_id(interface: str, identity: str) -> str:
@@ -63,11 +65,28 @@ class PairingStats:
 class ObservationLedger(LedgerCore):
     def record_observation(self, obs: NewObservation) -> bool:
         """Store one observation (idempotent per interface, side and identity); True when it was new."""
-        values = {**obs.__dict__, "body": self.protection.seal(obs.interface, obs.body)}
-        ins = self._insert(t.observations).values(**values, state=ObservationState.PENDING, observed_at=self._now())
+        return self.record_observations([obs]) == 1
+
+    def record_observations(self, batch: Sequence[NewObservation]) -> int:
+        """Store observations in one transaction (idempotent per interface, side and identity); how many were new."""
+        if not batch:
+            return 0
+        now = self._now()
+        rows = [
+            {
+                **obs.__dict__,
+                "body": self.protection.seal(obs.interface, obs.body),
+                "state": ObservationState.PENDING,
+                "observed_at": now,
+            }
+            for obs in batch
+        ]
+        new = 0
         with self.engine.begin() as conn:
-            res = conn.execute(ins.on_conflict_do_nothing().execution_options(preserve_rowcount=True))
-        return bool(res.rowcount)
+            for i in range(0, len(rows), _CHUNK):
+                ins = self._insert(t.observations).values(rows[i : i + _CHUNK]).on_conflict_do_nothing()
+                new += int(conn.execute(ins.execution_options(preserve_rowcount=True)).rowcount or 0)
+        return new
 
     def pair_observations(self, interface: str, side: str, *, settle: timedelta, modes: Sequence[str]) -> PairingStats:
         """Pair waiting observations with messages; turn sides unpaired past ``settle`` into orphans.
@@ -87,52 +106,61 @@ class ObservationLedger(LedgerCore):
                 )
                 .order_by(o.c.id)
             ).all()
+            # The round in a few statements, not a few per observation: one read of the candidate messages and
+            # of their pairing rows, then batched updates and one upsert of the pairing rows.
+            mids = self._messages_for(conn, interface, [(r[2], r[3]) for r in waiting])
+            statuses = self._pairing_statuses(conn, [x for x in mids.values() if x is not None])
+            paired_obs: list[dict[str, Any]] = []
+            orphaned: list[int] = []
+            late_rows: list[dict[str, Any]] = []
+            rows: dict[str, dict[str, Any]] = {}
             for obs_id, identity, key, version, state, observed_at in waiting:
-                mid = self._message_for(conn, interface, key, version)
+                mid = mids.get((key, version))
                 if mid is not None:
-                    late = (
-                        state == ObservationState.ORPHAN or self._pairing_status(conn, mid) == ComparisonStatus.ORPHAN
+                    late = state == ObservationState.ORPHAN or statuses.get(mid) == ComparisonStatus.ORPHAN
+                    paired_obs.append(
+                        {
+                            "_id": obs_id,
+                            "_state": ObservationState.LATE if late else ObservationState.PAIRED,
+                            "_mid": mid,
+                        }
                     )
-                    conn.execute(
-                        update(o)
-                        .where(o.c.id == obs_id)
-                        .values(
-                            state=ObservationState.LATE if late else ObservationState.PAIRED,
-                            message_id=mid,
-                            paired_at=now,
-                        )
-                    )
-                    self._pairing_row(
-                        conn,
-                        interface,
-                        mid,
-                        key,
-                        ComparisonStatus.LATE if late else ComparisonStatus.PAIRED,
-                        {"observation": identity},
-                        now,
-                    )
+                    status = ComparisonStatus.LATE if late else ComparisonStatus.PAIRED
+                    rows[mid] = self._pairing_values(interface, mid, key, status, {"observation": identity}, now)
                     if state == ObservationState.ORPHAN:
-                        conn.execute(
-                            update(c)
-                            .where(c.c.message_id == observation_message_id(interface, identity))
-                            .values(
-                                status=ComparisonStatus.LATE, diff={"missing": None, "paired_with": mid, "late": True}
-                            )
+                        late_rows.append(
+                            {
+                                "_omid": observation_message_id(interface, identity),
+                                "_diff": {"missing": None, "paired_with": mid, "late": True},
+                            }
                         )
                     stats.late += late
                     stats.paired += not late
                 elif state == ObservationState.PENDING and now - observed_at >= settle:
-                    conn.execute(update(o).where(o.c.id == obs_id).values(state=ObservationState.ORPHAN))
-                    self._pairing_row(
-                        conn,
-                        interface,
-                        observation_message_id(interface, identity),
-                        key,
-                        ComparisonStatus.ORPHAN,
-                        {"missing": "cloud", "observation": identity},
-                        now,
-                    )
+                    orphaned.append(obs_id)
+                    omid = observation_message_id(interface, identity)
+                    diff = {"missing": "cloud", "observation": identity}
+                    rows[omid] = self._pairing_values(interface, omid, key, ComparisonStatus.ORPHAN, diff, now)
                     stats.orphan_observations += 1
+            if paired_obs:
+                conn.execute(
+                    update(o)
+                    .where(o.c.id == bindparam("_id"))
+                    .values(state=bindparam("_state"), message_id=bindparam("_mid"), paired_at=now),
+                    paired_obs,
+                )
+            for i in range(0, len(orphaned), _CHUNK):
+                conn.execute(
+                    update(o).where(o.c.id.in_(orphaned[i : i + _CHUNK])).values(state=ObservationState.ORPHAN)
+                )
+            if late_rows:
+                conn.execute(
+                    update(c)
+                    .where(c.c.message_id == bindparam("_omid"))
+                    .values(status=ComparisonStatus.LATE, diff=bindparam("_diff", type_=c.c.diff.type)),
+                    late_rows,
+                )
+            self._pairing_rows(conn, list(rows.values()))
             # Messages whose observed side never showed up within the window.
             paired = exists().where(o.c.message_id == m.c.id)
             has_row = exists().where(and_(c.c.message_id == m.c.id, c.c.level == ComparisonLevel.PAIRING))
@@ -146,70 +174,106 @@ class ObservationLedger(LedgerCore):
                     ~has_row,
                 )
             ).all()
-            for mid, key in lonely:
-                self._pairing_row(conn, interface, mid, key, ComparisonStatus.ORPHAN, {"missing": side}, now)
-                stats.orphan_messages += 1
+            orphan = ComparisonStatus.ORPHAN
+            self._pairing_rows(
+                conn, [self._pairing_values(interface, mid, key, orphan, {"missing": side}, now) for mid, key in lonely]
+            )
+            stats.orphan_messages += len(lonely)
         return stats
 
     def observed_body(self, interface: str, side: str, message_id: str) -> ObservedBody | None:
         """The newest observation paired with ``message_id`` (None: not paired)."""
-        o = t.observations
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                select(o.c.body, o.c.media_type)
-                .where(o.c.interface == interface, o.c.side == side, o.c.message_id == message_id)
-                .order_by(o.c.id.desc())
-                .limit(1)
-            ).first()
-        return None if row is None else ObservedBody(bytes(self.protection.open(bytes(row[0])) or b""), row[1])
+        return self.observed_bodies(interface, side, [message_id]).get(message_id)
 
-    def _message_for(self, conn: Connection, interface: str, key: str, version: str | None) -> str | None:
-        """The message an observation of (key, version) pairs with.
+    def observed_bodies(self, interface: str, side: str, message_ids: Sequence[str]) -> dict[str, ObservedBody]:
+        """The newest observation paired with each of ``message_ids`` (absent: not paired), read along the
+        message_id index a few hundred at a time: the comparator asks for a whole round's messages at once."""
+        o = t.observations
+        out: dict[str, ObservedBody] = {}
+        with self.engine.connect() as conn:
+            for i in range(0, len(message_ids), _CHUNK):
+                rows = conn.execute(
+                    select(o.c.message_id, o.c.body, o.c.media_type)
+                    .where(
+                        o.c.message_id.in_(list(message_ids[i : i + _CHUNK])),
+                        o.c.interface == interface,
+                        o.c.side == side,
+                    )
+                    .order_by(o.c.id)
+                ).all()
+                for mid, body, media in rows:  # oldest first: the newest of a message is kept
+                    out[str(mid)] = ObservedBody(bytes(self.protection.open(bytes(body)) or b""), media)
+        return out
+
+    def _messages_for(
+        self, conn: Connection, interface: str, wanted: Sequence[tuple[str, str | None]]
+    ) -> dict[tuple[str, str | None], str | None]:
+        """The message each observation of (key, version) pairs with, read a few hundred keys at a time.
 
         Where both sides carry a version, the message of that version (none yet: the observation waits); an
         observation without a version, or a key whose messages carry none (a feed without versions, or
         messages recorded before versions were read), pairs with the newest message of the key.
         """
         m = t.messages
-        q = select(m.c.id).where(m.c.interface == interface, m.c.business_key == key)
-        newest = q.order_by(m.c.created_at.desc(), m.c.id.desc()).limit(1)
-        if version is not None:
-            row = conn.execute(q.where(m.c.version == version).order_by(m.c.created_at.desc()).limit(1)).first()
-            if row is not None:
-                return str(row[0])
-            newest = newest.where(m.c.version.is_(None))
-            if conn.execute(q.where(m.c.version.is_not(None)).limit(1)).first() is not None:
-                return None  # this key's messages carry versions: wait for the one of this version
-        row = conn.execute(newest).first()
-        return None if row is None else str(row[0])
+        keys = sorted({k for k, _ in wanted})
+        by_key: dict[str, list[tuple[Any, str, str | None]]] = {}
+        for i in range(0, len(keys), _CHUNK):
+            found = conn.execute(
+                select(m.c.created_at, m.c.id, m.c.version, m.c.business_key).where(
+                    m.c.interface == interface, m.c.business_key.in_(keys[i : i + _CHUNK])
+                )
+            ).all()
+            for created, mid, version, key in found:
+                by_key.setdefault(str(key), []).append((created, str(mid), version))
+        return {(k, v): _pick(by_key.get(k, []), v) for k, v in set(wanted)}
 
-    def _pairing_status(self, conn: Connection, mid: str) -> str | None:
+    def _pairing_statuses(self, conn: Connection, mids: Sequence[str]) -> dict[str, str]:
         c = t.comparisons
-        row = conn.execute(
-            select(c.c.status).where(c.c.message_id == mid, c.c.level == ComparisonLevel.PAIRING)
-        ).first()
-        return None if row is None else str(row[0])
+        out: dict[str, str] = {}
+        unique = sorted(set(mids))
+        for i in range(0, len(unique), _CHUNK):
+            rows = conn.execute(
+                select(c.c.message_id, c.c.status).where(
+                    c.c.message_id.in_(unique[i : i + _CHUNK]), c.c.level == ComparisonLevel.PAIRING
+                )
+            ).all()
+            out.update({str(r[0]): str(r[1]) for r in rows})
+        return out
 
-    def _pairing_row(
-        self,
-        conn: Connection,
-        interface: str,
-        mid: str,
-        key: str,
-        status: ComparisonStatus,
-        diff: dict[str, Any],
-        now: datetime,
-    ) -> None:
-        ins = self._insert(t.comparisons).values(
-            message_id=mid,
-            interface=interface,
-            level=ComparisonLevel.PAIRING,
-            status=status,
-            diff=diff,
-            business_key=key,
-            critical=False,
-            created_at=now,
-        )
-        conn.execute(
-            ins.on_conflict_do_update(index_elements=["message_id", "level"], set_={"status": status, "diff": diff})
-        )
+    @staticmethod
+    def _pairing_values(
+        interface: str, mid: str, key: str, status: ComparisonStatus, diff: dict[str, Any], now: datetime
+    ) -> dict[str, Any]:
+        return {
+            "message_id": mid,
+            "interface": interface,
+            "level": ComparisonLevel.PAIRING,
+            "status": status,
+            "diff": diff,
+            "business_key": key,
+            "critical": False,
+            "created_at": now,
+        }
+
+    def _pairing_rows(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+        """Upsert pairing rows (one per message id: a message's pairing row says its latest state)."""
+        for i in range(0, len(rows), _CHUNK):
+            ins = self._insert(t.comparisons).values(list(rows[i : i + _CHUNK]))
+            conn.execute(
+                ins.on_conflict_do_update(
+                    index_elements=["message_id", "level"],
+                    set_={"status": ins.excluded.status, "diff": ins.excluded.diff},
+                )
+            )
+
+
+def _pick(messages: list[tuple[Any, str, str | None]], version: str | None) -> str | None:
+    """The message of (created_at, id, version) rows an observation of ``version`` pairs with (see above)."""
+    if version is not None:
+        same = [r for r in messages if r[2] == version]
+        if same:
+            return max(same)[1]
+        if any(r[2] is not None for r in messages):
+            return None  # this key's messages carry versions: wait for the one of this version
+        messages = [r for r in messages if r[2] is None]
+    return max(messages)[1] if messages else None

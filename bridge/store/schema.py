@@ -253,6 +253,7 @@ observations = Table(
     UniqueConstraint("interface", "side", "identity"),
     Index(None, "interface", "state"),
     Index(None, "interface", "business_key"),
+    Index(None, "message_id"),
 )
 
 xrefs = Table(

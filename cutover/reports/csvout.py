@@ -101,4 +101,31 @@ def render_csv(report: dict[str, Any]) -> str:
                     )
                 ]
             )
+    bt = report.get("backtest")
+    if bt:
+        name = bt["interface"]
+        w.writerow(
+            [
+                safe_cell(x)
+                for x in (name, "backtest", bt["id"], "", "", bt["ready"], "", "", "", "", bt["verdict"], "", "")
+            ]
+        )
+        for c in bt["mismatch_classes"]:
+            ex = c["example"]
+            cls = (
+                name,
+                "mismatch-class",
+                bt["id"],
+                ex["business_key"],
+                c["level"],
+                c["count"],
+                c["path"],
+                "",
+                ex["legacy"],
+                ex["cloud"],
+                "",
+                c["critical"],
+                "",
+            )
+            w.writerow([safe_cell(x) for x in cls])
     return buf.getvalue()

@@ -282,8 +282,42 @@ def _location(loc: Any) -> str | None:
     return str(Location(**known)) if known else None
 
 
+def _backtest(bt: dict[str, Any] | None) -> str:
+    """The backtest's verdict, its mismatch classes with the rules they would need, and what changed."""
+    if not bt:
+        return ""
+    state = "ready" if bt["ready"] else "notready"
+    classes = _table(
+        [
+            {**c, "example": f"{c['example']['business_key']}: {c['example']['legacy']} / {c['example']['cloud']}"}
+            for c in bt["mismatch_classes"]
+        ],
+        ["path", "level", "count", "critical", "example"],
+        "no mismatch class: every compared pair matched",
+    )
+    rules = _table(bt["suggested_rules"], ["path", "owner", "reason", "expires", "note"], "no rule needed")
+    changes = ""
+    if bt.get("compare_to"):
+        ct = bt["compare_to"]
+        figures = _table(
+            [{"figure": k, **v} for k, v in ct["figures"].items()], ["figure", "before", "after"], "no figures"
+        )
+        changes = f"<h3>Changes since backtest {escape(ct['id'])}</h3>{figures}" + _table(
+            ct["classes"], ["path", "before", "after", "change"], "no mismatch class in either"
+        )
+    return (
+        f"<section class='summary' id='backtest' data-backtest='{escape(bt['id'])}'>"
+        f"<h2>Backtest {escape(bt['id'])}: {escape(bt['interface'])}</h2>"
+        f"<p class='{state}' data-verdict>{escape(bt['verdict'])}</p>"
+        f"<div class='muted'>{_e(bt['files'])} archived input file(s), cloud path {escape(bt['cloud'])}</div>"
+        f"<h3>Mismatch classes</h3>{classes}<h3>Accepted-difference rules they would need</h3>{rules}{changes}"
+        "</section>"
+    )
+
+
 def render_html(report: dict[str, Any]) -> str:
-    sections = _summary(report.get("summary", [])) + "".join(_section(n, it) for n, it in report["interfaces"].items())
+    sections = _backtest(report.get("backtest")) + _summary(report.get("summary", []))
+    sections += "".join(_section(n, it) for n, it in report["interfaces"].items())
     since = f", since {escape(report['since'])}" if report.get("since") else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>esb-bridge shadow report</title>

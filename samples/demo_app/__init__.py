@@ -30,6 +30,7 @@ from bridge.config import load_config
 from bridge.ports import SimulatedClock
 from bridge.runtime.runner import Runner
 from bridge.store.queries import dead_letters, status_counts
+from samples.demo_app.archive import run_backtest, story_lines
 from samples.demo_app.crm import Crm
 from samples.demo_app.deals import Deals
 from samples.demo_app.generate import invoice
@@ -109,7 +110,15 @@ def run_demo(
         folder.mkdir(parents=True, exist_ok=True)  # watched from the first poll on
     with Landscape(workdir, customers=CUSTOMERS, amqp=amqp) as landscape:
         landscape.render(workdir)
-        loaded = load_config(workdir / "bridge.yaml", env={**os.environ, **landscape.secrets()})
+        env = {**os.environ, **landscape.secrets()}
+        loaded = load_config(workdir / "bridge.yaml", env=env)
+        assert landscape.cloud is not None and landscape.cloud_sandbox is not None
+        # Before day 1: last month's archive of invoices-to-billing, backtested against the cloud sandbox.
+        urls = (landscape.cloud_sandbox.url, landscape.cloud.url)
+        backtest = run_backtest(workdir, loaded, env, urls, clock.now(), seed, ubl)
+        if progress:
+            for line in story_lines(backtest):
+                click.echo(line, err=True)
         with Runner(loaded, clock, seed=seed) as runner:
             assert landscape.cloud is not None and landscape.legacy_erp is not None  # started by the with block
             assert landscape.subscription_billing is not None
@@ -176,6 +185,7 @@ def run_demo(
         "systems": systems,
         "shadow": shadow,
         "reports": reports,
+        "backtest": backtest,
         "dashboard": {
             "command": f"esb-bridge --config {workdir / 'bridge.yaml'} serve --listen {DASHBOARD_LISTEN}",
             "url": f"http://{DASHBOARD_LISTEN}/ui",

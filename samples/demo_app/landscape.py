@@ -3,8 +3,9 @@
 * the ERP's SFTP drop: the embedded SFTP server serving ``<workdir>/sftp`` (host key generated per run and
   pinned by fingerprint in the config: no unknown-host opt-in);
 * the legacy ERP and the legacy billing system: two instances of the legacy ERP SOAP simulator;
-* the cloud landscape (CRM with signed webhooks, billing, ERP): the cloud simulator;
-* the subscription-billing system: a second cloud simulator that invoices a new subscription's first period
+* the cloud landscape (CRM with signed webhooks, billing, ERP): the cloud simulator, and another one as the
+  cloud billing's sandbox (the backtest's target);
+* the subscription-billing system: a third cloud simulator that invoices a new subscription's first period
   (an ``invoice.created`` webhook, signed with its own secret).
 
 The scenario's YAML names them with ``${DEMO_*}`` placeholders; :meth:`Landscape.render` writes the actual
@@ -52,6 +53,8 @@ class Landscape(Resource):
         self.legacy_billing: ErpSimulator | None = None
         self.cloud: SimServer | None = None
         self.subscription_billing: SimServer | None = None
+        #: the cloud billing's sandbox: what a backtest of invoices-to-billing delivers to (samples.demo_app.archive)
+        self.cloud_sandbox: SimServer | None = None
 
     def on_enter(self) -> None:
         try:
@@ -72,6 +75,8 @@ class Landscape(Resource):
             self.subscription_billing = self._stack.enter_context(SimServer())
             self.subscription_billing.state.config.check_references = False
             self.subscription_billing.state.config.bill_subscriptions = True
+            self.cloud_sandbox = self._stack.enter_context(SimServer())
+            self.cloud_sandbox.state.config.check_references = False
             if self.amqp:
                 self._bind_demo_queue(self.amqp)
         except BaseException:  # a half-started landscape stops what did start

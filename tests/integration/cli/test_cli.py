@@ -50,6 +50,10 @@ def test_demo_is_deterministic_and_status_dlq_commands_read_its_ledger(tmp_path:
     assert a["status"] == b["status"] and a["outputs"] == b["outputs"]
     assert a["systems"] == b["systems"] and a["shadow"] == b["shadow"]
     assert [d["ingest"] for d in a["days"]] == [d["ingest"] for d in b["days"]]
+    # The story starts with a backtest of last month's archive: it finds the tax-rounding class before day 1.
+    same = {k: v for k, v in a["backtest"].items() if k != "report"}
+    assert same == {k: v for k, v in b["backtest"].items() if k != "report"}
+    assert a["backtest"]["classes"]["tax_total"] > 0 and not a["backtest"]["ready"]
     inv = a["status"]["invoices-to-billing"]
     delivered = inv["messages"]["delivered"]
     assert inv["dead_letters_open"] == 2 and delivered == a["systems"]["legacy-billing.invoices"]
@@ -79,13 +83,17 @@ def test_demo_is_deterministic_and_status_dlq_commands_read_its_ledger(tmp_path:
 
 
 def test_demo_tells_its_story_in_lines_and_a_table_and_json_only_with_json(tmp_path: Path) -> None:
-    """Without --json: a few lines per day on stderr, a table of interfaces with readiness, the next steps and
-    the report path on stdout, no JSON anywhere and no log warnings."""
+    """Without --json: the backtest of last month's archive in two lines, then a few lines per day on stderr, a
+    table of interfaces with readiness, the next steps and the report path on stdout, no JSON anywhere and no
+    log warnings."""
     res = _cli("demo", "--dir", str(tmp_path / "d"), "--days", "1")
     assert res.returncode == 0, res.stderr
-    assert res.stderr.splitlines()[0].startswith("day 1 (2026-01-05): ") and "records in" in res.stderr
+    first, classes, day1 = res.stderr.splitlines()[:3]
+    assert first.startswith("backtest bt1 of invoices-to-billing: 90 archived invoices (2025-12-06 to 2026-01-04)")
+    assert classes.startswith("  mismatch classes: ") and "tax_total (" in classes and "not ready" in classes
+    assert day1.startswith("day 1 (2026-01-05): ") and "records in" in res.stderr
     assert "shadow: ready for promotion: " in res.stderr and "WARNING" not in res.stderr
-    assert len(res.stderr.splitlines()) <= 4
+    assert len(res.stderr.splitlines()) <= 6
     assert "{" not in res.stdout
     rows = [line for line in res.stdout.splitlines() if "invoices-to-billing" in line]
     assert "legacy_primary" in rows[0] and "not ready" in rows[0]
