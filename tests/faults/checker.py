@@ -77,7 +77,7 @@ class Applied:
 def applied_at_peers(w: Workload, sim: SimServer, queue: EventQueue) -> Applied:
     """What the three targets hold, each from its own records."""
     out = Applied()
-    prefix = "/v1/ingest/customers/"
+    prefix = f"/v1/ingest/{w.collection}/"
     for r in list(sim.state.requests):
         if r.method == "POST" and r.path.startswith(prefix):
             k = ("customers", r.path[len(prefix) :])
@@ -85,7 +85,7 @@ def applied_at_peers(w: Workload, sim: SimServer, queue: EventQueue) -> Applied:
             out.keys[k].add(r.idempotency_key or "<none>")
     for coll_key, entries in list(sim.state.ingested.items()):
         collection, _, key = coll_key.partition("/")
-        if collection == "customers":
+        if collection == w.collection:
             out.applied[("customers", key)] += len(entries)
     for ce_id, subject in queue.collect():
         k = ("accounts", subject)

@@ -6,7 +6,6 @@ The suite's summary line (faults injected, records, lost, duplicated over every 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest
 
 from samples.cloud_sim import SimServer
 from tests.faults.checker import EventQueue, Report
+from tests.faults.scenarios import Peers, new_workload
 from tests.faults.workload import Workload
 from tests.integration.cloud.conftest import rabbitmq, sim, sim_server
 from tests.integration.sftp_drops.conftest import Sshd, sshd
@@ -24,18 +24,20 @@ REPORTS: list[Report] = []
 
 
 @pytest.fixture
-def workload(tmp_path: Path, store_url: str, sim: SimServer, rabbitmq: str, sshd: Sshd) -> Workload:
+def peers(sim: SimServer, rabbitmq: str, sshd: Sshd) -> Peers:
+    return Peers(sim, rabbitmq, sshd)
+
+
+@pytest.fixture(scope="session")
+def shared_peers(sim_server: SimServer, rabbitmq: str, sshd: Sshd) -> Peers:
+    """The peers for scenarios run side by side (each uses its own collection, exchange, folders): no reset."""
+    return Peers(sim_server, rabbitmq, sshd)
+
+
+@pytest.fixture
+def workload(tmp_path: Path, store_url: str, peers: Peers) -> Workload:
     """The inputs written and the config ready; nothing run yet."""
-    w = Workload(
-        tmp_path,
-        store_url,
-        sim.url,
-        rabbitmq,
-        f"esb-faults-{uuid.uuid4().hex[:8]}",
-        {"port": sshd.port, "user": sshd.user, "key_file": sshd.key_file, "known_hosts": sshd.known_hosts},
-    )
-    w.prepare()
-    return w
+    return new_workload(tmp_path, store_url, peers)
 
 
 @pytest.fixture

@@ -11,12 +11,16 @@ from __future__ import annotations
 import math
 import random
 import signal
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from samples.cloud_sim import SimServer
-from tests.faults.checker import EventQueue, acknowledged_early, check
+from tests.conftest import _pg_reachable, require_peer
+from tests.faults.checker import EventQueue, Report, acknowledged_early, check
 from tests.faults.conftest import record
+from tests.faults.scenarios import Peers, Result, run_all
 from tests.faults.workload import Workload
 
 #: kill point -> the hit that kills (chosen so that the kill falls in the middle of the workload)
@@ -45,13 +49,11 @@ KILL_POINTS = {
 SECOND_KILL = "recovered"  # the restart killed again right after its crash recovery
 ALL_POINTS = [*KILL_POINTS, SECOND_KILL]
 PG_POINTS = sorted(random.Random(17).sample(ALL_POINTS, math.ceil(len(ALL_POINTS) / 3)))
-CASES = [pytest.param("sqlite", p, id=f"sqlite-{p}") for p in ALL_POINTS] + [
-    pytest.param("postgresql", p, id=f"postgresql-{p}", marks=pytest.mark.postgres) for p in PG_POINTS
-]
+CASES = [("sqlite", p) for p in ALL_POINTS] + [("postgresql", p) for p in PG_POINTS]
 KILLED = -signal.SIGKILL
 
 
-def _kill(workload: Workload, spec: str, point: str, sim: SimServer, queue: EventQueue) -> list[str]:
+def _kill(workload: Workload, spec: str, point: str, queue: EventQueue, sim: SimServer) -> list[str]:
     """One run killed at ``spec``; the marker must be there; what the peers show right after the kill."""
     rc = workload.run(spec)
     assert workload.hit(point), f"kill point {point} not hit (rc {rc})\n{workload.log_tail()}"
@@ -59,28 +61,54 @@ def _kill(workload: Workload, spec: str, point: str, sim: SimServer, queue: Even
     return acknowledged_early(workload, sim, queue)
 
 
-@pytest.mark.parametrize(("store_url", "point"), CASES, indirect=["store_url"])
-def test_sigkill_at_point_then_restart(
-    point: str, workload: Workload, sim: SimServer, queue: EventQueue, store_url: str
-) -> None:
+def kill_then_restart(sim: SimServer) -> Callable[[tuple[str, str], Workload, EventQueue], Report]:
+    def scenario(case: tuple[str, str], workload: Workload, queue: EventQueue) -> Report:
+        point = case[1]
+        if point == SECOND_KILL:
+            early = _kill(workload, "after_send=kill:2", "after_send", queue, sim)
+            early += _kill(workload, "recovered=kill:1", point, queue, sim)
+            faults = 2
+        else:
+            early = _kill(workload, f"{point}=kill:{KILL_POINTS[point]}", point, queue, sim)
+            faults = 1
+        rc = workload.run()
+        assert rc >= 0 and not rc & (1 | 2 | 64), f"restart rc {rc}\n{workload.log_tail()}"
+        return check(workload, sim, queue, faults, early)
+
+    return scenario
+
+
+@pytest.fixture(scope="module")
+def outcomes(
+    request: pytest.FixtureRequest, shared_peers: Peers, tmp_path_factory: pytest.TempPathFactory
+) -> dict[tuple[str, str], Result]:
+    """Every selected kill case, run three at a time (see tests.faults.scenarios)."""
+    selected = [
+        (i.callspec.params["backend"], i.callspec.params["point"])
+        for i in request.session.items
+        if getattr(i, "originalname", "") == "test_sigkill_at_point_then_restart"
+    ]
+    if any(b == "postgresql" for b, _ in selected) and not _pg_reachable():
+        selected = [c for c in selected if c[0] != "postgresql"]  # each such test then requires the peer
+    return run_all(selected, kill_then_restart(shared_peers.sim), tmp_path_factory.mktemp("kills"), shared_peers)
+
+
+@pytest.mark.parametrize(
+    ("backend", "point"),
+    [pytest.param(b, p, id=f"{b}-{p}", marks=[pytest.mark.postgres] if b == "postgresql" else []) for b, p in CASES],
+)
+def test_sigkill_at_point_then_restart(backend: str, point: str, outcomes: dict[tuple[str, str], Result]) -> None:
     """Killed at the point, restarted, run to the end: each record applied once or in the DLQ with its reason."""
-    if point == SECOND_KILL:
-        early = _kill(workload, "after_send=kill:2", "after_send", sim, queue)
-        early += _kill(workload, "recovered=kill:1", point, sim, queue)
-        faults = 2
-    else:
-        early = _kill(workload, f"{point}=kill:{KILL_POINTS[point]}", point, sim, queue)
-        faults = 1
-    rc = workload.run()
-    assert rc >= 0 and not rc & (1 | 2 | 64), f"restart rc {rc}\n{workload.log_tail()}"
-    report = record(check(workload, sim, queue, faults, early))
+    if backend == "postgresql":
+        require_peer("PostgreSQL at 127.0.0.1:5432", _pg_reachable())
+    result = outcomes[(backend, point)]
+    assert result.report is not None, result.error
+    report = record(result.report)
     assert report.ok(), report.explain()
 
 
 def test_every_kill_point_is_a_failpoint_in_the_code() -> None:
     """Each named kill point exists in the code (a renamed failpoint would otherwise never be hit)."""
-    import pathlib
-
-    root = pathlib.Path(__file__).parents[2]
+    root = Path(__file__).parents[2]
     code = "".join(p.read_text() for d in ("bridge", "adapters", "cutover") for p in (root / d).rglob("*.py"))
     assert [p for p in ALL_POINTS if f'failpoint("{p}")' not in code] == []

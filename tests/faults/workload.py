@@ -58,6 +58,8 @@ class Workload:
     amqp_url: str
     exchange: str
     sftp: dict[str, object]
+    #: the simulator's ingest collection of ``customers`` (workloads sharing one simulator use their own)
+    collection: str = "customers"
     records: list[SourceRecord] = field(default_factory=list)
     runs: list[int] = field(default_factory=list)  # return codes of the bridge processes, in order
 
@@ -79,7 +81,8 @@ class Workload:
 
     def prepare(self, scale: int = 1) -> None:
         """Write every input file and the config."""
-        rng = random.Random(17)
+        # Seeded by the collection: workloads sharing the simulator must not share message ids (idempotency keys)
+        rng = random.Random(f"17-{self.collection}")
         for name, (files, per_file, first) in FILES.items():
             folder = self.interfaces[name].drop
             folder.mkdir(parents=True, exist_ok=True)
@@ -120,7 +123,7 @@ interfaces:
     chunk_size: 5
     cloud:
       encoder: {{kind: json}}
-      sink: {{kind: rest, url: "{self.sim_url}/v1/ingest/customers/{{business_key}}", timeout: 1.5}}
+      sink: {{kind: rest, url: "{self.sim_url}/v1/ingest/{self.collection}/{{business_key}}", timeout: 1.5}}
       limits: {{concurrency: 2, batch: 4, max_batch: 4}}
     cutover: {{mode: cloud_only}}
   accounts:
