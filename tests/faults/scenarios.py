@@ -17,11 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import text
-
-from bridge.store.engine import make_engine
 from samples.cloud_sim import SimServer
-from tests.conftest import PG_BASE_URL
+from tests.conftest import pg_schema_url
 from tests.faults.checker import EventQueue, Report
 from tests.faults.workload import Workload
 from tests.integration.sftp_drops.conftest import Sshd
@@ -44,16 +41,8 @@ def ledger_url(backend: str, root: Path) -> Iterator[str]:
     if backend == "sqlite":
         yield f"sqlite:///{root / 'ledger.db'}"
         return
-    schema = f"f_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(PG_BASE_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{PG_BASE_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with pg_schema_url("f_") as url:
+        yield url
 
 
 def new_workload(root: Path, store_url: str, peers: Peers, collection: str = "customers") -> Workload:
