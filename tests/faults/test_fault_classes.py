@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -23,7 +24,7 @@ from bridge.store.engine import make_engine
 from samples.cloud_sim import SimServer
 from samples.cloud_sim.state import FaultRule
 from tests.conftest import PG_BASE_URL
-from tests.faults.checker import EventQueue, acknowledged_early, check
+from tests.faults.checker import EventQueue, Report, acknowledged_early, check
 from tests.faults.conftest import record
 from tests.faults.test_kill_points import KILL_POINTS
 from tests.faults.workload import Workload
@@ -198,3 +199,46 @@ def test_seeded_random_schedule(workload: Workload, sim: SimServer, queue: Event
     _finish(workload)
     report = record(check(workload, sim, queue, faults=faults, early=early))
     assert report.ok(), f"seed {SEED}: " + report.explain()
+
+
+FEED_MAPPING = Path(__file__).parents[1] / "integration" / "cloud" / "cloud-customers.yaml"
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_failed_feed_page_then_kill_before_the_cursor_moves(tmp_path: Path, store_url: str, sim: SimServer) -> None:
+    """A REST feed page answered 500, then a SIGKILL between the commit and the cursor move: every change of the
+    simulator's feed is applied once in the target folder (the page is re-read, its versions are no-ops)."""
+    keys = [f"F-{n:03d}" for n in range(1, 13)]
+    for k in keys:
+        sim.state.create("customers", {"external_id": k, "name": f"Feed {k}"}, None)
+    w = Workload(tmp_path, store_url, sim.url, "", "", {})
+    w.target_folder.mkdir()
+    w.config.write_text(
+        f"""
+store: "{store_url}"
+spool_dir: spool
+interfaces:
+  feed:
+    canonical: Customer
+    source: {{kind: rest_poll, url: "{sim.url}/v1/customers", page_size: 5, overlap: 30, timeout: 3}}
+    decoder: {{kind: json, mapping: "{FEED_MAPPING}"}}
+    legacy:
+      encoder: {{kind: json}}
+      sink: {{kind: file, path: target}}
+    cutover: {{mode: legacy_only}}
+""",
+        encoding="utf-8",
+    )
+    sim.state.add_fault(FaultRule(path_prefix="/v1/customers", method="GET", status=500, count=1))
+    assert w.run() & 4, w.log_tail()  # the poll failed: nothing taken, the cursor where it was
+    assert not list(w.target_folder.glob("*.json"))
+    assert w.run("before_ack=kill:2") == -signal.SIGKILL and w.hit("before_ack"), w.log_tail()
+    assert w.run() == 0, w.log_tail()
+    applied: dict[str, int] = {}
+    for f in w.target_folder.glob("*.json"):
+        number = f.read_text().split('"customer_number":"', 1)[1].split('"', 1)[0]
+        applied[number] = applied.get(number, 0) + 1
+    lost = [k for k in keys if k not in applied]
+    duplicated = [k for k, n in applied.items() if n > 1]
+    record(Report(2, len(keys), lost, duplicated, []))
+    assert (lost, duplicated) == ([], []), applied
