@@ -43,7 +43,6 @@ from bridge.ports import (
     SourceContext,
     message_id,
 )
-from bridge.ports.failpoints import failpoint
 from bridge.store.comparisons import DeliverySide, NewComparison
 from bridge.store.kept import kept_dead_letter
 from bridge.store.ledger import Ledger
@@ -227,7 +226,6 @@ class Comparator(Resource):
         sides = self._sides(it, [r.id for r in ready])
         differ = Differ(it.rules, now.date())
         for msg in ready:
-            failpoint("mid_comparison")
             got = sides[msg.id]
             if got is None:
                 continue  # the pairer turns it into an orphan when the window ends

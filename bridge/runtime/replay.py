@@ -12,7 +12,6 @@ import uuid
 from typing import Any
 
 from bridge.ports import DecodedRecord, Envelope, FragmentBytes, IdentityRule, RecordInvalid
-from bridge.ports.failpoints import failpoint
 from bridge.runtime.pipeline import Ingestor
 from bridge.runtime.replay_batch import replay_batch, replay_observation
 from bridge.runtime.runner import Runner
@@ -66,7 +65,6 @@ def replay(runner: Runner, dl_id: int, actor: str, *, force: bool = False, reaso
     batch = runner.ledger.open_batch(iface, envelope.batch_id, envelope.origin)
     runner.ledger.record_chunk(iface, batch, [msg], [])
     runner.ledger.release_batch(iface, batch)
-    failpoint("mid_replay")  # the record re-recorded, its dead letter still open
     runner.ledger.mark_batch(iface, envelope.batch_id, BatchState.ACKNOWLEDGED, origin=envelope.origin)
     mark_replayed(runner.ledger, dl_id, actor, {"message_id": dl["message_id"]})
     return {"id": dl_id, "kind": DeadLetterKind.RECORD.value, "message_id": dl["message_id"], "result": "recorded"}
