@@ -124,7 +124,8 @@ interfaces:
     cloud:
       encoder: {{kind: json}}
       sink: {{kind: rest, url: "{self.sim_url}/v1/ingest/{self.collection}/{{business_key}}", timeout: 1.5}}
-      limits: {{concurrency: 2, batch: 4, max_batch: 4}}
+      # the circuit breaker opens on a failing peer; short periods keep the suite fast
+      limits: {{concurrency: 2, batch: 4, max_batch: 4, circuit: {{open_for: 1s, max_open_for: 2s}}}}
     cutover: {{mode: cloud_only}}
   accounts:
     canonical: Customer
