@@ -12,6 +12,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -61,7 +62,14 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'ledger.db'}"
         return
     require_peer("PostgreSQL at 127.0.0.1:5432", _pg_reachable())
-    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with pg_schema_url() as url:
+        yield url
+
+
+@contextmanager
+def pg_schema_url(prefix: str = "t_") -> Iterator[str]:
+    """The URL of a new PostgreSQL schema of its own (the search path), dropped on exit."""
+    schema = f"{prefix}{uuid.uuid4().hex[:12]}"
     admin = make_engine(PG_BASE_URL)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))

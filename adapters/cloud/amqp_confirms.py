@@ -22,6 +22,8 @@ import pika
 import pika.exceptions
 import pika.spec
 
+from bridge.ports.failpoints import failpoint
+
 __all__ = ["Confirm", "ConfirmedChannel", "Message"]
 
 
@@ -86,6 +88,7 @@ class ConfirmedChannel:
             self.channel.basic_publish(
                 self.exchange, message.routing_key, message.body, message.properties, mandatory=self._mandatory
             )
+        failpoint("amqp_published")  # published, confirms not read
         self._drive(lambda: not self._pending)
         return list(self._results)
 

@@ -41,6 +41,7 @@ from bridge.ports import (
     SystemClock,
     TargetUnavailable,
 )
+from bridge.ports.failpoints import failpoint
 from bridge.ports.trace import trace_headers
 
 __all__ = ["BulkConfig", "RestReadBackConfig", "RestSink", "RestSinkConfig", "render_url"]
@@ -237,6 +238,7 @@ class RestSink(Resource):
             if delivery.dry_run:
                 return _dry_run()
             response = self._send(self.config.method, url, body, self._headers(delivery))
+            failpoint("rest_answered")  # the target answered, the answer not read
         except BridgeError as exc:
             return Outcome.from_error(exc.concerning(interface=delivery.interface, message_id=str(delivery.message_id)))
         outcome = classify(

@@ -39,6 +39,7 @@ from bridge.ports import (
     SourceContext,
     TargetUnavailable,
 )
+from bridge.ports.failpoints import failpoint
 
 __all__ = ["CHUNK_SIZE", "Candidate", "DropFileSystem", "DropPoller", "Readable"]
 
@@ -240,6 +241,7 @@ class DropPoller:
         try:
             with fs.open_read(entry.path, entry.size) as remote, part.open("wb") as local:
                 copied = _copy(remote, local, digest)
+            failpoint("spooled")  # copied to the spool, not yet an envelope
             after = fs.stat(entry.path)
         except FileNotFoundError:
             part.unlink(missing_ok=True)

@@ -42,12 +42,14 @@ from bridge.ports import (
     Sink,
     StoredEncoder,
 )
+from bridge.ports.failpoints import failpoint
 from bridge.runtime.batching import BatchSizer
 from bridge.runtime.circuit import CircuitBreaker
 from bridge.runtime.forward import forwarded_bytes
 from bridge.runtime.limits import RateLimiter
 from bridge.runtime.redact import Redactor
 from bridge.runtime.retry import backoff_delay
+from bridge.runtime.sabotage import sabotaged_delivery_id
 from bridge.runtime.spans import BatchSpans, batch_spans, claim_started
 from bridge.runtime.wiring import InterfaceRuntime, PathRuntime
 from bridge.store.ledger import Ledger
@@ -112,6 +114,7 @@ class TargetWorker:
             if permit is not None:
                 self.circuit.probe_done()  # nothing due: no probe was sent
             return 0
+        failpoint("claimed")  # claims held, nothing sent
         spans = batch_spans(self.target, claimed, t0)  # None unless tracing is on
         began = time.monotonic()
         claims = _Claims(self, claimed)
@@ -136,7 +139,9 @@ class TargetWorker:
                 spans.close()
             if permit is not None:  # the probe's verdict is in (or it was not sent): the next may go
                 self.circuit.probe_done()
+        failpoint("after_send")  # the sink called, its outcomes not recorded
         recorded = self.ledger.finish(results)
+        failpoint("after_finish")
         if given_back:
             self.ledger.release_claims(given_back)
         observe.attempts_finished(recorded)
@@ -247,6 +252,8 @@ class TargetWorker:
             if c.dry_run
         }
         live = [x for x in sendable if not x[0].dry_run]
+        if live:
+            failpoint("before_send")  # encoded and still claimed, not sent
         if bulk and isinstance(sink, BatchSink) and live:
             outcomes = self._deliver_batch(sink, [x[0] for x in live], [x[2] for x in live])
         else:
@@ -265,7 +272,7 @@ class TargetWorker:
         c: ClaimedDelivery, number: int, body: Encoded, xrefs: dict[str, str], traceparent: str | None = None
     ) -> Delivery:
         return Delivery(
-            UUID(c.message_id),
+            UUID(sabotaged_delivery_id(c.message_id)),
             c.interface,
             c.path,
             c.role,

@@ -36,7 +36,7 @@ from bridge.ports import (
 from bridge.runtime.chunk_writer import ChunkWriter
 from bridge.runtime.failpoints import failpoint
 from bridge.runtime.forward import ForwardPlan, forward_message
-from bridge.runtime.sabotage import sabotaged_message_id
+from bridge.runtime.sabotage import ACK_BEFORE_COMMIT, sabotaged_message_id
 from bridge.runtime.spans import ingest_span
 from bridge.runtime.upgrade_identity import adopt_hash_identities
 from bridge.runtime.wiring import InterfaceRuntime, target_name
@@ -91,6 +91,7 @@ class Ingestor:
         self._plan = ForwardPlan()
         self._mode = ""
         self._change = False
+        self._acked_early = False
         #: HMAC key of content hashes of an interface with sensitive fields (bridge.canonical.content)
         self._hash_key = ledger.protection.hash_key_for(rt.name)
 
@@ -103,6 +104,7 @@ class Ingestor:
                 break  # stopping: this envelope is not taken; the source offers it again at the next poll
             stats.batches += 1
             batch = self.ledger.open_batch(self.rt.name, envelope.batch_id, envelope.origin)
+            failpoint("batch_opened")
             before = (stats.records, stats.new_messages, stats.dead_letters, stats.suppressed)
             event(log, INFO, "batch_picked_up", size=envelope.size, **self._ids(envelope, batch))
             try:
@@ -123,6 +125,7 @@ class Ingestor:
                 source.fail(envelope, exc)
                 stats.failed_batches += 1
                 continue
+            failpoint("before_release")
             self.ledger.release_batch(self.rt.name, batch)
             records, new, dead_letters, suppressed = (
                 now - was
@@ -142,9 +145,12 @@ class Ingestor:
             )
             if self.on_release is not None:
                 self.on_release(batch)
-            if self.rt.config.acknowledge == "on_commit":
+            if self._acked_early:
+                self._acked_early = False
+            elif self.rt.config.acknowledge == "on_commit":
                 failpoint("before_ack")
                 source.acknowledge(envelope)
+                failpoint("after_ack")
                 self.ledger.mark_batch(self.rt.name, envelope.batch_id, BatchState.ACKNOWLEDGED, origin=envelope.origin)
                 stats.acknowledged += 1
             else:
@@ -177,6 +183,7 @@ class Ingestor:
         )
         try:
             for item in self.rt.decoder.decode(envelope):
+                failpoint("mid_decode")
                 stats.records += 1
                 if isinstance(item, DecodedRecord):
                     chunk.append(self._message(envelope, item))
@@ -189,6 +196,10 @@ class Ingestor:
             writer.close(raise_error=False)  # the batch is cancelled after every chunk already queued is in
             raise
         writer.close()
+        if ACK_BEFORE_COMMIT:  # the test-only sabotage (bridge.runtime.sabotage): acknowledged too early
+            self.rt.source.acknowledge(envelope)
+            self._acked_early = True
+        failpoint("before_last_chunk")
         self._flush(batch, chunk, dead, stats)
         if self.forwarding and self._plan.routed:
             self._record_forward(envelope, batch)

@@ -24,6 +24,7 @@ from bridge.config.loader import LoadedConfig
 from bridge.observability import tracing
 from bridge.observability.logs import event
 from bridge.ports import BridgeError, ChangeNotifier, Clock, ConfigError, Envelope, PathName, Router, SourceContext
+from bridge.ports.failpoints import failpoint
 from bridge.runtime.alerts import LEASE as ALERTS
 from bridge.runtime.alerts import Alerts
 from bridge.runtime.circuit import OPEN
@@ -152,6 +153,7 @@ class Runner:
         self._stack.callback(self._leave)
         self.ledger.release_own_claims()
         self.ledger.release_orphaned_claims()
+        failpoint("recovered")  # a second crash during recovery
         self.interfaces = build_interfaces(self.loaded, self.clock, self.only)
         if self.scope is not None:
             self.scope.adapt(self.interfaces)
@@ -287,10 +289,10 @@ class Runner:
             if not lock.acquire(blocking=False):
                 continue
             try:
-                from bridge.runtime.failpoints import failpoint
-
                 failpoint("before_ack")
+                failpoint("settled_before_ack")
                 self.interfaces[w.interface].source.acknowledge(w.envelope)
+                failpoint("settled_after_ack")
                 self.ledger.mark_batch(
                     w.interface, w.envelope.batch_id, BatchState.ACKNOWLEDGED, origin=w.envelope.origin
                 )

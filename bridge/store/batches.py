@@ -11,6 +11,7 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.engine import Connection
 
 from bridge.ports import Role
+from bridge.ports.failpoints import failpoint
 from bridge.store import schema as t
 from bridge.store._core import LedgerCore
 from bridge.store.engine import durable_begin
@@ -139,6 +140,7 @@ class BatchLedger(LedgerCore):
         new = 0
         seal = self.protection.sealer(interface)
         with self.engine.begin() as conn:
+            failpoint("record_chunk_txn")  # a chunk's transaction open, nothing written yet
             if messages:
                 ids = [m.id for m in messages]
                 existing = set(conn.scalars(select(t.messages.c.id).where(t.messages.c.id.in_(ids))))
@@ -279,6 +281,7 @@ class BatchLedger(LedgerCore):
             conn.execute(
                 update(t.batches).where(t.batches.c.id == batch).values(state=BatchState.DECODED.value, updated_at=now)
             )
+            failpoint("release_txn")  # the release written, not committed
             return int(res.rowcount or 0)
 
     def cancel_batch(self, batch: int, detail: str, *, interface: str = "", dead: NewDeadLetter | None = None) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy import Select, and_, bindparam, exists, func, or_, select, updat
 from sqlalchemy.engine import Connection
 
 from bridge.ports import PathName, Role
+from bridge.ports.failpoints import failpoint
 from bridge.store import schema as t
 from bridge.store._core import LedgerCore, alive, same_host
 from bridge.store.blobs import discard_blob_rows
@@ -125,6 +126,7 @@ class DeliveryLedger(LedgerCore):
                 )
                 marks = ", ".join("?" * len(part))
                 rows += self._raw.fetch(conn, f"{_CLAIMED_SQL} WHERE d.id IN ({marks})", tuple(part))
+            failpoint("claim_txn")  # the claim written, not committed
         rows.sort(key=lambda row: int(row[0]))
         read_time = self._raw.read_time
         return [
@@ -232,6 +234,7 @@ class DeliveryLedger(LedgerCore):
             results = self._write_outcomes(conn, results, now)
             if not results:
                 return []
+            failpoint("finish_txn")  # the states written, not committed
             raw = self._raw
             raw.executemany(
                 conn,

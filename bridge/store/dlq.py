@@ -14,11 +14,13 @@ person who means it says ``force`` with a reason, and the audit event keeps both
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import Connection, delete, exists, select, update
 
 from bridge.ports import ConfigError
+from bridge.ports.failpoints import failpoint
 from bridge.store import schema as t
 from bridge.store.ledger import Ledger
 from bridge.store.packing import PayloadPruned
@@ -58,14 +60,17 @@ def load_open(ledger: Ledger, dl_id: int) -> dict[str, Any]:
 def mark_replayed(
     ledger: Ledger, dl_id: int, actor: str, detail: dict[str, Any] | None = None, reason: str = ""
 ) -> None:
-    now = ledger.clock.now()
     with ledger.engine.begin() as conn:
-        conn.execute(
-            update(t.dead_letters)
-            .where(t.dead_letters.c.id == dl_id)
-            .values(status=DeadLetterStatus.REPLAYED, resolved_at=now, resolved_by=actor, resolution="replayed")
-        )
+        _close_replayed(conn, dl_id, actor, ledger.clock.now())
     ledger.audit(actor, "dlq.replay", f"dead_letter:{dl_id}", reason, detail)
+
+
+def _close_replayed(conn: Connection, dl_id: int, actor: str, now: datetime) -> None:
+    conn.execute(
+        update(t.dead_letters)
+        .where(t.dead_letters.c.id == dl_id)
+        .values(status=DeadLetterStatus.REPLAYED, resolved_at=now, resolved_by=actor, resolution="replayed")
+    )
 
 
 def newer_in_lane(ledger: Ledger, delivery_id: int) -> dict[str, Any] | None:
@@ -128,11 +133,16 @@ def replay_delivery(ledger: Ledger, dl_id: int, actor: str, *, force: bool = Fal
             )
         )
         conn.execute(update(t.messages).where(t.messages.c.id == dl["message_id"]).values(state=MessageState.ACCEPTED))
+        # Closed in the same transaction: a crash must not leave the delivery queued (and then delivered) while
+        # its dead letter stays open, inviting a second replay of something already applied.
+        _close_replayed(conn, dl_id, actor, now)
+        failpoint("mid_replay_delivery")  # queued again and closed, not committed
+    failpoint("mid_replay_delivery_audit")  # committed, the audit entry not written
     detail: dict[str, Any] = {"delivery_id": dl["delivery_id"], "message_id": dl["message_id"]}
     if force:
         detail["forced"] = True
         detail["newer_delivery_id"] = None if newer is None else newer["id"]
-    mark_replayed(ledger, dl_id, actor, detail, reason if force else "")
+    ledger.audit(actor, "dlq.replay", f"dead_letter:{dl_id}", reason if force else "", detail)
     return dl
 
 

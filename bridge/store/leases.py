@@ -6,7 +6,9 @@ each time another node takes it over, never on renewal. Work done under a lease 
 its context (the poll's chunk writer), first checks in the same transaction that the lease still has this
 node as holder, the same token and an expiry in the future (PostgreSQL: the row read ``FOR SHARE``, so a
 takeover waits for the commit or the commit sees the takeover). A node that paused longer than its lease
-(GC, a frozen VM, a lost network) and wakes up cannot commit with its stale token: :class:`LeaseLost`.
+(GC, a frozen VM, a lost network) and wakes up to find the lease taken over cannot commit with its stale token:
+:class:`LeaseLost`. The token decides, not the expiry: an expired lease nobody took over is still this node's
+work.
 
 Time: on PostgreSQL with a real clock, lease expiry and node heartbeats use the database's own clock
 (``now()``), one clock for every node; SQLite (one host) and simulated clocks (tests) use the ledger's Clock.
@@ -154,8 +156,9 @@ class LeaseLedger(LedgerCore):
         if not self._sqlite:
             q = q.with_for_update(read=True)
         row = conn.execute(q).first()
-        now = self._lease_time(conn)
-        if row is None or row.holder != self.node or int(row.token) != lease.token or row.expires_at <= now:
+        # The token decides, not the expiry: every takeover bumps it, so an expired lease nobody took over
+        # still fences correctly (and a poll on a simulated clock that jumps past the expiry is not refused).
+        if row is None or row.holder != self.node or int(row.token) != lease.token:
             held = "nobody" if row is None else f"{row.holder} (token {row.token}, expires {row.expires_at})"
             raise LeaseLost(
                 f"lease {lease.name} lost: this node {self.node} held token {lease.token}; now held by {held}; "
