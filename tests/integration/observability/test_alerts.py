@@ -131,6 +131,7 @@ def test_circuit_open_alert_fires_while_a_target_is_down_and_resolves_when_it_is
     import time
 
     ScriptedSink.SCRIPTS.clear()
+    ScriptedSink.CALLS.clear()
     ScriptedSink.SCRIPTS["legacy"] = {"then": "fail"}
     write_customers(tmp_path / "drop" / "a.jsonl", 3)
     cfg = write_config(
